@@ -1,0 +1,93 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Clone cache: one bare clone per repository URL under CACHE_DIR/clones/.
+ *
+ * A clone or fetch runs in a helper process (the program's own executable
+ * started as "HELPER --clone-helper ..."), because libgit2 1.5 has no socket
+ * timeout: the parent watches the helper's progress pipe and kills it after
+ * @timeout_s seconds without progress. A clone goes to a temporary
+ * directory that is renamed into place only on success, so a killed clone
+ * leaves nothing half-made behind (leftovers are removed at start).
+ *
+ * At most @concurrency clones/fetches run at once, admitted in FIFO order by
+ * a fifo_sem.
+ *
+ * Thread-safety: all functions are thread-safe. clone_cache_sync() blocks and
+ * must only be called from background threads, never from a FUSE thread.
+ * Single-flight per URL is the caller's job (gen/wiki.c).
+ */
+#ifndef WIKIFS_CLONE_CACHE_H
+#define WIKIFS_CLONE_CACHE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "err.h"
+
+struct clone_cache;
+
+struct clone_cache_opts {
+	const char *cache_dir;   /* clones live in cache_dir/clones; must exist */
+	unsigned concurrency;    /* clones/fetches at once */
+	unsigned timeout_s;      /* kill a helper after this long without progress */
+	const char *helper_path; /* executable that understands --clone-helper */
+};
+
+enum clone_phase { CLONE_IDLE, CLONE_QUEUED, CLONE_CLONING, CLONE_FETCHING, CLONE_RESOLVING };
+
+/*
+ * Live progress of one repository's clone, owned by the caller and updated
+ * by clone_cache_sync() while it runs. Fields are written with relaxed
+ * atomics (__atomic builtins); readers may look at any time.
+ */
+struct clone_progress {
+	int phase;               /* enum clone_phase */
+	uint64_t objects_received;
+	uint64_t objects_total;
+	uint64_t bytes_received;
+	int64_t started_ms;      /* now_ms() when the network part began, 0 if not */
+};
+
+struct clone_result {
+	char git_dir[4096];      /* path of the bare repository */
+	char commit[41];         /* resolved commit, hex */
+	bool fetched;            /* the network was used */
+};
+
+enum {
+	CLONE_FETCH = 1 << 0,    /* if cached, fetch before resolving (refresh) */
+	CLONE_OFFLINE = 1 << 1,  /* never touch the network; -ENOENT if not cached */
+};
+
+int clone_cache_new(struct clone_cache **ret, const struct clone_cache_opts *o);
+/* Kills running helpers (SIGKILL, reaped), wakes waiters, frees. NULL is fine. */
+void clone_cache_free(struct clone_cache *cc);
+/* Fails current and later clone_cache_sync() calls with -ECANCELED (unmount). */
+void clone_cache_shutdown(struct clone_cache *cc);
+
+/*
+ * Makes sure a clone of @url exists (cloning if missing, fetching too with
+ * CLONE_FETCH) and resolves @ref (a branch or tag; NULL = the remote HEAD)
+ * to a commit. Blocks, waiting its turn at the semaphore for network work.
+ * Returns 0 or -errno (-ETIMEDOUT stalled, -ENOENT ref or repository not
+ * found, -ECONNREFUSED, -EHOSTUNREACH, -EACCES auth, -ECANCELED shutdown,
+ * -EIO other) with @err naming the URL and the cause. When a fetch fails but
+ * a clone exists, the cached commit is returned with 0 and @err holding the
+ * fetch failure (the caller logs it).
+ */
+int clone_cache_sync(struct clone_cache *cc, const char *url, const char *ref, unsigned flags,
+		     struct clone_progress *prog, struct clone_result *res, struct wf_err *err);
+
+struct clone_stats {
+	unsigned active, queued, max_active_seen;
+	uint64_t done, failed;
+};
+void clone_cache_stats(struct clone_cache *cc, struct clone_stats *st);
+
+/*
+ * Entry point of the helper process: argv as after "--clone-helper".
+ * Returns the process exit status. Writes progress lines to stdout.
+ */
+int clone_helper_main(int argc, char **argv);
+
+#endif

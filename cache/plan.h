@@ -1,0 +1,82 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * A repository's plan: the list of wiki pages for one commit. The builtin
+ * planner derives it from the tree alone (no LLM), deterministically: the same
+ * commit always gives the same pages in the same order. Plans are cached on
+ * disk per (url, commit, planner) under CACHE_DIR/plans/.
+ *
+ * A plan is immutable once built and may be shared between threads; it is
+ * reference-counted (plan_ref/plan_unref).
+ */
+#ifndef WIKIFS_PLAN_H
+#define WIKIFS_PLAN_H
+
+#include <stddef.h>
+
+#include "err.h"
+
+enum page_kind {
+	PAGE_HOME,         /* Home: README summary, languages, layout, links */
+	PAGE_SIDEBAR,      /* _Sidebar: links to every page */
+	PAGE_ARCHITECTURE, /* modules, dependency graph (Mermaid) */
+	PAGE_MODULE,       /* one significant directory; arg = its path */
+	PAGE_BUILD,        /* build systems detected, their commands, tests */
+	PAGE_HISTORY,      /* commit history */
+	PAGE_CONTRIBUTORS, /* authors and their commit counts */
+	PAGE_CUSTOM,       /* from an LLM planner; arg = its description */
+	PAGE_KIND_MAX
+};
+
+struct plan_page {
+	char *slug;   /* file name without ".md": "Home", "_Sidebar", "Module-src-core" */
+	char *title;  /* human title: "Module src/core" */
+	enum page_kind kind;
+	char *arg;    /* kind-specific: module path, or description; may be NULL */
+};
+
+struct plan {
+	int refs;        /* atomic */
+	char *commit;    /* hex */
+	char *planner;   /* "builtin" or "llm:MODEL" */
+	size_t n;
+	struct plan_page *pages;
+};
+
+/* Hard limits on any plan (the LLM planner's output is clamped to them). */
+#define PLAN_MAX_PAGES     200
+#define PLAN_MAX_SLUG_LEN  100
+
+const char *plan_kind_name(enum page_kind k);
+int plan_kind_parse(const char *s, enum page_kind *ret);
+
+/*
+ * Builds the builtin plan for @commit of the bare repository @git_dir.
+ * Blocking (reads the tree), thread-safe (opens its own repository handle).
+ */
+int plan_builtin(struct plan **ret, const char *git_dir, const char *commit, struct wf_err *err);
+
+/* A new empty plan with one reference, for planners that add pages. */
+int plan_new(struct plan **ret, const char *commit, const char *planner);
+/* Appends a page; the strings are copied. -E2BIG past PLAN_MAX_PAGES. */
+int plan_add(struct plan *p, const char *slug, const char *title, enum page_kind kind,
+	     const char *arg);
+
+/*
+ * Makes @name safe as a page slug: no '/', no "..", no control characters,
+ * no leading '.', bounded length, spaces to '-'. Returns a malloc'ed string,
+ * or NULL if nothing usable is left.
+ */
+char *plan_slugify(const char *name);
+
+/* Index of the page called @slug, or -1. */
+int plan_find(const struct plan *p, const char *slug);
+
+struct plan *plan_ref(struct plan *p);
+void plan_unref(struct plan *p); /* NULL is fine */
+
+/* Disk cache: CACHE_DIR/plans/<sha256(url, commit, planner)>. -ENOENT on miss. */
+int plan_cache_load(struct plan **ret, const char *cache_dir, const char *url,
+		    const char *commit, const char *planner);
+int plan_cache_store(const struct plan *p, const char *cache_dir, const char *url);
+
+#endif

@@ -1,0 +1,89 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * mount.conf: an INI file described by one table of keys (type, default,
+ * limits). Loading yields an immutable struct conf; every problem found is
+ * reported as "FILE:LINE: message", all of them, not just the first.
+ *
+ * Thread-safety: a loaded conf is read-only and may be shared freely.
+ */
+#ifndef WIKIFS_CONF_H
+#define WIKIFS_CONF_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+
+enum conf_backend { BACKEND_BUILTIN, BACKEND_OPENAI, BACKEND_ANTHROPIC, BACKEND_COMMAND };
+enum conf_planner { PLANNER_BUILTIN, PLANNER_LLM };
+
+struct conf_repo {
+	char *name;     /* directory name, "owner/repo" or "repo" */
+	char *url;      /* as written, relative local paths made absolute */
+	char *ref;      /* branch or tag; NULL = the remote HEAD */
+	unsigned line;  /* where the section starts, for messages */
+};
+
+struct conf {
+	char *path; /* the file loaded, NULL for built-in defaults */
+
+	/* [wikifs] */
+	char *cache_dir;           /* absolute, ~ expanded */
+	unsigned clone_concurrency;
+	unsigned page_workers;
+	unsigned repo_page_workers;
+	unsigned retries;
+	unsigned open_timeout;     /* seconds */
+	unsigned clone_timeout;    /* seconds without progress */
+	unsigned refresh_interval; /* seconds, 0 = never */
+	uint64_t cache_max_bytes;
+	uint64_t max_calls;        /* 0 = unlimited */
+	uint64_t token_budget;     /* 0 = unlimited */
+	unsigned queue_max;        /* queued page jobs, whole mount */
+	unsigned failure_backoff;  /* seconds a failed page answers EIO before a retry */
+	char *log_file;            /* NULL = syslog when daemonized */
+	char *log_level;
+	bool allow_other;
+
+	/* [generator] */
+	enum conf_backend backend;
+	char *model;
+	char *base_url;
+	char *api_key_env;
+	char *command;
+	unsigned gen_timeout;      /* seconds per attempt */
+	unsigned max_tokens;
+	char *max_tokens_field;    /* "max_tokens" or "max_completion_tokens" */
+	enum conf_planner planner;
+	uint64_t prompt_budget;    /* bytes of source in a prompt */
+	char *anthropic_version;
+	char *ca_bundle;
+	unsigned rate_limit;       /* requests per minute per provider, 0 = none */
+
+	size_t n_repos;
+	struct conf_repo *repos;
+};
+
+/*
+ * Loads @path (NULL: defaults only, no repositories) and applies @overrides
+ * ("key=value" for [wikifs] keys, or "section.key=value"). On failure returns
+ * -EINVAL and appends one line per problem to @errs. Caller frees with
+ * conf_free().
+ */
+int conf_load(struct conf **ret, const char *path, char *const *overrides, size_t n_overrides,
+	      struct buf *errs);
+void conf_free(struct conf *c);
+
+const char *conf_backend_name(enum conf_backend b);
+
+/* Writes a documented sample with every key at its default (the mount.conf format). */
+int conf_write_sample(struct buf *out);
+
+/* Parses "512K", "1G", "100" into bytes; 0 or -EINVAL / -ERANGE. */
+int conf_parse_size(const char *s, uint64_t *ret);
+
+/* 1 if @name is a valid repository directory name ("repo" or "owner/repo"). */
+int conf_repo_name_valid(const char *name);
+
+#endif
