@@ -1,0 +1,196 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The control directory: progress, progress.json and errors are rendered
+ * by the wiki at open (a snapshot, served direct_io); control takes one
+ * command per line:
+ *
+ *   prefetch PATH   queue every page under PATH at prefetch priority
+ *   cancel PATH     drop queued jobs under PATH that no person waits for
+ *   retry PATH      forget failures (and, for a page, the cached copy)
+ *   refresh REPO    fetch the repository now
+ *
+ * PATH is relative to the mount ("owner/repo", "owner/repo/Home.md", "",
+ * "." or "/" for everything) or an absolute path inside the mount. A bad
+ * command fails the write with EINVAL and leaves a line in errors.
+ */
+#include "fs.h"
+#include "log.h"
+#include "util.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <string.h>
+
+int fs_ctl_render(struct fs *fs, enum ctl_kind kind, struct buf *out)
+{
+	switch (kind) {
+	case CTL_PROGRESS:
+		return wiki_report_text(fs->wiki, out);
+	case CTL_PROGRESS_JSON:
+		return wiki_report_json(fs->wiki, out);
+	case CTL_ERRORS:
+		return wiki_report_errors(fs->wiki, out);
+	case CTL_CONTROL:
+	case CTL_MAX:
+		break;
+	}
+	return 0;
+}
+
+enum verb { V_PREFETCH, V_CANCEL, V_RETRY, V_REFRESH };
+
+static int apply(struct fs *fs, enum verb v, size_t repo, const char *slug, struct wf_err *err)
+{
+	switch (v) {
+	case V_PREFETCH:
+		return wiki_prefetch(fs->wiki, repo, slug, err);
+	case V_CANCEL:
+		return wiki_cancel(fs->wiki, repo, slug, err);
+	case V_RETRY:
+		return wiki_retry(fs->wiki, repo, slug, err);
+	case V_REFRESH:
+		return wiki_refresh(fs->wiki, repo, err);
+	}
+	return -EINVAL;
+}
+
+/* Every repository below @ino (itself, an owner's, or all), or its page. */
+static int apply_path(struct fs *fs, enum verb v, fuse_ino_t ino, struct wf_err *err)
+{
+	struct node n;
+	int r = 0;
+
+	if (fs_node_get(fs, ino, &n) < 0)
+		return wf_err_set(err, -ENOENT, "no such path");
+	switch (n.type) {
+	case NODE_PAGE:
+		if (v == V_REFRESH)
+			return wf_err_set(err, -EINVAL, "refresh takes a repository, not a page");
+		return apply(fs, v, n.repo, n.slug, err);
+	case NODE_REPO:
+		return apply(fs, v, n.repo, NULL, err);
+	case NODE_ROOT:
+	case NODE_OWNER:
+		for (size_t i = 0; i < fs->conf->n_repos; i++) {
+			struct node rn;
+			int q;
+
+			if (fs_node_get(fs, fs->repos[i].ino, &rn) < 0)
+				continue;
+			if (n.type == NODE_OWNER && rn.parent != ino)
+				continue;
+			q = apply(fs, v, i, NULL, err);
+			if (q < 0 && r == 0)
+				r = q;
+		}
+		return r;
+	case NODE_CTLDIR:
+	case NODE_CTL:
+		break;
+	}
+	return wf_err_set(err, -EINVAL, "not a repository or page");
+}
+
+static int run_line(struct fs *fs, char *line, struct wf_err *err)
+{
+	static const char *const verbs[] = { "prefetch", "cancel", "retry", "refresh" };
+	char *verb = line, *path;
+	fuse_ino_t ino;
+	int r;
+
+	while (*verb == ' ' || *verb == '\t')
+		verb++;
+	path = verb + strcspn(verb, " \t");
+	if (*path)
+		*path++ = '\0';
+	while (*path == ' ' || *path == '\t')
+		path++;
+	for (size_t i = strlen(path); i > 0 && isspace((unsigned char)path[i - 1]); i--)
+		path[i - 1] = '\0';
+	for (size_t v = 0; v < ARRAY_SIZE(verbs); v++) {
+		if (strcmp(verb, verbs[v]))
+			continue;
+		if (v == V_REFRESH && !*path)
+			return wf_err_set(err, -EINVAL, "refresh needs a repository");
+		r = fs_path_resolve(fs, *path ? path : ".", &ino);
+		if (r == -EAGAIN) {
+			/* a page of a repository not planned yet: plan first, then ask again */
+			return wf_err_set(err, -EAGAIN, "'%s' is not planned yet: prefetch the "
+							"repository first",
+					  path);
+		}
+		if (r < 0)
+			return wf_err_set(err, r == -EXDEV ? -EINVAL : r,
+					  "'%s': %s", path,
+					  r == -EXDEV ? "outside this mount" : "no such path");
+		return apply_path(fs, (enum verb)v, ino, err);
+	}
+	return wf_err_set(err, -EINVAL,
+			  "unknown command '%s': expected prefetch, cancel, retry or refresh",
+			  verb);
+}
+
+int fs_ctl_write(struct fs *fs, const char *data, size_t len)
+{
+	_cleanup_free_ char *text = strndup(data, MIN(len, (size_t)65536));
+	char *save = NULL, *line;
+	int r = 0;
+
+	if (!text)
+		return -ENOMEM;
+	if (len > 65536 || strlen(text) != len)
+		return -EINVAL; /* NUL bytes or a flood: not a command */
+	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		struct wf_err err = { "" };
+		_cleanup_free_ char *shown = strdup(line);
+		int q;
+
+		if (!*line || *line == '#')
+			continue;
+		q = run_line(fs, line, &err);
+		if (q < 0) {
+			char msg[700];
+
+			snprintf(msg, sizeof(msg), "command \"%s\" failed: %s",
+				 shown ? shown : "?", err.msg);
+			wiki_error_note(fs->wiki, ".wikifs/control", msg);
+			log_warn("%s", msg);
+			if (r == 0)
+				r = q == -EAGAIN || q == -ENOENT || q == -EBUSY ? q : -EINVAL;
+		}
+	}
+	return r;
+}
+
+void fs_repo_changed(void *ctx, size_t repo)
+{
+	struct fs *fs = ctx;
+	struct plan *plan = wiki_repo_plan(fs->wiki, repo);
+	fuse_ino_t dir = fs->repos[repo].ino;
+	fuse_ino_t *old = NULL;
+	size_t nold = 0;
+
+	/* forget what the kernel cached: the old pages' sizes, names, listing */
+	pthread_rwlock_rdlock(&fs->lock);
+	if (fs->repos[repo].npages) {
+		old = malloc(fs->repos[repo].npages * sizeof(*old));
+		if (old) {
+			nold = fs->repos[repo].npages;
+			memcpy(old, fs->repos[repo].pages, nold * sizeof(*old));
+		}
+	}
+	pthread_rwlock_unlock(&fs->lock);
+	if (plan) {
+		fs_repo_show_plan(fs, repo, plan);
+		plan_unref(plan);
+	}
+	for (size_t i = 0; i < nold; i++) {
+		struct node n;
+
+		fuse_lowlevel_notify_inval_inode(fs->se, old[i], 0, 0);
+		if (fs_node_get(fs, old[i], &n) == 0)
+			fuse_lowlevel_notify_inval_entry(fs->se, dir, n.name, strlen(n.name));
+	}
+	fuse_lowlevel_notify_inval_inode(fs->se, dir, 0, 0);
+	free(old);
+}

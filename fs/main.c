@@ -1,0 +1,545 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * wikifs: the command line.
+ *
+ *   wikifs [-f] [-d] [-c CONFIG] [-o key=value,...] MOUNTPOINT   mount
+ *   wikifs prefetch [--no-wait] PATH                             queue + progress bar
+ *   wikifs status MOUNTPOINT                                     progress summary
+ *   wikifs check-config FILE                                     validate a config
+ *
+ * Mounting checks everything it can before touching the kernel and says
+ * what to do about each problem. Without -f it forks before any thread
+ * exists; the parent waits on a pipe and exits 0 only once the mount is
+ * up, or prints the child's error and exits 1.
+ */
+#include "fs.h"
+#include "clone_cache.h"
+#include "fsutil.h"
+#include "log.h"
+#include "util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#ifndef WIKIFS_VERSION
+#define WIKIFS_VERSION "0.1.0"
+#endif
+
+int prefetch_main(int argc, char **argv);
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: wikifs [-f] [-d] [-c CONFIG] [-o key=value,...] MOUNTPOINT\n"
+		"       wikifs prefetch [--no-wait] PATH\n"
+		"       wikifs status MOUNTPOINT\n"
+		"       wikifs check-config FILE\n"
+		"       wikifs --help | --version\n\n"
+		"Mounts the wikis of the repositories in CONFIG (default: "
+		"$XDG_CONFIG_HOME/wikifs/mount.conf,\n/etc/wikifs/mount.conf) at MOUNTPOINT. "
+		"Unmount with: fusermount3 -u MOUNTPOINT\n\n"
+		"  -f            stay in the foreground, log to stderr\n"
+		"  -d            debug logging (implies -f)\n"
+		"  -c CONFIG     the mount.conf to use\n"
+		"  -o OPTIONS    [wikifs] keys as key=value (or generator.key=value),\n"
+		"                comma-separated; standard mount options are ignored\n");
+}
+
+/* Mount options that mount(8) and fstab pass along and we can ignore. */
+static bool ignorable_option(const char *o)
+{
+	static const char *const ign[] = { "rw", "ro", "nosuid", "suid", "nodev", "dev",
+					   "noexec", "exec", "noatime", "atime", "relatime",
+					   "auto", "noauto", "user", "nouser", "users",
+					   "defaults", "_netdev", "nofail", "async", "sync",
+					   "default_permissions" };
+
+	if (!strncmp(o, "x-", 2) || !strncmp(o, "comment=", 8))
+		return true;
+	for (size_t i = 0; i < ARRAY_SIZE(ign); i++)
+		if (!strcmp(o, ign[i]))
+			return true;
+	return false;
+}
+
+struct opts {
+	bool foreground, debug;
+	char *config;
+	char *mountpoint;
+	char **overrides;
+	size_t noverrides;
+};
+
+static int add_options(struct opts *o, const char *list)
+{
+	_cleanup_free_ char *copy = strdup(list);
+	char *save = NULL;
+
+	if (!copy)
+		return -ENOMEM;
+	for (char *s = strtok_r(copy, ",", &save); s; s = strtok_r(NULL, ",", &save)) {
+		char **nv;
+
+		if (ignorable_option(s))
+			continue;
+		if (!strcmp(s, "allow_other"))
+			s = "allow_other=true";
+		nv = realloc(o->overrides, (o->noverrides + 1) * sizeof(*nv));
+		if (!nv)
+			return -ENOMEM;
+		o->overrides = nv;
+		o->overrides[o->noverrides] = strdup(s);
+		if (!o->overrides[o->noverrides])
+			return -ENOMEM;
+		o->noverrides++;
+	}
+	return 0;
+}
+
+static char *default_config(void)
+{
+	const char *xdg = getenv("XDG_CONFIG_HOME"), *home = getenv("HOME");
+	char *p = NULL;
+
+	if (xdg && *xdg && asprintf(&p, "%s/wikifs/mount.conf", xdg) >= 0 && access(p, R_OK) == 0)
+		return p;
+	free(p);
+	p = NULL;
+	if (home && *home && asprintf(&p, "%s/.config/wikifs/mount.conf", home) >= 0 &&
+	    access(p, R_OK) == 0)
+		return p;
+	free(p);
+	if (access("/etc/wikifs/mount.conf", R_OK) == 0)
+		return strdup("/etc/wikifs/mount.conf");
+	return NULL;
+}
+
+static int load_conf(struct conf **c, const char *path, char **ov, size_t nov)
+{
+	struct buf errs;
+	int r;
+
+	buf_init(&errs, 1 << 20);
+	r = conf_load(c, path, ov, nov, &errs);
+	if (r < 0)
+		fprintf(stderr, "%s", buf_str(&errs));
+	buf_done(&errs);
+	return r;
+}
+
+/* Checks made before mounting; each message names the fix. */
+static int preflight(const struct conf *c, const char *mnt_arg, char **mnt_out)
+{
+	struct stat st;
+	char real[PATH_MAX];
+	_cleanup_free_ char *cache = NULL;
+	int r;
+
+	if (stat(mnt_arg, &st) < 0) {
+		if (errno == ENOTCONN) {
+			fprintf(stderr,
+				"wikifs: mountpoint '%s' is a stale mount (transport endpoint is "
+				"not connected): run 'fusermount3 -u %s' first\n",
+				mnt_arg, mnt_arg);
+			return -ENOTCONN;
+		}
+		fprintf(stderr, "wikifs: mountpoint '%s' does not exist: create it with 'mkdir -p %s'\n",
+			mnt_arg, mnt_arg);
+		return -ENOENT;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		fprintf(stderr, "wikifs: mountpoint '%s' is not a directory: use an empty directory\n",
+			mnt_arg);
+		return -ENOTDIR;
+	}
+	if (!realpath(mnt_arg, real)) {
+		fprintf(stderr, "wikifs: cannot resolve mountpoint '%s': %s\n", mnt_arg,
+			strerror(errno));
+		return -errno;
+	}
+	r = dir_is_empty(real);
+	if (r == 0) {
+		fprintf(stderr,
+			"wikifs: mountpoint '%s' is not empty: mount on an empty directory\n", real);
+		return -ENOTEMPTY;
+	}
+	if (access("/dev/fuse", F_OK) < 0) {
+		fprintf(stderr, "wikifs: /dev/fuse is missing: load the module with 'modprobe fuse' "
+				"(in a container, pass the device: --device /dev/fuse)\n");
+		return -ENODEV;
+	}
+	if (access("/dev/fuse", R_OK | W_OK) < 0) {
+		fprintf(stderr,
+			"wikifs: /dev/fuse is not accessible (%s): add yourself to its group or "
+			"fix its mode (crw-rw-rw-)\n",
+			strerror(errno));
+		return -EACCES;
+	}
+	r = mkdir_p(c->cache_dir, 0700);
+	if (r == 0 && access(c->cache_dir, W_OK | X_OK) < 0)
+		r = -errno;
+	if (r < 0) {
+		fprintf(stderr,
+			"wikifs: cache directory '%s' cannot be written (%s): set cache_dir in "
+			"the config or pass -o cache_dir=DIR\n",
+			c->cache_dir, strerror(-r));
+		return r;
+	}
+	cache = realpath(c->cache_dir, NULL);
+	if (cache && (path_is_below(real, cache) || path_is_below(cache, real))) {
+		fprintf(stderr,
+			"wikifs: mountpoint '%s' and cache directory '%s' overlap: choose a "
+			"mountpoint outside the cache (or another cache_dir)\n",
+			real, cache);
+		return -EINVAL;
+	}
+	if (c->allow_other && getuid() != 0) {
+		_cleanup_free_ char *text = NULL;
+
+		if (read_file("/etc/fuse.conf", 1 << 20, &text, NULL) < 0 ||
+		    !strstr(text, "\nuser_allow_other") ) {
+			if (!text || strncmp(text, "user_allow_other", 16)) {
+				fprintf(stderr, "wikifs: allow_other needs 'user_allow_other' in "
+						"/etc/fuse.conf (as root), or drop allow_other\n");
+				return -EPERM;
+			}
+		}
+	}
+	*mnt_out = strdup(real);
+	return *mnt_out ? 0 : -ENOMEM;
+}
+
+/* The kernel's hard limit on a request, if it has one: waits must end sooner. */
+static int64_t wait_limit_ms(const struct conf *c)
+{
+	int64_t ms = (int64_t)c->open_timeout * 1000;
+	_cleanup_free_ char *text = NULL;
+
+	if (read_file("/proc/sys/fs/fuse/max_request_timeout", 64, &text, NULL) == 0) {
+		long v = strtol(text, NULL, 10);
+
+		if (v > 0) {
+			int64_t lim = (int64_t)v * 1000;
+
+			lim -= MAX(lim / 20, 500); /* answer well before the kernel gives up */
+			if (lim > 0 && lim < ms)
+				ms = lim;
+		}
+	}
+	return ms;
+}
+
+static void ev_error(void *ctx, const char *what, const char *msg)
+{
+	log_err("%s: %s", what, msg);
+	(void)ctx;
+}
+
+static void ev_info(void *ctx, const char *what, const char *msg)
+{
+	log_info("%s: %s", what, msg);
+	(void)ctx;
+}
+
+/* Tells the waiting parent how it went: "" = mounted, else the message. */
+static void report_parent(int *fd, const char *msg)
+{
+	if (*fd < 0)
+		return;
+	ssize_t w = write(*fd, msg, strlen(msg) + 1);
+
+	(void)w;
+	close(*fd);
+	*fd = -1;
+}
+
+static int wait_for_child(int fd)
+{
+	char msg[4096];
+	size_t n = 0;
+	ssize_t r;
+
+	while (n < sizeof(msg) - 1 && (r = read(fd, msg + n, sizeof(msg) - 1 - n)) != 0) {
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		n += (size_t)r;
+	}
+	msg[n] = '\0';
+	if (n > 0 && msg[0] == '\0')
+		return 0;
+	fprintf(stderr, "%s", n ? msg : "wikifs: the daemon exited before mounting\n");
+	return 1;
+}
+
+static int mount_main(struct opts *o)
+{
+	_cleanup_free_ char *config = o->config ? strdup(o->config) : default_config();
+	_cleanup_free_ char *self = NULL, *mnt = NULL;
+	struct conf *c = NULL;
+	struct fs fs;
+	struct fuse_args args = FUSE_ARGS_INIT(0, NULL);
+	struct fuse_loop_config *lc = NULL;
+	struct wiki_events ev = { .error = ev_error, .info = ev_info, .repo_changed = fs_repo_changed };
+	struct wf_err err = { "" };
+	char fuse_opts[256], msg[1024];
+	int pipefd[2] = { -1, -1 }, status_fd = -1, r, ret = 1;
+
+	if (!config) {
+		fprintf(stderr, "wikifs: no config found: pass -c FILE (see 'man wikifs' and the "
+				"sample mount.conf)\n");
+		return 1;
+	}
+	if (load_conf(&c, config, o->overrides, o->noverrides) < 0)
+		return 1;
+	if (preflight(c, o->mountpoint, &mnt) < 0)
+		goto out_conf;
+	self = realpath("/proc/self/exe", NULL);
+	if (!self) {
+		fprintf(stderr, "wikifs: cannot find my own executable: %s\n", strerror(errno));
+		goto out_conf;
+	}
+	if (!o->foreground) {
+		pid_t pid;
+
+		if (pipe2(pipefd, O_CLOEXEC) < 0) {
+			fprintf(stderr, "wikifs: pipe: %s\n", strerror(errno));
+			goto out_conf;
+		}
+		pid = fork();
+		if (pid < 0) {
+			fprintf(stderr, "wikifs: fork: %s\n", strerror(errno));
+			goto out_conf;
+		}
+		if (pid > 0) {
+			close(pipefd[1]);
+			ret = wait_for_child(pipefd[0]);
+			close(pipefd[0]);
+			goto out_conf;
+		}
+		close(pipefd[0]);
+		status_fd = pipefd[1];
+		setsid();
+	}
+
+	memset(&fs, 0, sizeof(fs));
+	fs.conf = c;
+	fs.mountpoint = mnt;
+	fs.uid = getuid();
+	fs.gid = getgid();
+	clock_gettime(CLOCK_REALTIME, &fs.start);
+	fs.entry_timeout = 3600;
+	fs.attr_timeout = 3600;
+	fs.wait_ms = wait_limit_ms(c);
+
+	if (o->foreground) {
+		log_open(LOG_TO_STDERR, NULL, o->debug ? LOG_LVL_DEBUG : LOG_LVL_INFO);
+	} else {
+		enum log_level lvl = LOG_LVL_INFO;
+
+		log_level_parse(c->log_level, &lvl);
+		if (c->log_file && log_open(LOG_TO_FILE, c->log_file, lvl) < 0) {
+			snprintf(msg, sizeof(msg), "wikifs: cannot open log_file '%s': %s\n",
+				 c->log_file, strerror(errno));
+			report_parent(&status_fd, msg);
+			goto out_conf;
+		}
+		if (!c->log_file)
+			log_open(LOG_TO_SYSLOG, NULL, lvl);
+	}
+	if (fs_nodes_init(&fs) < 0) {
+		report_parent(&status_fd, "wikifs: out of memory\n");
+		goto out_nodes;
+	}
+	ev.ctx = &fs;
+	r = wiki_new(&fs.wiki, c, backend_for(c->backend), self, &ev, &err);
+	if (r < 0) {
+		snprintf(msg, sizeof(msg), "wikifs: %s\n", err.msg[0] ? err.msg : strerror(-r));
+		report_parent(&status_fd, msg);
+		goto out_nodes;
+	}
+	snprintf(fuse_opts, sizeof(fuse_opts),
+		 "fsname=wikifs,subtype=wikifs,default_permissions%s",
+		 c->allow_other ? ",allow_other" : "");
+	if (fuse_opt_add_arg(&args, "wikifs") || fuse_opt_add_arg(&args, "-o") ||
+	    fuse_opt_add_arg(&args, fuse_opts) || (o->debug && fuse_opt_add_arg(&args, "-d"))) {
+		report_parent(&status_fd, "wikifs: out of memory\n");
+		goto out_wiki;
+	}
+	fs.se = fuse_session_new(&args, &fs_ops, sizeof(fs_ops), &fs);
+	if (!fs.se) {
+		report_parent(&status_fd, "wikifs: cannot create the FUSE session\n");
+		goto out_wiki;
+	}
+	if (fuse_set_signal_handlers(fs.se) != 0) {
+		report_parent(&status_fd, "wikifs: cannot install signal handlers\n");
+		goto out_session;
+	}
+	if (fuse_session_mount(fs.se, mnt) != 0) {
+		snprintf(msg, sizeof(msg),
+			 "wikifs: mounting '%s' failed (see the message above; is fusermount3 "
+			 "installed, or the mountpoint busy?)\n",
+			 mnt);
+		report_parent(&status_fd, msg);
+		goto out_signals;
+	}
+	if (fs_park_init(&fs) < 0) {
+		report_parent(&status_fd, "wikifs: cannot start the timer thread\n");
+		goto out_unmount;
+	}
+	log_info("mounted %zu repositories at '%s' (config '%s', backend %s, cache '%s')",
+		 c->n_repos, mnt, config, conf_backend_name(c->backend), c->cache_dir);
+	if (status_fd >= 0) {
+		int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+
+		if (chdir("/") < 0)
+			log_warn("chdir /: %s", strerror(errno));
+		if (null >= 0) {
+			dup2(null, STDIN_FILENO);
+			dup2(null, STDOUT_FILENO);
+			dup2(null, STDERR_FILENO);
+			close(null);
+		}
+	}
+	report_parent(&status_fd, "");
+	wiki_warm(fs.wiki);
+
+	lc = fuse_loop_cfg_create();
+	if (!lc) {
+		log_err("cannot create the loop config: out of memory");
+		goto out_park;
+	}
+	fuse_loop_cfg_set_max_threads(lc, 16);
+	fuse_loop_cfg_set_idle_threads(lc, 4);
+	fuse_loop_cfg_set_clone_fd(lc, 0);
+	r = fuse_session_loop_mt(fs.se, lc);
+	fuse_loop_cfg_destroy(lc);
+	ret = r < 0 ? 1 : 0;
+	log_info("unmounting '%s'", mnt);
+
+out_park:
+	wiki_shutdown(fs.wiki); /* parked requests answered, helpers killed */
+	fs_park_done(&fs);
+out_unmount:
+	fuse_session_unmount(fs.se);
+out_signals:
+	fuse_remove_signal_handlers(fs.se);
+out_session:
+	wiki_free(fs.wiki);
+	fs.wiki = NULL;
+	fuse_session_destroy(fs.se);
+	fs.se = NULL;
+out_wiki:
+	wiki_free(fs.wiki);
+out_nodes:
+	fs_nodes_done(&fs);
+	fuse_opt_free_args(&args);
+	report_parent(&status_fd, "wikifs: failed to start\n");
+out_conf:
+	conf_free(c);
+	return ret;
+}
+
+static int check_config_main(int argc, char **argv)
+{
+	struct conf *c = NULL;
+
+	if (argc != 2) {
+		fprintf(stderr, "usage: wikifs check-config FILE\n");
+		return 2;
+	}
+	if (load_conf(&c, argv[1], NULL, 0) < 0)
+		return 1;
+	printf("%s: ok, %zu repositories, backend %s\n", argv[1], c->n_repos,
+	       conf_backend_name(c->backend));
+	conf_free(c);
+	return 0;
+}
+
+static int status_main(int argc, char **argv)
+{
+	_cleanup_free_ char *path = NULL, *text = NULL;
+	int r;
+
+	if (argc != 2) {
+		fprintf(stderr, "usage: wikifs status MOUNTPOINT\n");
+		return 2;
+	}
+	if (asprintf(&path, "%s/" CTLDIR_NAME "/progress", argv[1]) < 0)
+		return 1;
+	r = read_file(path, 16 << 20, &text, NULL);
+	if (r < 0) {
+		fprintf(stderr, "wikifs: '%s' is not a wikifs mount (cannot read '%s': %s)\n",
+			argv[1], path, strerror(-r));
+		return 1;
+	}
+	fputs(text, stdout);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = { { "help", no_argument, NULL, 'h' },
+						  { "version", no_argument, NULL, 'V' },
+						  { NULL, 0, NULL, 0 } };
+	struct opts o = { 0 };
+	int ch, ret;
+
+	if (argc > 1 && !strcmp(argv[1], "--clone-helper"))
+		return clone_helper_main(argc - 2, argv + 2);
+	if (argc > 1 && !strcmp(argv[1], "prefetch"))
+		return prefetch_main(argc - 1, argv + 1);
+	if (argc > 1 && !strcmp(argv[1], "status"))
+		return status_main(argc - 1, argv + 1);
+	if (argc > 1 && !strcmp(argv[1], "check-config"))
+		return check_config_main(argc - 1, argv + 1);
+
+	while ((ch = getopt_long(argc, argv, "fdc:o:hV", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'f':
+			o.foreground = true;
+			break;
+		case 'd':
+			o.debug = o.foreground = true;
+			break;
+		case 'c':
+			o.config = optarg;
+			break;
+		case 'o':
+			if (add_options(&o, optarg) < 0) {
+				fprintf(stderr, "wikifs: out of memory\n");
+				return 1;
+			}
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		case 'V':
+			printf("wikifs %s (libfuse %d.%d)\n", WIKIFS_VERSION, FUSE_MAJOR_VERSION,
+			       FUSE_MINOR_VERSION);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind != argc - 1) {
+		fprintf(stderr, optind >= argc ? "wikifs: missing MOUNTPOINT\n"
+					       : "wikifs: too many arguments\n");
+		usage(stderr);
+		return 2;
+	}
+	o.mountpoint = argv[optind];
+	ret = mount_main(&o);
+	for (size_t i = 0; i < o.noverrides; i++)
+		free(o.overrides[i]);
+	free(o.overrides);
+	return ret;
+}

@@ -1,0 +1,785 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * FUSE low-level operations. The rules of DESIGN.md "The one hard problem":
+ *
+ *   - lookup, getattr, readdir and the xattr calls never generate; a page
+ *     that is not ready has size 0 and attribute timeout 0, a ready one its
+ *     real size and long timeouts;
+ *   - a repository directory that is not cloned and planned yet parks the
+ *     lookup or opendir (park.c); open of a page that is not ready parks
+ *     the open on the page's job; no FUSE thread ever waits;
+ *   - ready pages are served from the page-cache file with keep_cache, so
+ *     later reads come from the kernel page cache; control files are
+ *     direct_io snapshots taken at open.
+ */
+#include "fs.h"
+#include "log.h"
+#include "util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/xattr.h>
+
+#define XATTR_PREFIX "user.wikifs."
+
+struct fh_page {
+	struct wiki_open o;
+};
+
+struct fh_ctl {
+	enum ctl_kind kind;
+	struct buf text;
+};
+
+struct fh_dir {
+	size_t n;
+	fuse_ino_t *inos;
+	char **names;   /* borrowed from the node table */
+	fuse_ino_t self, parent;
+};
+
+static struct fs *req_fs(fuse_req_t req)
+{
+	return fuse_req_userdata(req);
+}
+
+static void fill_attr(struct fs *fs, const struct node *n, struct stat *st, double *timeout)
+{
+	memset(st, 0, sizeof(*st));
+	st->st_ino = n->ino;
+	st->st_uid = fs->uid;
+	st->st_gid = fs->gid;
+	st->st_atim = st->st_mtim = st->st_ctim = fs->start;
+	st->st_blksize = 4096;
+	*timeout = fs->attr_timeout;
+	switch (n->type) {
+	case NODE_ROOT:
+	case NODE_CTLDIR:
+	case NODE_OWNER:
+	case NODE_REPO:
+		st->st_mode = S_IFDIR | 0555;
+		st->st_nlink = 2;
+		break;
+	case NODE_CTL:
+		st->st_mode = S_IFREG | (n->ctl == CTL_CONTROL ? 0200 : 0444);
+		st->st_nlink = 1;
+		*timeout = 0;
+		break;
+	case NODE_PAGE: {
+		uint64_t size;
+
+		st->st_mode = S_IFREG | 0444;
+		st->st_nlink = 1;
+		if (wiki_page_size(fs->wiki, n->repo, n->slug, &size) == 0) {
+			st->st_size = (off_t)size;
+			st->st_blocks = (blkcnt_t)((size + 511) / 512);
+		} else {
+			*timeout = 0; /* not generated: size 0, ask again next time */
+		}
+		break;
+	}
+	}
+}
+
+static int reply_entry(fuse_req_t req, struct fs *fs, fuse_ino_t ino)
+{
+	struct fuse_entry_param e;
+	struct node n;
+
+	if (fs_node_get(fs, ino, &n) < 0)
+		return fuse_reply_err(req, ENOENT);
+	memset(&e, 0, sizeof(e));
+	e.ino = ino;
+	e.generation = 1;
+	fill_attr(fs, &n, &e.attr, &e.attr_timeout);
+	e.entry_timeout = fs->entry_timeout;
+	return fuse_reply_entry(req, &e);
+}
+
+/* Shows the repository's current plan, if it has one; -EAGAIN if not ready. */
+static int repo_refresh_view(struct fs *fs, size_t repo)
+{
+	struct plan *plan = wiki_repo_plan(fs->wiki, repo);
+
+	if (!plan)
+		return -EAGAIN;
+	fs_repo_show_plan(fs, repo, plan);
+	plan_unref(plan);
+	return 0;
+}
+
+static int errno_of_repo(struct fs *fs, size_t repo, int err)
+{
+	/* ENOENT would read as "no such directory"; say what really failed */
+	if (err == -ENOENT)
+		return EHOSTUNREACH;
+	(void)fs;
+	(void)repo;
+	return err < 0 ? -err : EIO;
+}
+
+/* ---- lookup ---- */
+
+static void do_lookup_now(fuse_req_t req, struct fs *fs, fuse_ino_t parent, const char *name)
+{
+	fuse_ino_t ino;
+	int r = fs_node_lookup(fs, parent, name, &ino);
+
+	if (r < 0) {
+		if (r == -ENOENT) {
+			/* negative entries of fixed directories are stable */
+			struct fuse_entry_param e = { .ino = 0, .entry_timeout = fs->entry_timeout };
+
+			fuse_reply_entry(req, &e);
+			return;
+		}
+		fuse_reply_err(req, -r);
+		return;
+	}
+	reply_entry(req, fs, ino);
+}
+
+static void fs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	struct fs *fs = req_fs(req);
+	struct node dir;
+	struct parked *p;
+	int r;
+
+	if (fs_node_get(fs, parent, &dir) < 0) {
+		fuse_reply_err(req, ENOENT);
+		return;
+	}
+	if (dir.type != NODE_REPO) {
+		do_lookup_now(req, fs, parent, name);
+		return;
+	}
+	r = wiki_repo_want(fs->wiki, dir.repo, NULL);
+	if (r == 0 && repo_refresh_view(fs, dir.repo) == 0) {
+		do_lookup_now(req, fs, parent, name);
+		return;
+	}
+	if (r < 0) {
+		fuse_reply_err(req, errno_of_repo(fs, dir.repo, r));
+		return;
+	}
+	p = fs_park_new(fs, req, PARK_LOOKUP, parent);
+	if (!p || !(p->name = strdup(name))) {
+		if (p)
+			fs_park_abandon(p);
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	r = wiki_repo_want(fs->wiki, dir.repo, &p->w);
+	if (r == 1)
+		return; /* parked: fs_answer() replies */
+	fs_park_abandon(p);
+	if (r == 0 && repo_refresh_view(fs, dir.repo) == 0)
+		do_lookup_now(req, fs, parent, name);
+	else
+		fuse_reply_err(req, r == -EINTR ? EINTR : errno_of_repo(fs, dir.repo, r));
+}
+
+static void fs_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct fs *fs = req_fs(req);
+	struct node n;
+	struct stat st;
+	double timeout;
+
+	if (fs_node_get(fs, ino, &n) < 0) {
+		fuse_reply_err(req, ENOENT);
+		return;
+	}
+	fill_attr(fs, &n, &st, &timeout);
+	fuse_reply_attr(req, &st, timeout);
+	(void)fi;
+}
+
+static void fs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
+		       struct fuse_file_info *fi)
+{
+	struct fs *fs = req_fs(req);
+	struct node n;
+
+	/* "echo cmd > control" truncates first: accept that, refuse the rest */
+	if (fs_node_get(fs, ino, &n) == 0 && n.type == NODE_CTL && n.ctl == CTL_CONTROL &&
+	    !(to_set & ~(FUSE_SET_ATTR_SIZE | FUSE_SET_ATTR_MTIME | FUSE_SET_ATTR_MTIME_NOW |
+			 FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_ATIME_NOW | FUSE_SET_ATTR_CTIME))) {
+		fs_getattr(req, ino, fi);
+		return;
+	}
+	fuse_reply_err(req, EROFS);
+	(void)attr;
+}
+
+/* ---- directories ---- */
+
+static struct fh_dir *dir_snapshot(struct fs *fs, fuse_ino_t ino)
+{
+	struct fh_dir *d = calloc(1, sizeof(*d));
+	struct node *n;
+	size_t count;
+	const fuse_ino_t *src;
+
+	if (!d)
+		return NULL;
+	pthread_rwlock_rdlock(&fs->lock);
+	n = fs->nodes[ino];
+	if (n->type == NODE_REPO) {
+		src = fs->repos[n->repo].pages;
+		count = fs->repos[n->repo].npages;
+	} else {
+		src = n->kids;
+		count = n->nkids;
+	}
+	d->inos = malloc(MAX(count, 1) * sizeof(*d->inos));
+	d->names = malloc(MAX(count, 1) * sizeof(*d->names));
+	if (d->inos && d->names) {
+		d->n = count;
+		for (size_t i = 0; i < count; i++) {
+			d->inos[i] = src[i];
+			d->names[i] = fs->nodes[src[i]]->name;
+		}
+	}
+	d->self = ino;
+	d->parent = n->parent ? n->parent : ROOT_INO;
+	pthread_rwlock_unlock(&fs->lock);
+	if (!d->inos || !d->names) {
+		free(d->inos);
+		free(d->names);
+		free(d);
+		return NULL;
+	}
+	return d;
+}
+
+static void reply_opendir(fuse_req_t req, struct fs *fs, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct fh_dir *d = dir_snapshot(fs, ino);
+
+	if (!d) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	fi->fh = (uint64_t)(uintptr_t)d;
+	fi->cache_readdir = 1;
+	fi->keep_cache = 1;
+	if (fuse_reply_open(req, fi) != 0) {
+		free(d->inos);
+		free(d->names);
+		free(d);
+	}
+}
+
+static void fs_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct fs *fs = req_fs(req);
+	struct node n;
+	struct parked *p;
+	int r;
+
+	if (fs_node_get(fs, ino, &n) < 0) {
+		fuse_reply_err(req, ENOENT);
+		return;
+	}
+	if (n.type == NODE_CTL || n.type == NODE_PAGE) {
+		fuse_reply_err(req, ENOTDIR);
+		return;
+	}
+	if (n.type != NODE_REPO) {
+		reply_opendir(req, fs, ino, fi);
+		return;
+	}
+	r = wiki_repo_want(fs->wiki, n.repo, NULL);
+	if (r == 0 && repo_refresh_view(fs, n.repo) == 0) {
+		reply_opendir(req, fs, ino, fi);
+		return;
+	}
+	if (r < 0) {
+		fuse_reply_err(req, errno_of_repo(fs, n.repo, r));
+		return;
+	}
+	p = fs_park_new(fs, req, PARK_OPENDIR, ino);
+	if (!p) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	p->fi = *fi;
+	r = wiki_repo_want(fs->wiki, n.repo, &p->w);
+	if (r == 1)
+		return;
+	fs_park_abandon(p);
+	if (r == 0 && repo_refresh_view(fs, n.repo) == 0)
+		reply_opendir(req, fs, ino, fi);
+	else
+		fuse_reply_err(req, r == -EINTR ? EINTR : errno_of_repo(fs, n.repo, r));
+}
+
+static void readdir_common(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+			   struct fuse_file_info *fi, bool plus)
+{
+	struct fs *fs = req_fs(req);
+	struct fh_dir *d = (struct fh_dir *)(uintptr_t)fi->fh;
+	char *buf = malloc(size);
+	size_t used = 0;
+
+	if (!buf) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	for (off_t i = off; (size_t)i < d->n + 2; i++) {
+		const char *name = i == 0 ? "." : i == 1 ? ".." : d->names[i - 2];
+		fuse_ino_t kid = i == 0 ? d->self : i == 1 ? d->parent : d->inos[i - 2];
+		size_t w;
+
+		if (plus) {
+			struct fuse_entry_param e;
+			struct node n;
+
+			memset(&e, 0, sizeof(e));
+			if (i >= 2 && fs_node_get(fs, kid, &n) == 0) {
+				e.ino = kid;
+				e.generation = 1;
+				fill_attr(fs, &n, &e.attr, &e.attr_timeout);
+				e.entry_timeout = fs->entry_timeout;
+			} else {
+				e.attr.st_ino = kid;
+				e.attr.st_mode = S_IFDIR;
+			}
+			w = fuse_add_direntry_plus(req, buf + used, size - used, name, &e, i + 1);
+		} else {
+			struct stat st = { .st_ino = kid };
+			struct node n;
+
+			st.st_mode = (i >= 2 && fs_node_get(fs, kid, &n) == 0 &&
+				      (n.type == NODE_PAGE || n.type == NODE_CTL))
+					     ? S_IFREG
+					     : S_IFDIR;
+			w = fuse_add_direntry(req, buf + used, size - used, name, &st, i + 1);
+		}
+		if (w > size - used)
+			break;
+		used += w;
+	}
+	fuse_reply_buf(req, buf, used);
+	free(buf);
+	(void)ino;
+}
+
+static void fs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		       struct fuse_file_info *fi)
+{
+	readdir_common(req, ino, size, off, fi, false);
+}
+
+static void fs_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+			   struct fuse_file_info *fi)
+{
+	readdir_common(req, ino, size, off, fi, true);
+}
+
+static void fs_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct fh_dir *d = (struct fh_dir *)(uintptr_t)fi->fh;
+
+	if (d) {
+		free(d->inos);
+		free(d->names);
+		free(d);
+	}
+	fuse_reply_err(req, 0);
+	(void)ino;
+}
+
+/* ---- files ---- */
+
+static void reply_open_page(fuse_req_t req, struct fuse_file_info *fi, struct wiki_open *o,
+			    struct fs *fs)
+{
+	struct fh_page *h = malloc(sizeof(*h));
+
+	if (!h) {
+		wiki_page_close(fs->wiki, o);
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	h->o = *o;
+	fi->fh = (uint64_t)(uintptr_t)h;
+	fi->keep_cache = 1;
+	fi->noflush = 1;
+	if (fuse_reply_open(req, fi) != 0) {
+		wiki_page_close(fs->wiki, &h->o);
+		free(h);
+	}
+}
+
+static void open_ctl(fuse_req_t req, struct fs *fs, const struct node *n, struct fuse_file_info *fi)
+{
+	struct fh_ctl *h;
+	int acc = fi->flags & O_ACCMODE;
+
+	if (n->ctl == CTL_CONTROL ? acc == O_RDONLY : acc != O_RDONLY) {
+		fuse_reply_err(req, n->ctl == CTL_CONTROL ? EACCES : EROFS);
+		return;
+	}
+	h = calloc(1, sizeof(*h));
+	if (!h) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	h->kind = n->ctl;
+	buf_init(&h->text, 16 << 20);
+	if (n->ctl != CTL_CONTROL) {
+		int r = fs_ctl_render(fs, n->ctl, &h->text);
+
+		if (r < 0) {
+			buf_done(&h->text);
+			free(h);
+			fuse_reply_err(req, -r);
+			return;
+		}
+	}
+	fi->fh = (uint64_t)(uintptr_t)h;
+	fi->direct_io = 1;
+	fi->nonseekable = 0;
+	if (fuse_reply_open(req, fi) != 0) {
+		buf_done(&h->text);
+		free(h);
+	}
+}
+
+static int open_errno(int r)
+{
+	switch (r) {
+	case -EDQUOT:
+	case -EINTR:
+	case -ENOENT:
+	case -EAGAIN:
+	case -ENOSPC:
+	case -ESHUTDOWN:
+		return -r;
+	default:
+		return EIO;
+	}
+}
+
+static void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct fs *fs = req_fs(req);
+	struct wiki_open o = { .fd = -1 };
+	struct parked *p;
+	struct node n;
+	int r;
+
+	if (fs_node_get(fs, ino, &n) < 0) {
+		fuse_reply_err(req, ENOENT);
+		return;
+	}
+	if (n.type == NODE_CTL) {
+		open_ctl(req, fs, &n, fi);
+		return;
+	}
+	if (n.type != NODE_PAGE) {
+		fuse_reply_err(req, EISDIR);
+		return;
+	}
+	if ((fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC)) {
+		fuse_reply_err(req, EROFS);
+		return;
+	}
+	r = wiki_page_want(fs->wiki, n.repo, n.slug, GEN_PRIO_INTERACTIVE, NULL, &o);
+	if (r == 0) {
+		reply_open_page(req, fi, &o, fs);
+		return;
+	}
+	if (r < 0 && r != -EINTR) {
+		fuse_reply_err(req, open_errno(r));
+		return;
+	}
+	/* r == 1: a job exists now (queued above, with no waiter); park on it */
+	p = fs_park_new(fs, req, PARK_OPEN, ino);
+	if (!p) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	p->fi = *fi;
+	r = wiki_page_want(fs->wiki, n.repo, n.slug, GEN_PRIO_INTERACTIVE, &p->w, &o);
+	if (r == 1)
+		return;
+	fs_park_abandon(p);
+	if (r == 0)
+		reply_open_page(req, fi, &o, fs);
+	else
+		fuse_reply_err(req, open_errno(r));
+}
+
+void fs_answer(struct parked *p, int err)
+{
+	struct fs *fs = p->fs;
+	struct node n;
+
+	if (fs_node_get(fs, p->ino, &n) < 0) {
+		fuse_reply_err(p->req, ENOENT);
+		return;
+	}
+	switch (p->kind) {
+	case PARK_LOOKUP:
+		if (err == 0 && repo_refresh_view(fs, n.repo) == 0)
+			do_lookup_now(p->req, fs, p->ino, p->name);
+		else
+			fuse_reply_err(p->req, errno_of_repo(fs, n.repo, err ? err : -EIO));
+		break;
+	case PARK_OPENDIR:
+		if (err == 0 && repo_refresh_view(fs, n.repo) == 0)
+			reply_opendir(p->req, fs, p->ino, &p->fi);
+		else
+			fuse_reply_err(p->req, errno_of_repo(fs, n.repo, err ? err : -EIO));
+		break;
+	case PARK_OPEN: {
+		struct wiki_open o = { .fd = -1 };
+
+		if (err == 0)
+			err = wiki_page_open(fs->wiki, n.repo, n.slug, &o);
+		if (err == 0)
+			reply_open_page(p->req, &p->fi, &o, fs);
+		else
+			fuse_reply_err(p->req, open_errno(err));
+		break;
+	}
+	}
+}
+
+static void fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		    struct fuse_file_info *fi)
+{
+	struct fs *fs = req_fs(req);
+	struct node n;
+
+	if (fs_node_get(fs, ino, &n) == 0 && n.type == NODE_CTL) {
+		struct fh_ctl *h = (struct fh_ctl *)(uintptr_t)fi->fh;
+
+		if ((size_t)off >= h->text.len)
+			fuse_reply_buf(req, NULL, 0);
+		else
+			fuse_reply_buf(req, h->text.data + off, MIN(size, h->text.len - (size_t)off));
+		return;
+	}
+	struct fh_page *h = (struct fh_page *)(uintptr_t)fi->fh;
+	struct fuse_bufvec bv = FUSE_BUFVEC_INIT(size);
+
+	if ((uint64_t)off >= h->o.size) {
+		fuse_reply_buf(req, NULL, 0);
+		return;
+	}
+	bv.buf[0].size = (size_t)MIN((uint64_t)size, h->o.size - (uint64_t)off);
+	bv.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
+	bv.buf[0].fd = h->o.fd;
+	bv.buf[0].pos = off + PAGE_CACHE_HDR_LEN;
+	fuse_reply_data(req, &bv, FUSE_BUF_SPLICE_MOVE);
+}
+
+static void fs_write(fuse_req_t req, fuse_ino_t ino, const char *data, size_t size, off_t off,
+		     struct fuse_file_info *fi)
+{
+	struct fs *fs = req_fs(req);
+	struct node n;
+	int r;
+
+	if (fs_node_get(fs, ino, &n) < 0 || n.type != NODE_CTL || n.ctl != CTL_CONTROL) {
+		fuse_reply_err(req, EROFS);
+		return;
+	}
+	r = fs_ctl_write(fs, data, size);
+	if (r < 0)
+		fuse_reply_err(req, -r);
+	else
+		fuse_reply_write(req, size);
+	(void)off;
+	(void)fi;
+}
+
+static void fs_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct fs *fs = req_fs(req);
+	struct node n;
+
+	if (fs_node_get(fs, ino, &n) == 0 && n.type == NODE_CTL) {
+		struct fh_ctl *h = (struct fh_ctl *)(uintptr_t)fi->fh;
+
+		buf_done(&h->text);
+		free(h);
+	} else {
+		struct fh_page *h = (struct fh_page *)(uintptr_t)fi->fh;
+
+		if (h) {
+			wiki_page_close(fs->wiki, &h->o);
+			free(h);
+		}
+	}
+	fuse_reply_err(req, 0);
+}
+
+/* ---- extended attributes: readable by name, never listed ---- */
+
+static void fs_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
+{
+	struct fs *fs = req_fs(req);
+	struct wiki_page_info info;
+	const char *val = NULL;
+	struct node n;
+	size_t len;
+
+	if (fs_node_get(fs, ino, &n) < 0) {
+		fuse_reply_err(req, ENOENT);
+		return;
+	}
+	if (n.type != NODE_PAGE || strncmp(name, XATTR_PREFIX, strlen(XATTR_PREFIX)) ||
+	    wiki_page_info(fs->wiki, n.repo, n.slug, &info) < 0) {
+		fuse_reply_err(req, ENODATA);
+		return;
+	}
+	name += strlen(XATTR_PREFIX);
+	if (!strcmp(name, "state"))
+		val = wiki_page_state_name(info.state);
+	else if (!strcmp(name, "error"))
+		val = info.error[0] ? info.error : NULL;
+	else if (!strcmp(name, "commit"))
+		val = info.commit;
+	else if (!strcmp(name, "backend"))
+		val = info.backend;
+	if (!val) {
+		fuse_reply_err(req, ENODATA);
+		return;
+	}
+	len = strlen(val);
+	if (size == 0)
+		fuse_reply_xattr(req, len);
+	else if (size < len)
+		fuse_reply_err(req, ERANGE);
+	else
+		fuse_reply_buf(req, val, len);
+}
+
+static void fs_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
+{
+	if (size == 0)
+		fuse_reply_xattr(req, 0);
+	else
+		fuse_reply_buf(req, NULL, 0);
+	(void)ino;
+}
+
+static void fs_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value,
+			size_t size, int flags)
+{
+	fuse_reply_err(req, EROFS);
+	(void)ino, (void)name, (void)value, (void)size, (void)flags;
+}
+
+static void fs_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
+{
+	fuse_reply_err(req, EROFS);
+	(void)ino, (void)name;
+}
+
+/* ---- refused: the tree is read-only ---- */
+
+static void fs_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, dev_t rdev)
+{
+	fuse_reply_err(req, EROFS);
+	(void)parent, (void)name, (void)mode, (void)rdev;
+}
+
+static void fs_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
+{
+	fuse_reply_err(req, EROFS);
+	(void)parent, (void)name, (void)mode;
+}
+
+static void fs_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	fuse_reply_err(req, EROFS);
+	(void)parent, (void)name;
+}
+
+static void fs_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newparent,
+		      const char *newname, unsigned int flags)
+{
+	fuse_reply_err(req, EROFS);
+	(void)parent, (void)name, (void)newparent, (void)newname, (void)flags;
+}
+
+static void fs_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, const char *name)
+{
+	fuse_reply_err(req, EROFS);
+	(void)link, (void)parent, (void)name;
+}
+
+static void fs_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newname)
+{
+	fuse_reply_err(req, EROFS);
+	(void)ino, (void)newparent, (void)newname;
+}
+
+static void fs_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
+		      struct fuse_file_info *fi)
+{
+	fuse_reply_err(req, EROFS);
+	(void)parent, (void)name, (void)mode, (void)fi;
+}
+
+static void fs_statfs(fuse_req_t req, fuse_ino_t ino)
+{
+	struct statvfs st = {
+		.f_bsize = 4096,
+		.f_frsize = 4096,
+		.f_namemax = 255,
+		.f_flag = ST_NOSUID | ST_NODEV,
+	};
+
+	fuse_reply_statfs(req, &st);
+	(void)ino;
+}
+
+static void fs_init(void *userdata, struct fuse_conn_info *conn)
+{
+	if (conn->capable & FUSE_CAP_SPLICE_WRITE)
+		conn->want |= FUSE_CAP_SPLICE_WRITE | FUSE_CAP_SPLICE_MOVE;
+	if (conn->capable & FUSE_CAP_READDIRPLUS)
+		conn->want |= FUSE_CAP_READDIRPLUS;
+	conn->want &= ~FUSE_CAP_READDIRPLUS_AUTO; /* always plus: one round trip */
+	if (conn->capable & FUSE_CAP_CACHE_SYMLINKS)
+		conn->want |= FUSE_CAP_CACHE_SYMLINKS;
+	(void)userdata;
+}
+
+const struct fuse_lowlevel_ops fs_ops = {
+	.init = fs_init,
+	.lookup = fs_lookup,
+	.getattr = fs_getattr,
+	.setattr = fs_setattr,
+	.opendir = fs_opendir,
+	.readdir = fs_readdir,
+	.readdirplus = fs_readdirplus,
+	.releasedir = fs_releasedir,
+	.open = fs_open,
+	.read = fs_read,
+	.write = fs_write,
+	.release = fs_release,
+	.getxattr = fs_getxattr,
+	.listxattr = fs_listxattr,
+	.setxattr = fs_setxattr,
+	.removexattr = fs_removexattr,
+	.mknod = fs_mknod,
+	.mkdir = fs_mkdir,
+	.unlink = fs_unlink,
+	.rmdir = fs_unlink,
+	.rename = fs_rename,
+	.symlink = fs_symlink,
+	.link = fs_link,
+	.create = fs_create,
+	.statfs = fs_statfs,
+};

@@ -1,0 +1,412 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Progress reports: .wikifs/progress (text for people), progress.json (the
+ * DESIGN contract, built with cJSON) and .wikifs/errors. Both progress forms
+ * come from one snapshot taken under the wiki lock, so the numbers agree
+ * with each other; the snapshot is then rendered without any lock held.
+ */
+#include "wiki_int.h"
+#include "util.h"
+
+#include <cJSON.h>
+#include <errno.h>
+#include <string.h>
+#include <time.h>
+
+#define REPORT_MAX_JOBS 200
+
+static const char *const repo_state_names[] = { "new", "cloning", "ready", "failed" };
+static const char *const phase_names[] = { "idle", "queued", "cloning", "fetching", "resolving" };
+
+struct snap_repo {
+	const char *name;
+	enum wiki_repo_state state;
+	char commit[41];
+	size_t pages, ready, failed, queued, running;
+	uint64_t tokens_in, tokens_out, generated;
+	int phase;
+	uint64_t objects, objects_total, bytes;
+	int64_t clone_ms;
+	char *error;
+};
+
+struct snap_job {
+	char path[512];
+	const char *state;
+	unsigned attempt;
+	int64_t elapsed_ms, retry_in_ms;
+	bool prefetch;
+};
+
+struct snap {
+	size_t nrepos;
+	struct snap_repo *repos;
+	size_t njobs;
+	struct snap_job jobs[REPORT_MAX_JOBS];
+	struct gen_queue_stats q;
+	struct clone_stats cl;
+	struct page_cache_stats pc;
+	uint64_t generated, cache_hits, failed, calls, tokens;
+	size_t ready, failed_now;
+	int64_t uptime_ms, first_finish_ms, last_finish_ms;
+	const char *backend;
+};
+
+static void add_job(void *arg, const struct gen_job_info *info)
+{
+	struct snap *s = arg;
+	struct wpage *p = info->payload;
+	struct snap_job *j;
+
+	if (s->njobs >= REPORT_MAX_JOBS)
+		return;
+	j = &s->jobs[s->njobs++];
+	snprintf(j->path, sizeof(j->path), "%s/%s.md", p->repo->cr->name, p->pp->slug);
+	j->state = info->state == GEN_JOB_RUNNING	 ? "generating"
+		   : info->state == GEN_JOB_RETRY_WAIT ? "retry-wait"
+						       : "queued";
+	j->attempt = info->attempt;
+	j->elapsed_ms = info->elapsed_ms;
+	j->retry_in_ms = info->retry_in_ms;
+	j->prefetch = info->prio == GEN_PRIO_PREFETCH;
+}
+
+static int snapshot(struct wiki *w, struct snap *s)
+{
+	memset(s, 0, sizeof(*s));
+	s->repos = calloc(MAX(w->nrepos, 1), sizeof(*s->repos));
+	if (!s->repos)
+		return -ENOMEM;
+	s->nrepos = w->nrepos;
+	s->backend = w->ops->name;
+	clone_cache_stats(w->cc, &s->cl);
+	page_cache_stats(w->pc, &s->pc);
+	pthread_mutex_lock(&w->lock);
+	for (size_t i = 0; i < w->nrepos; i++) {
+		struct wrepo *r = &w->repos[i];
+		struct snap_repo *sr = &s->repos[i];
+
+		sr->name = r->cr->name;
+		sr->state = r->state;
+		memcpy(sr->commit, r->commit, sizeof(sr->commit));
+		sr->tokens_in = r->tokens_in;
+		sr->tokens_out = r->tokens_out;
+		sr->generated = r->generated;
+		sr->phase = __atomic_load_n(&r->prog.phase, __ATOMIC_RELAXED);
+		sr->objects = __atomic_load_n(&r->prog.objects_received, __ATOMIC_RELAXED);
+		sr->objects_total = __atomic_load_n(&r->prog.objects_total, __ATOMIC_RELAXED);
+		sr->bytes = __atomic_load_n(&r->prog.bytes_received, __ATOMIC_RELAXED);
+		int64_t t0 = __atomic_load_n(&r->prog.started_ms, __ATOMIC_RELAXED);
+		sr->clone_ms = t0 ? now_ms() - t0 : 0;
+		if (r->state == WIKI_REPO_FAILED && r->error)
+			sr->error = strdup(r->error);
+		for (size_t k = 0; r->pages && k < r->pages->n; k++) {
+			switch (wiki_page_state_locked(w, &r->pages->pages[k])) {
+			case WIKI_PAGE_READY:
+				sr->ready++;
+				break;
+			case WIKI_PAGE_FAILED:
+				sr->failed++;
+				break;
+			case WIKI_PAGE_QUEUED:
+				sr->queued++;
+				break;
+			case WIKI_PAGE_GENERATING:
+				sr->running++;
+				break;
+			case WIKI_PAGE_ABSENT:
+				break;
+			}
+		}
+		sr->pages = r->pages ? r->pages->n : 0;
+		s->ready += sr->ready;
+		s->failed_now += sr->failed;
+	}
+	gen_queue_foreach(w->q, REPORT_MAX_JOBS, add_job, s);
+	gen_queue_stats(w->q, &s->q);
+	s->generated = w->generated;
+	s->cache_hits = w->cache_hits;
+	s->failed = w->failed;
+	s->calls = w->calls;
+	s->tokens = w->tokens;
+	s->uptime_ms = now_ms() - w->started_ms;
+	s->first_finish_ms = w->first_finish_ms;
+	s->last_finish_ms = w->last_finish_ms;
+	pthread_mutex_unlock(&w->lock);
+	return 0;
+}
+
+static void snap_done(struct snap *s)
+{
+	for (size_t i = 0; i < s->nrepos; i++)
+		free(s->repos[i].error);
+	free(s->repos);
+}
+
+/* Pages per minute over the generation so far, and seconds left. */
+static void rate_eta(const struct snap *s, double *per_min, double *eta_s)
+{
+	int64_t span = now_ms() - s->first_finish_ms;
+
+	*per_min = 0;
+	*eta_s = -1;
+	if (!s->first_finish_ms || s->generated < 2 || span <= 0)
+		return;
+	*per_min = (double)(s->generated - 1) * 60000.0 / (double)MAX(span, 1);
+	if (*per_min > 0)
+		*eta_s = (double)(s->q.queued + s->q.running + s->q.retry_wait) * 60.0 / *per_min;
+}
+
+static void fmt_duration(char *out, size_t n, int64_t ms)
+{
+	int64_t s = ms / 1000;
+
+	if (s < 60)
+		snprintf(out, n, "%.1fs", (double)ms / 1000.0);
+	else if (s < 3600)
+		snprintf(out, n, "%lldm%02llds", (long long)s / 60, (long long)s % 60);
+	else
+		snprintf(out, n, "%lldh%02lldm", (long long)s / 3600, (long long)(s / 60) % 60);
+}
+
+int wiki_report_text(struct wiki *w, struct buf *out)
+{
+	struct snap s;
+	double rate, eta;
+	char up[32], t[32];
+	int r = snapshot(w, &s);
+
+	if (r < 0)
+		return r;
+	rate_eta(&s, &rate, &eta);
+	fmt_duration(up, sizeof(up), s.uptime_ms);
+	buf_printf(out, "wikifs: %zu repositories, backend %s, up %s\n", s.nrepos, s.backend, up);
+	buf_printf(out,
+		   "pages:  %zu ready, %zu generating, %zu queued, %zu retrying, %zu failed "
+		   "(generated %llu, cache hits %llu)\n",
+		   s.ready, s.q.running, s.q.queued, s.q.retry_wait, s.failed_now,
+		   (unsigned long long)s.generated, (unsigned long long)s.cache_hits);
+	if (eta >= 0) {
+		fmt_duration(t, sizeof(t), (int64_t)(eta * 1000));
+		buf_printf(out, "rate:   %.1f pages/min, ETA %s\n", rate, t);
+	} else {
+		buf_printf(out, "rate:   -\n");
+	}
+	buf_printf(out,
+		   "clones: %u active, %u queued, %llu done, %llu failed (at most %u at once)\n",
+		   s.cl.active, s.cl.queued, (unsigned long long)s.cl.done,
+		   (unsigned long long)s.cl.failed, s.cl.max_active_seen);
+	buf_printf(out, "cache:  %llu pages, %.1f of %.1f MiB; calls %llu, tokens %llu\n\n",
+		   (unsigned long long)s.pc.entries, (double)s.pc.bytes / 1048576.0,
+		   (double)s.pc.max_bytes / 1048576.0, (unsigned long long)s.calls,
+		   (unsigned long long)s.tokens);
+	buf_printf(out, "%-32s %-8s %-8s %5s %5s %5s %5s %9s\n", "REPOSITORY", "STATE", "COMMIT",
+		   "PAGES", "READY", "RUN", "FAIL", "TOKENS");
+	for (size_t i = 0; i < s.nrepos; i++) {
+		const struct snap_repo *sr = &s.repos[i];
+
+		buf_printf(out, "%-32s %-8s %-8.8s %5zu %5zu %5zu %5zu %9llu\n", sr->name,
+			   repo_state_names[sr->state], sr->commit[0] ? sr->commit : "-",
+			   sr->pages, sr->ready, sr->running + sr->queued, sr->failed,
+			   (unsigned long long)(sr->tokens_in + sr->tokens_out));
+		if (sr->error)
+			buf_printf(out, "  error: %s\n", sr->error);
+	}
+	bool header = false;
+
+	for (size_t i = 0; i < s.nrepos; i++) {
+		const struct snap_repo *sr = &s.repos[i];
+
+		if (sr->phase == CLONE_IDLE)
+			continue;
+		if (!header)
+			buf_printf(out, "\nCLONES\n");
+		header = true;
+		fmt_duration(t, sizeof(t), sr->clone_ms);
+		buf_printf(out, "  %-32s %-9s %llu/%llu objects, %.1f MiB, %s\n", sr->name,
+			   phase_names[sr->phase % 5], (unsigned long long)sr->objects,
+			   (unsigned long long)sr->objects_total, (double)sr->bytes / 1048576.0,
+			   t);
+	}
+	if (s.njobs)
+		buf_printf(out, "\nJOBS\n");
+	for (size_t i = 0; i < s.njobs; i++) {
+		const struct snap_job *j = &s.jobs[i];
+
+		fmt_duration(t, sizeof(t), j->elapsed_ms);
+		buf_printf(out, "  %-48s %-10s attempt %u  %s%s\n", j->path, j->state, j->attempt,
+			   t, j->prefetch ? "  (prefetch)" : "");
+	}
+	snap_done(&s);
+	return out->len >= out->max ? -E2BIG : 0;
+}
+
+int wiki_report_json(struct wiki *w, struct buf *out)
+{
+	struct snap s;
+	double rate, eta;
+	cJSON *root, *o, *arr;
+	char *text;
+	int r = snapshot(w, &s);
+
+	if (r < 0)
+		return r;
+	rate_eta(&s, &rate, &eta);
+	root = cJSON_CreateObject();
+	o = cJSON_AddObjectToObject(root, "pages");
+	cJSON_AddNumberToObject(o, "queued", (double)s.q.queued);
+	cJSON_AddNumberToObject(o, "running", (double)s.q.running);
+	cJSON_AddNumberToObject(o, "retry_wait", (double)s.q.retry_wait);
+	cJSON_AddNumberToObject(o, "ready", (double)s.ready);
+	cJSON_AddNumberToObject(o, "failed", (double)s.failed_now);
+	cJSON_AddNumberToObject(o, "generated", (double)s.generated);
+	cJSON_AddNumberToObject(o, "cache_hits", (double)s.cache_hits);
+	cJSON_AddNumberToObject(o, "failures", (double)s.failed);
+	o = cJSON_AddObjectToObject(root, "clones");
+	cJSON_AddNumberToObject(o, "active", s.cl.active);
+	cJSON_AddNumberToObject(o, "queued", s.cl.queued);
+	cJSON_AddNumberToObject(o, "done", (double)s.cl.done);
+	cJSON_AddNumberToObject(o, "failed", (double)s.cl.failed);
+	cJSON_AddNumberToObject(o, "max_active_seen", s.cl.max_active_seen);
+	arr = cJSON_AddArrayToObject(root, "repos");
+	for (size_t i = 0; i < s.nrepos; i++) {
+		const struct snap_repo *sr = &s.repos[i];
+		cJSON *jr = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(jr, "name", sr->name);
+		cJSON_AddStringToObject(jr, "state", repo_state_names[sr->state]);
+		cJSON_AddStringToObject(jr, "commit", sr->commit);
+		cJSON_AddNumberToObject(jr, "pages", (double)sr->pages);
+		cJSON_AddNumberToObject(jr, "ready", (double)sr->ready);
+		cJSON_AddNumberToObject(jr, "failed", (double)sr->failed);
+		cJSON_AddNumberToObject(jr, "queued", (double)sr->queued);
+		cJSON_AddNumberToObject(jr, "running", (double)sr->running);
+		cJSON_AddNumberToObject(jr, "generated", (double)sr->generated);
+		cJSON_AddNumberToObject(jr, "tokens_in", (double)sr->tokens_in);
+		cJSON_AddNumberToObject(jr, "tokens_out", (double)sr->tokens_out);
+		if (sr->error)
+			cJSON_AddStringToObject(jr, "error", sr->error);
+		if (sr->phase != CLONE_IDLE) {
+			cJSON *c = cJSON_AddObjectToObject(jr, "clone");
+
+			cJSON_AddStringToObject(c, "phase", phase_names[sr->phase % 5]);
+			cJSON_AddNumberToObject(c, "objects_received", (double)sr->objects);
+			cJSON_AddNumberToObject(c, "objects_total", (double)sr->objects_total);
+			cJSON_AddNumberToObject(c, "bytes_received", (double)sr->bytes);
+			cJSON_AddNumberToObject(c, "elapsed_ms", (double)sr->clone_ms);
+		}
+		cJSON_AddItemToArray(arr, jr);
+	}
+	arr = cJSON_AddArrayToObject(root, "jobs");
+	for (size_t i = 0; i < s.njobs; i++) {
+		const struct snap_job *j = &s.jobs[i];
+		cJSON *jj = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(jj, "path", j->path);
+		cJSON_AddStringToObject(jj, "state", j->state);
+		cJSON_AddNumberToObject(jj, "attempt", j->attempt);
+		cJSON_AddNumberToObject(jj, "elapsed_ms", (double)j->elapsed_ms);
+		cJSON_AddStringToObject(jj, "priority", j->prefetch ? "prefetch" : "interactive");
+		if (j->retry_in_ms)
+			cJSON_AddNumberToObject(jj, "retry_in_ms", (double)j->retry_in_ms);
+		cJSON_AddItemToArray(arr, jj);
+	}
+	o = cJSON_AddObjectToObject(root, "generation");
+	cJSON_AddStringToObject(o, "backend", s.backend);
+	cJSON_AddNumberToObject(o, "calls", (double)s.calls);
+	cJSON_AddNumberToObject(o, "tokens", (double)s.tokens);
+	cJSON_AddNumberToObject(o, "attempts", (double)s.q.attempts);
+	cJSON_AddNumberToObject(o, "retried", (double)s.q.retried);
+	cJSON_AddNumberToObject(o, "rate_per_min", rate);
+	cJSON_AddNumberToObject(o, "eta_s", eta);
+	o = cJSON_AddObjectToObject(root, "cache");
+	cJSON_AddNumberToObject(o, "entries", (double)s.pc.entries);
+	cJSON_AddNumberToObject(o, "bytes", (double)s.pc.bytes);
+	cJSON_AddNumberToObject(o, "max_bytes", (double)s.pc.max_bytes);
+	cJSON_AddNumberToObject(o, "evicted", (double)s.pc.evicted);
+	cJSON_AddNumberToObject(o, "uptime_ms", (double)s.uptime_ms);
+	text = cJSON_Print(root);
+	cJSON_Delete(root);
+	snap_done(&s);
+	if (!text)
+		return -ENOMEM;
+	r = buf_adds(out, text);
+	if (r == 0)
+		r = buf_addc(out, '\n');
+	cJSON_free(text);
+	return r;
+}
+
+int wiki_report_errors(struct wiki *w, struct buf *out)
+{
+	size_t n, start;
+	int r = 0;
+
+	pthread_mutex_lock(&w->lock);
+	n = MIN(w->errors_total, (size_t)WIKI_ERRORS_MAX);
+	start = (w->errors_next + WIKI_ERRORS_MAX - n) % WIKI_ERRORS_MAX;
+	for (size_t i = 0; i < n && r == 0; i++) {
+		const struct err_line *e = &w->errors[(start + i) % WIKI_ERRORS_MAX];
+		time_t t = (time_t)(e->time_ms / 1000);
+		struct tm tm;
+		char ts[32];
+
+		gmtime_r(&t, &tm);
+		strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
+		r = buf_printf(out, "%s %s: %s\n", ts, e->what ? e->what : "?",
+			       e->msg ? e->msg : "?");
+	}
+	pthread_mutex_unlock(&w->lock);
+	return r;
+}
+
+static double num(const cJSON *o, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+
+	return cJSON_IsNumber(v) ? v->valuedouble : 0;
+}
+
+static bool under(const char *name, const char *prefix)
+{
+	size_t n = strlen(prefix);
+
+	return n == 0 || (!strncmp(name, prefix, n) && (name[n] == '\0' || name[n] == '/'));
+}
+
+int wiki_report_parse_totals(const char *json, size_t len, const char *prefix,
+			     struct wiki_totals *t)
+{
+	const char *end = NULL;
+	cJSON *root = cJSON_ParseWithLengthOpts(json, len, &end, false);
+	const cJSON *repos, *r, *gen;
+
+	memset(t, 0, sizeof(*t));
+	if (!root)
+		return -EBADMSG;
+	repos = cJSON_GetObjectItemCaseSensitive(root, "repos");
+	cJSON_ArrayForEach(r, repos)
+	{
+		const cJSON *name = cJSON_GetObjectItemCaseSensitive(r, "name");
+		const cJSON *state = cJSON_GetObjectItemCaseSensitive(r, "state");
+
+		if (!cJSON_IsString(name) || !cJSON_IsString(state) ||
+		    !under(name->valuestring, prefix))
+			continue;
+		t->repos++;
+		if (!strcmp(state->valuestring, "failed"))
+			t->repos_failed++;
+		else if (strcmp(state->valuestring, "ready"))
+			t->repos_pending++;
+		t->pages += (size_t)num(r, "pages");
+		t->ready += (size_t)num(r, "ready");
+		t->failed += (size_t)num(r, "failed");
+		t->queued += (size_t)num(r, "queued");
+		t->running += (size_t)num(r, "running");
+	}
+	gen = cJSON_GetObjectItemCaseSensitive(root, "generation");
+	t->rate_per_min = num(gen, "rate_per_min");
+	t->eta_s = num(gen, "eta_s");
+	cJSON_Delete(root);
+	return 0;
+}

@@ -1,0 +1,154 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The wiki: everything below the filesystem, behind one interface. It owns
+ * the clone cache, the page cache, the job queue and the backend, keeps the
+ * state of every configured repository (cloning, planned, failed) and of
+ * every page of its current plan (absent, queued, generating, ready,
+ * failed), and answers asynchronously: a caller that must wait hands in a
+ * struct wiki_waiter and is called back exactly once, from a background
+ * thread, unless it detaches first.
+ *
+ * Exactly-once: a waiter is attached to one list at a time; whoever removes
+ * it (completion, or the caller via wiki_waiter_detach) owns the reply.
+ *
+ * Thread-safety: every function is thread-safe and none blocks on the
+ * network or on generation, so FUSE threads may call them. Callbacks run on
+ * background threads with no wiki lock held.
+ */
+#ifndef WIKIFS_WIKI_H
+#define WIKIFS_WIKI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "backend.h"
+#include "buf.h"
+#include "conf.h"
+#include "err.h"
+#include "page_cache.h"
+#include "plan.h"
+#include "queue.h"
+
+struct wiki;
+
+struct wiki_waiter {
+	/* Called once with 0 or -errno, unless detached first. */
+	void (*done)(struct wiki_waiter *w, int err);
+	/* private: protected by the wiki's waiter lock */
+	struct wiki_waiter *next, **pprev;
+	bool attached, cancelled;
+};
+
+struct wiki_events {
+	void *ctx;
+	/* A failure worth a log line: clone, plan or page. @what is a path. */
+	void (*error)(void *ctx, const char *what, const char *msg);
+	/* Informational (clone done, plan changed); may be NULL. */
+	void (*info)(void *ctx, const char *what, const char *msg);
+	/* The repository's plan or commit changed: invalidate what was shown. */
+	void (*repo_changed)(void *ctx, size_t repo);
+};
+
+enum wiki_repo_state { WIKI_REPO_NEW, WIKI_REPO_CLONING, WIKI_REPO_READY, WIKI_REPO_FAILED };
+
+enum wiki_page_state {
+	WIKI_PAGE_ABSENT,
+	WIKI_PAGE_QUEUED,
+	WIKI_PAGE_GENERATING,
+	WIKI_PAGE_READY,
+	WIKI_PAGE_FAILED
+};
+
+/*
+ * Creates the wiki for @c (which must outlive it). @self is the program's
+ * executable, started as a clone helper. Starts worker threads.
+ */
+int wiki_new(struct wiki **ret, const struct conf *c, const struct backend_ops *ops,
+	     const char *self, const struct wiki_events *ev, struct wf_err *err);
+/* Stops everything: waiters get -ESHUTDOWN, helpers and transfers are killed. */
+void wiki_shutdown(struct wiki *w);
+void wiki_free(struct wiki *w); /* NULL is fine; implies wiki_shutdown() */
+
+/* Resolves cached clones and plans in the background, without network. */
+void wiki_warm(struct wiki *w);
+
+size_t wiki_repo_count(const struct wiki *w);
+const char *wiki_repo_name(const struct wiki *w, size_t repo);
+enum wiki_repo_state wiki_repo_state(struct wiki *w, size_t repo);
+
+/*
+ * Makes sure the repository is cloned and planned. 0: ready now (no
+ * attach). 1: @wt attached, called back later. -errno: failed recently
+ * (the cause via wiki_repo_error()), or -EINTR if @wt was detached already.
+ */
+int wiki_repo_want(struct wiki *w, size_t repo, struct wiki_waiter *wt);
+/* The current plan with a reference (plan_unref it), or NULL if not ready. */
+struct plan *wiki_repo_plan(struct wiki *w, size_t repo);
+/* Copies the last error of the repository into @out. */
+void wiki_repo_error(struct wiki *w, size_t repo, char *out, size_t n);
+
+struct wiki_open {
+	int fd;            /* content at offset PAGE_CACHE_HDR_LEN */
+	uint64_t size;
+	struct page_key key; /* for wiki_page_close() */
+};
+
+/*
+ * Wants page @slug of @repo. 0: ready, *o filled (close with
+ * wiki_page_close). 1: @wt attached (a job was submitted or joined; with
+ * GEN_PRIO_INTERACTIVE a queued prefetch job is promoted). -ENOENT: no such
+ * page. -EIO: failed recently. -EDQUOT: budget exhausted. -EAGAIN: queue
+ * full. @wt may be NULL (prefetch): then 1 means queued.
+ */
+int wiki_page_want(struct wiki *w, size_t repo, const char *slug, enum gen_prio prio,
+		   struct wiki_waiter *wt, struct wiki_open *o);
+/* After a waiter got 0: opens the page. -ENOENT if it vanished meanwhile. */
+int wiki_page_open(struct wiki *w, size_t repo, const char *slug, struct wiki_open *o);
+void wiki_page_close(struct wiki *w, struct wiki_open *o);
+
+/* Size of a ready page (no I/O, no generation): 0, or -ENOENT if absent. */
+int wiki_page_size(struct wiki *w, size_t repo, const char *slug, uint64_t *size);
+
+struct wiki_page_info {
+	enum wiki_page_state state;
+	char error[512];
+	char commit[41];
+	const char *backend;
+};
+int wiki_page_info(struct wiki *w, size_t repo, const char *slug, struct wiki_page_info *info);
+const char *wiki_page_state_name(enum wiki_page_state s);
+
+/* Detaches @wt if still attached: true means the caller now owns the reply. */
+bool wiki_waiter_detach(struct wiki *w, struct wiki_waiter *wt);
+
+/*
+ * Control commands on a repository (@slug NULL = all its pages):
+ * prefetch queues at prefetch priority (cloning first if needed), cancel
+ * drops queued jobs that no person waits for, retry forgets a failure and
+ * the cached page, refresh fetches now. Return 0 or -errno with @err.
+ */
+int wiki_prefetch(struct wiki *w, size_t repo, const char *slug, struct wf_err *err);
+int wiki_cancel(struct wiki *w, size_t repo, const char *slug, struct wf_err *err);
+int wiki_retry(struct wiki *w, size_t repo, const char *slug, struct wf_err *err);
+int wiki_refresh(struct wiki *w, size_t repo, struct wf_err *err);
+
+/* Records a line for .wikifs/errors (control-file errors come from fs/). */
+void wiki_error_note(struct wiki *w, const char *what, const char *msg);
+
+/* .wikifs/progress (text) and progress.json; .wikifs/errors. */
+int wiki_report_text(struct wiki *w, struct buf *out);
+int wiki_report_json(struct wiki *w, struct buf *out);
+int wiki_report_errors(struct wiki *w, struct buf *out);
+
+/* Totals of a progress.json text over the repositories at or below @prefix
+ * ("" = all, "owner", "owner/repo"), for the prefetch client. */
+struct wiki_totals {
+	size_t repos, repos_pending, repos_failed;
+	size_t pages, ready, failed, queued, running;
+	double rate_per_min, eta_s;
+};
+int wiki_report_parse_totals(const char *json, size_t len, const char *prefix,
+			     struct wiki_totals *t);
+
+#endif
