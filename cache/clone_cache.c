@@ -112,6 +112,7 @@ static int git_error_to_errno(int code)
 		{ "status code: 404", ENOENT },
 		{ "not exported", ENOENT },
 		{ "could not find repository", ENOENT },
+		{ "failed to resolve path", ENOENT },
 		{ "does not appear to be a git repository", ENOENT },
 		{ "repository not found", ENOENT },
 	};
@@ -211,8 +212,8 @@ static int helper_transfer(const git_indexer_progress *st, void *payload)
 {
 	struct helper_state *hs = payload;
 	int64_t now = now_ms();
-	bool last = st->received_objects == st->total_objects &&
-		    st->indexed_deltas == st->total_deltas;
+	bool last =
+	    st->received_objects == st->total_objects && st->indexed_deltas == st->total_deltas;
 
 	if (hs->max_bytes && st->received_bytes > hs->max_bytes) {
 		hs->too_big = true;
@@ -221,8 +222,8 @@ static int helper_transfer(const git_indexer_progress *st, void *payload)
 	if (!last && now - hs->last_line_ms < PROGRESS_EVERY)
 		return 0;
 	hs->last_line_ms = now;
-	if (emit("P %u %u %zu %u %u", st->received_objects, st->total_objects,
-		 st->received_bytes, st->indexed_deltas, st->total_deltas) < 0)
+	if (emit("P %u %u %zu %u %u", st->received_objects, st->total_objects, st->received_bytes,
+		 st->indexed_deltas, st->total_deltas) < 0)
 		return -1; /* the parent is gone: stop */
 	return 0;
 }
@@ -232,8 +233,7 @@ static int helper_sideband(const char *str, int len, void *payload)
 	return helper_alive(payload, false);
 }
 
-static int helper_update_tip(const char *refname, const git_oid *a, const git_oid *b,
-			     void *payload)
+static int helper_update_tip(const char *refname, const git_oid *a, const git_oid *b, void *payload)
 {
 	return helper_alive(payload, false);
 }
@@ -479,10 +479,16 @@ static int spawn_helper(struct clone_cache *cc, const char *mode, const char *ur
 	posix_spawnattr_t attr;
 	sigset_t none, dfl;
 	char ppid[24], maxb[24];
-	char *argv[] = { cc->helper_path, "--clone-helper", (char *)mode, (char *)url,
-			 (char *)dir, ppid, maxb, NULL };
+	char *argv[] = { cc->helper_path,
+			 "--clone-helper",
+			 (char *)mode,
+			 (char *)url,
+			 (char *)dir,
+			 ppid,
+			 maxb,
+			 NULL };
 	int fds[2], r;
-	static const int reset[] = { SIGPIPE, SIGINT, SIGTERM, SIGHUP, SIGQUIT,
+	static const int reset[] = { SIGPIPE, SIGINT,  SIGTERM, SIGHUP, SIGQUIT,
 				     SIGCHLD, SIGUSR1, SIGUSR2, SIGALRM };
 
 	snprintf(ppid, sizeof(ppid), "%ld", (long)getpid());
@@ -500,7 +506,7 @@ static int spawn_helper(struct clone_cache *cc, const char *mode, const char *ur
 	 * default signals and an empty mask whatever this thread had.
 	 */
 	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
-						POSIX_SPAWN_SETSIGDEF);
+					    POSIX_SPAWN_SETSIGDEF);
 	posix_spawnattr_setpgroup(&attr, 0);
 	posix_spawnattr_setsigmask(&attr, &none);
 	posix_spawnattr_setsigdefault(&attr, &dfl);
@@ -582,7 +588,8 @@ static int run_helper(struct clone_cache *cc, bool clone, const char *url, const
 	if (rep.ok)
 		return 0;
 	if (shut)
-		return wf_err_set(err, -ECANCELED, "%s of '%s' cancelled: shutting down", verb, url);
+		return wf_err_set(err, -ECANCELED, "%s of '%s' cancelled: shutting down", verb,
+				  url);
 	if (timed_out)
 		return wf_err_set(err, -ETIMEDOUT,
 				  "%s of '%s' failed: no progress for %u s, helper killed", verb,
