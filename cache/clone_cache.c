@@ -333,7 +333,7 @@ int clone_helper_main(int argc, char **argv)
 {
 	struct helper_state hs = { 0 };
 	bool clone;
-	int r, e;
+	int r;
 
 	if (argc > 0 && !strcmp(argv[0], "--clone-helper")) {
 		argc--;
@@ -356,14 +356,12 @@ int clone_helper_main(int argc, char **argv)
 	/* The parent renames the clone into place on success: make it durable. */
 	git_libgit2_opts(GIT_OPT_ENABLE_FSYNC_GITDIR, 1);
 	r = helper_run(&hs, clone, argv[1], argv[2]);
-	if (r < 0) {
-		if (hs.too_big)
-			emit("E %d more than %" PRIu64 " bytes received", EFBIG, hs.max_bytes);
-		else if ((e = git_error_to_errno(r)) != 0)
-			emit("E %d %s", -e, git_error_text());
-	} else {
+	if (r < 0 && hs.too_big)
+		emit("E %d more than %" PRIu64 " bytes received", EFBIG, hs.max_bytes);
+	else if (r < 0)
+		emit("E %d %s", -git_error_to_errno(r), git_error_text());
+	else
 		emit("OK");
-	}
 	git_libgit2_shutdown();
 	return r < 0 ? 1 : 0;
 }

@@ -201,14 +201,16 @@ static int count_temps(const char *cache)
 	return n;
 }
 
-static struct clone_cache *new_cache(const char *name, unsigned conc, unsigned timeout_s)
+static struct clone_cache *new_cache_max(const char *name, unsigned conc, unsigned timeout_s,
+					 uint64_t max_bytes)
 {
 	char dir[PATH_MAX];
 	struct clone_cache *cc = NULL;
 	struct clone_cache_opts o = { .cache_dir = dir,
 				      .concurrency = conc,
 				      .timeout_s = timeout_s,
-				      .helper_path = self_exe };
+				      .helper_path = self_exe,
+				      .max_bytes = max_bytes };
 	int r;
 
 	snprintf(dir, sizeof(dir), "%s/%s", root, name);
@@ -217,6 +219,11 @@ static struct clone_cache *new_cache(const char *name, unsigned conc, unsigned t
 	if (r < 0)
 		diag("clone_cache_new(%s): %s", name, strerror(-r));
 	return cc;
+}
+
+static struct clone_cache *new_cache(const char *name, unsigned conc, unsigned timeout_s)
+{
+	return new_cache_max(name, conc, timeout_s, 0);
 }
 
 /* ---- a server that accepts and never says a word ---------------------- */
@@ -521,6 +528,22 @@ static void test_concurrency(const char *base, int port)
 	clone_cache_free(cc);
 }
 
+static void test_max_bytes(int port)
+{
+	struct clone_cache *cc = new_cache_max("cache-max", 1, 30, 256 * 1024);
+	struct clone_result res;
+	struct wf_err err;
+	char url[128];
+	int r;
+
+	snprintf(url, sizeof(url), "git://127.0.0.1:%d/c0", port);
+	r = clone_cache_sync(cc, url, NULL, 0, NULL, &res, &err);
+	is_int(r, -EFBIG, "max: clone past max_bytes is -EFBIG");
+	ok(strstr(err.msg, url) && strstr(err.msg, "bytes"), "max: message: %s", err.msg);
+	is_int(count_temps(root), 0, "max: no temp dir left");
+	clone_cache_free(cc);
+}
+
 static void test_stall(struct stall *s)
 {
 	struct clone_cache *cc = new_cache("cache-stall", 2, 2);
@@ -668,6 +691,7 @@ int main(int argc, char **argv)
 	if (port > 0) {
 		test_git_daemon(base, port);
 		test_concurrency(base, port);
+		test_max_bytes(port);
 	}
 
 	port = stall_start(&s);
