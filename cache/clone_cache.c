@@ -161,7 +161,7 @@ struct helper_state {
 	uint64_t max_bytes;
 	int64_t last_line_ms;
 	bool too_big;
-	unsigned cred_calls;
+	unsigned cred_tried; /* GIT_CREDENTIAL_* types offered so far */
 };
 
 /* Writes one bounded line to stdout, the pipe to the parent. */
@@ -240,8 +240,9 @@ static int helper_update_tip(const char *refname, const git_oid *a, const git_oi
 
 /*
  * ssh only: the user name from the URL (or "git"), then whatever keys
- * ssh-agent holds. libgit2 calls again after a rejected credential, so a
- * second call for the same type means the agent had nothing that works.
+ * ssh-agent holds (libssh2 tries each of them within one attempt). libgit2
+ * asks again after a rejected credential; offering the same type twice
+ * would loop forever, so a second request for a type is a final failure.
  */
 static int helper_credentials(git_credential **out, const char *url, const char *user_from_url,
 			      unsigned int allowed, void *payload)
@@ -249,15 +250,19 @@ static int helper_credentials(git_credential **out, const char *url, const char 
 	struct helper_state *hs = payload;
 	const char *user = user_from_url && *user_from_url ? user_from_url : "git";
 
-	if (++hs->cred_calls > 2) {
+	if ((allowed & GIT_CREDENTIAL_USERNAME) && !(hs->cred_tried & GIT_CREDENTIAL_USERNAME)) {
+		hs->cred_tried |= GIT_CREDENTIAL_USERNAME;
+		return git_credential_username_new(out, user);
+	}
+	if ((allowed & GIT_CREDENTIAL_SSH_KEY) && !(hs->cred_tried & GIT_CREDENTIAL_SSH_KEY)) {
+		hs->cred_tried |= GIT_CREDENTIAL_SSH_KEY;
+		return git_credential_ssh_key_from_agent(out, user);
+	}
+	if (hs->cred_tried) {
 		git_error_set_str(GIT_ERROR_SSH, "authentication with ssh-agent keys failed");
 		return GIT_EAUTH;
 	}
-	if (allowed & GIT_CREDENTIAL_USERNAME)
-		return git_credential_username_new(out, user);
-	if (allowed & GIT_CREDENTIAL_SSH_KEY)
-		return git_credential_ssh_key_from_agent(out, user);
-	return GIT_PASSTHROUGH; /* no interactive credentials: fail as unauthenticated */
+	return GIT_PASSTHROUGH; /* no stored or interactive credentials: unauthenticated */
 }
 
 static int helper_open(git_repository **repo, git_remote **remote, bool clone, const char *url,
@@ -393,7 +398,7 @@ static bool parse_line(const char *line, struct helper_report *rep, struct clone
 		rep->ok = true;
 		return true;
 	}
-	if (sscanf(line, "E %d %n", &e, &off) == 1 && off > 0 && e > 0) {
+	if (sscanf(line, "E %d %n", &e, &off) == 1 && off > 0 && e > 0 && e < 4096) {
 		rep->err = e;
 		snprintf(rep->msg, sizeof(rep->msg), "%s", line + off);
 		return true;
@@ -916,6 +921,8 @@ int clone_cache_sync(struct clone_cache *cc, const char *url, const char *ref, u
 
 	wf_err_clear(err);
 	memset(res, 0, sizeof(*res));
+	if (!url || !*url)
+		return wf_err_set(err, -EINVAL, "sync failed: empty repository URL");
 	if (!prog)
 		prog = &dummy;
 	if (!enter(cc))
