@@ -15,6 +15,12 @@
  * Thread-safety: all functions are thread-safe. clone_cache_sync() blocks and
  * must only be called from background threads, never from a FUSE thread.
  * Single-flight per URL is the caller's job (gen/wiki.c).
+ *
+ * Processes: each helper is a child of the thread that runs the sync (its
+ * death signal is tied to that thread) and is reaped with waitpid() on its
+ * own pid, so the program must not reap children with waitpid(-1) or set
+ * SIGCHLD to SIG_IGN. One cache directory belongs to one process: leftover
+ * temporaries are removed by clone_cache_new().
  */
 #ifndef WIKIFS_CLONE_CACHE_H
 #define WIKIFS_CLONE_CACHE_H
@@ -31,6 +37,7 @@ struct clone_cache_opts {
 	unsigned concurrency;    /* clones/fetches at once */
 	unsigned timeout_s;      /* kill a helper after this long without progress */
 	const char *helper_path; /* executable that understands --clone-helper */
+	uint64_t max_bytes;      /* abort a clone/fetch receiving more; 0 = no limit */
 };
 
 enum clone_phase { CLONE_IDLE, CLONE_QUEUED, CLONE_CLONING, CLONE_FETCHING, CLONE_RESOLVING };
@@ -59,8 +66,16 @@ enum {
 	CLONE_OFFLINE = 1 << 1,  /* never touch the network; -ENOENT if not cached */
 };
 
+/*
+ * Creates cache_dir/clones (0700) if needed and removes temporaries left there
+ * by an earlier crash. Calls git_libgit2_init() (balanced by _free), so call
+ * it before starting threads that use libgit2.
+ */
 int clone_cache_new(struct clone_cache **ret, const struct clone_cache_opts *o);
-/* Kills running helpers (SIGKILL, reaped), wakes waiters, frees. NULL is fine. */
+/*
+ * Kills running helpers (SIGKILL, reaped), wakes waiters, waits until every
+ * clone_cache_sync() has returned, frees. NULL is fine.
+ */
 void clone_cache_free(struct clone_cache *cc);
 /* Fails current and later clone_cache_sync() calls with -ECANCELED (unmount). */
 void clone_cache_shutdown(struct clone_cache *cc);
@@ -68,7 +83,11 @@ void clone_cache_shutdown(struct clone_cache *cc);
 /*
  * Makes sure a clone of @url exists (cloning if missing, fetching too with
  * CLONE_FETCH) and resolves @ref (a branch or tag; NULL = the remote HEAD)
- * to a commit. Blocks, waiting its turn at the semaphore for network work.
+ * to a commit: @ref is tried as a branch, then as a tag (annotated tags
+ * peeled), then as a full or abbreviated commit id; the remote HEAD is what
+ * the server's HEAD pointed to at the last clone/fetch. Without CLONE_FETCH
+ * a cached clone is used as is, with no network at all. @prog may be NULL.
+ * Blocks, waiting its turn at the semaphore for network work.
  * Returns 0 or -errno (-ETIMEDOUT stalled, -ENOENT ref or repository not
  * found, -ECONNREFUSED, -EHOSTUNREACH, -EACCES auth, -ECANCELED shutdown,
  * -EIO other) with @err naming the URL and the cause. When a fetch fails but
@@ -78,6 +97,12 @@ void clone_cache_shutdown(struct clone_cache *cc);
 int clone_cache_sync(struct clone_cache *cc, const char *url, const char *ref, unsigned flags,
 		     struct clone_progress *prog, struct clone_result *res, struct wf_err *err);
 
+/*
+ * active: helpers running; queued: syncs waiting at the semaphore;
+ * done/failed: finished network operations (clone or fetch), a helper killed
+ * by shutdown or the stall deadline counting as failed. Local resolves are
+ * not counted.
+ */
 struct clone_stats {
 	unsigned active, queued, max_active_seen;
 	uint64_t done, failed;
@@ -85,8 +110,10 @@ struct clone_stats {
 void clone_cache_stats(struct clone_cache *cc, struct clone_stats *st);
 
 /*
- * Entry point of the helper process: argv as after "--clone-helper".
- * Returns the process exit status. Writes progress lines to stdout.
+ * Entry point of the helper process: argv as after "--clone-helper" (a
+ * leading "--clone-helper" itself is skipped too, so main() may pass either
+ * argv + 1 or argv + 2). Returns the process exit status. Writes progress
+ * lines and one final result line to stdout; never reads stdin.
  */
 int clone_helper_main(int argc, char **argv);
 
