@@ -52,6 +52,18 @@ static bool wait_flag(atomic_int *flag, int want)
 	return true;
 }
 
+/*
+ * A waiter that never wakes means the semaphore is broken: stop with a TAP
+ * bail-out instead of hanging in pthread_join() until the harness times out.
+ */
+static void must(bool cond, const char *what)
+{
+	if (!ok(cond, "%s", what)) {
+		printf("Bail out! %s\n", what);
+		exit(1);
+	}
+}
+
 /* ---- FIFO order ---------------------------------------------------------- */
 
 #define NORDER 6
@@ -110,9 +122,9 @@ static void test_fifo_order(void)
 	is_int(sem_waiting(c.s), NORDER, "order: the timed-out waiter left the queue");
 
 	fifo_sem_release(c.s);
+	must(wait_flag(&c.next, NORDER), "order: every thread got the permit");
 	for (int i = 0; i < NORDER; i++)
 		pthread_join(th[i], NULL);
-	is_int(atomic_load(&c.next), NORDER, "order: every thread got the permit");
 	for (int i = 0; i < NORDER; i++) {
 		is_int(c.rc[i], 0, "order: thread %d acquired", i);
 		is_int(c.order[i], i, "order: grant %d went to the %d-th waiter", i, i);
@@ -170,7 +182,7 @@ static void test_timed(void)
 		abort();
 	ok(wait_waiting(s, 1), "timed: a blocking waiter queues after the timeout");
 	fifo_sem_release(s);
-	ok(wait_flag(&t1.done, 1), "timed: release wakes it");
+	must(wait_flag(&t1.done, 1), "timed: release wakes it");
 	pthread_join(th1, NULL);
 	is_int(t1.rc, 0, "timed: it got the permit");
 
@@ -182,7 +194,7 @@ static void test_timed(void)
 	ok(wait_waiting(s, 1), "timed: a 60 s timed waiter queues");
 	t0 = now_ms();
 	fifo_sem_release(s);
-	ok(wait_flag(&t2.done, 1), "timed: release wakes the timed waiter");
+	must(wait_flag(&t2.done, 1), "timed: release wakes the timed waiter");
 	pthread_join(th2, NULL);
 	is_int(t2.rc, 0, "timed: granted before its deadline");
 	ok(now_ms() - t0 < WAIT_MS, "timed: well before the deadline");
@@ -213,16 +225,16 @@ static void test_timeout_middle(void)
 	ok(wait_waiting(s, 2), "middle: B (100 ms) queued");
 	pthread_create(&tc, NULL, timed_thread, &c);
 	ok(wait_waiting(s, 3), "middle: C queued");
-	ok(wait_flag(&b.done, 1), "middle: B gave up");
+	must(wait_flag(&b.done, 1), "middle: B gave up");
 	pthread_join(tb, NULL);
 	is_int(b.rc, -ETIMEDOUT, "middle: B -> -ETIMEDOUT");
 	is_int(sem_waiting(s), 2, "middle: A and C still queued");
 	fifo_sem_release(s); /* -> A */
-	ok(wait_flag(&a.done, 1), "middle: A granted");
+	must(wait_flag(&a.done, 1), "middle: A granted");
 	is_int(a.rc, 0, "middle: A acquired");
 	is_int(atomic_load(&c.done), 0, "middle: C still waits while A holds");
 	fifo_sem_release(s); /* A's permit -> C */
-	ok(wait_flag(&c.done, 1), "middle: C granted after B left the middle");
+	must(wait_flag(&c.done, 1), "middle: C granted after B left the middle");
 	is_int(c.rc, 0, "middle: C acquired");
 	pthread_join(ta, NULL);
 	pthread_join(tc, NULL);
