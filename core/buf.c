@@ -7,6 +7,7 @@
 #include "buf.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -42,8 +43,9 @@ static int buf_reserve(struct buf *b, size_t extra)
 		return 0;
 	cap = b->cap ? b->cap : 256;
 	while (cap < need)
-		cap *= 2;
-	if (cap > b->max + 1)
+		cap = cap > SIZE_MAX / 2 ? need : cap * 2;
+	/* "cap - 1 > max", not "cap > max + 1": max may be SIZE_MAX (unbounded) */
+	if (cap - 1 > b->max)
 		cap = b->max + 1;
 	p = realloc(b->data, cap);
 	if (!p)

@@ -204,7 +204,7 @@ static int apply_key(struct conf *c, const struct conf_key *k, const char *v, co
 
 	switch (k->type) {
 	case T_STR:
-		if (k->choices && *v && choice_index(k->choices, v) < 0) {
+		if (k->choices && choice_index(k->choices, v) < 0) {
 			*why = k->choices;
 			return -EINVAL;
 		}
@@ -281,12 +281,9 @@ static void report_bad_value(struct parser *p, unsigned line, const struct conf_
 			     const char *v, int r, const char *why)
 {
 	if (r == -ERANGE) {
-		if (k->type == T_SIZE && k->max == UINT64_MAX)
-			perr(p, line, "value \"%s\" of '%s' out of range: at least %llu", v,
-			     k->name, (unsigned long long)k->min);
-		else
-			perr(p, line, "value \"%s\" of '%s' out of range: %llu to %llu", v, k->name,
-			     (unsigned long long)k->min, (unsigned long long)k->max);
+		/* also reached by overflow, so never "at least N" alone */
+		perr(p, line, "value \"%s\" of '%s' out of range: %llu to %llu", v, k->name,
+		     (unsigned long long)k->min, (unsigned long long)k->max);
 	} else if (strchr(why, '|')) {
 		_cleanup_free_ char *alts = strdup(why);
 
@@ -351,6 +348,27 @@ static bool url_is_local_relative(const char *url)
 	return !(colon && (!strchr(url, '/') || colon < strchr(url, '/')));
 }
 
+/*
+ * A relative local path resolves against the config file's directory. A
+ * leading "./" is dropped and "." alone is the directory itself, so "url = ."
+ * names the same clone as the directory's absolute path.
+ */
+static char *absolute_url(const char *base_dir, const char *rel)
+{
+	char *r;
+
+	while (rel[0] == '.' && rel[1] == '/') {
+		rel += 2;
+		while (*rel == '/')
+			rel++;
+	}
+	if (!*rel || !strcmp(rel, "."))
+		return strdup(base_dir);
+	if (asprintf(&r, "%s/%s", base_dir, rel) < 0)
+		return NULL;
+	return r;
+}
+
 static struct conf_repo *repo_add(struct parser *p, const char *name, unsigned line)
 {
 	struct conf *c = p->c;
@@ -411,9 +429,11 @@ static void repo_set(struct parser *p, struct conf_repo *r, const char *key, con
 		     unsigned line)
 {
 	if (!strcmp(key, "url")) {
-		if (r->url)
+		if (r->url) {
 			perr(p, line, "duplicate key 'url' in [repo %s]", r->name);
-		else if (!*v)
+			return;
+		}
+		if (!*v)
 			perr(p, line, "empty url in [repo %s]", r->name);
 		else if (!url_is_supported(v))
 			perr(p, line,
@@ -421,10 +441,11 @@ static void repo_set(struct parser *p, struct conf_repo *r, const char *key, con
 			     "or ssh",
 			     v);
 		else if (url_is_local_relative(v) && p->base_dir) {
-			if (asprintf(&r->url, "%s/%s", p->base_dir, v) < 0)
-				r->url = NULL;
-		} else
-			r->url = strdup(v);
+			r->url = absolute_url(p->base_dir, v);
+			return;
+		}
+		/* a rejected url is kept too, so finish() does not call it missing */
+		r->url = strdup(v);
 	} else if (!strcmp(key, "ref")) {
 		bool ok = *v && *v != '-' && strlen(v) < 256;
 
@@ -452,11 +473,12 @@ static void parse_line(struct parser *p, char *s, unsigned line, char **section,
 	if (!*s || *s == '#' || *s == ';')
 		return;
 	if (*s == '[') {
-		char *end = strrchr(s, ']');
+		char *end = strchr(s, ']'), *rest = end ? trim(end + 1) : NULL;
 
 		*repo = NULL;
 		*bad_section = false;
-		if (!end || trim(end + 1)[0] != '\0') {
+		/* "[name]", optionally followed by a comment like any other line */
+		if (!end || (*rest && *rest != '#' && *rest != ';')) {
 			perr(p, line, "malformed section header: expected [name]");
 			*bad_section = true;
 			return;
@@ -465,8 +487,8 @@ static void parse_line(struct parser *p, char *s, unsigned line, char **section,
 		s = trim(s + 1);
 		free(*section);
 		*section = strdup(s);
-		if (!strncmp(s, "repo", 4) && isspace((unsigned char)s[4])) {
-			char *name = trim(s + 5);
+		if (!strncmp(s, "repo", 4) && (!s[4] || isspace((unsigned char)s[4]))) {
+			char *name = trim(s + 4);
 
 			if (!conf_repo_name_valid(name)) {
 				perr(p, line,
@@ -556,9 +578,13 @@ static void apply_override(struct parser *p, const char *o)
 	}
 	r = apply_key(p->c, k, eq + 1, &why);
 	if (r < 0) {
+		_cleanup_free_ char *where = NULL;
 		const char *file = p->file;
 
-		p->file = "-o";
+		/* "-o retries=0: value ...", like the other -o messages */
+		if (asprintf(&where, "-o %s", o) < 0)
+			where = NULL;
+		p->file = where ? where : "-o";
 		report_bad_value(p, 0, k, eq + 1, r, why);
 		p->file = file;
 	}

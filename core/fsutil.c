@@ -210,13 +210,20 @@ int dir_is_empty(const char *dir)
 char *path_expand_home(const char *path)
 {
 	const char *home = getenv("HOME");
+	size_t n;
 	char *r;
 
 	if (strncmp(path, "~/", 2) != 0 && strcmp(path, "~") != 0)
 		return strdup(path);
-	if (!home || !*home)
-		home = "/";
-	if (asprintf(&r, "%s%s", home, path + 1) < 0)
+	if (!home)
+		home = "";
+	/* drop trailing slashes so that HOME=/ or HOME=/u/ never yields "//x" */
+	n = strlen(home);
+	while (n > 0 && home[n - 1] == '/')
+		n--;
+	if (n == 0 && !path[1])
+		return strdup("/");
+	if (asprintf(&r, "%.*s%s", (int)n, home, path + 1) < 0)
 		return NULL;
 	return r;
 }
