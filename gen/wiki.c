@@ -398,6 +398,8 @@ struct sync_task {
 	unsigned flags;
 };
 
+static int repo_sync_locked(struct wiki *w, struct wrepo *r, unsigned flags);
+
 static void prefetch_all_locked(struct wiki *w, struct wrepo *r)
 {
 	for (size_t i = 0; r->pages && i < r->pages->n; i++) {
@@ -448,6 +450,23 @@ static void sync_task(void *data)
 
 	pthread_mutex_lock(&w->lock);
 	r->busy = false;
+	if (ret == -ENOENT && (t->flags & CLONE_OFFLINE)) {
+		/* warm-up found no clone: not a failure; clone now if someone waits */
+		r->state = WIKI_REPO_NEW;
+		if ((r->waiters || r->prefetch_pending) && !w->stopping &&
+		    repo_sync_locked(w, r, 0) == 0) {
+			pthread_mutex_unlock(&w->lock);
+			plan_unref(plan);
+			free(t);
+			return;
+		}
+		waiters = waiters_take(&r->waiters);
+		pthread_mutex_unlock(&w->lock);
+		notify_all(waiters, -ESHUTDOWN);
+		plan_unref(plan);
+		free(t);
+		return;
+	}
 	r->last_sync_ms = now_ms();
 	if (ret < 0) {
 		if (!err.msg[0])
