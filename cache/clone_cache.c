@@ -595,7 +595,7 @@ static int run_helper(struct clone_cache *cc, bool clone, const char *url, const
 				  url);
 	if (timed_out)
 		return wf_err_set(err, -ETIMEDOUT,
-				  "%s of '%s' failed: no progress for %u s, helper killed", verb,
+				  "%s of '%s' timed out: no progress for %u s (clone_timeout), helper killed", verb,
 				  url, cc->timeout_s);
 	if (rep.err)
 		return wf_err_set(err, -rep.err, "%s of '%s' failed: %s", verb, url, rep.msg);
