@@ -47,8 +47,9 @@ class Tap:
                     print(f"#   {line}", flush=True)
         return cond
 
-    def eq(self, got, want, msg):
-        return self.ok(got == want, msg, f"got {got!r}, want {want!r}")
+    def eq(self, got, want, msg, detail=None):
+        extra = f"\n{detail}" if detail is not None else ""
+        return self.ok(got == want, msg, f"got {got!r}, want {want!r}{extra}")
 
     def diag(self, msg):
         for line in str(msg).splitlines():
