@@ -13,6 +13,7 @@
 #include <fcntl.h>
 #include <libgen.h>
 #include <string.h>
+#include <stdint.h>
 #include <sys/stat.h>
 
 int mkdir_p(const char *path, mode_t mode)
@@ -101,20 +102,34 @@ int read_file(const char *path, size_t max, char **ret, size_t *ret_len)
 	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
 	_cleanup_free_ char *p = NULL;
 	struct stat st;
-	size_t n = 0;
+	size_t n = 0, cap;
 
 	if (fd < 0)
 		return -errno;
 	if (fstat(fd, &st) < 0)
 		return -errno;
-	if ((size_t)st.st_size > max)
+	if ((uint64_t)st.st_size > max)
 		return -EFBIG;
-	p = malloc((size_t)st.st_size + 1);
+	/* st_size is a hint only: /proc and direct_io files report 0 */
+	cap = (size_t)st.st_size + 1 < 4096 ? 4096 : (size_t)st.st_size + 1;
+	p = malloc(cap);
 	if (!p)
 		return -ENOMEM;
-	while (n < (size_t)st.st_size) {
-		ssize_t r = read(fd, p + n, (size_t)st.st_size - n);
+	for (;;) {
+		ssize_t r;
 
+		if (n + 1 >= cap) {
+			char *np;
+
+			if (cap - 1 >= max + 1)
+				return -EFBIG;
+			cap = cap * 2 > max + 2 ? max + 2 : cap * 2;
+			np = realloc(p, cap);
+			if (!np)
+				return -ENOMEM;
+			p = np;
+		}
+		r = read(fd, p + n, cap - 1 - n);
 		if (r < 0) {
 			if (errno == EINTR)
 				continue;
@@ -123,6 +138,8 @@ int read_file(const char *path, size_t max, char **ret, size_t *ret_len)
 		if (r == 0)
 			break;
 		n += (size_t)r;
+		if (n > max)
+			return -EFBIG;
 	}
 	p[n] = '\0';
 	*ret = TAKE_PTR(p);
