@@ -46,7 +46,8 @@ struct pool_blk {
 struct raw_import {
 	size_t file;
 	unsigned line;
-	char kind; /* 'c' include, 'p' python, 'g' go, 'r' rust mod, 'u' rust use, 'j' js, 'J' java */
+	char
+	    kind; /* 'c' include, 'p' python, 'g' go, 'r' rust mod, 'u' rust use, 'j' js, 'J' java */
 	const char *spec;
 };
 
@@ -282,19 +283,19 @@ static const struct lang_ext lang_exts[] = {
 };
 
 static const char *const code_langs[] = {
-	"C",	 "C++",	   "Objective-C", "Python",  "Go",     "Rust",	  "JavaScript", "TypeScript",
-	"Java",	 "Kotlin", "Scala",	  "C#",	     "Ruby",   "PHP",	  "Shell",	"Swift",
-	"Lua",	 "Perl",   "Haskell",	  "OCaml",   "Elixir", "Erlang",  "Zig",	"Nim",
-	"Dart",	 "R",	   "Julia",	  "Clojure", "Assembly", "Vue",	  "Svelte",	"Fortran",
-	"SQL",
+	"C",	      "C++",   "Objective-C", "Python",	 "Go",	    "Rust",  "JavaScript",
+	"TypeScript", "Java",  "Kotlin",      "Scala",	 "C#",	    "Ruby",  "PHP",
+	"Shell",      "Swift", "Lua",	      "Perl",	 "Haskell", "OCaml", "Elixir",
+	"Erlang",     "Zig",   "Nim",	      "Dart",	 "R",	    "Julia", "Clojure",
+	"Assembly",   "Vue",   "Svelte",      "Fortran", "SQL",
 };
 
 /* Extensions of files that are binary without looking (never loaded). */
 static const char *const binary_exts[] = {
-	".png", ".jpg", ".jpeg", ".gif", ".ico",  ".bmp",   ".webp", ".pdf", ".zip", ".gz",
-	".tgz", ".xz",	".bz2",	 ".zst", ".7z",	  ".jar",   ".class", ".o",  ".a",   ".so",
-	".dll", ".exe", ".dylib", ".woff", ".woff2", ".ttf", ".otf", ".mp3", ".mp4", ".wav",
-	".ogg", ".mov", ".avi", ".bin", ".pyc",	  ".wasm",
+	".png", ".jpg", ".jpeg", ".gif", ".ico",   ".bmp",  ".webp",  ".pdf",	".zip",
+	".gz",	".tgz", ".xz",	 ".bz2", ".zst",   ".7z",   ".jar",   ".class", ".o",
+	".a",	".so",	".dll",	 ".exe", ".dylib", ".woff", ".woff2", ".ttf",	".otf",
+	".mp3", ".mp4", ".wav",	 ".ogg", ".mov",   ".avi",  ".bin",   ".pyc",	".wasm",
 };
 
 static const char *base_name(const char *path)
@@ -380,8 +381,8 @@ typedef int (*walk_fn)(void *ctx, const char *path, size_t len, unsigned depth,
  * Iterative depth-first walk in tree order. Entries past FACTS_MAX_DEPTH or
  * FACTS_MAX_PATH are counted in *skipped and not reported.
  */
-static int walk_tree(git_repository *repo, git_tree *root, walk_fn fn, void *ctx,
-		     size_t *skipped, struct wf_err *err)
+static int walk_tree(git_repository *repo, git_tree *root, walk_fn fn, void *ctx, size_t *skipped,
+		     struct wf_err *err)
 {
 	struct frame *st;
 	char *path;
@@ -525,8 +526,8 @@ static int add_file_cb(void *ctx, const char *path, size_t len, unsigned depth,
 		return -ENOMEM;
 	ff->binary = 0;
 	ff->size = 0;
-	ff->lang = mode == FACTS_MODE_LINK || mode == FACTS_MODE_GITLINK ? NULL
-									 : facts_lang_of(path);
+	ff->lang =
+	    mode == FACTS_MODE_LINK || mode == FACTS_MODE_GITLINK ? NULL : facts_lang_of(path);
 	/* the mode travels in the oid array's slot until the ext array exists */
 	lc->oids[f->nfiles] = *git_tree_entry_id(e);
 	if (mode != FACTS_MODE_GITLINK) {
@@ -665,9 +666,27 @@ static bool quoted(const char *p, const char *end, const char **q, size_t *n)
 }
 
 static const char *const c_keywords[] = {
-	"if",	 "for",	 "while",    "switch", "return",	 "sizeof", "do",
-	"else",	 "case", "defined",  "typeof", "__attribute__", "alignof", "_Static_assert",
-	"static_assert", "__typeof__", "decltype", "catch", "new", "delete", "throw",
+	"if",
+	"for",
+	"while",
+	"switch",
+	"return",
+	"sizeof",
+	"do",
+	"else",
+	"case",
+	"defined",
+	"typeof",
+	"__attribute__",
+	"alignof",
+	"_Static_assert",
+	"static_assert",
+	"__typeof__",
+	"decltype",
+	"catch",
+	"new",
+	"delete",
+	"throw",
 };
 
 static bool c_keyword(const char *p, size_t n)
@@ -679,10 +698,10 @@ static bool c_keyword(const char *p, size_t n)
 }
 
 struct cstate {
-	bool comment;	/* inside a block comment */
-	bool pp_cont;	/* preprocessor line continued */
-	int depth;	/* brace depth */
-	int ns;		/* braces opened by namespace / extern "C" */
+	bool comment;	 /* inside a block comment */
+	bool pp_cont;	 /* preprocessor line continued */
+	int depth;	 /* brace depth */
+	int ns;		 /* braces opened by namespace / extern "C" */
 	uint64_t nsbits; /* bit d set: brace at depth d is a namespace (d < 64) */
 	unsigned pend_line;
 	const char *pend;
@@ -791,9 +810,9 @@ static void c_line(struct scan *s, struct cstate *cs, unsigned ln, const char *r
 		const char *w = p;
 
 		for (;;) {
-			const char *mods[] = { "public",   "private", "protected", "static",
-					       "final",	   "abstract", "sealed",   "synchronized",
-					       "native",   "default",  "strictfp", "non-sealed" };
+			const char *mods[] = { "public", "private",  "protected", "static",
+					       "final",	 "abstract", "sealed",	  "synchronized",
+					       "native", "default",  "strictfp",  "non-sealed" };
 			bool hit = false;
 
 			for (size_t i = 0; i < ARRAY_SIZE(mods) && !hit; i++)
@@ -826,13 +845,15 @@ static void c_line(struct scan *s, struct cstate *cs, unsigned ln, const char *r
 			const char *nm = name_before(w, q, &n);
 
 			/* a method has a type before its name; a call has not */
-			if (n && nm > w && !c_keyword(nm, n) && !memchr(q, ';', (size_t)(end - q)) &&
-			    !word(w, end, "return") && !word(w, end, "new") && !word(w, end, "throw")) {
+			if (n && nm > w && !c_keyword(nm, n) &&
+			    !memchr(q, ';', (size_t)(end - q)) && !word(w, end, "return") &&
+			    !word(w, end, "new") && !word(w, end, "throw")) {
 				char buf[FACTS_NAME_MAX * 2 + 2];
 				int bl = snprintf(buf, sizeof(buf), "%s%s%.*s", cs->cls,
 						  cs->cls[0] ? "." : "", (int)n, nm);
 
-				add_sym(s, ln, "method", buf, (size_t)MIN(bl, (int)sizeof(buf) - 1));
+				add_sym(s, ln, "method", buf,
+					(size_t)MIN(bl, (int)sizeof(buf) - 1));
 			}
 		}
 		goto braces;
@@ -840,7 +861,8 @@ static void c_line(struct scan *s, struct cstate *cs, unsigned ln, const char *r
 	if (eff == 0 && col0) {
 		if ((t = word(p, end, "template")))
 			goto braces;
-		if ((t = word(p, end, "namespace")) || (word(p, end, "extern") && strstr(p, "\"C\"")))
+		if ((t = word(p, end, "namespace")) ||
+		    (word(p, end, "extern") && strstr(p, "\"C\"")))
 			ns_line = true;
 		t = word(p, end, "typedef");
 		if (t) {
@@ -850,7 +872,8 @@ static void c_line(struct scan *s, struct cstate *cs, unsigned ln, const char *r
 			for (size_t i = 0; i < ARRAY_SIZE(kw); i++) {
 				const char *a = word(t, end, kw[i]);
 
-				if (a && (n = ident_len(a, end)) && memchr(a, '{', (size_t)(end - a)))
+				if (a && (n = ident_len(a, end)) &&
+				    memchr(a, '{', (size_t)(end - a)))
 					add_sym(s, ln, kw[i], a, n);
 			}
 			if (sem && !memchr(t, '{', (size_t)(sem - t))) {
@@ -913,7 +936,8 @@ static void c_line(struct scan *s, struct cstate *cs, unsigned ln, const char *r
 					cs->pend_n = n;
 					cs->pend_line = ln;
 					/* keep the name: the line buffer is reused */
-					cs->pend = pool_strndup(s->f, nm, MIN(n, (size_t)FACTS_NAME_MAX));
+					cs->pend =
+					    pool_strndup(s->f, nm, MIN(n, (size_t)FACTS_NAME_MAX));
 					cs->pend_n = cs->pend ? MIN(n, (size_t)FACTS_NAME_MAX) : 0;
 				}
 			}
@@ -955,8 +979,7 @@ braces:
 	}
 }
 
-static void scan_python(struct scan *s, unsigned ln, const char *p, const char *end,
-			bool *in_str)
+static void scan_python(struct scan *s, unsigned ln, const char *p, const char *end, bool *in_str)
 {
 	const char *t, *l = p;
 	size_t n, k = 0;
@@ -1072,7 +1095,10 @@ static void scan_go(struct scan *s, unsigned ln, const char *p, const char *end,
 		}
 		n = ident_len(t, end);
 		q = skip_ws(t + n, end);
-		add_sym(s, ln, word(q, end, "struct") ? "struct" : word(q, end, "interface") ? "interface" : "type",
+		add_sym(s, ln,
+			word(q, end, "struct")	    ? "struct"
+			: word(q, end, "interface") ? "interface"
+						    : "type",
 			t, n);
 	}
 }
@@ -1103,9 +1129,9 @@ static void scan_rust(struct scan *s, unsigned ln, const char *p, const char *en
 		    (t = word(p, end, "unsafe")) || (t = word(p, end, "default")))
 			p = t;
 		else if ((t = word(p, end, "extern")))
-			p = *t == '"' && (q = memchr(t + 1, '"', (size_t)(end - t - 1))) ?
-				    skip_ws(q + 1, end) :
-				    t;
+			p = *t == '"' && (q = memchr(t + 1, '"', (size_t)(end - t - 1)))
+				? skip_ws(q + 1, end)
+				: t;
 		else
 			break;
 	}
@@ -1115,7 +1141,8 @@ static void scan_rust(struct scan *s, unsigned ln, const char *p, const char *en
 		for (size_t i = 0; i < ARRAY_SIZE(kw); i++) {
 			if ((t = word(p, end, kw[i])) && (n = ident_len(t, end))) {
 				add_sym(s, ln, kw[i], t, n);
-				if (i == 6 && skip_ws(t + n, end) < end && *skip_ws(t + n, end) == ';')
+				if (i == 6 && skip_ws(t + n, end) < end &&
+				    *skip_ws(t + n, end) == ';')
 					add_raw(s, ln, 'r', t, n);
 				return;
 			}
@@ -1209,14 +1236,14 @@ static void scan_shell(struct scan *s, unsigned ln, const char *p, const char *e
 	size_t n = 0;
 
 	if ((t = word(p, end, "function"))) {
-		while (t + n < end && (is_id((unsigned char)t[n]) || t[n] == '-' || t[n] == ':' ||
-				       t[n] == '.'))
+		while (t + n < end &&
+		       (is_id((unsigned char)t[n]) || t[n] == '-' || t[n] == ':' || t[n] == '.'))
 			n++;
 		add_sym(s, ln, "function", t, n);
 		return;
 	}
-	while (p + n < end && (is_id((unsigned char)p[n]) || p[n] == '-' || p[n] == ':' ||
-			       p[n] == '.'))
+	while (p + n < end &&
+	       (is_id((unsigned char)p[n]) || p[n] == '-' || p[n] == ':' || p[n] == '.'))
 		n++;
 	t = skip_ws(p + n, end);
 	if (n && end - t >= 2 && t[0] == '(' && t[1] == ')')
@@ -1509,8 +1536,8 @@ static const char *resolve_one(struct repo_facts *f, const struct bname *bn, siz
 			       const struct raw_import *ri)
 {
 	static const char *const py_exts[] = { ".py", "/__init__.py" };
-	static const char *const js_exts[] = { "",	    ".ts",	 ".tsx",       ".js",
-					       ".jsx",	    ".mjs",	 ".cjs",       "/index.ts",
+	static const char *const js_exts[] = { "",	     ".ts",	  ".tsx",      ".js",
+					       ".jsx",	     ".mjs",	  ".cjs",      "/index.ts",
 					       "/index.tsx", "/index.js", "/index.jsx" };
 	static const char *const rs_exts[] = { ".rs", "/mod.rs" };
 	const char *from = f->files[ri->file].path, *r;
@@ -1519,7 +1546,8 @@ static const char *resolve_one(struct repo_facts *f, const struct bname *bn, siz
 
 	switch (ri->kind) {
 	case 'c':
-		if (join_norm(from, dl, ri->spec, out, sizeof(out)) && (r = lookup_path(f, out, false)))
+		if (join_norm(from, dl, ri->spec, out, sizeof(out)) &&
+		    (r = lookup_path(f, out, false)))
 			return r;
 		if (strstr(ri->spec, ".."))
 			return NULL;
@@ -1554,7 +1582,8 @@ static const char *resolve_one(struct repo_facts *f, const struct bname *bn, siz
 				}
 				if (!join_norm(base, bl, rel, out, sizeof(out)))
 					return NULL;
-				if ((r = resolve_exts(f, out, py_exts, 2)) || (*rel && (r = lookup_path(f, out, true))))
+				if ((r = resolve_exts(f, out, py_exts, 2)) ||
+				    (*rel && (r = lookup_path(f, out, true))))
 					return r;
 			} else {
 				for (size_t k = 0; k < ARRAY_SIZE(roots); k++) {
@@ -1564,7 +1593,8 @@ static const char *resolve_one(struct repo_facts *f, const struct bname *bn, siz
 						return r;
 				}
 				/* a sibling module imported by its bare name */
-				if (!strchr(rel, '/') && join_norm(from, dl, rel, out, sizeof(out)) &&
+				if (!strchr(rel, '/') &&
+				    join_norm(from, dl, rel, out, sizeof(out)) &&
 				    (r = resolve_exts(f, out, py_exts, 2)))
 					return r;
 			}
@@ -1627,7 +1657,8 @@ static const char *resolve_one(struct repo_facts *f, const struct bname *bn, siz
 		while (*rel) {
 			if (!join_norm(root, n, rel, out, sizeof(out)))
 				return NULL;
-			if ((r = resolve_exts(f, out, rs_exts, 2)) || (r = lookup_path(f, out, true)))
+			if ((r = resolve_exts(f, out, rs_exts, 2)) ||
+			    (r = lookup_path(f, out, true)))
 				return r;
 			rel[dir_len(rel)] = '\0';
 		}
@@ -1707,16 +1738,54 @@ static int resolve_imports(struct repo_facts *f)
 /* ---- blobs, manifests, README, history --------------------------------- */
 
 static const char *const manifest_names[] = {
-	"meson.build",	  "CMakeLists.txt", "Makefile",	      "GNUmakefile",	 "makefile",
-	"configure.ac",	  "configure.in",   "configure",      "autogen.sh",	 "bootstrap",
-	"Makefile.am",	  "Cargo.toml",	    "go.mod",	      "package.json",	 "pyproject.toml",
-	"setup.py",	  "setup.cfg",	    "requirements.txt", "tox.ini",	 "noxfile.py",
-	"pom.xml",	  "build.gradle",   "build.gradle.kts", "settings.gradle", "gradlew",
-	"build.xml",	  "SConstruct",	    "BUILD",	      "BUILD.bazel",	 "WORKSPACE",
-	"MODULE.bazel",	  "Gemfile",	    "Rakefile",	      "composer.json",	 "mix.exs",
-	"stack.yaml",	  "dune-project",   "Package.swift",  "build.zig",	 "Justfile",
-	"justfile",	  "Taskfile.yml",   "Dockerfile",     "flake.nix",	 "default.nix",
-	"deno.json",	  "pnpm-workspace.yaml", "Pipfile",
+	"meson.build",
+	"CMakeLists.txt",
+	"Makefile",
+	"GNUmakefile",
+	"makefile",
+	"configure.ac",
+	"configure.in",
+	"configure",
+	"autogen.sh",
+	"bootstrap",
+	"Makefile.am",
+	"Cargo.toml",
+	"go.mod",
+	"package.json",
+	"pyproject.toml",
+	"setup.py",
+	"setup.cfg",
+	"requirements.txt",
+	"tox.ini",
+	"noxfile.py",
+	"pom.xml",
+	"build.gradle",
+	"build.gradle.kts",
+	"settings.gradle",
+	"gradlew",
+	"build.xml",
+	"SConstruct",
+	"BUILD",
+	"BUILD.bazel",
+	"WORKSPACE",
+	"MODULE.bazel",
+	"Gemfile",
+	"Rakefile",
+	"composer.json",
+	"mix.exs",
+	"stack.yaml",
+	"dune-project",
+	"Package.swift",
+	"build.zig",
+	"Justfile",
+	"justfile",
+	"Taskfile.yml",
+	"Dockerfile",
+	"flake.nix",
+	"default.nix",
+	"deno.json",
+	"pnpm-workspace.yaml",
+	"Pipfile",
 };
 
 static bool is_manifest(const char *path)
@@ -1739,12 +1808,15 @@ static long find_readme(const struct repo_facts *f)
 		const char *p = f->files[i].path, *e;
 		int rank;
 
-		if (strchr(p, '/') || strncasecmp(p, "readme", 6) ||
-		    f->files[i].binary || f->ext[i].mode == FACTS_MODE_LINK)
+		if (strchr(p, '/') || strncasecmp(p, "readme", 6) || f->files[i].binary ||
+		    f->ext[i].mode == FACTS_MODE_LINK)
 			continue;
 		e = p + 6;
-		rank = !strcasecmp(e, ".md") ? 0 : !*e ? 1 : !strcasecmp(e, ".rst") ? 2 :
-			       !strcasecmp(e, ".txt") ? 3 : 4;
+		rank = !strcasecmp(e, ".md")	? 0
+		       : !*e			? 1
+		       : !strcasecmp(e, ".rst") ? 2
+		       : !strcasecmp(e, ".txt") ? 3
+						: 4;
 		if (rank < best_rank) {
 			best_rank = rank;
 			best = (long)i;
@@ -1792,7 +1864,8 @@ static void load_blobs(struct repo_facts *f, git_repository *repo, const git_oid
 			size_t tl = MIN(len, (size_t)FACTS_MANIFEST_MAX);
 
 			if ((long)i == readme) {
-				f->readme = pool_strndup(f, data, MIN(len, (size_t)FACTS_README_MAX));
+				f->readme =
+				    pool_strndup(f, data, MIN(len, (size_t)FACTS_README_MAX));
 				f->readme_path = ff->path;
 			}
 			if (manifest) {
@@ -1803,7 +1876,8 @@ static void load_blobs(struct repo_facts *f, git_repository *repo, const git_oid
 				if (!strcmp(ff->path, "go.mod")) {
 					const char *t = m->text, *e;
 
-					if (t && (t = strstr(t, "module ")) && (t == m->text || t[-1] == '\n')) {
+					if (t && (t = strstr(t, "module ")) &&
+					    (t == m->text || t[-1] == '\n')) {
 						t = skip_ws(t + 7, t + strlen(t));
 						for (e = t; *e && !isspace((unsigned char)*e); e++)
 							;
@@ -1857,7 +1931,8 @@ static int load_history(struct repo_facts *f, git_repository *repo, const git_oi
 		c->author = pool_strndup(f, a->name, strnlen(a->name, FACTS_NAME_MAX));
 		c->email = pool_strndup(f, a->email, strnlen(a->email, FACTS_NAME_MAX));
 		c->time = a->when.time;
-		c->subject = pool_strndup(f, sum ? sum : "", sum ? strnlen(sum, FACTS_SUBJECT_MAX) : 0);
+		c->subject =
+		    pool_strndup(f, sum ? sum : "", sum ? strnlen(sum, FACTS_SUBJECT_MAX) : 0);
 		git_commit_free(cm);
 		if (!c->id || !c->author || !c->email || !c->subject) {
 			r = -ENOMEM;
@@ -1911,8 +1986,7 @@ static int count_langs(struct repo_facts *f)
 	return 0;
 }
 
-int facts_load(struct repo_facts **ret, const char *git_dir, const char *commit,
-	       struct wf_err *err)
+int facts_load(struct repo_facts **ret, const char *git_dir, const char *commit, struct wf_err *err)
 {
 	struct repo_facts *f;
 	struct load_ctx lc = { 0 };

@@ -48,14 +48,16 @@ struct pctx {
 };
 
 static const char *const skip_names[] = {
-	"vendor",	"vendored",	"third_party",	"thirdparty", "third-party", "3rdparty",
-	"node_modules", "bower_components", "external", "extern",     "deps",	     "build",
-	"dist",		"out",		"target",	"__pycache__", "site-packages", "venv",
+	"vendor",	 "vendored", "third_party",  "thirdparty",
+	"third-party",	 "3rdparty", "node_modules", "bower_components",
+	"external",	 "extern",   "deps",	     "build",
+	"dist",		 "out",	     "target",	     "__pycache__",
+	"site-packages", "venv",
 };
 
 static const char *const container_names[] = {
-	"src",	  "lib",      "libs",	    "pkg",	"packages", "crates",  "modules", "apps",
-	"cmd",	  "internal", "components", "services", "plugins",  "source",  "sources",
+	"src", "lib",	   "libs",	 "pkg",	     "packages", "crates", "modules", "apps",
+	"cmd", "internal", "components", "services", "plugins",	 "source", "sources",
 };
 
 static bool in_list(const char *name, const char *const *list, size_t n)
@@ -178,8 +180,11 @@ static char *clean_title(const char *prefix, const char *s)
 	memcpy(out, prefix, pl);
 	for (size_t i = 0; i < n;) {
 		unsigned char ch = (unsigned char)s[i];
-		size_t len = ch < 0x80 ? 1 : (ch & 0xe0) == 0xc0 ? 2 : (ch & 0xf0) == 0xe0 ? 3 :
-					   (ch & 0xf8) == 0xf0 ? 4 : 0;
+		size_t len = ch < 0x80		   ? 1
+			     : (ch & 0xe0) == 0xc0 ? 2
+			     : (ch & 0xf0) == 0xe0 ? 3
+			     : (ch & 0xf8) == 0xf0 ? 4
+						   : 0;
 		size_t k = 1;
 
 		while (len && k < len && i + k < n && ((unsigned char)s[i + k] & 0xc0) == 0x80)
@@ -241,8 +246,9 @@ static int add_modules(struct plan *p, struct pctx *c)
 				kids_code += c->d[j].code;
 			}
 		}
-		expand = (in_list(name, container_names, ARRAY_SIZE(container_names)) && kids >= 2) ||
-			 (kids >= 3 && t->code >= 40 && t->code * 2 >= c->total_code);
+		expand =
+		    (in_list(name, container_names, ARRAY_SIZE(container_names)) && kids >= 2) ||
+		    (kids >= 3 && t->code >= 40 && t->code * 2 >= c->total_code);
 		if (!expand) {
 			cs[nc++] = (struct cand){ t->path, t->code };
 			continue;
@@ -260,7 +266,8 @@ static int add_modules(struct plan *p, struct pctx *c)
 	qsort(cs, nc, sizeof(*cs), cmp_path);
 	for (size_t i = 0; i < nc && r == 0; i++) {
 		bool root = !strcmp(cs[i].path, ".");
-		_cleanup_free_ char *title = clean_title("Module ", root ? "(top level)" : cs[i].path);
+		_cleanup_free_ char *title =
+		    clean_title("Module ", root ? "(top level)" : cs[i].path);
 		_cleanup_free_ char *want = NULL;
 
 		if (!title || asprintf(&want, "Module-%s", root ? "root" : cs[i].path) < 0) {

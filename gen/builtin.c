@@ -429,13 +429,13 @@ static void readme_summary(struct md *m, const char *text)
 		bytes += n;
 		in_para = true;
 		goto next;
-end_para:
+	end_para:
 		if (in_para) {
 			md_puts(m, "\n");
 			paras++;
 			in_para = false;
 		}
-next:
+	next:
 		p = nl ? nl + 1 : end;
 	}
 	if (in_para)
@@ -462,7 +462,8 @@ static void lang_table(struct md *m, const struct ctx *c)
 		md_text(m, l[i].lang);
 		md_printf(m, " | %zu | ", l[i].files);
 		md_size(m, l[i].bytes);
-		md_printf(m, " | %.1f%% |\n", total ? 100.0 * (double)l[i].bytes / (double)total : 0.0);
+		md_printf(m, " | %.1f%% |\n",
+			  total ? 100.0 * (double)l[i].bytes / (double)total : 0.0);
 	}
 	if (n > MAX_LANG_ROWS)
 		md_printf(m, "\n... and %zu more languages.\n", n - MAX_LANG_ROWS);
@@ -732,11 +733,11 @@ static void module_stats(const struct ctx *c, struct mod_stat *ms)
 
 static bool entry_file(const char *path)
 {
-	static const char *const names[] = { "main.c",	    "main.cc",	"main.cpp", "main.go",
-					     "main.rs",	    "lib.rs",	"__main__.py", "main.py",
-					     "app.py",	    "cli.py",	"manage.py", "index.js",
-					     "index.ts",    "main.js",	"main.ts",  "server.js",
-					     "Main.java",   "Application.java" };
+	static const char *const names[] = {
+		"main.c",      "main.cc", "main.cpp", "main.go",   "main.rs",	"lib.rs",
+		"__main__.py", "main.py", "app.py",   "cli.py",	   "manage.py", "index.js",
+		"index.ts",    "main.js", "main.ts",  "server.js", "Main.java", "Application.java"
+	};
 	const char *b = strrchr(path, '/');
 
 	b = b ? b + 1 : path;
@@ -793,7 +794,8 @@ static void page_architecture(struct md *m, struct ctx *c)
 			   "directory of another module.\n\n```mermaid\ngraph LR\n");
 		for (size_t k = 0; k < c->nmods; k++) {
 			md_printf(m, "  m%zu[\"", k);
-			mermaid_label(m, strcmp(c->mods[k]->arg, ".") ? c->mods[k]->arg : "(top level)");
+			mermaid_label(m, strcmp(c->mods[k]->arg, ".") ? c->mods[k]->arg
+								      : "(top level)");
 			md_puts(m, "\"]\n");
 		}
 		for (size_t i = 0; i < ne && i < MAX_EDGES; i++)
@@ -818,11 +820,17 @@ static void page_architecture(struct md *m, struct ctx *c)
 		bool listed = false;
 
 		for (size_t k = 0; k < ns && shown < MAX_ENTRY_POINTS; k++) {
-			if (strcmp(s[k].name, "main") || !strcmp(s[k].kind, "prototype"))
+			size_t nl = strlen(s[k].name);
+
+			if ((nl < 4 || strcmp(s[k].name + nl - 4, "main") ||
+			     (nl > 4 && s[k].name[nl - 5] != '.' && s[k].name[nl - 5] != ':')) ||
+			    !strcmp(s[k].kind, "prototype"))
 				continue;
 			md_puts(m, "- ");
-			md_code(m, s[k].kind, 0);
-			md_puts(m, " `main` in ");
+			md_text(m, s[k].kind);
+			md_puts(m, " ");
+			md_code(m, s[k].name, 0);
+			md_puts(m, " in ");
 			src_link(m, c, s[k].path, s[k].line);
 			md_puts(m, "\n");
 			listed = true;
@@ -953,7 +961,8 @@ static void page_module(struct md *m, struct ctx *c)
 				md_puts(m, ", symbols from its first 256 KiB");
 		}
 		md_puts(m, "\n");
-		for (size_t k = 0; k < ns && k < MAX_FILE_SYMS && syms < MAX_PAGE_SYMS; k++, syms++) {
+		for (size_t k = 0; k < ns && k < MAX_FILE_SYMS && syms < MAX_PAGE_SYMS;
+		     k++, syms++) {
 			md_puts(m, "  - ");
 			md_text(m, s[k].kind);
 			md_puts(m, " ");
@@ -963,7 +972,8 @@ static void page_module(struct md *m, struct ctx *c)
 			md_puts(m, "\n");
 		}
 		if (ns > MAX_FILE_SYMS || (ns && syms >= MAX_PAGE_SYMS))
-			md_printf(m, "  - ... and %zu more symbols\n", ns - MIN(ns, (size_t)MAX_FILE_SYMS));
+			md_printf(m, "  - ... and %zu more symbols\n",
+				  ns - MIN(ns, (size_t)MAX_FILE_SYMS));
 	}
 	if (listed > MAX_MODULE_FILES)
 		md_printf(m, "\n... and %zu more files.\n", listed - MAX_MODULE_FILES);
@@ -1003,9 +1013,18 @@ static const struct bsys bsystems[] = {
 	{ "Cargo (Rust)", { "Cargo.toml" }, "cargo build --release", "cargo test" },
 	{ "Go modules", { "go.mod" }, "go build ./...", "go test ./..." },
 	{ "npm (Node.js)", { "package.json" }, "npm install", NULL },
-	{ "Python (pyproject)", { "pyproject.toml" }, "python -m pip install -e .", "python -m pytest" },
-	{ "Python (setuptools)", { "setup.py", "setup.cfg" }, "python -m pip install .", "python -m pytest" },
-	{ "pip requirements", { "requirements.txt" }, "python -m pip install -r requirements.txt", NULL },
+	{ "Python (pyproject)",
+	  { "pyproject.toml" },
+	  "python -m pip install -e .",
+	  "python -m pytest" },
+	{ "Python (setuptools)",
+	  { "setup.py", "setup.cfg" },
+	  "python -m pip install .",
+	  "python -m pytest" },
+	{ "pip requirements",
+	  { "requirements.txt" },
+	  "python -m pip install -r requirements.txt",
+	  NULL },
 	{ "tox", { "tox.ini" }, NULL, "tox" },
 	{ "nox", { "noxfile.py" }, NULL, "nox" },
 	{ "Maven", { "pom.xml" }, "mvn package", "mvn test" },
@@ -1046,7 +1065,8 @@ static size_t make_targets(struct md *m, const char *text, bool *has_test, bool 
 
 		while (p + k < le && (isalnum((unsigned char)p[k]) || strchr("_-.", p[k])))
 			k++;
-		if (k && p[0] != '.' && p + k < le && p[k] == ':' && (p + k + 1 == le || p[k + 1] != '=')) {
+		if (k && p[0] != '.' && p + k < le && p[k] == ':' &&
+		    (p + k + 1 == le || p[k + 1] != '=')) {
 			if (k == 4 && !strncmp(p, "test", 4))
 				*has_test = true;
 			if (k == 5 && !strncmp(p, "check", 5))
@@ -1106,10 +1126,12 @@ static void npm_scripts(struct md *m, const struct facts_manifest *mf, bool *has
 
 static bool is_ci(const char *p)
 {
-	static const char *const files[] = { ".gitlab-ci.yml", ".travis.yml", "azure-pipelines.yml",
-					     "Jenkinsfile",    ".cirrus.yml", "appveyor.yml",
-					     ".appveyor.yml",  ".drone.yml",  "bitbucket-pipelines.yml",
-					     ".woodpecker.yml" };
+	static const char *const files[] = {
+		".gitlab-ci.yml", ".travis.yml", "azure-pipelines.yml",
+		"Jenkinsfile",	  ".cirrus.yml", "appveyor.yml",
+		".appveyor.yml",  ".drone.yml",	 "bitbucket-pipelines.yml",
+		".woodpecker.yml"
+	};
 	static const char *const dirs[] = { ".github/workflows/", ".circleci/", ".builds/",
 					    ".woodpecker/", ".gitlab/ci/" };
 
@@ -1124,7 +1146,8 @@ static bool is_ci(const char *p)
 
 static bool is_test_dir(const char *name, size_t n)
 {
-	static const char *const names[] = { "test", "tests", "t", "spec", "testing", "__tests__",
+	static const char *const names[] = { "test",	 "tests",      "t",
+					     "spec",	 "testing",    "__tests__",
 					     "testdata", "test-suite", "testsuite" };
 
 	for (size_t i = 0; i < ARRAY_SIZE(names); i++)
@@ -1173,7 +1196,8 @@ static void page_build(struct md *m, struct ctx *c)
 		}
 		md_puts(m, "```sh\n");
 		if (!strcmp(b->name, "Autotools"))
-			md_puts(m, manifest(c, "autogen.sh") ? "./autogen.sh\n" : "autoreconf -fi\n");
+			md_puts(m,
+				manifest(c, "autogen.sh") ? "./autogen.sh\n" : "autoreconf -fi\n");
 		if (!strcmp(b->name, "Autotools"))
 			md_puts(m, "./configure\nmake\n");
 		if (!strcmp(b->name, "Gradle") && !manifest(c, "gradlew")) {
@@ -1312,8 +1336,8 @@ static void page_history(struct md *m, struct ctx *c)
 	if (nm) {
 		md_puts(m, "\n## Activity by month\n\n| Month | Commits |\n|---|---:|\n");
 		for (size_t i = 0; i < nm && i < MAX_MONTHS; i++)
-			md_printf(m, "| %04d-%02d | %zu |\n", months[i].ym / 100, months[i].ym % 100,
-				  months[i].n);
+			md_printf(m, "| %04d-%02d | %zu |\n", months[i].ym / 100,
+				  months[i].ym % 100, months[i].n);
 		if (nm > MAX_MONTHS)
 			md_printf(m, "\n... and %zu earlier months.\n", nm - MAX_MONTHS);
 	}
@@ -1400,10 +1424,12 @@ static void page_contributors(struct md *m, struct ctx *c)
 		m->err = -ENOMEM;
 		return;
 	}
-	md_printf(m, "%zu authors wrote the %s%zu commits reachable from this commit "
-		     "(authors are grouped by name).\n\n",
+	md_printf(m,
+		  "%zu authors wrote the %s%zu commits reachable from this commit "
+		  "(authors are grouped by name).\n\n",
 		  na, st.history_truncated ? "most recent " : "", n);
-	md_puts(m, "| # | Author | Commits | First commit | Last commit |\n|---:|---|---:|---|---|\n");
+	md_puts(m,
+		"| # | Author | Commits | First commit | Last commit |\n|---:|---|---:|---|---|\n");
 	for (size_t i = 0; i < na && i < MAX_AUTHORS; i++) {
 		md_printf(m, "| %zu | ", i + 1);
 		md_text(m, a[i].name);
@@ -1527,10 +1553,11 @@ static int builtin_generate(void *state, void *wstate, const struct gen_request 
 	} else {
 		r = buf_add(out, m.b.data ? m.b.data : "", m.b.len);
 		if (r == 0 && m.err == -E2BIG)
-			r = buf_adds(out, "\n\n*(page truncated: it reached the page size limit)*\n");
+			r = buf_adds(out,
+				     "\n\n*(page truncated: it reached the page size limit)*\n");
 		if (r < 0)
-			wf_err_set(err ? &err->e : NULL, r, "builtin: page of %zu bytes does not fit",
-				   m.b.len);
+			wf_err_set(err ? &err->e : NULL, r,
+				   "builtin: page of %zu bytes does not fit", m.b.len);
 	}
 	if (usage)
 		usage->input_tokens += 0;

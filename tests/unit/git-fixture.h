@@ -20,7 +20,7 @@
 
 #include "fsutil.h"
 
-static void fx_env(void)
+static inline void fx_env(void)
 {
 	setenv("GIT_CONFIG_NOSYSTEM", "1", 1);
 	setenv("GIT_CONFIG_GLOBAL", "/dev/null", 1);
@@ -33,7 +33,7 @@ static void fx_env(void)
 }
 
 /* A fresh temporary directory; the caller rm_rf()s and frees it. */
-static char *fx_tmpdir(const char *tag)
+static inline char *fx_tmpdir(const char *tag)
 {
 	const char *t = getenv("TMPDIR");
 	char *d;
@@ -67,7 +67,7 @@ static int fx_sh(const char *fmt, ...)
 }
 
 /* Writes @dir/@rel (parents created). */
-static int fx_write(const char *dir, const char *rel, const void *data, size_t n)
+static inline int fx_write(const char *dir, const char *rel, const void *data, size_t n)
 {
 	char *path, *sl;
 	int fd, r = 0;
@@ -87,13 +87,13 @@ static int fx_write(const char *dir, const char *rel, const void *data, size_t n
 	return r;
 }
 
-static int fx_writes(const char *dir, const char *rel, const char *text)
+static inline int fx_writes(const char *dir, const char *rel, const char *text)
 {
 	return fx_write(dir, rel, text, strlen(text));
 }
 
 /* The hex id of @rev in @git_dir, into @out (41 bytes). */
-static int fx_rev(const char *git_dir, const char *rev, char out[41])
+static inline int fx_rev(const char *git_dir, const char *rev, char out[41])
 {
 	char *cmd;
 	FILE *p;
@@ -113,7 +113,7 @@ static int fx_rev(const char *git_dir, const char *rev, char out[41])
 }
 
 /* fast-import stream helpers: a blob given inline, path quoted C-style. */
-static void fx_fi_path(FILE *s, const char *path, size_t n)
+static inline void fx_fi_path(FILE *s, const char *path, size_t n)
 {
 	fputc('"', s);
 	for (size_t i = 0; i < n; i++) {
@@ -131,8 +131,8 @@ static void fx_fi_path(FILE *s, const char *path, size_t n)
 	fputc('"', s);
 }
 
-static void fx_fi_file(FILE *s, const char *mode, const char *path, size_t plen, const void *data,
-		       size_t n)
+static inline void fx_fi_file(FILE *s, const char *mode, const char *path, size_t plen,
+			      const void *data, size_t n)
 {
 	fprintf(s, "M %s inline ", mode);
 	fx_fi_path(s, path, plen);
@@ -142,15 +142,16 @@ static void fx_fi_file(FILE *s, const char *mode, const char *path, size_t plen,
 }
 
 /* Later commits in one stream continue from the branch tip. */
-static void fx_fi_commit(FILE *s, const char *author, long when, const char *msg)
+static inline void fx_fi_commit(FILE *s, const char *author, long when, const char *msg)
 {
-	fprintf(s, "commit refs/heads/main\nauthor %s <%s@example.org> %ld +0000\n"
-		   "committer %s <%s@example.org> %ld +0000\ndata %zu\n%s\n",
+	fprintf(s,
+		"commit refs/heads/main\nauthor %s <%s@example.org> %ld +0000\n"
+		"committer %s <%s@example.org> %ld +0000\ndata %zu\n%s\n",
 		author, author, when, author, author, when, strlen(msg), msg);
 }
 
 /* Feeds @stream_path to "git fast-import" in a new bare repository @git_dir. */
-static int fx_fast_import(const char *git_dir, const char *stream_path)
+static inline int fx_fast_import(const char *git_dir, const char *stream_path)
 {
 	return fx_sh("git -c init.defaultBranch=main init -q --bare '%s' && "
 		     "git --git-dir='%s' fast-import --quiet < '%s'",

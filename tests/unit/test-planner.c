@@ -42,9 +42,11 @@ static char *make_c_project(void)
 	mkdir_p(wt, 0755);
 	fx_writes(wt, "README.md", "# cproj\n\nA small C project.\n");
 	fx_writes(wt, "meson.build", "project('cproj', 'c')\n");
-	fx_writes(wt, "src/core/core.c", "#include \"core.h\"\nint core(void)\n{\n\treturn 0;\n}\n");
+	fx_writes(wt, "src/core/core.c",
+		  "#include \"core.h\"\nint core(void)\n{\n\treturn 0;\n}\n");
 	fx_writes(wt, "src/core/core.h", "int core(void);\n");
-	fx_writes(wt, "src/net/net.c", "#include \"../core/core.h\"\nint net(void)\n{\n\treturn core();\n}\n");
+	fx_writes(wt, "src/net/net.c",
+		  "#include \"../core/core.h\"\nint net(void)\n{\n\treturn core();\n}\n");
 	fx_writes(wt, "src/main.c", "int main(void)\n{\n\treturn 0;\n}\n");
 	fx_writes(wt, "tools/gen.py", "def main():\n    pass\n");
 	fx_writes(wt, "docs/index.md", "# Docs\n");
@@ -84,7 +86,8 @@ static void test_c_project(void)
 	is_str(p->pages[0].slug, "Home", "first page is Home");
 	is_str(p->pages[1].slug, "_Sidebar", "then _Sidebar");
 	is_str(p->pages[2].slug, "Architecture", "then Architecture");
-	ok(page(p, "Module-src-core") && page(p, "Module-src-net"), "src/ split into src/core, src/net");
+	ok(page(p, "Module-src-core") && page(p, "Module-src-net"),
+	   "src/ split into src/core, src/net");
 	ok(page(p, "Module-src") != NULL, "src/ itself is a module for src/main.c");
 	is_str(page(p, "Module-src-core") ? page(p, "Module-src-core")->arg : NULL, "src/core",
 	       "module arg is its path");
@@ -93,7 +96,7 @@ static void test_c_project(void)
 	ok(page(p, "Module-tools") != NULL, "tools/ with Python code is a module");
 	ok(!page(p, "Module-docs"), "docs-only directory is not a module");
 	ok(!page(p, "Module-vendor") && !page(p, "Module-third_party") &&
-		   !page(p, "Module-node_modules") && !page(p, "Module-.github"),
+	       !page(p, "Module-node_modules") && !page(p, "Module-.github"),
 	   "vendored and hidden directories are not modules");
 	is_str(p->pages[p->n - 3].slug, "Build-and-Test", "Build-and-Test");
 	is_str(p->pages[p->n - 2].slug, "History", "History");
@@ -107,7 +110,8 @@ static void test_c_project(void)
 	ok(r == 0 && q->n == p->n, "second plan has the same size");
 	for (size_t i = 0; r == 0 && i < p->n && i < q->n; i++)
 		if (strcmp(p->pages[i].slug, q->pages[i].slug) ||
-		    strcmp(p->pages[i].title, q->pages[i].title) || p->pages[i].kind != q->pages[i].kind)
+		    strcmp(p->pages[i].title, q->pages[i].title) ||
+		    p->pages[i].kind != q->pages[i].kind)
 			ok(0, "page %zu differs between two plans", i);
 	ok(1, "two plans of the same commit are identical");
 
@@ -124,7 +128,8 @@ static void test_c_project(void)
 		       "plan loaded");
 		ok(l && l->n == p->n, "loaded plan has every page");
 		for (size_t i = 0; l && i < p->n && i < l->n; i++) {
-			if (strcmp(p->pages[i].slug, l->pages[i].slug) || p->pages[i].kind != l->pages[i].kind ||
+			if (strcmp(p->pages[i].slug, l->pages[i].slug) ||
+			    p->pages[i].kind != l->pages[i].kind ||
 			    strcmp(p->pages[i].title, l->pages[i].title) ||
 			    !!p->pages[i].arg != !!l->pages[i].arg ||
 			    (p->pages[i].arg && strcmp(p->pages[i].arg, l->pages[i].arg)))
@@ -138,7 +143,7 @@ static void test_c_project(void)
 		struct plan *x = NULL;
 
 		ok(plan_builtin(&x, git, "0123456789012345678901234567890123456789", &e) < 0 &&
-			   e.msg[0],
+		       e.msg[0],
 		   "unknown commit fails with a message: %s", e.msg);
 		ok(plan_builtin(&x, "/nonexistent/repo.git", head, &e) < 0,
 		   "missing repository fails");
