@@ -21,6 +21,10 @@
  * costs about a millisecond, far less than a page generation.
  *
  * All libgit2 errors are mapped to errno in git_fail(), and only there.
+ * Each entry point brackets its work with git_libgit2_init()/shutdown(),
+ * which are reference counted: it works whether or not main() initialised
+ * libgit2, and costs nothing when main() holds a reference (it should, once,
+ * before starting threads).
  */
 #include "facts.h"
 #include "util.h"
@@ -528,7 +532,6 @@ static int add_file_cb(void *ctx, const char *path, size_t len, unsigned depth,
 	ff->size = 0;
 	ff->lang =
 	    mode == FACTS_MODE_LINK || mode == FACTS_MODE_GITLINK ? NULL : facts_lang_of(path);
-	/* the mode travels in the oid array's slot until the ext array exists */
 	lc->oids[f->nfiles] = *git_tree_entry_id(e);
 	if (mode != FACTS_MODE_GITLINK) {
 		r = git_odb_read_header(&size, &type, lc->odb, git_tree_entry_id(e));
@@ -833,10 +836,8 @@ static void c_line(struct scan *s, struct cstate *cs, unsigned ln, const char *r
 		for (size_t i = 0; i < ARRAY_SIZE(kinds); i++) {
 			if ((t = word(w, end, kinds[i])) && (n = ident_len(t, end))) {
 				add_sym(s, ln, kinds[i][0] == '@' ? "annotation" : kinds[i], t, n);
-				if (eff == 0) {
+				if (eff == 0) /* methods are named after their top-level class */
 					snprintf(cs->cls, sizeof(cs->cls), "%.*s", (int)n, t);
-					goto braces;
-				}
 				goto braces;
 			}
 		}
@@ -932,8 +933,6 @@ static void c_line(struct scan *s, struct cstate *cs, unsigned ln, const char *r
 					if (s->header && nm > p)
 						add_sym(s, ln, "prototype", nm, n);
 				} else {
-					cs->pend = nm;
-					cs->pend_n = n;
 					cs->pend_line = ln;
 					/* keep the name: the line buffer is reused */
 					cs->pend =
