@@ -59,4 +59,105 @@ size_t facts_history(const struct repo_facts *f, const struct facts_commit **ret
  */
 int facts_read_file(const struct repo_facts *f, const char *path, size_t max, struct buf *out);
 
+/*
+ * Additions for the builtin planner and generator. Every pointer returned
+ * below points into the repo_facts and lives as long as its last reference;
+ * all of these only read immutable data and are thread-safe.
+ */
+
+/* Bounds on what facts_load() keeps and reads. */
+#define FACTS_MAX_FILES     200000       /* files kept; the rest are only counted */
+#define FACTS_MAX_DEPTH     1024         /* tree levels walked */
+#define FACTS_MAX_PATH      4096         /* longer paths are skipped */
+#define FACTS_SCAN_MAX      (256u << 10) /* bytes of a blob scanned for symbols */
+#define FACTS_BLOB_LOAD_MAX (16u << 20)  /* larger blobs are never loaded */
+#define FACTS_MAX_COMMITS   5000         /* commits walked for history */
+#define FACTS_MAX_SYMBOLS   250000
+#define FACTS_FILE_SYMBOLS  2000         /* symbols kept per file */
+#define FACTS_MAX_IMPORTS   250000
+#define FACTS_README_MAX    (64u << 10)
+#define FACTS_MANIFEST_MAX  (64u << 10)
+
+#define FACTS_MODE_TREE    0040000
+#define FACTS_MODE_LINK    0120000 /* a symlink: a blob holding the target; never followed */
+#define FACTS_MODE_GITLINK 0160000 /* a submodule commit */
+
+/* Files of a repo_facts are sorted by path (strcmp), so a directory is a range. */
+struct facts_file_ext {
+	unsigned mode;     /* git file mode: 0100644, 0100755, FACTS_MODE_LINK, ... */
+	int scanned;       /* 1 if its prefix was read (binary flag and symbols are real) */
+};
+
+struct facts_import {
+	const char *from;   /* importing file */
+	unsigned line;
+	const char *spec;   /* as written: "util/buf.h", "pkg.mod", "./x" */
+	const char *target; /* resolved repository path of a file or a directory */
+};
+
+struct facts_lang {
+	const char *lang;
+	size_t files;
+	uint64_t bytes;
+};
+
+/* A build manifest found at the top level, with a bounded prefix of its text. */
+struct facts_manifest {
+	const char *path;
+	const char *text; /* NUL-terminated prefix (at most FACTS_MANIFEST_MAX), or NULL */
+	size_t len;
+};
+
+struct facts_stats {
+	size_t files_total;    /* files in the tree, kept or not */
+	size_t files_dropped;  /* past FACTS_MAX_FILES, too deep or too long a path */
+	size_t files_scanned;  /* blobs read for symbols/imports */
+	size_t symbols_dropped;
+	size_t imports_dropped;
+	int history_truncated; /* 1 if more than FACTS_MAX_COMMITS commits exist */
+	uint64_t bytes_total;  /* sum of kept file sizes */
+};
+
+/* Parallel to facts_files(): extra per-file data. */
+const struct facts_file_ext *facts_file_ext(const struct repo_facts *f, size_t idx);
+/* Index of the file @path, or -1. */
+long facts_find_file(const struct repo_facts *f, const char *path);
+/*
+ * The files below directory @dir ("" = all) form the range [*first, *first + n);
+ * returns n.
+ */
+size_t facts_dir_range(const struct repo_facts *f, const char *dir, size_t *first);
+/* Top-level symbols of file @idx, in line order. */
+size_t facts_file_symbols(const struct repo_facts *f, size_t idx,
+			  const struct facts_symbol **ret);
+/* All symbols, ordered by path then line. */
+size_t facts_symbols(const struct repo_facts *f, const struct facts_symbol **ret);
+/* Resolved imports, ordered by importing path then line. */
+size_t facts_imports(const struct repo_facts *f, const struct facts_import **ret);
+/* Languages by bytes (descending), then name. */
+size_t facts_languages(const struct repo_facts *f, const struct facts_lang **ret);
+/* Top-level build manifests, by path. */
+size_t facts_manifests(const struct repo_facts *f, const struct facts_manifest **ret);
+/* The top-level README's text prefix and its path, or NULL if there is none. */
+const char *facts_readme(const struct repo_facts *f, const char **path);
+void facts_get_stats(const struct repo_facts *f, struct facts_stats *ret);
+
+/* The language of a file judged by its name alone, or NULL. Thread-safe. */
+const char *facts_lang_of(const char *path);
+/* 1 if @lang is a programming language (not markup, data or docs). */
+int facts_lang_is_code(const char *lang);
+
+/*
+ * Calls @fn for every entry of the tree of @commit in @git_dir, depth first:
+ * a directory (mode FACTS_MODE_TREE) comes just before everything below it,
+ * so the entries below one directory are contiguous. Reads tree objects
+ * only, never blobs; bounded by FACTS_MAX_DEPTH and FACTS_MAX_PATH (deeper
+ * or longer entries are skipped). A non-zero return from @fn stops the walk
+ * and is returned. Thread-safe (opens its own repository handle).
+ */
+typedef int (*facts_tree_fn)(void *ctx, const char *path, size_t len, unsigned depth,
+			     unsigned mode);
+int facts_tree_foreach(const char *git_dir, const char *commit, facts_tree_fn fn, void *ctx,
+		       struct wf_err *err);
+
 #endif

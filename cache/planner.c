@@ -1,0 +1,321 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The builtin planner: a deterministic page list from a commit's tree alone.
+ *
+ * It walks tree objects only (facts_tree_foreach, never a blob), counting
+ * code files (by file name) per top-level directory and per second-level
+ * directory. Because the walk is depth first, everything below a directory
+ * arrives contiguously, so one pass with a "current directory" record per
+ * level is enough: no hash table, memory proportional to the number of
+ * directories at depth one and two, time linear in the tree.
+ *
+ * Modules are the top-level directories holding code, except vendored,
+ * generated and hidden ones; a container directory (src/, lib/, pkg/,
+ * packages/, crates/, ...) or one directory holding most of the code is
+ * split into its children (src/core, src/net). The PLAN_MODULES_MAX heaviest
+ * (most code files, then name) become pages, listed by path. Directories
+ * whose names hold control characters never become modules (they are still
+ * listed by the pages that list files). The result depends only on the tree,
+ * so the same commit always gives the same plan.
+ */
+#include "plan.h"
+#include "facts.h"
+#include "util.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <string.h>
+
+#define PLAN_MODULES_MAX 30
+#define PLAN_DIRS_MAX	 100000 /* directory records kept (depth one and two) */
+
+struct dstat {
+	char *path;
+	unsigned depth;	    /* 1 or 2 */
+	size_t code;	    /* code files below, recursively */
+	size_t direct_code; /* code files directly inside */
+	size_t parent;	    /* index of the depth-1 record, for depth 2 */
+	bool hostile;	    /* name with control characters */
+	bool skip;	    /* vendored, hidden, generated */
+};
+
+struct pctx {
+	struct dstat *d;
+	size_t n, cap;
+	size_t root_code, total_code;
+	long top, child; /* current records, -1 if none */
+	int err;
+};
+
+static const char *const skip_names[] = {
+	"vendor",	 "vendored", "third_party",  "thirdparty",
+	"third-party",	 "3rdparty", "node_modules", "bower_components",
+	"external",	 "extern",   "deps",	     "build",
+	"dist",		 "out",	     "target",	     "__pycache__",
+	"site-packages", "venv",
+};
+
+static const char *const container_names[] = {
+	"src", "lib",	   "libs",	 "pkg",	     "packages", "crates", "modules", "apps",
+	"cmd", "internal", "components", "services", "plugins",	 "source", "sources",
+};
+
+static bool in_list(const char *name, const char *const *list, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(name, list[i]))
+			return true;
+	return false;
+}
+
+static bool has_control(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+			return true;
+	return false;
+}
+
+static int add_dir(struct pctx *c, const char *path, size_t len, unsigned depth)
+{
+	const char *name = memrchr(path, '/', len);
+	struct dstat *d;
+
+	name = name ? name + 1 : path;
+	if (c->n >= PLAN_DIRS_MAX)
+		return -1; /* not recorded; counted in no one */
+	if (c->n == c->cap) {
+		size_t cap = c->cap ? c->cap * 2 : 64;
+		struct dstat *p = realloc(c->d, cap * sizeof(*p));
+
+		if (!p)
+			return -ENOMEM;
+		c->d = p;
+		c->cap = cap;
+	}
+	d = &c->d[c->n];
+	d->path = strndup(path, len);
+	if (!d->path)
+		return -ENOMEM;
+	d->depth = depth;
+	d->code = d->direct_code = 0;
+	d->parent = depth == 2 && c->top >= 0 ? (size_t)c->top : 0;
+	d->hostile = has_control(path, len);
+	d->skip = name[0] == '.' || in_list(name, skip_names, ARRAY_SIZE(skip_names));
+	if (depth == 2 && c->top >= 0 && c->d[c->top].skip)
+		d->skip = true;
+	return (int)c->n++;
+}
+
+static int plan_tree_cb(void *ctx, const char *path, size_t len, unsigned depth, unsigned mode)
+{
+	struct pctx *c = ctx;
+	bool code;
+	int r;
+
+	if (mode == FACTS_MODE_TREE) {
+		if (depth > 2)
+			return 0;
+		r = add_dir(c, path, len, depth);
+		if (r == -ENOMEM)
+			return r;
+		if (depth == 1) {
+			c->top = r;
+			c->child = -1;
+		} else {
+			c->child = r;
+		}
+		return 0;
+	}
+	if (mode == FACTS_MODE_LINK || mode == FACTS_MODE_GITLINK)
+		return 0;
+	code = facts_lang_is_code(facts_lang_of(path));
+	if (!code)
+		return 0;
+	c->total_code++;
+	if (depth == 1) {
+		c->root_code++;
+		return 0;
+	}
+	if (c->top >= 0) {
+		c->d[c->top].code++;
+		if (depth == 2)
+			c->d[c->top].direct_code++;
+	}
+	if (depth >= 3 && c->child >= 0) {
+		c->d[c->child].code++;
+		if (depth == 3)
+			c->d[c->child].direct_code++;
+	}
+	return 0;
+}
+
+struct cand {
+	const char *path; /* "." for the top-level files */
+	size_t weight;
+};
+
+static int cmp_weight(const void *a, const void *b)
+{
+	const struct cand *x = a, *y = b;
+
+	if (x->weight != y->weight)
+		return x->weight > y->weight ? -1 : 1;
+	return strcmp(x->path, y->path);
+}
+
+static int cmp_path(const void *a, const void *b)
+{
+	return strcmp(((const struct cand *)a)->path, ((const struct cand *)b)->path);
+}
+
+/* Title text: invalid UTF-8 and control characters become U+FFFD. */
+static char *clean_title(const char *prefix, const char *s)
+{
+	size_t pl = strlen(prefix), n = strlen(s), o = pl;
+	char *out = malloc(pl + n * 3 + 1);
+
+	if (!out)
+		return NULL;
+	memcpy(out, prefix, pl);
+	for (size_t i = 0; i < n;) {
+		unsigned char ch = (unsigned char)s[i];
+		size_t len = ch < 0x80		   ? 1
+			     : (ch & 0xe0) == 0xc0 ? 2
+			     : (ch & 0xf0) == 0xe0 ? 3
+			     : (ch & 0xf8) == 0xf0 ? 4
+						   : 0;
+		size_t k = 1;
+
+		while (len && k < len && i + k < n && ((unsigned char)s[i + k] & 0xc0) == 0x80)
+			k++;
+		if (len == 1 && ch >= 0x20 && ch != 0x7f) {
+			out[o++] = (char)ch;
+			i++;
+		} else if (len > 1 && k == len && !(len == 2 && ch < 0xc2)) {
+			memcpy(out + o, s + i, len);
+			o += len;
+			i += len;
+		} else {
+			memcpy(out + o, "\xef\xbf\xbd", 3);
+			o += 3;
+			i += len > 1 ? k : 1;
+		}
+	}
+	out[o] = '\0';
+	return out;
+}
+
+/* Adds a page, making its slug unique with "-2", "-3", ... when needed. */
+static int add_unique(struct plan *p, const char *want, const char *title, enum page_kind kind,
+		      const char *arg)
+{
+	_cleanup_free_ char *slug = plan_slugify(want);
+	char alt[PLAN_MAX_SLUG_LEN + 16];
+	int r;
+
+	if (!slug)
+		return -EINVAL;
+	r = plan_add(p, slug, title, kind, arg);
+	for (int k = 2; r == -EEXIST && k < 1000; k++) {
+		snprintf(alt, sizeof(alt), "%.*s-%d", PLAN_MAX_SLUG_LEN - 8, slug, k);
+		r = plan_add(p, alt, title, kind, arg);
+	}
+	return r;
+}
+
+static int add_modules(struct plan *p, struct pctx *c)
+{
+	struct cand *cs = malloc((c->n + 1) * sizeof(*cs));
+	size_t nc = 0;
+	int r = 0;
+
+	if (!cs)
+		return -ENOMEM;
+	for (size_t i = 0; i < c->n; i++) {
+		struct dstat *t = &c->d[i];
+		const char *name = t->path;
+		size_t kids = 0, kids_code = 0;
+		bool expand;
+
+		if (t->depth != 1 || t->skip || t->hostile || t->code == 0)
+			continue;
+		for (size_t j = i + 1; j < c->n && c->d[j].depth == 2; j++) {
+			if (!c->d[j].skip && !c->d[j].hostile && c->d[j].code > 0) {
+				kids++;
+				kids_code += c->d[j].code;
+			}
+		}
+		expand =
+		    (in_list(name, container_names, ARRAY_SIZE(container_names)) && kids >= 2) ||
+		    (kids >= 3 && t->code >= 40 && t->code * 2 >= c->total_code);
+		if (!expand) {
+			cs[nc++] = (struct cand){ t->path, t->code };
+			continue;
+		}
+		for (size_t j = i + 1; j < c->n && c->d[j].depth == 2; j++)
+			if (!c->d[j].skip && !c->d[j].hostile && c->d[j].code > 0)
+				cs[nc++] = (struct cand){ c->d[j].path, c->d[j].code };
+		if (t->code > kids_code)
+			cs[nc++] = (struct cand){ t->path, t->code - kids_code };
+	}
+	if (c->root_code > 0 && (c->root_code >= 2 || nc == 0))
+		cs[nc++] = (struct cand){ ".", c->root_code };
+	qsort(cs, nc, sizeof(*cs), cmp_weight);
+	nc = MIN(nc, (size_t)PLAN_MODULES_MAX);
+	qsort(cs, nc, sizeof(*cs), cmp_path);
+	for (size_t i = 0; i < nc && r == 0; i++) {
+		bool root = !strcmp(cs[i].path, ".");
+		_cleanup_free_ char *title =
+		    clean_title("Module ", root ? "(top level)" : cs[i].path);
+		_cleanup_free_ char *want = NULL;
+
+		if (!title || asprintf(&want, "Module-%s", root ? "root" : cs[i].path) < 0) {
+			r = -ENOMEM;
+			break;
+		}
+		r = add_unique(p, want, title, PAGE_MODULE, cs[i].path);
+		if (r == -EINVAL || r == -EEXIST)
+			r = 0; /* nothing usable in the name: no page */
+	}
+	free(cs);
+	return r;
+}
+
+int plan_builtin(struct plan **ret, const char *git_dir, const char *commit, struct wf_err *err)
+{
+	struct pctx c = { .top = -1, .child = -1 };
+	struct plan *p = NULL;
+	int r;
+
+	r = facts_tree_foreach(git_dir, commit, plan_tree_cb, &c, err);
+	if (r < 0)
+		goto out_free_dirs;
+	r = plan_new(&p, commit, "builtin");
+	if (r < 0)
+		goto out_free_dirs;
+	r = plan_add(p, "Home", "Home", PAGE_HOME, NULL);
+	if (r == 0)
+		r = plan_add(p, "_Sidebar", "Sidebar", PAGE_SIDEBAR, NULL);
+	if (r == 0)
+		r = plan_add(p, "Architecture", "Architecture", PAGE_ARCHITECTURE, NULL);
+	if (r == 0)
+		r = add_modules(p, &c);
+	if (r == 0)
+		r = add_unique(p, "Build-and-Test", "Build and Test", PAGE_BUILD, NULL);
+	if (r == 0)
+		r = add_unique(p, "History", "History", PAGE_HISTORY, NULL);
+	if (r == 0)
+		r = add_unique(p, "Contributors", "Contributors", PAGE_CONTRIBUTORS, NULL);
+	if (r < 0) {
+		wf_err_set(err, r, "cannot build plan for '%s': %s", git_dir, strerror(-r));
+		plan_unref(p);
+		goto out_free_dirs;
+	}
+	*ret = p;
+out_free_dirs:
+	for (size_t i = 0; i < c.n; i++)
+		free(c.d[i].path);
+	free(c.d);
+	return r;
+}
