@@ -338,6 +338,13 @@ class Env:
             m.cleanup()
         for s in self.servers:
             s.stop()
+        # keep every daemon's stderr for the post-mortem (build-logs in CI)
+        keep = os.environ.get("WIKIFS_TEST_LOGS", "/tmp/wikifs-test-logs")
+        dest = os.path.join(keep, os.path.basename(sys.argv[0]) + "-" + str(os.getpid()))
+        for m in self.mounts:
+            if os.path.exists(m.stderr_path):
+                os.makedirs(dest, exist_ok=True)
+                shutil.copy(m.stderr_path, dest)
         shutil.rmtree(self.root, ignore_errors=True)
 
 
