@@ -561,10 +561,23 @@ static void fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	if (fs_node_get(fs, ino, &n) == 0 && n.type == NODE_CTL) {
 		struct fh_ctl *h = (struct fh_ctl *)(uintptr_t)fi->fh;
 
-		if ((size_t)off >= h->text.len)
-			fuse_reply_buf(req, NULL, 0);
-		else
-			fuse_reply_buf(req, h->text.data + off, MIN(size, h->text.len - (size_t)off));
+		size_t n = (size_t)off >= h->text.len ? 0 : MIN(size, h->text.len - (size_t)off);
+		char *copy;
+
+		/*
+		 * Reply from a copy: once the reply is written the reader may close
+		 * the file and RELEASE (another thread) frees h, while writev's
+		 * caller can still look at its iovec (ASan does, after the call).
+		 */
+		copy = n ? malloc(n) : NULL;
+		if (n && !copy) {
+			fuse_reply_err(req, ENOMEM);
+			return;
+		}
+		if (n)
+			memcpy(copy, h->text.data + off, n);
+		fuse_reply_buf(req, copy, n);
+		free(copy);
 		return;
 	}
 	struct fh_page *h = (struct fh_page *)(uintptr_t)fi->fh;
