@@ -27,7 +27,7 @@ int buf_add(struct buf *b, const void *p, size_t n);
 int buf_adds(struct buf *b, const char *s);
 int buf_addc(struct buf *b, char c);
 int buf_printf(struct buf *b, const char *fmt, ...) PRINTF(2, 3);
-int buf_vprintf(struct buf *b, const char *fmt, va_list ap);
+int buf_vprintf(struct buf *b, const char *fmt, va_list ap) PRINTF(2, 0);
 
 /* Hands the bytes to the caller (free() them); the buffer becomes empty. */
 char *buf_steal(struct buf *b, size_t *len);
