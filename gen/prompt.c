@@ -24,10 +24,13 @@
 
 #define FILE_LIST_MAX	300
 #define FILE_LIST_BYTES (24u << 10)
+#define PAGE_LIST_BYTES (64u << 10)
 #define HISTORY_SHORT	15
 #define HISTORY_LONG	200
 #define AUTHORS_MAX	100
 #define FILE_MIN_CAP	2048
+#define FILE_MIN_ROOM	1024 /* less budget left than this: stop */
+#define FILE_OVERHEAD	768  /* heading and fences of one file */
 
 static const char system_prompt[] =
     "You are a senior engineer writing one page of a GitHub-style wiki for a source code "
@@ -229,37 +232,54 @@ static size_t longest_backtick_run(const char *s, size_t n)
 	return best;
 }
 
-/* Appends one source file with line numbers inside a safe fence. */
-static int add_source(struct buf *u, const struct facts_file *f, const struct buf *text)
+/*
+ * Appends one source file with line numbers inside a safe fence, stopping
+ * before the rendered text (numbers included) passes @room bytes, so that
+ * a file of short lines cannot blow the budget. Sets *@used to what it
+ * added.
+ */
+static int add_source(struct buf *u, const struct facts_file *f, const struct buf *text,
+		      size_t room, size_t *used)
 {
 	size_t fence = MAX((size_t)3, longest_backtick_run(text->data, text->len) + 1);
+	size_t start = u->len, shown = 0;
 	unsigned line = 1;
 	const char *s = text->data, *end = text->data + text->len;
-	int r;
+	struct buf body;
+	int r = 0;
 
-	r = buf_adds(u, "\n### ");
+	buf_init(&body, room);
+	while (s < end && r == 0) {
+		const char *nl = memchr(s, '\n', (size_t)(end - s));
+		size_t len = nl ? (size_t)(nl - s) : (size_t)(end - s), mark = body.len;
+
+		r = buf_printf(&body, "%5u  ", line++);
+		r = r ?: buf_add(&body, s, len);
+		r = r ?: buf_addc(&body, '\n');
+		if (r == -E2BIG) {
+			body.len = mark; /* the budget ends here: keep whole lines only */
+			r = 0;
+			break;
+		}
+		s += len + (nl ? 1 : 0);
+		shown = (size_t)(s - text->data);
+	}
+	r = r ?: buf_adds(u, "\n### ");
 	r = r ?: add_clean(u, f->path, 512);
-	if (f->size > text->len)
-		r = r
-			?: buf_printf(u, " (first %zu of %llu bytes)", text->len,
-				      (unsigned long long)f->size);
+	if (r == 0 && f->size > shown)
+		r = buf_printf(u, " (first %zu of %llu bytes)", shown, (unsigned long long)f->size);
 	r = r ?: buf_addc(u, '\n');
 	for (size_t i = 0; i < fence && r == 0; i++)
 		r = buf_addc(u, '`');
 	r = r ?: add_clean(u, f->lang ? f->lang : "", 32);
 	r = r ?: buf_addc(u, '\n');
-	while (s < end && r == 0) {
-		const char *nl = memchr(s, '\n', (size_t)(end - s));
-		size_t len = nl ? (size_t)(nl - s) : (size_t)(end - s);
-
-		r = buf_printf(u, "%5u  ", line++);
-		r = r ?: buf_add(u, s, len);
-		r = r ?: buf_addc(u, '\n');
-		s += len + (nl ? 1 : 0);
-	}
+	r = r ?: buf_add(u, body.data ? body.data : "", body.len);
 	for (size_t i = 0; i < fence && r == 0; i++)
 		r = buf_addc(u, '`');
-	return r ?: buf_addc(u, '\n');
+	r = r ?: buf_addc(u, '\n');
+	buf_done(&body);
+	*used = u->len - start;
+	return r;
 }
 
 static int add_sources(struct buf *u, const struct gen_request *req, const struct conf *c)
@@ -287,18 +307,20 @@ static int add_sources(struct buf *u, const struct gen_request *req, const struc
 	qsort(cands, nc, sizeof(*cands), cand_cmp);
 	r = buf_printf(u, "\n## Source files (line-numbered, at commit %s)\n", req->commit);
 	buf_init(&text, budget);
+	/* the budget counts what the model reads: numbers, headings and fences too */
 	for (size_t i = 0; i < nc && r == 0; i++) {
-		size_t room = budget - used, want = MIN(cap, room);
+		size_t room = budget - MIN(used, budget), add = 0;
 
-		if (room < 256)
+		if (room < FILE_MIN_ROOM)
 			break;
 		buf_reset(&text);
-		if (facts_read_file(req->facts, cands[i].f->path, want, &text) < 0 || !text.len)
+		if (facts_read_file(req->facts, cands[i].f->path, MIN(cap, room), &text) < 0 ||
+		    !text.len)
 			continue; /* vanished or unreadable: the list still shows it */
 		if (memchr(text.data, '\0', text.len))
 			continue;
-		used += text.len;
-		r = add_source(u, cands[i].f, &text);
+		r = add_source(u, cands[i].f, &text, room - FILE_OVERHEAD, &add);
+		used += add;
 	}
 	buf_done(&text);
 	return r;
@@ -439,9 +461,13 @@ int prompt_build(const struct gen_request *req, const struct conf *c, struct buf
 			       user, "Link base: %s (cite as [path:line](%s/blob/%s/path#Lline))\n",
 			       base, base, req->commit ? req->commit : "HEAD");
 	r = r ?: buf_adds(user, "\n## Pages of this wiki (link as [Title](Slug.md))\n");
-	for (size_t i = 0; req->plan && i < req->plan->n && r == 0; i++) {
+	for (size_t i = 0, start = user->len; req->plan && i < req->plan->n && r == 0; i++) {
 		const struct plan_page *p = &req->plan->pages[i];
 
+		if (user->len - start > PAGE_LIST_BYTES) {
+			r = buf_printf(user, "- ... (%zu more pages)\n", req->plan->n - i);
+			break;
+		}
 		r = buf_adds(user, "- [");
 		r = r ?: add_clean(user, p->title, 300);
 		r = r ?: buf_adds(user, "](");

@@ -1034,12 +1034,36 @@ static void test_prompt(void)
 	ok(strstr(buf_str(&user), "````"), "module prompt: fence longer than the file's backticks");
 	{
 		const char *h = strstr(buf_str(&user), "### src/core/huge.c");
+		const char *src = strstr(buf_str(&user), "\n## Source files");
+		const char *end = strstr(buf_str(&user), "\nNow write the page");
 		size_t zs = 0;
 
 		for (const char *s = buf_str(&user); *s; s++)
 			zs += *s == 'z';
-		ok(h && zs <= 4096 && strstr(h, "(first "),
-		   "module prompt: within the 4K budget (%zu bytes of the huge file)", zs);
+		ok(h && zs > 0 && zs <= 4096 && strstr(h, "(first "),
+		   "module prompt: huge file cut (%zu bytes of it)", zs);
+		ok(src && end && end - src <= 4096 + 128,
+		   "module prompt: sources within the 4K budget, line numbers counted (%zu)",
+		   src && end ? (size_t)(end - src) : 0);
+	}
+	{
+		/* a file of empty lines: numbering must not multiply the budget */
+		static char nl[8000];
+		struct repo_facts g = f;
+
+		memset(nl, '\n', sizeof(nl) - 1);
+		g.contents[4] = nl;
+		g.files[4].size = sizeof(nl) - 1;
+		req.facts = &g;
+		buf_reset(&user);
+		prompt_build(&req, c, &sys, &user, &e);
+		const char *src = strstr(buf_str(&user), "\n## Source files");
+		const char *end = strstr(buf_str(&user), "\nNow write the page");
+
+		ok(src && end && end - src <= 4096 + 128,
+		   "module prompt: short lines stay within the budget (%zu)",
+		   src && end ? (size_t)(end - src) : 0);
+		req.facts = &f;
 	}
 	ok(!strchr(buf_str(&user), '\x1b'), "prompt: control characters from history removed");
 
@@ -1221,6 +1245,7 @@ static void test_ratelimit(void)
 	int r;
 
 	ratelimit_new(&rl, "t", &o);
+	now = now_ms(); /* not before the bucket's creation time */
 	ok(ratelimit_try_acquire(rl, now) == 0 && ratelimit_try_acquire(rl, now) == 0,
 	   "bucket: burst of 2 granted");
 	v = ratelimit_try_acquire(rl, now);
