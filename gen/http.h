@@ -38,7 +38,7 @@ struct http_client_opts {
 	const int *abort_flag;	    /* non-zero (read atomically) ends transfers; may be NULL */
 };
 
-/* Requests the response may carry on, as text as sent (NUL-terminated, bounded). */
+/* One response: status, body, and the headers the retry policy needs (NUL-terminated, bounded). */
 struct http_response {
 	long status;	 /* 0 until a status line arrived */
 	struct buf body; /* the body, unless it was streamed to on_stream */

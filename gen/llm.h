@@ -10,7 +10,9 @@
  * thread) and freed by its done(); it is shared read-only by the workers,
  * except for the abort flag (atomic) and the rate limiter (locked). Each
  * worker owns one http_client from llm_worker_new(). llm_abort() may be
- * called from any thread.
+ * called from any thread; it also aborts the provider's shared rate limiter,
+ * so every waiter on that provider (the LLM planner too) is released: it is
+ * meant for unmount, when everything stops.
  *
  * The API key is read once from the environment variable named by
  * api_key_env, kept only here and in request headers, wiped on free, and
