@@ -27,11 +27,11 @@
 #define PAGE_MAX_BYTES (4u << 20)
 
 struct gen_request {
-	const char *repo_name;         /* "owner/repo" */
+	const char *repo_name; /* "owner/repo" */
 	const char *url;
-	const char *commit;            /* hex */
+	const char *commit; /* hex */
 	const struct plan *plan;
-	const struct plan_page *page;  /* one of plan->pages */
+	const struct plan_page *page; /* one of plan->pages */
 	struct repo_facts *facts;
 };
 
@@ -41,15 +41,15 @@ struct gen_usage {
 
 /* Why an attempt failed, for the retry policy. */
 struct gen_err {
-	bool retryable;          /* another attempt may succeed */
-	int64_t retry_after_ms;  /* server asked to wait this long; 0 = use backoff */
-	bool budget;             /* a billing / quota / budget error: never retry */
-	struct wf_err e;         /* message: "http 429 from 'url': rate limited" */
+	bool retryable;		/* another attempt may succeed */
+	int64_t retry_after_ms; /* server asked to wait this long; 0 = use backoff */
+	bool budget;		/* a billing / quota / budget error: never retry */
+	struct wf_err e;	/* message: "http 429 from 'url': rate limited" */
 };
 
 struct backend_ops {
-	const char *name;            /* "builtin", "openai", ... (user.wikifs.backend) */
-	const char *prompt_version;  /* part of the page-cache key */
+	const char *name;	    /* "builtin", "openai", ... (user.wikifs.backend) */
+	const char *prompt_version; /* part of the page-cache key */
 	int (*init)(void **state, const struct conf *c, struct wf_err *err);
 	void (*done)(void *state);
 	int (*worker_init)(void *state, void **wstate);

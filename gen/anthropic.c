@@ -1,0 +1,412 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * backend = anthropic: the Messages API, streamed. Streaming keeps bytes
+ * flowing during a long generation, so a stalled connection is detected by
+ * the low-speed limit instead of waiting for the whole timeout, and an error
+ * the server reports mid-generation (an "error" event, typically
+ * overloaded_error) ends the attempt at once.
+ *
+ * The SSE parser is incremental: chunks from curl are cut into lines, lines
+ * into events ("event:"/"data:" fields, blank line = dispatch), and each
+ * event's JSON is parsed with cJSON_ParseWithOpts. Text of every text block
+ * is joined in order; usage comes from message_start (input) and
+ * message_delta (cumulative output). A stream that ends without
+ * message_stop was cut short: a retryable failure. A server that answers
+ * with plain JSON instead (a proxy, or one that ignores "stream") is
+ * accepted too: its content array of text blocks is joined.
+ */
+#include "llm.h"
+#include "prompt.h"
+#include "util.h"
+
+#include <errno.h>
+#include <string.h>
+#include <strings.h>
+
+#include <cJSON.h>
+
+/* SSE framing costs ~100 bytes per few characters of text. */
+#define ANTHROPIC_MAX_STREAM ((size_t)64 << 20)
+#define ANTHROPIC_MAX_JSON   ((size_t)PAGE_MAX_BYTES * 2 + (1u << 20))
+#define SSE_LINE_MAX	     ((size_t)1 << 20)
+
+struct sse {
+	struct buf line; /* the current, unterminated line */
+	struct buf data; /* the current event's data lines, joined by '\n' */
+	char event[64];
+	struct buf *out;
+	uint64_t input_tokens, output_tokens;
+	bool stopped; /* message_stop seen */
+	bool failed;  /* an error event or a local failure: @err is filled */
+	int r;
+	const char *url, *secret;
+	struct gen_err *err;
+};
+
+static uint64_t json_u64(const cJSON *obj, const char *name)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, name);
+
+	return cJSON_IsNumber(v) && v->valuedouble > 0 ? (uint64_t)v->valuedouble : 0;
+}
+
+/* Input tokens, counting prompt-cache reads and writes (billed too). */
+static uint64_t usage_input(const cJSON *u)
+{
+	return json_u64(u, "input_tokens") + json_u64(u, "cache_creation_input_tokens") +
+	       json_u64(u, "cache_read_input_tokens");
+}
+
+/* The HTTP status the API uses for each error type, to classify stream errors alike. */
+static long error_type_status(const char *type)
+{
+	static const struct {
+		const char *type;
+		long status;
+	} map[] = {
+		{ "invalid_request_error", 400 }, { "authentication_error", 401 },
+		{ "billing_error", 402 },	  { "permission_error", 403 },
+		{ "not_found_error", 404 },	  { "request_too_large", 413 },
+		{ "rate_limit_error", 429 },	  { "api_error", 500 },
+		{ "timeout_error", 504 },	  { "overloaded_error", 529 },
+	};
+
+	for (size_t i = 0; type && i < ARRAY_SIZE(map); i++)
+		if (!strcmp(type, map[i].type))
+			return map[i].status;
+	return 500; /* unknown: assume the server's trouble */
+}
+
+static int sse_error_event(struct sse *s, const cJSON *j, const char *data)
+{
+	const cJSON *e = cJSON_GetObjectItemCaseSensitive(j, "error");
+	const cJSON *type = cJSON_IsObject(e) ? cJSON_GetObjectItemCaseSensitive(e, "type") : NULL;
+	const cJSON *msg =
+	    cJSON_IsObject(e) ? cJSON_GetObjectItemCaseSensitive(e, "message") : NULL;
+	const char *t = cJSON_IsString(type) ? type->valuestring : "unknown";
+	char where[256];
+	int r;
+
+	r = http_classify(error_type_status(t), data, NULL, s->url, s->secret, s->err);
+	http_url_redact(s->url, where, sizeof(where));
+	wf_err_set(&s->err->e, r, "stream error '%.40s' from '%s' mid-answer: %.200s", t, where,
+		   cJSON_IsString(msg) ? msg->valuestring : "no message");
+	http_text_redact(s->err->e.msg, sizeof(s->err->e.msg), s->secret);
+	s->failed = true;
+	return r;
+}
+
+static int sse_add_text(struct sse *s, const cJSON *obj)
+{
+	const cJSON *t = cJSON_GetObjectItemCaseSensitive(obj, "text");
+
+	if (!cJSON_IsString(t) || !t->valuestring[0])
+		return 0;
+	if (buf_adds(s->out, t->valuestring) < 0) {
+		s->err->retryable = false;
+		s->failed = true;
+		return wf_err_set(&s->err->e, -EFBIG, "page larger than %zu bytes", s->out->max);
+	}
+	return 0;
+}
+
+static int sse_dispatch(struct sse *s)
+{
+	const char *end = NULL, *type;
+	const cJSON *jt;
+	cJSON *j;
+	int r = 0;
+
+	if (s->data.len == 0)
+		goto out_reset;
+	j = cJSON_ParseWithOpts(s->data.data, &end, true);
+	if (!j) {
+		s->err->retryable = true;
+		s->failed = true;
+		r = wf_err_set(&s->err->e, -EBADMSG, "malformed json in the '%.40s' stream event",
+			       s->event[0] ? s->event : "message");
+		goto out_reset;
+	}
+	jt = cJSON_GetObjectItemCaseSensitive(j, "type");
+	type = cJSON_IsString(jt) ? jt->valuestring : s->event;
+	if (!strcmp(type, "message_start")) {
+		const cJSON *m = cJSON_GetObjectItemCaseSensitive(j, "message");
+		const cJSON *u =
+		    cJSON_IsObject(m) ? cJSON_GetObjectItemCaseSensitive(m, "usage") : NULL;
+
+		if (cJSON_IsObject(u)) {
+			s->input_tokens = usage_input(u);
+			s->output_tokens = json_u64(u, "output_tokens");
+		}
+	} else if (!strcmp(type, "content_block_start")) {
+		const cJSON *b = cJSON_GetObjectItemCaseSensitive(j, "content_block");
+		const cJSON *bt =
+		    cJSON_IsObject(b) ? cJSON_GetObjectItemCaseSensitive(b, "type") : NULL;
+
+		if (cJSON_IsString(bt) && !strcmp(bt->valuestring, "text"))
+			r = sse_add_text(s, b);
+	} else if (!strcmp(type, "content_block_delta")) {
+		const cJSON *d = cJSON_GetObjectItemCaseSensitive(j, "delta");
+		const cJSON *dt =
+		    cJSON_IsObject(d) ? cJSON_GetObjectItemCaseSensitive(d, "type") : NULL;
+
+		if (cJSON_IsString(dt) && !strcmp(dt->valuestring, "text_delta"))
+			r = sse_add_text(s, d);
+	} else if (!strcmp(type, "message_delta")) {
+		const cJSON *u = cJSON_GetObjectItemCaseSensitive(j, "usage");
+
+		/* cumulative counts: replace, not add */
+		if (cJSON_IsObject(u)) {
+			if (json_u64(u, "output_tokens"))
+				s->output_tokens = json_u64(u, "output_tokens");
+			if (usage_input(u))
+				s->input_tokens = usage_input(u);
+		}
+	} else if (!strcmp(type, "message_stop")) {
+		s->stopped = true;
+	} else if (!strcmp(type, "error")) {
+		r = sse_error_event(s, j, s->data.data);
+	}
+	/* ping, content_block_stop and unknown future events: nothing to do */
+	cJSON_Delete(j);
+out_reset:
+	buf_reset(&s->data);
+	s->event[0] = '\0';
+	return r;
+}
+
+static int sse_line(struct sse *s, char *line, size_t len)
+{
+	const char *v;
+
+	if (len && line[len - 1] == '\r')
+		line[--len] = '\0';
+	if (len == 0)
+		return sse_dispatch(s);
+	if (line[0] == ':')
+		return 0; /* comment */
+	v = memchr(line, ':', len);
+	v = v ? v + 1 : line + len;
+	if (*v == ' ')
+		v++;
+	if (!strncmp(line, "event:", 6)) {
+		snprintf(s->event, sizeof(s->event), "%s", v);
+	} else if (!strncmp(line, "data:", 5)) {
+		if ((s->data.len && buf_addc(&s->data, '\n') < 0) || buf_adds(&s->data, v) < 0) {
+			s->failed = true;
+			return wf_err_set(&s->err->e, -EFBIG, "stream event larger than %zu bytes",
+					  s->data.max);
+		}
+	}
+	return 0;
+}
+
+static int sse_feed(void *ctx, const char *p, size_t n)
+{
+	struct sse *s = ctx;
+
+	while (n > 0 && s->r == 0) {
+		const char *nl = memchr(p, '\n', n);
+		size_t len = nl ? (size_t)(nl - p) : n;
+
+		if (buf_add(&s->line, p, len) < 0) {
+			s->failed = true;
+			s->r = wf_err_set(&s->err->e, -EFBIG, "stream line longer than %zu bytes",
+					  s->line.max);
+			break;
+		}
+		if (!nl)
+			break;
+		s->r = sse_line(s, s->line.data ? s->line.data : (char *)"", s->line.len);
+		buf_reset(&s->line);
+		p = nl + 1;
+		n -= len + 1;
+	}
+	/* an error event ends the transfer: the attempt has failed */
+	return s->r < 0 ? s->r : s->failed ? -EPROTO : 0;
+}
+
+static char *request_json(const struct llm *l, const char *system, const char *user)
+{
+	cJSON *root = cJSON_CreateObject(), *msgs, *m;
+	char *s = NULL;
+
+	if (!root)
+		return NULL;
+	if (!cJSON_AddStringToObject(root, "model", l->c->model) ||
+	    !cJSON_AddNumberToObject(root, "max_tokens", l->c->max_tokens) ||
+	    !cJSON_AddStringToObject(root, "system", system) ||
+	    !cJSON_AddTrueToObject(root, "stream"))
+		goto out_free_root;
+	msgs = cJSON_AddArrayToObject(root, "messages");
+	m = cJSON_CreateObject();
+	if (!msgs || !m || !cJSON_AddItemToArray(msgs, m) ||
+	    !cJSON_AddStringToObject(m, "role", "user") ||
+	    !cJSON_AddStringToObject(m, "content", user))
+		goto out_free_root;
+	s = cJSON_PrintUnformatted(root);
+out_free_root:
+	cJSON_Delete(root);
+	return s;
+}
+
+/* A non-streamed answer: {"content":[{"type":"text","text":...},...],"usage":{...}}. */
+static int parse_json(const char *body, size_t len, const char *where, struct buf *out,
+		      struct gen_usage *usage, struct gen_err *err)
+{
+	const char *end = NULL;
+	const cJSON *content, *b, *u;
+	cJSON *root;
+	int r = 0;
+
+	root = cJSON_ParseWithOpts(body, &end, true);
+	if (!root) {
+		err->retryable = true;
+		return wf_err_set(&err->e, -EBADMSG, "malformed json from '%s' at byte %zu of %zu",
+				  where, end && end >= body ? (size_t)(end - body) : 0, len);
+	}
+	u = cJSON_GetObjectItemCaseSensitive(root, "usage");
+	if (cJSON_IsObject(u)) {
+		usage->input_tokens += usage_input(u);
+		usage->output_tokens += json_u64(u, "output_tokens");
+	}
+	content = cJSON_GetObjectItemCaseSensitive(root, "content");
+	cJSON_ArrayForEach(b, content)
+	{
+		const cJSON *t = cJSON_GetObjectItemCaseSensitive(b, "type");
+		const cJSON *x = cJSON_GetObjectItemCaseSensitive(b, "text");
+
+		if (cJSON_IsString(t) && !strcmp(t->valuestring, "text") && cJSON_IsString(x) &&
+		    buf_adds(out, x->valuestring) < 0) {
+			r = wf_err_set(&err->e, -EFBIG, "page from '%s' larger than %zu bytes",
+				       where, out->max);
+			break;
+		}
+	}
+	if (r == 0 && out->len == 0) {
+		err->retryable = true;
+		r = wf_err_set(&err->e, -ENODATA, "empty answer from '%s'", where);
+	}
+	cJSON_Delete(root);
+	return r;
+}
+
+int anthropic_call(struct llm *l, struct http_client *h, const char *system, const char *user,
+		   struct buf *out, struct gen_usage *usage, struct gen_err *err)
+{
+	_cleanup_free_ char *url = NULL, *body = NULL, *version = NULL;
+	char *key = NULL, where[256];
+	const char *headers[5] = { "Content-Type: application/json" };
+	size_t start = out->len, nh = 1;
+	struct http_response resp;
+	struct http_request rq;
+	struct sse s = { .out = out, .err = err, .secret = l->key };
+	int r;
+
+	if (asprintf(&url, "%s/v1/messages", l->base) < 0 ||
+	    asprintf(&version, "anthropic-version: %s", l->c->anthropic_version) < 0)
+		return wf_err_set(&err->e, -ENOMEM, "out of memory");
+	body = request_json(l, system, user);
+	if (!body)
+		return wf_err_set(&err->e, -ENOMEM, "out of memory building the request");
+	headers[nh++] = version;
+	if (l->key) {
+		if (asprintf(&key, "x-api-key: %s", l->key) < 0)
+			return wf_err_set(&err->e, -ENOMEM, "out of memory");
+		headers[nh++] = key;
+	}
+	s.url = url;
+	buf_init(&s.line, SSE_LINE_MAX);
+	buf_init(&s.data, SSE_LINE_MAX);
+	rq = (struct http_request){
+		.url = url,
+		.headers = headers,
+		.body = body,
+		.body_len = strlen(body),
+		.max_response = ANTHROPIC_MAX_STREAM,
+		.stall_s = MIN(l->c->gen_timeout, (unsigned)LLM_STALL_S),
+		.secret = l->key,
+		.on_stream = sse_feed,
+		.ctx = &s,
+	};
+	http_url_redact(url, where, sizeof(where));
+	r = http_post(h, &rq, &resp, err);
+	if (key) {
+		explicit_bzero(key, strlen(key));
+		free(key);
+	}
+	if (resp.streamed) {
+		/* billed even when the stream failed */
+		if (r == 0 && !s.failed && s.line.len)
+			r = sse_feed(&s, "\n", 1);
+		if (r == 0 && !s.failed && s.data.len)
+			r = sse_dispatch(&s);
+		usage->input_tokens += s.input_tokens;
+		usage->output_tokens += s.output_tokens;
+		if (r == 0 && !s.stopped) {
+			err->retryable = true;
+			r = wf_err_set(&err->e, -ECONNRESET,
+				       "stream from '%s' ended before message_stop (truncated)",
+				       where);
+		} else if (r == 0 && out->len == start) {
+			err->retryable = true;
+			r = wf_err_set(&err->e, -ENODATA, "empty answer from '%s'", where);
+		}
+	} else if (r == 0 && (resp.status < 200 || resp.status > 299)) {
+		r = http_classify(resp.status, buf_str(&resp.body), &resp, url, l->key, err);
+	} else if (r == 0) {
+		r = parse_json(buf_str(&resp.body), resp.body.len, where, out, usage, err);
+	}
+	if (r < 0) {
+		out->len = start; /* no half page */
+		if (out->data)
+			out->data[start] = '\0';
+		http_text_redact(err->e.msg, sizeof(err->e.msg), l->key);
+	}
+	buf_done(&s.line);
+	buf_done(&s.data);
+	http_response_done(&resp);
+	return r;
+}
+
+static int anthropic_init(void **state, const struct conf *c, struct wf_err *err)
+{
+	return llm_new((struct llm **)state, c, BACKEND_ANTHROPIC, err);
+}
+
+static void anthropic_done(void *state)
+{
+	llm_free(state);
+}
+
+static int anthropic_worker_init(void *state, void **wstate)
+{
+	return llm_worker_new(state, (struct http_client **)wstate);
+}
+
+static void anthropic_worker_done(void *state, void *wstate)
+{
+	http_client_free(wstate);
+}
+
+static int anthropic_generate(void *state, void *wstate, const struct gen_request *req,
+			      struct buf *out, struct gen_usage *usage, struct gen_err *err)
+{
+	return llm_generate(state, wstate, req, out, usage, err);
+}
+
+static void anthropic_abort(void *state)
+{
+	llm_abort(state);
+}
+
+const struct backend_ops backend_anthropic = {
+	.name = "anthropic",
+	.prompt_version = PROMPT_VERSION,
+	.init = anthropic_init,
+	.done = anthropic_done,
+	.worker_init = anthropic_worker_init,
+	.worker_done = anthropic_worker_done,
+	.generate = anthropic_generate,
+	.abort = anthropic_abort,
+};

@@ -1,0 +1,471 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * backend = command: runs the configured command line ("claude -p",
+ * "llm -m X", "ollama run X") with the prompt on stdin and takes the page
+ * from stdout.
+ *
+ * Safety: the command runs as posix_spawn("/bin/sh", "-c", conf->command).
+ * The shell only ever parses the user's own configured string; repository
+ * data reaches the program through stdin, and the page identity through the
+ * environment (WIKIFS_REPO, WIKIFS_PAGE, WIKIFS_COMMIT), which a shell
+ * expands only where the user's command asks for it, never re-parses.
+ *
+ * Lifetime: the child leads its own process group, so a timeout or an
+ * unmount kills it and everything it started (SIGKILL to the group). All
+ * three pipes are served by one poll() loop, so a large prompt and a large
+ * page cannot deadlock each other; an eventfd written by abort() is in the
+ * same poll set, so unmount is immediate. A pidfd (where the kernel has one)
+ * tells when the child exits even if a background grandchild still holds
+ * stdout. The child is always reaped with waitpid(); the group is killed
+ * before reaping, while the zombie leader still pins the group id.
+ *
+ * Failures: a timeout, a non-zero exit, death by a signal and an empty page
+ * are retryable: CLI agents fail transiently (network, rate limits) and the
+ * pool's attempt limit bounds the cost. Exit 126/127 (not executable / not
+ * found) and a page over PAGE_MAX_BYTES are not: they will not change.
+ */
+#include "backend.h"
+#include "prompt.h"
+#include "util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+
+extern char **environ;
+
+#define STDERR_TAIL 400
+
+struct command {
+	const struct conf *c;
+	int abort_fd; /* eventfd, readable once abort() was called */
+};
+
+/* The last STDERR_TAIL bytes of a stream, as a ring. */
+struct tail {
+	char ring[STDERR_TAIL];
+	size_t total;
+};
+
+static void tail_add(struct tail *t, const char *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		t->ring[(t->total + i) % STDERR_TAIL] = p[i];
+	t->total += n;
+}
+
+/* The tail as one printable line. */
+static void tail_str(const struct tail *t, char *out, size_t n)
+{
+	size_t len = MIN(t->total, (size_t)STDERR_TAIL), k = 0;
+	size_t first = t->total - len;
+
+	for (size_t i = 0; i < len && k + 1 < n; i++) {
+		unsigned char c = (unsigned char)t->ring[(first + i) % STDERR_TAIL];
+
+		out[k++] = c == '\n' || c == '\t' ? ' ' : c < 0x20 || c == 0x7f ? '?' : (char)c;
+	}
+	while (k > 0 && out[k - 1] == ' ')
+		k--;
+	out[k] = '\0';
+}
+
+static int command_init(void **state, const struct conf *c, struct wf_err *err)
+{
+	struct command *cmd;
+
+	if (!c->command || !*c->command)
+		return wf_err_set(err, -EINVAL,
+				  "generator.command is empty: backend 'command' "
+				  "needs a command line");
+	cmd = calloc(1, sizeof(*cmd));
+	if (!cmd)
+		return wf_err_set(err, -ENOMEM, "out of memory");
+	cmd->c = c;
+	cmd->abort_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (cmd->abort_fd < 0) {
+		int r = -errno;
+
+		free(cmd);
+		return wf_err_set(err, r, "cannot create an eventfd: %s", strerror(-r));
+	}
+	*state = cmd;
+	return 0;
+}
+
+static void command_done(void *state)
+{
+	struct command *cmd = state;
+
+	if (!cmd)
+		return;
+	close(cmd->abort_fd);
+	free(cmd);
+}
+
+static int command_worker_init(void *state, void **wstate)
+{
+	*wstate = NULL;
+	return 0;
+}
+
+static void command_worker_done(void *state, void *wstate)
+{
+}
+
+static void command_abort(void *state)
+{
+	struct command *cmd = state;
+	uint64_t one = 1;
+
+	/* never read back: stays readable, so every present and future poll wakes */
+	if (write(cmd->abort_fd, &one, sizeof(one)) < 0) {
+		/* counter full: it is readable anyway */
+	}
+}
+
+/* environ plus the WIKIFS_* variables (replacing inherited ones). */
+static char **make_env(const struct gen_request *req, char *vars[3])
+{
+	size_t n = 0, k = 0;
+	char **env;
+
+	if (asprintf(&vars[0], "WIKIFS_REPO=%s", req->repo_name ? req->repo_name : "") < 0)
+		vars[0] = NULL;
+	if (asprintf(&vars[1], "WIKIFS_PAGE=%s", req->page ? req->page->slug : "") < 0)
+		vars[1] = NULL;
+	if (asprintf(&vars[2], "WIKIFS_COMMIT=%s", req->commit ? req->commit : "") < 0)
+		vars[2] = NULL;
+	if (!vars[0] || !vars[1] || !vars[2])
+		return NULL;
+	while (environ && environ[n])
+		n++;
+	env = calloc(n + 4, sizeof(*env));
+	if (!env)
+		return NULL;
+	for (size_t i = 0; i < n; i++)
+		if (strncmp(environ[i], "WIKIFS_REPO=", 12) &&
+		    strncmp(environ[i], "WIKIFS_PAGE=", 12) &&
+		    strncmp(environ[i], "WIKIFS_COMMIT=", 14))
+			env[k++] = environ[i];
+	for (int i = 0; i < 3; i++)
+		env[k++] = vars[i];
+	return env;
+}
+
+/* Writes to a pipe whose reader may be gone, without a process-wide SIGPIPE. */
+static ssize_t write_nosigpipe(int fd, const void *p, size_t n)
+{
+	sigset_t pipe_set, old;
+	struct timespec zero = { 0, 0 };
+	ssize_t w;
+	int saved;
+
+	sigemptyset(&pipe_set);
+	sigaddset(&pipe_set, SIGPIPE);
+	pthread_sigmask(SIG_BLOCK, &pipe_set, &old);
+	w = write(fd, p, n);
+	saved = errno;
+	if (w < 0 && errno == EPIPE && !sigismember(&old, SIGPIPE)) {
+		/* consume the SIGPIPE this thread just raised before unblocking */
+		while (sigtimedwait(&pipe_set, NULL, &zero) < 0 && errno == EINTR)
+			;
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	errno = saved;
+	return w;
+}
+
+static int pidfd_open_compat(pid_t pid)
+{
+#ifdef SYS_pidfd_open
+	return (int)syscall(SYS_pidfd_open, pid, 0);
+#else
+	errno = ENOSYS;
+	return -1;
+#endif
+}
+
+/* 1 if @pid has exited (left as a zombie, not reaped), 0 if running. */
+static int exited(pid_t pid)
+{
+	siginfo_t si = { 0 };
+
+	if (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT) < 0)
+		return errno == ECHILD ? 1 : 0;
+	return si.si_pid == pid;
+}
+
+struct run {
+	pid_t pid;
+	int in, out, errfd, pidfd;
+	const char *prompt;
+	size_t prompt_len, written;
+	struct buf *page;
+	struct tail tail;
+	bool too_big, timed_out, aborted, child_exited;
+};
+
+static void close_fd(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+}
+
+static int spawn_child(const struct command *cmd, const struct gen_request *req, struct run *run,
+		       struct wf_err *err)
+{
+	int pin[2] = { -1, -1 }, pout[2] = { -1, -1 }, perr[2] = { -1, -1 };
+	char *vars[3] = { NULL, NULL, NULL };
+	char *argv[] = { "sh", "-c", cmd->c->command, NULL };
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t attr;
+	sigset_t none, defaults;
+	char **env = NULL;
+	int r;
+
+	if (pipe2(pin, O_CLOEXEC) < 0 || pipe2(pout, O_CLOEXEC) < 0 || pipe2(perr, O_CLOEXEC) < 0) {
+		r = wf_err_set(err, -errno, "cannot create pipes: %s", strerror(errno));
+		goto out_close;
+	}
+	env = make_env(req, vars);
+	if (!env) {
+		r = wf_err_set(err, -ENOMEM, "out of memory");
+		goto out_close;
+	}
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, pin[0], 0);
+	posix_spawn_file_actions_adddup2(&fa, pout[1], 1);
+	posix_spawn_file_actions_adddup2(&fa, perr[1], 2);
+	posix_spawnattr_init(&attr);
+	sigemptyset(&none);
+	sigemptyset(&defaults);
+	sigaddset(&defaults, SIGPIPE);
+	sigaddset(&defaults, SIGINT);
+	sigaddset(&defaults, SIGTERM);
+	sigaddset(&defaults, SIGHUP);
+	sigaddset(&defaults, SIGCHLD);
+	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
+					    POSIX_SPAWN_SETSIGDEF);
+	posix_spawnattr_setpgroup(&attr, 0);
+	posix_spawnattr_setsigmask(&attr, &none);
+	posix_spawnattr_setsigdefault(&attr, &defaults);
+	r = -posix_spawn(&run->pid, "/bin/sh", &fa, &attr, argv, env);
+	posix_spawnattr_destroy(&attr);
+	posix_spawn_file_actions_destroy(&fa);
+	if (r < 0) {
+		wf_err_set(err, r, "cannot run /bin/sh: %s", strerror(-r));
+		goto out_close;
+	}
+	run->in = TAKE_FD(pin[1]);
+	run->out = TAKE_FD(pout[0]);
+	run->errfd = TAKE_FD(perr[0]);
+	fcntl(run->in, F_SETFL, O_NONBLOCK);
+	fcntl(run->out, F_SETFL, O_NONBLOCK);
+	fcntl(run->errfd, F_SETFL, O_NONBLOCK);
+	run->pidfd = pidfd_open_compat(run->pid);
+out_close:
+	for (int i = 0; i < 2; i++) {
+		close_fd(&pin[i]);
+		close_fd(&pout[i]);
+		close_fd(&perr[i]);
+	}
+	free(env);
+	for (int i = 0; i < 3; i++)
+		free(vars[i]);
+	return r;
+}
+
+/* Reads what is available from @fd; false once it is at EOF (closed here). */
+static void drain(struct run *run, int *fd, bool is_out)
+{
+	char chunk[16384];
+
+	for (;;) {
+		ssize_t n = read(*fd, chunk, sizeof(chunk));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			return;
+		if (n <= 0) {
+			close_fd(fd);
+			return;
+		}
+		if (!is_out)
+			tail_add(&run->tail, chunk, (size_t)n);
+		else if (!run->too_big && buf_add(run->page, chunk, (size_t)n) < 0)
+			run->too_big = true;
+		if (run->too_big)
+			return;
+	}
+}
+
+static void pump(const struct command *cmd, struct run *run, int64_t deadline)
+{
+	int64_t grace = 0; /* after the child exited: time to collect what is buffered */
+
+	while ((run->out >= 0 || run->errfd >= 0 || !run->child_exited) && !run->too_big) {
+		struct pollfd p[5];
+		int np = 0, i_in = -1, i_out = -1, i_err = -1, i_pid = -1, i_abort;
+		int64_t now = now_ms(), timeout = deadline - now;
+
+		if (timeout <= 0) {
+			run->timed_out = true;
+			return;
+		}
+		if (run->child_exited) {
+			/* a background grandchild may hold the pipes forever */
+			if (!grace)
+				grace = now + 1000;
+			if (now >= grace)
+				return;
+			timeout = MIN(timeout, grace - now);
+		}
+		i_abort = np;
+		p[np++] = (struct pollfd){ .fd = cmd->abort_fd, .events = POLLIN };
+		if (run->in >= 0) {
+			i_in = np;
+			p[np++] = (struct pollfd){ .fd = run->in, .events = POLLOUT };
+		}
+		if (run->out >= 0) {
+			i_out = np;
+			p[np++] = (struct pollfd){ .fd = run->out, .events = POLLIN };
+		}
+		if (run->errfd >= 0) {
+			i_err = np;
+			p[np++] = (struct pollfd){ .fd = run->errfd, .events = POLLIN };
+		}
+		if (run->pidfd >= 0 && !run->child_exited) {
+			i_pid = np;
+			p[np++] = (struct pollfd){ .fd = run->pidfd, .events = POLLIN };
+		} else if (!run->child_exited) {
+			timeout = MIN(timeout, 50); /* no pidfd: look now and then */
+		}
+		if (poll(p, (nfds_t)np, (int)MIN(timeout, 1000)) < 0 && errno != EINTR)
+			return;
+		if (p[i_abort].revents) {
+			run->aborted = true;
+			return;
+		}
+		if (i_in >= 0 && p[i_in].revents) {
+			ssize_t w =
+			    write_nosigpipe(run->in, run->prompt + run->written,
+					    MIN(run->prompt_len - run->written, (size_t)65536));
+
+			if (w > 0)
+				run->written += (size_t)w;
+			if ((w < 0 && errno != EAGAIN && errno != EINTR) ||
+			    run->written == run->prompt_len)
+				close_fd(
+				    &run->in); /* EOF for the child; EPIPE: it stopped reading */
+		}
+		if (i_out >= 0 && p[i_out].revents)
+			drain(run, &run->out, true);
+		if (i_err >= 0 && p[i_err].revents)
+			drain(run, &run->errfd, false);
+		if (!run->child_exited && (i_pid < 0 || p[i_pid].revents))
+			run->child_exited = exited(run->pid);
+	}
+}
+
+static int command_generate(void *state, void *wstate, const struct gen_request *req,
+			    struct buf *out, struct gen_usage *usage, struct gen_err *gerr)
+{
+	struct command *cmd = state;
+	struct wf_err *err = &gerr->e;
+	struct buf sys, user, prompt;
+	struct run run = { .pid = -1, .in = -1, .out = -1, .errfd = -1, .pidfd = -1 };
+	size_t start = out->len;
+	char tail[STDERR_TAIL + 1];
+	int status = 0, r;
+
+	gerr->retryable = false;
+	gerr->budget = false;
+	gerr->retry_after_ms = 0;
+	buf_init(&sys, 64 << 10);
+	buf_init(&user, prompt_max_bytes(cmd->c));
+	buf_init(&prompt, prompt_max_bytes(cmd->c) + (64 << 10));
+	r = prompt_build(req, cmd->c, &sys, &user, err);
+	/* one stream for a CLI: the rules first, then the page's material */
+	r = r ?: buf_printf(&prompt, "%s\n%s", buf_str(&sys), buf_str(&user));
+	if (r < 0)
+		goto out_free;
+	if (poll(&(struct pollfd){ .fd = cmd->abort_fd, .events = POLLIN }, 1, 0) > 0) {
+		r = wf_err_set(err, -ECANCELED, "generation aborted");
+		goto out_free;
+	}
+	run.prompt = prompt.data;
+	run.prompt_len = prompt.len;
+	run.page = out;
+	r = spawn_child(cmd, req, &run, err);
+	if (r < 0)
+		goto out_free;
+	pump(cmd, &run, now_ms() + (int64_t)cmd->c->gen_timeout * 1000);
+	/* the group dies first, while the unreaped leader still pins its id */
+	kill(-run.pid, SIGKILL);
+	while (waitpid(run.pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (run.errfd >= 0)
+		drain(&run, &run.errfd, false); /* what the dying child said last */
+	tail_str(&run.tail, tail, sizeof(tail));
+	if (run.aborted) {
+		r = wf_err_set(err, -ECANCELED, "command aborted");
+	} else if (run.timed_out) {
+		gerr->retryable = true;
+		r = wf_err_set(err, -ETIMEDOUT, "command timed out after %us, killed%s%s",
+			       cmd->c->gen_timeout, tail[0] ? ": " : "", tail);
+	} else if (run.too_big) {
+		r = wf_err_set(err, -EFBIG, "command output larger than %zu bytes", out->max);
+	} else if (WIFSIGNALED(status)) {
+		gerr->retryable = true;
+		r = wf_err_set(err, -EIO, "command killed by signal %d%s%s", WTERMSIG(status),
+			       tail[0] ? ": " : "", tail);
+	} else if (WIFEXITED(status) && WEXITSTATUS(status) != 0) {
+		int code = WEXITSTATUS(status);
+
+		gerr->retryable = code != 126 && code != 127;
+		r = wf_err_set(err,
+			       code == 127   ? -ENOENT
+			       : code == 126 ? -EACCES
+					     : -EIO,
+			       "command exited with status %d%s%s", code, tail[0] ? ": " : "",
+			       tail);
+	} else if (out->len == start) {
+		gerr->retryable = true;
+		r = wf_err_set(err, -ENODATA, "command wrote nothing on stdout%s%s",
+			       tail[0] ? ": " : "", tail);
+	}
+	close_fd(&run.in);
+	close_fd(&run.out);
+	close_fd(&run.errfd);
+	close_fd(&run.pidfd);
+out_free:
+	if (r < 0) {
+		out->len = start;
+		if (out->data)
+			out->data[start] = '\0';
+	}
+	buf_done(&prompt);
+	buf_done(&user);
+	buf_done(&sys);
+	return r;
+}
+
+const struct backend_ops backend_command = {
+	.name = "command",
+	.prompt_version = PROMPT_VERSION,
+	.init = command_init,
+	.done = command_done,
+	.worker_init = command_worker_init,
+	.worker_done = command_worker_done,
+	.generate = command_generate,
+	.abort = command_abort,
+};

@@ -1,0 +1,71 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * What the two HTTP LLM backends (openai, anthropic) and the LLM planner
+ * share: the provider's endpoint and API key, the per-provider rate limiter
+ * and circuit breaker, the abort flag, and one "complete this prompt" call
+ * that goes through all of them. The wire protocols live in openai.c and
+ * anthropic.c.
+ *
+ * Ownership and threads: an llm is created by a backend's init() (main
+ * thread) and freed by its done(); it is shared read-only by the workers,
+ * except for the abort flag (atomic) and the rate limiter (locked). Each
+ * worker owns one http_client from llm_worker_new(). llm_abort() may be
+ * called from any thread; it also aborts the provider's shared rate limiter,
+ * so every waiter on that provider (the LLM planner too) is released: it is
+ * meant for unmount, when everything stops.
+ *
+ * The API key is read once from the environment variable named by
+ * api_key_env, kept only here and in request headers, wiped on free, and
+ * redacted from every message.
+ */
+#ifndef WIKIFS_LLM_H
+#define WIKIFS_LLM_H
+
+#include "backend.h"
+#include "http.h"
+#include "ratelimit.h"
+
+/* Breaker: consecutive provider failures before a pause, and the first pause. */
+#define LLM_BREAKER_THRESHOLD	5
+#define LLM_BREAKER_COOLDOWN_MS 30000
+/* Connection setup bound, whatever the generation timeout. */
+#define LLM_CONNECT_TIMEOUT_S 10
+/* A stream with no byte for this long is stalled (capped by the timeout). */
+#define LLM_STALL_S 60
+
+struct llm {
+	const struct conf *c;	/* borrowed, outlives the llm */
+	enum conf_backend kind; /* BACKEND_OPENAI or BACKEND_ANTHROPIC */
+	char *base;		/* base_url or the provider's default, no trailing '/' */
+	char *key;		/* NULL: no key configured or the variable is unset */
+	struct ratelimit *rl;	/* shared per provider (ratelimit_get) */
+	int aborted;		/* atomic */
+};
+
+int llm_new(struct llm **ret, const struct conf *c, enum conf_backend kind, struct wf_err *err);
+void llm_free(struct llm *l); /* NULL is fine */
+void llm_abort(struct llm *l);
+
+/* A client for the calling worker thread; free with http_client_free(). */
+int llm_worker_new(struct llm *l, struct http_client **ret);
+
+/*
+ * One attempt: checks abort and the breaker, waits for the rate limiter,
+ * sends @system/@user with the configured protocol, appends the answer to
+ * @out and adds token usage to @usage (also for failed attempts the provider
+ * billed). 0 or -errno with @err classified.
+ */
+int llm_complete(struct llm *l, struct http_client *h, const char *system, const char *user,
+		 struct buf *out, struct gen_usage *usage, struct gen_err *err);
+
+/* prompt_build() + llm_complete(): the generate() of both HTTP backends. */
+int llm_generate(struct llm *l, struct http_client *h, const struct gen_request *req,
+		 struct buf *out, struct gen_usage *usage, struct gen_err *err);
+
+/* The wire protocols (openai.c, anthropic.c): one request, no limiter. */
+int openai_call(struct llm *l, struct http_client *h, const char *system, const char *user,
+		struct buf *out, struct gen_usage *usage, struct gen_err *err);
+int anthropic_call(struct llm *l, struct http_client *h, const char *system, const char *user,
+		   struct buf *out, struct gen_usage *usage, struct gen_err *err);
+
+#endif
