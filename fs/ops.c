@@ -561,7 +561,7 @@ static void fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	if (fs_node_get(fs, ino, &n) == 0 && n.type == NODE_CTL) {
 		struct fh_ctl *h = (struct fh_ctl *)(uintptr_t)fi->fh;
 
-		size_t n = (size_t)off >= h->text.len ? 0 : MIN(size, h->text.len - (size_t)off);
+		size_t len = (size_t)off >= h->text.len ? 0 : MIN(size, h->text.len - (size_t)off);
 		char *copy;
 
 		/*
@@ -569,8 +569,8 @@ static void fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		 * the file and RELEASE (another thread) frees h, while writev's
 		 * caller can still look at its iovec (ASan does, after the call).
 		 */
-		copy = n ? malloc(n) : NULL;
-		if (n && !copy) {
+		copy = len ? malloc(len) : NULL;
+		if (len && !copy) {
 			fuse_reply_err(req, ENOMEM);
 			return;
 		}
