@@ -560,7 +560,6 @@ static void fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 
 	if (fs_node_get(fs, ino, &n) == 0 && n.type == NODE_CTL) {
 		struct fh_ctl *h = (struct fh_ctl *)(uintptr_t)fi->fh;
-
 		size_t len = (size_t)off >= h->text.len ? 0 : MIN(size, h->text.len - (size_t)off);
 		char *copy;
 
@@ -574,9 +573,9 @@ static void fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 			fuse_reply_err(req, ENOMEM);
 			return;
 		}
-		if (n)
-			memcpy(copy, h->text.data + off, n);
-		fuse_reply_buf(req, copy, n);
+		if (len)
+			memcpy(copy, h->text.data + off, len);
+		fuse_reply_buf(req, copy, len);
 		free(copy);
 		return;
 	}
