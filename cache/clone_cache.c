@@ -594,9 +594,10 @@ static int run_helper(struct clone_cache *cc, bool clone, const char *url, const
 		return wf_err_set(err, -ECANCELED, "%s of '%s' cancelled: shutting down", verb,
 				  url);
 	if (timed_out)
-		return wf_err_set(err, -ETIMEDOUT,
-				  "%s of '%s' timed out: no progress for %u s (clone_timeout), helper killed", verb,
-				  url, cc->timeout_s);
+		return wf_err_set(
+		    err, -ETIMEDOUT,
+		    "%s of '%s' timed out: no progress for %u s (clone_timeout), helper killed",
+		    verb, url, cc->timeout_s);
 	if (rep.err)
 		return wf_err_set(err, -rep.err, "%s of '%s' failed: %s", verb, url, rep.msg);
 	if (r < 0)

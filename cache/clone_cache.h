@@ -33,11 +33,11 @@
 struct clone_cache;
 
 struct clone_cache_opts {
-	const char *cache_dir;   /* clones live in cache_dir/clones; must exist */
-	unsigned concurrency;    /* clones/fetches at once */
-	unsigned timeout_s;      /* kill a helper after this long without progress */
+	const char *cache_dir;	 /* clones live in cache_dir/clones; must exist */
+	unsigned concurrency;	 /* clones/fetches at once */
+	unsigned timeout_s;	 /* kill a helper after this long without progress */
 	const char *helper_path; /* executable that understands --clone-helper */
-	uint64_t max_bytes;      /* abort a clone/fetch receiving more; 0 = no limit */
+	uint64_t max_bytes;	 /* abort a clone/fetch receiving more; 0 = no limit */
 };
 
 enum clone_phase { CLONE_IDLE, CLONE_QUEUED, CLONE_CLONING, CLONE_FETCHING, CLONE_RESOLVING };
@@ -48,22 +48,22 @@ enum clone_phase { CLONE_IDLE, CLONE_QUEUED, CLONE_CLONING, CLONE_FETCHING, CLON
  * atomics (__atomic builtins); readers may look at any time.
  */
 struct clone_progress {
-	int phase;               /* enum clone_phase */
+	int phase; /* enum clone_phase */
 	uint64_t objects_received;
 	uint64_t objects_total;
 	uint64_t bytes_received;
-	int64_t started_ms;      /* now_ms() when the network part began, 0 if not */
+	int64_t started_ms; /* now_ms() when the network part began, 0 if not */
 };
 
 struct clone_result {
-	char git_dir[4096];      /* path of the bare repository */
-	char commit[41];         /* resolved commit, hex */
-	bool fetched;            /* the network was used */
+	char git_dir[4096]; /* path of the bare repository */
+	char commit[41];    /* resolved commit, hex */
+	bool fetched;	    /* the network was used */
 };
 
 enum {
-	CLONE_FETCH = 1 << 0,    /* if cached, fetch before resolving (refresh) */
-	CLONE_OFFLINE = 1 << 1,  /* never touch the network; -ENOENT if not cached */
+	CLONE_FETCH = 1 << 0,	/* if cached, fetch before resolving (refresh) */
+	CLONE_OFFLINE = 1 << 1, /* never touch the network; -ENOENT if not cached */
 };
 
 /*

@@ -23,24 +23,24 @@
 struct repo_facts;
 
 struct facts_file {
-	const char *path;   /* repository-relative, as stored (may hold odd bytes) */
+	const char *path; /* repository-relative, as stored (may hold odd bytes) */
 	uint64_t size;
-	const char *lang;   /* "C", "Python", ... or NULL */
-	int binary;         /* 1 if it looks binary (NUL in the first 8 KiB) */
+	const char *lang; /* "C", "Python", ... or NULL */
+	int binary;	  /* 1 if it looks binary (NUL in the first 8 KiB) */
 };
 
 struct facts_commit {
-	const char *id;     /* hex */
+	const char *id; /* hex */
 	const char *author;
 	const char *email;
-	int64_t time;       /* seconds since the epoch */
+	int64_t time; /* seconds since the epoch */
 	const char *subject;
 };
 
 struct facts_symbol {
-	const char *path;   /* file */
-	unsigned line;      /* 1-based */
-	const char *kind;   /* "function", "struct", "class", "def", ... */
+	const char *path; /* file */
+	unsigned line;	  /* 1-based */
+	const char *kind; /* "function", "struct", "class", "def", ... */
 	const char *name;
 };
 
@@ -66,30 +66,30 @@ int facts_read_file(const struct repo_facts *f, const char *path, size_t max, st
  */
 
 /* Bounds on what facts_load() keeps and reads. */
-#define FACTS_MAX_FILES     200000       /* files kept; the rest are only counted */
-#define FACTS_MAX_DEPTH     1024         /* tree levels walked */
-#define FACTS_MAX_PATH      4096         /* longer paths are skipped */
-#define FACTS_SCAN_MAX      (256u << 10) /* bytes of a blob scanned for symbols */
-#define FACTS_BLOB_LOAD_MAX (16u << 20)  /* larger blobs are never loaded */
-#define FACTS_MAX_COMMITS   5000         /* commits walked for history */
+#define FACTS_MAX_FILES	    200000	 /* files kept; the rest are only counted */
+#define FACTS_MAX_DEPTH	    1024	 /* tree levels walked */
+#define FACTS_MAX_PATH	    4096	 /* longer paths are skipped */
+#define FACTS_SCAN_MAX	    (256u << 10) /* bytes of a blob scanned for symbols */
+#define FACTS_BLOB_LOAD_MAX (16u << 20)	 /* larger blobs are never loaded */
+#define FACTS_MAX_COMMITS   5000	 /* commits walked for history */
 #define FACTS_MAX_SYMBOLS   250000
-#define FACTS_FILE_SYMBOLS  2000         /* symbols kept per file */
+#define FACTS_FILE_SYMBOLS  2000 /* symbols kept per file */
 #define FACTS_MAX_IMPORTS   250000
 #define FACTS_README_MAX    (64u << 10)
 #define FACTS_MANIFEST_MAX  (64u << 10)
 
-#define FACTS_MODE_TREE    0040000
-#define FACTS_MODE_LINK    0120000 /* a symlink: a blob holding the target; never followed */
+#define FACTS_MODE_TREE	   0040000
+#define FACTS_MODE_LINK	   0120000 /* a symlink: a blob holding the target; never followed */
 #define FACTS_MODE_GITLINK 0160000 /* a submodule commit */
 
 /* Files of a repo_facts are sorted by path (strcmp), so a directory is a range. */
 struct facts_file_ext {
-	unsigned mode;     /* git file mode: 0100644, 0100755, FACTS_MODE_LINK, ... */
-	int scanned;       /* 1 if its prefix was read (binary flag and symbols are real) */
+	unsigned mode; /* git file mode: 0100644, 0100755, FACTS_MODE_LINK, ... */
+	int scanned;   /* 1 if its prefix was read (binary flag and symbols are real) */
 };
 
 struct facts_import {
-	const char *from;   /* importing file */
+	const char *from; /* importing file */
 	unsigned line;
 	const char *spec;   /* as written: "util/buf.h", "pkg.mod", "./x" */
 	const char *target; /* resolved repository path of a file or a directory */
@@ -109,9 +109,9 @@ struct facts_manifest {
 };
 
 struct facts_stats {
-	size_t files_total;    /* files in the tree, kept or not */
-	size_t files_dropped;  /* past FACTS_MAX_FILES, too deep or too long a path */
-	size_t files_scanned;  /* blobs read for symbols/imports */
+	size_t files_total;   /* files in the tree, kept or not */
+	size_t files_dropped; /* past FACTS_MAX_FILES, too deep or too long a path */
+	size_t files_scanned; /* blobs read for symbols/imports */
 	size_t symbols_dropped;
 	size_t imports_dropped;
 	int history_truncated; /* 1 if more than FACTS_MAX_COMMITS commits exist */
@@ -128,8 +128,7 @@ long facts_find_file(const struct repo_facts *f, const char *path);
  */
 size_t facts_dir_range(const struct repo_facts *f, const char *dir, size_t *first);
 /* Top-level symbols of file @idx, in line order. */
-size_t facts_file_symbols(const struct repo_facts *f, size_t idx,
-			  const struct facts_symbol **ret);
+size_t facts_file_symbols(const struct repo_facts *f, size_t idx, const struct facts_symbol **ret);
 /* All symbols, ordered by path then line. */
 size_t facts_symbols(const struct repo_facts *f, const struct facts_symbol **ret);
 /* Resolved imports, ordered by importing path then line. */

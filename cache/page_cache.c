@@ -29,15 +29,15 @@
 
 struct entry {
 	char hex[SHA256_HEX];
-	uint64_t size;        /* content bytes */
+	uint64_t size; /* content bytes */
 	unsigned pins;
 	bool verified;
-	struct entry *hnext;  /* hash chain */
+	struct entry *hnext;	   /* hash chain */
 	struct entry *prev, *next; /* LRU, most recent at head */
 };
 
 struct page_cache {
-	char *dir;            /* CACHE_DIR/pages */
+	char *dir; /* CACHE_DIR/pages */
 	uint64_t max_bytes;
 	pthread_mutex_t lock;
 	/* protected by lock */
@@ -49,8 +49,10 @@ struct page_cache {
 
 void page_cache_key(struct page_key *k, const struct page_key_parts *p)
 {
-	const char *parts[] = { PAGE_CACHE_VERSION, p->url,	    p->commit,	       p->slug,
-				p->backend,	    p->model ? p->model : "", p->prompt_version };
+	const char *parts[] = { PAGE_CACHE_VERSION, p->url,
+				p->commit,	    p->slug,
+				p->backend,	    p->model ? p->model : "",
+				p->prompt_version };
 	struct sha256 s;
 	uint8_t d[SHA256_LEN];
 
@@ -440,8 +442,7 @@ int page_cache_open(struct page_cache *pc, const struct page_key *k, int *fd_out
 	return 0;
 }
 
-int page_cache_commit(struct page_cache *pc, const struct page_key *k, const void *data,
-		      size_t len)
+int page_cache_commit(struct page_cache *pc, const struct page_key *k, const void *data, size_t len)
 {
 	uint8_t hdr[PAGE_CACHE_HDR_LEN];
 	char path[4096];

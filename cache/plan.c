@@ -21,9 +21,14 @@
 #define PLAN_CACHE_VERSION "wikifs-plan 1"
 
 static const char *const kind_names[PAGE_KIND_MAX] = {
-	[PAGE_HOME] = "home",	      [PAGE_SIDEBAR] = "sidebar", [PAGE_ARCHITECTURE] = "architecture",
-	[PAGE_MODULE] = "module",     [PAGE_BUILD] = "build",	  [PAGE_HISTORY] = "history",
-	[PAGE_CONTRIBUTORS] = "contributors", [PAGE_CUSTOM] = "custom",
+	[PAGE_HOME] = "home",
+	[PAGE_SIDEBAR] = "sidebar",
+	[PAGE_ARCHITECTURE] = "architecture",
+	[PAGE_MODULE] = "module",
+	[PAGE_BUILD] = "build",
+	[PAGE_HISTORY] = "history",
+	[PAGE_CONTRIBUTORS] = "contributors",
+	[PAGE_CUSTOM] = "custom",
 };
 
 const char *plan_kind_name(enum page_kind k)
@@ -217,8 +222,8 @@ int plan_cache_store(const struct plan *p, const char *cache_dir, const char *ur
 	return r;
 }
 
-int plan_cache_load(struct plan **ret, const char *cache_dir, const char *url,
-		    const char *commit, const char *planner)
+int plan_cache_load(struct plan **ret, const char *cache_dir, const char *url, const char *commit,
+		    const char *planner)
 {
 	_cleanup_free_ char *path = plan_cache_path(cache_dir, url, commit, planner);
 	_cleanup_free_ char *text = NULL;

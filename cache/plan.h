@@ -16,35 +16,35 @@
 #include "err.h"
 
 enum page_kind {
-	PAGE_HOME,         /* Home: README summary, languages, layout, links */
-	PAGE_SIDEBAR,      /* _Sidebar: links to every page */
+	PAGE_HOME,	   /* Home: README summary, languages, layout, links */
+	PAGE_SIDEBAR,	   /* _Sidebar: links to every page */
 	PAGE_ARCHITECTURE, /* modules, dependency graph (Mermaid) */
-	PAGE_MODULE,       /* one significant directory; arg = its path */
-	PAGE_BUILD,        /* build systems detected, their commands, tests */
-	PAGE_HISTORY,      /* commit history */
+	PAGE_MODULE,	   /* one significant directory; arg = its path */
+	PAGE_BUILD,	   /* build systems detected, their commands, tests */
+	PAGE_HISTORY,	   /* commit history */
 	PAGE_CONTRIBUTORS, /* authors and their commit counts */
-	PAGE_CUSTOM,       /* from an LLM planner; arg = its description */
+	PAGE_CUSTOM,	   /* from an LLM planner; arg = its description */
 	PAGE_KIND_MAX
 };
 
 struct plan_page {
-	char *slug;   /* file name without ".md": "Home", "_Sidebar", "Module-src-core" */
-	char *title;  /* human title: "Module src/core" */
+	char *slug;  /* file name without ".md": "Home", "_Sidebar", "Module-src-core" */
+	char *title; /* human title: "Module src/core" */
 	enum page_kind kind;
-	char *arg;    /* kind-specific: module path, or description; may be NULL */
+	char *arg; /* kind-specific: module path, or description; may be NULL */
 };
 
 struct plan {
-	int refs;        /* atomic */
-	char *commit;    /* hex */
-	char *planner;   /* "builtin" or "llm:MODEL" */
+	int refs;      /* atomic */
+	char *commit;  /* hex */
+	char *planner; /* "builtin" or "llm:MODEL" */
 	size_t n;
 	struct plan_page *pages;
 };
 
 /* Hard limits on any plan (the LLM planner's output is clamped to them). */
-#define PLAN_MAX_PAGES     200
-#define PLAN_MAX_SLUG_LEN  100
+#define PLAN_MAX_PAGES	  200
+#define PLAN_MAX_SLUG_LEN 100
 
 const char *plan_kind_name(enum page_kind k);
 int plan_kind_parse(const char *s, enum page_kind *ret);
@@ -75,8 +75,8 @@ struct plan *plan_ref(struct plan *p);
 void plan_unref(struct plan *p); /* NULL is fine */
 
 /* Disk cache: CACHE_DIR/plans/<sha256(url, commit, planner)>. -ENOENT on miss. */
-int plan_cache_load(struct plan **ret, const char *cache_dir, const char *url,
-		    const char *commit, const char *planner);
+int plan_cache_load(struct plan **ret, const char *cache_dir, const char *url, const char *commit,
+		    const char *planner);
 int plan_cache_store(const struct plan *p, const char *cache_dir, const char *url);
 
 #endif

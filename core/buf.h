@@ -12,10 +12,10 @@
 #include "util.h"
 
 struct buf {
-	char *data;  /* NUL-terminated; NULL while empty */
-	size_t len;  /* bytes used, not counting the NUL */
-	size_t cap;  /* bytes allocated */
-	size_t max;  /* appends past this fail with -E2BIG */
+	char *data; /* NUL-terminated; NULL while empty */
+	size_t len; /* bytes used, not counting the NUL */
+	size_t cap; /* bytes allocated */
+	size_t max; /* appends past this fail with -E2BIG */
 };
 
 void buf_init(struct buf *b, size_t max);

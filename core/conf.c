@@ -25,8 +25,8 @@ struct conf_key {
 	enum conf_type type;
 	size_t offset;
 	const char *def;
-	uint64_t min, max;    /* T_UINT, T_SIZE */
-	const char *choices;  /* T_ENUM: "a|b|c", value is the index; T_STR: allowed or NULL */
+	uint64_t min, max;   /* T_UINT, T_SIZE */
+	const char *choices; /* T_ENUM: "a|b|c", value is the index; T_STR: allowed or NULL */
 	const char *doc;
 };
 
@@ -85,8 +85,8 @@ static const struct conf_key conf_keys[] = {
 	  "builtin | llm (falls back to builtin on any error)" },
 	{ "generator", "prompt_budget", T_SIZE, OFF(prompt_budget), "96K", 1024, 16 << 20, NULL,
 	  "bytes of source files in one prompt" },
-	{ "generator", "anthropic_version", T_STR, OFF(anthropic_version), "2023-06-01", 0, 0,
-	  NULL, "anthropic-version header" },
+	{ "generator", "anthropic_version", T_STR, OFF(anthropic_version), "2023-06-01", 0, 0, NULL,
+	  "anthropic-version header" },
 	{ "generator", "ca_bundle", T_PATH, OFF(ca_bundle), "", 0, 0, NULL,
 	  "CA certificates for TLS, default: the system's" },
 	{ "generator", "rate_limit", T_UINT, OFF(rate_limit), "0", 0, 100000, NULL,
@@ -230,7 +230,8 @@ static int apply_key(struct conf *c, const struct conf_key *k, const char *v, co
 			r = !isdigit((unsigned char)*v) || *end ? -EINVAL : errno ? -ERANGE : 0;
 		}
 		if (r == -EINVAL) {
-			*why = k->type == T_SIZE ? "a size such as 512K, 64M or 1G" : "a whole number";
+			*why =
+			    k->type == T_SIZE ? "a size such as 512K, 64M or 1G" : "a whole number";
 			return r;
 		}
 		if (r < 0 || n < k->min || n > k->max) {
@@ -322,9 +323,8 @@ int conf_repo_name_valid(const char *name)
 
 static bool url_is_supported(const char *url)
 {
-	static const char *const schemes[] = { "file://", "git://",	  "http://",
-					       "https://", "ssh://",	  "git+ssh://",
-					       "ssh+git://" };
+	static const char *const schemes[] = { "file://", "git://",	"http://",   "https://",
+					       "ssh://",  "git+ssh://", "ssh+git://" };
 	const char *colon;
 
 	for (size_t i = 0; i < ARRAY_SIZE(schemes); i++)
@@ -455,8 +455,8 @@ static void repo_set(struct parser *p, struct conf_repo *r, const char *key, con
 		if (r->ref)
 			perr(p, line, "duplicate key 'ref' in [repo %s]", r->name);
 		else if (!ok)
-			perr(p, line, "bad ref \"%s\" in [repo %s]: expected a branch or tag name", v,
-			     r->name);
+			perr(p, line, "bad ref \"%s\" in [repo %s]: expected a branch or tag name",
+			     v, r->name);
 		else
 			r->ref = strdup(v);
 	} else {
@@ -502,8 +502,9 @@ static void parse_line(struct parser *p, char *s, unsigned line, char **section,
 			if (!*repo)
 				*bad_section = true;
 		} else if (strcmp(s, "wikifs") && strcmp(s, "generator")) {
-			perr(p, line, "unknown section [%s]: expected [wikifs], [generator] or "
-				      "[repo NAME]",
+			perr(p, line,
+			     "unknown section [%s]: expected [wikifs], [generator] or "
+			     "[repo NAME]",
 			     s);
 			*bad_section = true;
 		}
@@ -723,8 +724,10 @@ int conf_write_sample(struct buf *out)
 		}
 		r = r ?: buf_printf(out, "%-20s = %-18s # %s\n", k->name, k->def, k->doc);
 	}
-	return r ?: buf_printf(out, "\n[repo OWNER/NAME]                # directory name; one "
-				    "slash = two levels\nurl = https://example.org/owner/name.git\n"
-				    "ref = main                       # branch or tag; default: the "
-				    "remote HEAD\n");
+	return r
+		   ?: buf_printf(out,
+				 "\n[repo OWNER/NAME]                # directory name; one "
+				 "slash = two levels\nurl = https://example.org/owner/name.git\n"
+				 "ref = main                       # branch or tag; default: the "
+				 "remote HEAD\n");
 }

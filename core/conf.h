@@ -19,30 +19,30 @@ enum conf_backend { BACKEND_BUILTIN, BACKEND_OPENAI, BACKEND_ANTHROPIC, BACKEND_
 enum conf_planner { PLANNER_BUILTIN, PLANNER_LLM };
 
 struct conf_repo {
-	char *name;     /* directory name, "owner/repo" or "repo" */
-	char *url;      /* as written, relative local paths made absolute */
-	char *ref;      /* branch or tag; NULL = the remote HEAD */
-	unsigned line;  /* where the section starts, for messages */
+	char *name;    /* directory name, "owner/repo" or "repo" */
+	char *url;     /* as written, relative local paths made absolute */
+	char *ref;     /* branch or tag; NULL = the remote HEAD */
+	unsigned line; /* where the section starts, for messages */
 };
 
 struct conf {
 	char *path; /* the file loaded, NULL for built-in defaults */
 
 	/* [wikifs] */
-	char *cache_dir;           /* absolute, ~ expanded */
+	char *cache_dir; /* absolute, ~ expanded */
 	unsigned clone_concurrency;
 	unsigned page_workers;
 	unsigned repo_page_workers;
 	unsigned retries;
-	unsigned open_timeout;     /* seconds */
-	unsigned clone_timeout;    /* seconds without progress */
+	unsigned open_timeout;	   /* seconds */
+	unsigned clone_timeout;	   /* seconds without progress */
 	unsigned refresh_interval; /* seconds, 0 = never */
 	uint64_t cache_max_bytes;
-	uint64_t max_calls;        /* 0 = unlimited */
-	uint64_t token_budget;     /* 0 = unlimited */
-	unsigned queue_max;        /* queued page jobs, whole mount */
-	unsigned failure_backoff;  /* seconds a failed page answers EIO before a retry */
-	char *log_file;            /* NULL = syslog when daemonized */
+	uint64_t max_calls;	  /* 0 = unlimited */
+	uint64_t token_budget;	  /* 0 = unlimited */
+	unsigned queue_max;	  /* queued page jobs, whole mount */
+	unsigned failure_backoff; /* seconds a failed page answers EIO before a retry */
+	char *log_file;		  /* NULL = syslog when daemonized */
 	char *log_level;
 	bool allow_other;
 
@@ -52,14 +52,14 @@ struct conf {
 	char *base_url;
 	char *api_key_env;
 	char *command;
-	unsigned gen_timeout;      /* seconds per attempt */
+	unsigned gen_timeout; /* seconds per attempt */
 	unsigned max_tokens;
-	char *max_tokens_field;    /* "max_tokens" or "max_completion_tokens" */
+	char *max_tokens_field; /* "max_tokens" or "max_completion_tokens" */
 	enum conf_planner planner;
-	uint64_t prompt_budget;    /* bytes of source in a prompt */
+	uint64_t prompt_budget; /* bytes of source in a prompt */
 	char *anthropic_version;
 	char *ca_bundle;
-	unsigned rate_limit;       /* requests per minute per provider, 0 = none */
+	unsigned rate_limit; /* requests per minute per provider, 0 = none */
 
 	size_t n_repos;
 	struct conf_repo *repos;

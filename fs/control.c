@@ -115,13 +115,13 @@ static int run_line(struct fs *fs, char *line, struct wf_err *err)
 		r = fs_path_resolve(fs, *path ? path : ".", &ino);
 		if (r == -EAGAIN) {
 			/* a page of a repository not planned yet: plan first, then ask again */
-			return wf_err_set(err, -EAGAIN, "'%s' is not planned yet: prefetch the "
-							"repository first",
+			return wf_err_set(err, -EAGAIN,
+					  "'%s' is not planned yet: prefetch the "
+					  "repository first",
 					  path);
 		}
 		if (r < 0)
-			return wf_err_set(err, r == -EXDEV ? -EINVAL : r,
-					  "'%s': %s", path,
+			return wf_err_set(err, r == -EXDEV ? -EINVAL : r, "'%s': %s", path,
 					  r == -EXDEV ? "outside this mount" : "no such path");
 		return apply_path(fs, (enum verb)v, ino, err);
 	}
@@ -151,8 +151,8 @@ int fs_ctl_write(struct fs *fs, const char *data, size_t len)
 		if (q < 0) {
 			char msg[700];
 
-			snprintf(msg, sizeof(msg), "command \"%s\" failed: %s",
-				 shown ? shown : "?", err.msg);
+			snprintf(msg, sizeof(msg), "command \"%s\" failed: %s", shown ? shown : "?",
+				 err.msg);
 			wiki_error_note(fs->wiki, ".wikifs/control", msg);
 			log_warn("%s", msg);
 			if (r == 0)

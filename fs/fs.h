@@ -15,8 +15,8 @@
 #include "conf.h"
 #include "wiki.h"
 
-#define ROOT_INO	 FUSE_ROOT_ID
-#define CTLDIR_NAME	 ".wikifs"
+#define ROOT_INO    FUSE_ROOT_ID
+#define CTLDIR_NAME ".wikifs"
 
 enum node_type { NODE_ROOT, NODE_CTLDIR, NODE_CTL, NODE_OWNER, NODE_REPO, NODE_PAGE };
 
@@ -26,21 +26,21 @@ struct node {
 	fuse_ino_t ino;
 	enum node_type type;
 	fuse_ino_t parent;
-	char *name;            /* entry name ("Home.md" for pages) */
-	size_t repo;           /* NODE_REPO, NODE_PAGE */
-	enum ctl_kind ctl;     /* NODE_CTL */
-	char *slug;            /* NODE_PAGE: name without ".md" */
-	fuse_ino_t *kids;      /* NODE_ROOT, NODE_OWNER, NODE_CTLDIR: fixed at mount */
+	char *name;	   /* entry name ("Home.md" for pages) */
+	size_t repo;	   /* NODE_REPO, NODE_PAGE */
+	enum ctl_kind ctl; /* NODE_CTL */
+	char *slug;	   /* NODE_PAGE: name without ".md" */
+	fuse_ino_t *kids;  /* NODE_ROOT, NODE_OWNER, NODE_CTLDIR: fixed at mount */
 	size_t nkids;
 };
 
 /* Per-repository view: the plan shown and its page inodes, in plan order. */
 struct fs_repo {
 	fuse_ino_t ino;
-	struct plan *plan;     /* the plan the page list was built from, or NULL */
+	struct plan *plan; /* the plan the page list was built from, or NULL */
 	fuse_ino_t *pages;
 	size_t npages;
-	fuse_ino_t *known;     /* every page inode ever made for it, reused by name */
+	fuse_ino_t *known; /* every page inode ever made for it, reused by name */
 	size_t nknown;
 };
 
@@ -48,13 +48,13 @@ struct fs {
 	const struct conf *conf;
 	struct wiki *wiki;
 	struct fuse_session *se;
-	char *mountpoint;      /* absolute */
+	char *mountpoint; /* absolute */
 	uid_t uid;
 	gid_t gid;
 	struct timespec start;
-	double entry_timeout;  /* stable names */
-	double attr_timeout;   /* ready pages and directories */
-	int64_t wait_ms;       /* deadline of a parked request */
+	double entry_timeout; /* stable names */
+	double attr_timeout;  /* ready pages and directories */
+	int64_t wait_ms;      /* deadline of a parked request */
 
 	pthread_rwlock_t lock; /* protects the node table and every fs_repo */
 	struct node **nodes;   /* indexed by inode number */
@@ -80,12 +80,12 @@ void fs_node_path(struct fs *fs, fuse_ino_t ino, char *out, size_t n);
 enum park_kind { PARK_LOOKUP, PARK_OPENDIR, PARK_OPEN };
 
 struct parked {
-	struct wiki_waiter w;  /* first: the wiki calls back with it */
+	struct wiki_waiter w; /* first: the wiki calls back with it */
 	struct fs *fs;
 	fuse_req_t req;
 	enum park_kind kind;
-	fuse_ino_t ino;        /* the node waited for (repo dir or page) */
-	char *name;            /* PARK_LOOKUP */
+	fuse_ino_t ino; /* the node waited for (repo dir or page) */
+	char *name;	/* PARK_LOOKUP */
 	struct fuse_file_info fi;
 	int64_t deadline_ms;
 	struct parked *prev, *next; /* deadline list, protected by the park lock */

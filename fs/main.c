@@ -34,30 +34,35 @@ int prefetch_main(int argc, char **argv);
 
 static void usage(FILE *f)
 {
-	fprintf(f,
-		"usage: wikifs [-f] [-d] [-c CONFIG] [-o key=value,...] MOUNTPOINT\n"
-		"       wikifs prefetch [--no-wait] PATH\n"
-		"       wikifs status MOUNTPOINT\n"
-		"       wikifs check-config FILE\n"
-		"       wikifs --help | --version\n\n"
-		"Mounts the wikis of the repositories in CONFIG (default: "
-		"$XDG_CONFIG_HOME/wikifs/mount.conf,\n/etc/wikifs/mount.conf) at MOUNTPOINT. "
-		"Unmount with: fusermount3 -u MOUNTPOINT\n\n"
-		"  -f            stay in the foreground, log to stderr\n"
-		"  -d            debug logging (implies -f)\n"
-		"  -c CONFIG     the mount.conf to use\n"
-		"  -o OPTIONS    [wikifs] keys as key=value (or generator.key=value),\n"
-		"                comma-separated; standard mount options are ignored\n");
+	fprintf(f, "usage: wikifs [-f] [-d] [-c CONFIG] [-o key=value,...] MOUNTPOINT\n"
+		   "       wikifs prefetch [--no-wait] PATH\n"
+		   "       wikifs status MOUNTPOINT\n"
+		   "       wikifs check-config FILE\n"
+		   "       wikifs --help | --version\n\n"
+		   "Mounts the wikis of the repositories in CONFIG (default: "
+		   "$XDG_CONFIG_HOME/wikifs/mount.conf,\n/etc/wikifs/mount.conf) at MOUNTPOINT. "
+		   "Unmount with: fusermount3 -u MOUNTPOINT\n\n"
+		   "  -f            stay in the foreground, log to stderr\n"
+		   "  -d            debug logging (implies -f)\n"
+		   "  -c CONFIG     the mount.conf to use\n"
+		   "  -o OPTIONS    [wikifs] keys as key=value (or generator.key=value),\n"
+		   "                comma-separated; standard mount options are ignored\n");
 }
 
 /* Mount options that mount(8) and fstab pass along and we can ignore. */
 static bool ignorable_option(const char *o)
 {
-	static const char *const ign[] = { "rw", "ro", "nosuid", "suid", "nodev", "dev",
-					   "noexec", "exec", "noatime", "atime", "relatime",
-					   "auto", "noauto", "user", "nouser", "users",
-					   "defaults", "_netdev", "nofail", "async", "sync",
-					   "default_permissions" };
+	static const char *const ign[] = { "rw",       "ro",
+					   "nosuid",   "suid",
+					   "nodev",    "dev",
+					   "noexec",   "exec",
+					   "noatime",  "atime",
+					   "relatime", "auto",
+					   "noauto",   "user",
+					   "nouser",   "users",
+					   "defaults", "_netdev",
+					   "nofail",   "async",
+					   "sync",     "default_permissions" };
 
 	if (!strncmp(o, "x-", 2) || !strncmp(o, "comment=", 8))
 		return true;
@@ -148,12 +153,14 @@ static int preflight(const struct conf *c, const char *mnt_arg, char **mnt_out)
 				mnt_arg, mnt_arg);
 			return -ENOTCONN;
 		}
-		fprintf(stderr, "wikifs: mountpoint '%s' does not exist: create it with 'mkdir -p %s'\n",
+		fprintf(stderr,
+			"wikifs: mountpoint '%s' does not exist: create it with 'mkdir -p %s'\n",
 			mnt_arg, mnt_arg);
 		return -ENOENT;
 	}
 	if (!S_ISDIR(st.st_mode)) {
-		fprintf(stderr, "wikifs: mountpoint '%s' is not a directory: use an empty directory\n",
+		fprintf(stderr,
+			"wikifs: mountpoint '%s' is not a directory: use an empty directory\n",
 			mnt_arg);
 		return -ENOTDIR;
 	}
@@ -165,12 +172,14 @@ static int preflight(const struct conf *c, const char *mnt_arg, char **mnt_out)
 	r = dir_is_empty(real);
 	if (r == 0) {
 		fprintf(stderr,
-			"wikifs: mountpoint '%s' is not empty: mount on an empty directory\n", real);
+			"wikifs: mountpoint '%s' is not empty: mount on an empty directory\n",
+			real);
 		return -ENOTEMPTY;
 	}
 	if (access("/dev/fuse", F_OK) < 0) {
-		fprintf(stderr, "wikifs: /dev/fuse is missing: load the module with 'modprobe fuse' "
-				"(in a container, pass the device: --device /dev/fuse)\n");
+		fprintf(stderr,
+			"wikifs: /dev/fuse is missing: load the module with 'modprobe fuse' "
+			"(in a container, pass the device: --device /dev/fuse)\n");
 		return -ENODEV;
 	}
 	if (access("/dev/fuse", R_OK | W_OK) < 0) {
@@ -202,7 +211,7 @@ static int preflight(const struct conf *c, const char *mnt_arg, char **mnt_out)
 		_cleanup_free_ char *text = NULL;
 
 		if (read_file("/etc/fuse.conf", 1 << 20, &text, NULL) < 0 ||
-		    !strstr(text, "\nuser_allow_other") ) {
+		    !strstr(text, "\nuser_allow_other")) {
 			if (!text || strncmp(text, "user_allow_other", 16)) {
 				fprintf(stderr, "wikifs: allow_other needs 'user_allow_other' in "
 						"/etc/fuse.conf (as root), or drop allow_other\n");
@@ -287,7 +296,9 @@ static int mount_main(struct opts *o)
 	struct fs fs;
 	struct fuse_args args = FUSE_ARGS_INIT(0, NULL);
 	struct fuse_loop_config *lc = NULL;
-	struct wiki_events ev = { .error = ev_error, .info = ev_info, .repo_changed = fs_repo_changed };
+	struct wiki_events ev = { .error = ev_error,
+				  .info = ev_info,
+				  .repo_changed = fs_repo_changed };
 	struct wf_err err = { "" };
 	char fuse_opts[256], msg[1024];
 	int pipefd[2] = { -1, -1 }, status_fd = -1, r, ret = 1;
@@ -365,8 +376,7 @@ static int mount_main(struct opts *o)
 		report_parent(&status_fd, msg);
 		goto out_nodes;
 	}
-	snprintf(fuse_opts, sizeof(fuse_opts),
-		 "fsname=wikifs,subtype=wikifs,default_permissions%s",
+	snprintf(fuse_opts, sizeof(fuse_opts), "fsname=wikifs,subtype=wikifs,default_permissions%s",
 		 c->allow_other ? ",allow_other" : "");
 	if (fuse_opt_add_arg(&args, "wikifs") || fuse_opt_add_arg(&args, "-o") ||
 	    fuse_opt_add_arg(&args, fuse_opts) || (o->debug && fuse_opt_add_arg(&args, "-d"))) {

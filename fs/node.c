@@ -200,9 +200,8 @@ bool fs_repo_show_plan(struct fs *fs, size_t repo, struct plan *plan)
 	bool changed;
 
 	pthread_rwlock_rdlock(&fs->lock);
-	changed = fr->plan != plan &&
-		  (!fr->plan || strcmp(fr->plan->commit, plan->commit) ||
-		   strcmp(fr->plan->planner, plan->planner));
+	changed = fr->plan != plan && (!fr->plan || strcmp(fr->plan->commit, plan->commit) ||
+				       strcmp(fr->plan->planner, plan->planner));
 	pthread_rwlock_unlock(&fs->lock);
 	if (!changed)
 		return false;

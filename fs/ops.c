@@ -36,7 +36,7 @@ struct fh_ctl {
 struct fh_dir {
 	size_t n;
 	fuse_ino_t *inos;
-	char **names;   /* borrowed from the node table */
+	char **names; /* borrowed from the node table */
 	fuse_ino_t self, parent;
 };
 
@@ -130,7 +130,8 @@ static void do_lookup_now(fuse_req_t req, struct fs *fs, fuse_ino_t parent, cons
 	if (r < 0) {
 		if (r == -ENOENT) {
 			/* negative entries of fixed directories are stable */
-			struct fuse_entry_param e = { .ino = 0, .entry_timeout = fs->entry_timeout };
+			struct fuse_entry_param e = { .ino = 0,
+						      .entry_timeout = fs->entry_timeout };
 
 			fuse_reply_entry(req, &e);
 			return;
@@ -356,8 +357,8 @@ static void readdir_common(fuse_req_t req, fuse_ino_t ino, size_t size, off_t of
 
 			st.st_mode = (i >= 2 && fs_node_get(fs, kid, &n) == 0 &&
 				      (n.type == NODE_PAGE || n.type == NODE_CTL))
-					     ? S_IFREG
-					     : S_IFDIR;
+					 ? S_IFREG
+					 : S_IFDIR;
 			w = fuse_add_direntry(req, buf + used, size - used, name, &st, i + 1);
 		}
 		if (w > size - used)

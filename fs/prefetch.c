@@ -126,8 +126,8 @@ int prefetch_main(int argc, char **argv)
 	}
 	r = send_command(root, "prefetch", rel);
 	if (r < 0) {
-		fprintf(stderr, "wikifs: prefetch of '%s' refused: %s (see %s/" CTLDIR_NAME
-				"/errors)\n",
+		fprintf(stderr,
+			"wikifs: prefetch of '%s' refused: %s (see %s/" CTLDIR_NAME "/errors)\n",
 			path, strerror(-r), root);
 		return 1;
 	}
@@ -167,8 +167,8 @@ int prefetch_main(int argc, char **argv)
 	if (tty)
 		fputc('\n', stdout);
 	if (t.failed || t.repos_failed) {
-		fprintf(stdout, "%zu pages and %zu repositories failed: see %s/" CTLDIR_NAME
-				"/errors\n",
+		fprintf(stdout,
+			"%zu pages and %zu repositories failed: see %s/" CTLDIR_NAME "/errors\n",
 			t.failed, t.repos_failed, root);
 		return 1;
 	}

@@ -25,8 +25,8 @@ struct gen_job {
 	size_t group;
 	enum gen_prio prio;
 	enum gen_job_state state;
-	unsigned attempt;          /* attempts started */
-	bool no_retry;             /* cancel asked while running */
+	unsigned attempt; /* attempts started */
+	bool no_retry;	  /* cancel asked while running */
 	int64_t submitted_ms, started_ms, due_ms;
 };
 
@@ -170,8 +170,8 @@ static void run_one(struct gen_queue *q, void *ws, struct gen_job *j)
 	q->group_running[j->group]--;
 	if (r < 0 && gerr.retryable && !gerr.budget && !j->no_retry && !q->stopping &&
 	    j->attempt < q->o.max_attempts) {
-		int64_t wait = gerr.retry_after_ms > 0 ? gerr.retry_after_ms
-						       : backoff_ms(&q->o, j->attempt);
+		int64_t wait =
+		    gerr.retry_after_ms > 0 ? gerr.retry_after_ms : backoff_ms(&q->o, j->attempt);
 		struct gen_job *at = q->delayed.head;
 
 		j->due_ms = now_ms() + wait;

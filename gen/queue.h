@@ -45,11 +45,11 @@ struct gen_queue_ops {
 
 struct gen_queue_opts {
 	unsigned workers;
-	unsigned group_limit;       /* running jobs per group */
-	size_t groups;              /* groups are 0 .. groups-1 */
+	unsigned group_limit; /* running jobs per group */
+	size_t groups;	      /* groups are 0 .. groups-1 */
 	size_t max_queued;
 	unsigned max_attempts;
-	int64_t backoff_base_ms;    /* first retry waits up to this, doubling */
+	int64_t backoff_base_ms; /* first retry waits up to this, doubling */
 	int64_t backoff_max_ms;
 };
 
@@ -77,14 +77,14 @@ struct gen_job_info {
 	enum gen_job_state state;
 	enum gen_prio prio;
 	unsigned attempt;
-	int64_t elapsed_ms;   /* since submit */
-	int64_t retry_in_ms;  /* RETRY_WAIT only */
+	int64_t elapsed_ms;  /* since submit */
+	int64_t retry_in_ms; /* RETRY_WAIT only */
 };
 
 struct gen_queue_stats {
 	size_t queued, running, retry_wait;
 	uint64_t attempts, succeeded, failed, retried;
-	int64_t busy_ms;      /* summed run time of finished attempts */
+	int64_t busy_ms; /* summed run time of finished attempts */
 };
 
 void gen_queue_stats(struct gen_queue *q, struct gen_queue_stats *st);

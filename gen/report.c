@@ -62,7 +62,7 @@ static void add_job(void *arg, const struct gen_job_info *info)
 		return;
 	j = &s->jobs[s->njobs++];
 	snprintf(j->path, sizeof(j->path), "%s/%s.md", p->repo->cr->name, p->pp->slug);
-	j->state = info->state == GEN_JOB_RUNNING	 ? "generating"
+	j->state = info->state == GEN_JOB_RUNNING      ? "generating"
 		   : info->state == GEN_JOB_RETRY_WAIT ? "retry-wait"
 						       : "queued";
 	j->attempt = info->attempt;
@@ -206,8 +206,8 @@ int wiki_report_text(struct wiki *w, struct buf *out)
 		const struct snap_repo *sr = &s.repos[i];
 
 		buf_printf(out, "%-32s %-8s %-8.8s %5zu %5zu %5zu %5zu %9llu\n", sr->name,
-			   repo_state_names[sr->state], sr->commit[0] ? sr->commit : "-",
-			   sr->pages, sr->ready, sr->running + sr->queued, sr->failed,
+			   repo_state_names[sr->state], sr->commit[0] ? sr->commit : "-", sr->pages,
+			   sr->ready, sr->running + sr->queued, sr->failed,
 			   (unsigned long long)(sr->tokens_in + sr->tokens_out));
 		if (sr->error)
 			buf_printf(out, "  error: %s\n", sr->error);
@@ -225,8 +225,7 @@ int wiki_report_text(struct wiki *w, struct buf *out)
 		fmt_duration(t, sizeof(t), sr->clone_ms);
 		buf_printf(out, "  %-32s %-9s %llu/%llu objects, %.1f MiB, %s\n", sr->name,
 			   phase_names[sr->phase % 5], (unsigned long long)sr->objects,
-			   (unsigned long long)sr->objects_total, (double)sr->bytes / 1048576.0,
-			   t);
+			   (unsigned long long)sr->objects_total, (double)sr->bytes / 1048576.0, t);
 	}
 	if (s.njobs)
 		buf_printf(out, "\nJOBS\n");

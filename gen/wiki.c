@@ -231,7 +231,8 @@ static int page_submit_locked(struct wiki *w, struct wpage *p, enum gen_prio pri
 	if (r < 0) {
 		if (r == -EAGAIN) {
 			free(p->error);
-			if (asprintf(&p->error, "job queue full (queue_max = %u)", w->c->queue_max) < 0)
+			if (asprintf(&p->error, "job queue full (queue_max = %u)",
+				     w->c->queue_max) < 0)
 				p->error = NULL;
 		}
 		return r;
@@ -308,14 +309,15 @@ static int job_run(void *ctx, void *wstate, void *payload, unsigned attempt, str
 	ret = w->ops->generate(w->bstate, wstate, &req, &out, &usage, gerr);
 	if (ret == 0 && out.len == 0) {
 		gerr->retryable = true;
-		ret = wf_err_set(&gerr->e, -EIO, "backend '%s' returned an empty page",
-				 w->ops->name);
+		ret =
+		    wf_err_set(&gerr->e, -EIO, "backend '%s' returned an empty page", w->ops->name);
 	}
 	if (ret == 0) {
 		ret = page_cache_commit(w->pc, &p->key, out.data, out.len);
 		if (ret < 0) {
 			gerr->retryable = false;
-			wf_err_set(&gerr->e, ret, "cannot write the page cache: %s", strerror(-ret));
+			wf_err_set(&gerr->e, ret, "cannot write the page cache: %s",
+				   strerror(-ret));
 		}
 	}
 	buf_done(&out);
@@ -368,9 +370,9 @@ static void job_finished(void *ctx, void *payload, int err, const char *msg, uns
 		emit_error(w, path, line);
 	/* EDQUOT and friends keep their meaning; other failures read as EIO */
 	notify_all(waiters, err == 0 || err == -EDQUOT || err == -ECANCELED || err == -ESHUTDOWN ||
-					err == -ENOSPC
-				    ? err
-				    : -EIO);
+				    err == -ENOSPC
+				? err
+				: -EIO);
 	if (err == 0)
 		page_cache_unpin(w->pc, &p->key); /* the pin taken by the commit */
 }
@@ -583,7 +585,8 @@ struct plan *wiki_repo_plan(struct wiki *w, size_t repo)
 void wiki_repo_error(struct wiki *w, size_t repo, char *out, size_t n)
 {
 	pthread_mutex_lock(&w->lock);
-	snprintf(out, n, "%s", repo < w->nrepos && w->repos[repo].error ? w->repos[repo].error : "");
+	snprintf(out, n, "%s",
+		 repo < w->nrepos && w->repos[repo].error ? w->repos[repo].error : "");
 	pthread_mutex_unlock(&w->lock);
 }
 
@@ -995,7 +998,7 @@ void wiki_free(struct wiki *w)
 	wiki_shutdown(w);
 	if (w->housekeeper_started)
 		pthread_join(w->housekeeper, NULL);
-	workq_free(w->syncq);  /* sync tasks end fast: the clone cache is shut down */
+	workq_free(w->syncq); /* sync tasks end fast: the clone cache is shut down */
 	gen_queue_free(w->q); /* queued jobs finish with -ESHUTDOWN, waiters told */
 	for (size_t i = 0; i < w->nrepos; i++) {
 		struct wrepo *r = &w->repos[i];

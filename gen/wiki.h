@@ -89,7 +89,7 @@ struct plan *wiki_repo_plan(struct wiki *w, size_t repo);
 void wiki_repo_error(struct wiki *w, size_t repo, char *out, size_t n);
 
 struct wiki_open {
-	int fd;            /* content at offset PAGE_CACHE_HDR_LEN */
+	int fd; /* content at offset PAGE_CACHE_HDR_LEN */
 	uint64_t size;
 	struct page_key key; /* for wiki_page_close() */
 };

@@ -21,10 +21,10 @@ struct wrepo;
 
 struct wpage {
 	struct wrepo *repo;
-	const struct plan_page *pp;  /* in pages_plan */
-	struct plan *pages_plan;     /* the plan this page belongs to (a reference) */
+	const struct plan_page *pp; /* in pages_plan */
+	struct plan *pages_plan;    /* the plan this page belongs to (a reference) */
 	struct page_key key;
-	struct gen_job *job;         /* in flight, or NULL */
+	struct gen_job *job; /* in flight, or NULL */
 	bool running;
 	bool failed;
 	int64_t failed_at;
@@ -44,8 +44,8 @@ struct wrepo {
 	size_t idx;
 	const struct conf_repo *cr;
 	enum wiki_repo_state state;
-	bool busy;                   /* a sync task is queued or running */
-	bool prefetch_pending;       /* prefetch everything once planned */
+	bool busy;	       /* a sync task is queued or running */
+	bool prefetch_pending; /* prefetch everything once planned */
 	char commit[41];
 	char git_dir[4096];
 	struct plan *plan;
@@ -55,16 +55,16 @@ struct wrepo {
 	char *error;
 	int64_t last_sync_ms;
 	struct wiki_waiter *waiters;
-	struct clone_progress prog;  /* atomics */
+	struct clone_progress prog; /* atomics */
 	/* counters, protected by w->lock */
 	uint64_t tokens_in, tokens_out, generated, calls;
 	/* facts of the current commit, loaded lazily by workers */
 	pthread_mutex_t facts_lock;
-	struct repo_facts *facts;    /* protected by facts_lock */
+	struct repo_facts *facts; /* protected by facts_lock */
 };
 
 struct err_line {
-	int64_t time_ms;             /* wall clock */
+	int64_t time_ms; /* wall clock */
 	char *what, *msg;
 };
 
@@ -93,7 +93,7 @@ struct wiki {
 	struct err_line errors[WIKI_ERRORS_MAX];
 	size_t errors_next, errors_total;
 	uint64_t generated, cache_hits, failed, calls, tokens;
-	uint64_t finished_times_n;   /* for the rate: completions in the window */
+	uint64_t finished_times_n; /* for the rate: completions in the window */
 	int64_t first_finish_ms, last_finish_ms;
 };
 

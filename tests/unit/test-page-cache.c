@@ -19,8 +19,12 @@ static char dir[256];
 
 static void key_of(struct page_key *k, const char *slug)
 {
-	struct page_key_parts p = { .url = "file:///r", .commit = "abc", .slug = slug,
-				    .backend = "builtin", .model = "", .prompt_version = "1" };
+	struct page_key_parts p = { .url = "file:///r",
+				    .commit = "abc",
+				    .slug = slug,
+				    .backend = "builtin",
+				    .model = "",
+				    .prompt_version = "1" };
 
 	page_cache_key(k, &p);
 }
@@ -51,8 +55,12 @@ static int read_back(struct page_cache *pc, const struct page_key *k, char *out,
 static void test_keys(void)
 {
 	struct page_key a, b, c;
-	struct page_key_parts p = { .url = "u", .commit = "c", .slug = "Home", .backend = "b",
-				    .model = "m", .prompt_version = "1" };
+	struct page_key_parts p = { .url = "u",
+				    .commit = "c",
+				    .slug = "Home",
+				    .backend = "b",
+				    .model = "m",
+				    .prompt_version = "1" };
 
 	page_cache_key(&a, &p);
 	page_cache_key(&b, &p);

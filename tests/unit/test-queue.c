@@ -15,9 +15,9 @@
 
 struct job {
 	int id;
-	int fail_times;     /* fail (retryable) this many attempts first */
+	int fail_times; /* fail (retryable) this many attempts first */
 	int64_t retry_after;
-	bool permanent;     /* fail, not retryable */
+	bool permanent; /* fail, not retryable */
 };
 
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
@@ -195,9 +195,9 @@ static void test_retries(void)
 
 	reset(true);
 	q = make(1, 4, 100, 3, 200);
-	a = (struct job){ .id = 10, .fail_times = 2 };               /* ok at attempt 3 */
-	b = (struct job){ .id = 11, .fail_times = 5 };               /* out of attempts */
-	c = (struct job){ .id = 12, .permanent = true };             /* no retry */
+	a = (struct job){ .id = 10, .fail_times = 2 };	 /* ok at attempt 3 */
+	b = (struct job){ .id = 11, .fail_times = 5 };	 /* out of attempts */
+	c = (struct job){ .id = 12, .permanent = true }; /* no retry */
 	gen_queue_submit(q, 2, GEN_PRIO_INTERACTIVE, &a, &h);
 	gen_queue_submit(q, 3, GEN_PRIO_INTERACTIVE, &b, &h);
 	gen_queue_submit(q, 0, GEN_PRIO_INTERACTIVE, &c, &h);
@@ -268,9 +268,9 @@ static void test_stress(void)
 	q = make(6, 2, N, 2, 1);
 	for (int i = 0; i < N; i++) {
 		jobs[i] = (struct job){ .id = i, .fail_times = i % 7 == 0 ? 1 : 0 };
-		if (gen_queue_submit(q, (size_t)(i % 4), i % 3 ? GEN_PRIO_PREFETCH
-							 : GEN_PRIO_INTERACTIVE,
-				     &jobs[i], &h) == 0)
+		if (gen_queue_submit(q, (size_t)(i % 4),
+				     i % 3 ? GEN_PRIO_PREFETCH : GEN_PRIO_INTERACTIVE, &jobs[i],
+				     &h) == 0)
 			submitted++;
 		if (i % 5 == 0)
 			gen_queue_promote(q, h); /* h may already be done: promote only fresh */
