@@ -106,7 +106,7 @@ struct parser {
 	const char *base_dir; /* for relative repository paths */
 	struct buf *errs;
 	int nerr;
-	bool seen[ARRAY_SIZE(conf_keys)];
+	unsigned seen[ARRAY_SIZE(conf_keys)]; /* line where each key was set, 0 = not */
 };
 
 PRINTF(3, 4)
@@ -541,7 +541,7 @@ static void parse_line(struct parser *p, char *s, unsigned line, char **section,
 		perr(p, line, "duplicate key '%s' in [%s]", key, *section);
 		return;
 	}
-	p->seen[idx] = true;
+	p->seen[idx] = line;
 	r = apply_key(p->c, k, val, &why);
 	if (r < 0)
 		report_bad_value(p, line, k, val, r, why);
@@ -602,6 +602,14 @@ static int apply_defaults(struct conf *c)
 	return 0;
 }
 
+/* Where @section.@name was set in the file, 0 if it was not. */
+static unsigned key_line(const struct parser *p, const char *section, const char *name)
+{
+	size_t idx;
+
+	return find_key(section, name, &idx) ? p->seen[idx] : 0;
+}
+
 static void finish(struct parser *p)
 {
 	struct conf *c = p->c;
@@ -634,6 +642,17 @@ static void finish(struct parser *p)
 			   c->cache_dir);
 		p->nerr++;
 	}
+	if (c->backend == BACKEND_COMMAND && (!c->command || !*c->command))
+		perr(p, key_line(p, "generator", "backend"),
+		     "backend = command needs a 'command' in [generator]");
+	if ((c->backend == BACKEND_OPENAI || c->backend == BACKEND_ANTHROPIC) &&
+	    (!c->model || !*c->model))
+		perr(p, key_line(p, "generator", "backend"),
+		     "backend = %s needs a 'model' in [generator]", conf_backend_name(c->backend));
+	if (c->planner == PLANNER_LLM && c->backend != BACKEND_OPENAI &&
+	    c->backend != BACKEND_ANTHROPIC)
+		perr(p, key_line(p, "generator", "planner"),
+		     "planner = llm needs backend = openai or anthropic");
 	if (c->repo_page_workers > c->page_workers)
 		c->repo_page_workers = c->page_workers;
 }

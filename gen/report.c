@@ -6,6 +6,7 @@
  * with each other; the snapshot is then rendered without any lock held.
  */
 #include "wiki_int.h"
+#include "ratelimit.h"
 #include "util.h"
 
 #include <cJSON.h>
@@ -50,6 +51,8 @@ struct snap {
 	size_t ready, failed_now;
 	int64_t uptime_ms, first_finish_ms, last_finish_ms;
 	const char *backend;
+	size_t nprov;
+	struct ratelimit_status prov[8];
 };
 
 static void add_job(void *arg, const struct gen_job_info *info)
@@ -80,6 +83,7 @@ static int snapshot(struct wiki *w, struct snap *s)
 	s->nrepos = w->nrepos;
 	s->backend = w->ops->name;
 	clone_cache_stats(w->cc, &s->cl);
+	s->nprov = MIN(ratelimit_status_all(s->prov, ARRAY_SIZE(s->prov)), ARRAY_SIZE(s->prov));
 	page_cache_stats(w->pc, &s->pc);
 	pthread_mutex_lock(&w->lock);
 	for (size_t i = 0; i < w->nrepos; i++) {
@@ -227,6 +231,22 @@ int wiki_report_text(struct wiki *w, struct buf *out)
 			   phase_names[sr->phase % 5], (unsigned long long)sr->objects,
 			   (unsigned long long)sr->objects_total, (double)sr->bytes / 1048576.0, t);
 	}
+	if (s.nprov)
+		buf_printf(out, "\nPROVIDERS\n");
+	for (size_t i = 0; i < s.nprov; i++) {
+		const struct ratelimit_status *p = &s.prov[i];
+
+		buf_printf(out, "  %-40s %s, %llu requests, %u consecutive failures", p->name,
+			   p->open ? "PAUSED (circuit open)" : "ok",
+			   (unsigned long long)p->requests, p->failures);
+		if (p->open) {
+			fmt_duration(t, sizeof(t), MAX(p->open_until_ms - now_ms(), 0));
+			buf_printf(out, ", resumes in %s", t);
+		}
+		if (p->per_minute)
+			buf_printf(out, ", limit %u/min", p->per_minute);
+		buf_addc(out, '\n');
+	}
 	if (s.njobs)
 		buf_printf(out, "\nJOBS\n");
 	for (size_t i = 0; i < s.njobs; i++) {
@@ -309,6 +329,21 @@ int wiki_report_json(struct wiki *w, struct buf *out)
 		if (j->retry_in_ms)
 			cJSON_AddNumberToObject(jj, "retry_in_ms", (double)j->retry_in_ms);
 		cJSON_AddItemToArray(arr, jj);
+	}
+	arr = cJSON_AddArrayToObject(root, "providers");
+	for (size_t i = 0; i < s.nprov; i++) {
+		const struct ratelimit_status *p = &s.prov[i];
+		cJSON *jp = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(jp, "name", p->name);
+		cJSON_AddBoolToObject(jp, "circuit_open", p->open);
+		cJSON_AddNumberToObject(jp, "resumes_in_ms",
+					p->open ? (double)MAX(p->open_until_ms - now_ms(), 0) : 0);
+		cJSON_AddNumberToObject(jp, "consecutive_failures", p->failures);
+		cJSON_AddNumberToObject(jp, "requests", (double)p->requests);
+		cJSON_AddNumberToObject(jp, "refused", (double)p->refused);
+		cJSON_AddNumberToObject(jp, "rate_limit_per_min", p->per_minute);
+		cJSON_AddItemToArray(arr, jp);
 	}
 	o = cJSON_AddObjectToObject(root, "generation");
 	cJSON_AddStringToObject(o, "backend", s.backend);

@@ -16,6 +16,7 @@
  * (single-flight); every waiter of the page joins it.
  */
 #include "wiki_int.h"
+#include "llm_planner.h"
 #include "fsutil.h"
 #include "util.h"
 
@@ -223,8 +224,16 @@ static int page_submit_locked(struct wiki *w, struct wpage *p, enum gen_prio pri
 	if (p->failed && failure_fresh(w, p->failed_at))
 		return -EIO;
 	if (budget_exhausted(w, why, sizeof(why))) {
-		free(p->error);
-		p->error = strdup(why);
+		if (!p->error || strcmp(p->error, why)) {
+			char path[4096];
+
+			/* said once per page, not at every open */
+			free(p->error);
+			p->error = strdup(why);
+			page_path(p, path, sizeof(path));
+			note_error_locked(w, path, why);
+			emit_error(w, path, why); /* logs only; takes no wiki lock */
+		}
 		return -EDQUOT;
 	}
 	r = gen_queue_submit(w->q, p->repo->idx, prio, p, &p->job);
@@ -412,19 +421,77 @@ static void prefetch_all_locked(struct wiki *w, struct wrepo *r)
 	}
 }
 
+static const char *planner_name(const struct conf *c, char *buf, size_t n)
+{
+	if (c->planner != PLANNER_LLM)
+		return "builtin";
+	snprintf(buf, n, "llm:%s", c->model && *c->model ? c->model : "default");
+	return buf;
+}
+
+/*
+ * The plan for @commit: from the plan cache, else computed. With planner =
+ * llm the LLM proposes the pages; on any error the builtin plan is used and
+ * the failure reported (it is tried again at the next sync).
+ */
 static int load_plan(struct wiki *w, struct wrepo *r, const char *git_dir, const char *commit,
 		     struct plan **plan, struct wf_err *err)
 {
-	const char *planner = "builtin";
+	char pbuf[300], why[256];
+	const char *planner = planner_name(w->c, pbuf, sizeof(pbuf));
+	struct plan *builtin = NULL, *llm = NULL;
+	struct gen_usage usage = { 0 };
+	struct repo_facts *facts;
+	struct wf_err perr = { "" };
 	int ret;
 
-	ret = plan_cache_load(plan, w->c->cache_dir, r->cr->url, commit, planner);
-	if (ret == 0)
+	if (plan_cache_load(plan, w->c->cache_dir, r->cr->url, commit, planner) == 0)
 		return 0;
-	ret = plan_builtin(plan, git_dir, commit, err);
-	if (ret < 0)
-		return ret;
-	plan_cache_store(*plan, w->c->cache_dir, r->cr->url); /* best effort */
+	ret = plan_cache_load(&builtin, w->c->cache_dir, r->cr->url, commit, "builtin");
+	if (ret < 0) {
+		ret = plan_builtin(&builtin, git_dir, commit, err);
+		if (ret < 0)
+			return ret;
+		plan_cache_store(builtin, w->c->cache_dir, r->cr->url); /* best effort */
+	}
+	if (w->c->planner != PLANNER_LLM) {
+		*plan = builtin;
+		return 0;
+	}
+	pthread_mutex_lock(&w->lock);
+	ret = budget_exhausted(w, why, sizeof(why)) ? -EDQUOT : 0;
+	if (ret == 0) {
+		w->calls++;
+		r->calls++;
+	}
+	pthread_mutex_unlock(&w->lock);
+	if (ret == 0) {
+		facts = repo_facts_get(r, git_dir, commit, &perr);
+		ret = facts ? llm_plan(&llm, w->c, r->cr->name, commit, facts, builtin, &usage,
+				       &perr)
+			    : -EIO;
+		facts_unref(facts);
+	} else {
+		snprintf(perr.msg, sizeof(perr.msg), "%s", why);
+	}
+	pthread_mutex_lock(&w->lock);
+	r->tokens_in += usage.input_tokens;
+	r->tokens_out += usage.output_tokens;
+	w->tokens += usage.input_tokens + usage.output_tokens;
+	pthread_mutex_unlock(&w->lock);
+	if (ret < 0) {
+		char msg[700];
+
+		snprintf(msg, sizeof(msg), "llm planner failed, using the builtin plan: %s",
+			 perr.msg[0] ? perr.msg : strerror(-ret));
+		wiki_error_note(w, r->cr->name, msg);
+		emit_error(w, r->cr->name, msg);
+		*plan = builtin;
+		return 0;
+	}
+	plan_cache_store(llm, w->c->cache_dir, r->cr->url);
+	plan_unref(builtin);
+	*plan = llm;
 	return 0;
 }
 
@@ -721,7 +788,7 @@ int wiki_page_info(struct wiki *w, size_t repo, const char *slug, struct wiki_pa
 	if (p) {
 		info->state = wiki_page_state_locked(w, p);
 		snprintf(info->error, sizeof(info->error), "%s",
-			 info->state == WIKI_PAGE_FAILED && p->error ? p->error : "");
+			 info->state != WIKI_PAGE_READY && p->error ? p->error : "");
 		snprintf(info->commit, sizeof(info->commit), "%s", p->pages_plan->commit);
 	}
 	pthread_mutex_unlock(&w->lock);
