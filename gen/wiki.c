@@ -467,9 +467,9 @@ static int load_plan(struct wiki *w, struct wrepo *r, const char *git_dir, const
 	pthread_mutex_unlock(&w->lock);
 	if (ret == 0) {
 		facts = repo_facts_get(r, git_dir, commit, &perr);
-		ret = facts ? llm_plan(&llm, w->c, r->cr->name, commit, facts, builtin, &usage,
-				       &perr)
-			    : -EIO;
+		ret = facts
+			  ? llm_plan(&llm, w->c, r->cr->name, commit, facts, builtin, &usage, &perr)
+			  : -EIO;
 		facts_unref(facts);
 	} else {
 		snprintf(perr.msg, sizeof(perr.msg), "%s", why);
