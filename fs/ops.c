@@ -110,13 +110,19 @@ static int repo_refresh_view(struct fs *fs, size_t repo)
 	return 0;
 }
 
+/*
+ * The errno for a repository directory that could not be cloned or planned.
+ * ENOENT would read as "the directory does not exist" although ls shows it,
+ * so a missing repository or ref becomes ENXIO ("no such device or
+ * address"); timeouts, refused connections and auth failures keep theirs.
+ * The full cause is in .wikifs/errors and the log.
+ */
 static int errno_of_repo(struct fs *fs, size_t repo, int err)
 {
-	/* ENOENT would read as "no such directory"; say what really failed */
-	if (err == -ENOENT)
-		return EHOSTUNREACH;
 	(void)fs;
 	(void)repo;
+	if (err == -ENOENT)
+		return ENXIO;
 	return err < 0 ? -err : EIO;
 }
 
