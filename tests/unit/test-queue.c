@@ -264,17 +264,24 @@ static void test_stress(void)
 	struct gen_queue *q;
 	int submitted = 0;
 
-	reset(true);
+	/*
+	 * The gate stays shut while submitting and promoting: a handle is only
+	 * valid until its job finishes, and no job can finish before the gate
+	 * opens.
+	 */
+	reset(false);
 	q = make(6, 2, N, 2, 1);
 	for (int i = 0; i < N; i++) {
 		jobs[i] = (struct job){ .id = i, .fail_times = i % 7 == 0 ? 1 : 0 };
 		if (gen_queue_submit(q, (size_t)(i % 4),
 				     i % 3 ? GEN_PRIO_PREFETCH : GEN_PRIO_INTERACTIVE, &jobs[i],
-				     &h) == 0)
+				     &h) == 0) {
 			submitted++;
-		if (i % 5 == 0)
-			gen_queue_promote(q, h); /* h may already be done: promote only fresh */
+			if (i % 5 == 0)
+				gen_queue_promote(q, h);
+		}
 	}
+	open_gate();
 	ok(wait_for(&finished_n, submitted, 60000), "stress: %d jobs finished", submitted);
 	int bad = 0;
 
