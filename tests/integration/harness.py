@@ -380,6 +380,21 @@ def listdir_errno(path):
         return None, e.errno
 
 
+def write_script(env, name, body):
+    """An executable /bin/sh script in the test's directory; returns its path."""
+    path = os.path.join(env.root, name)
+    with open(path, "w") as f:
+        f.write("#!/bin/sh\n" + body)
+    os.chmod(path, 0o755)
+    return path
+
+
+def xattr(path, name):
+    """The value of user.wikifs.NAME, or "" if absent."""
+    return run(["getfattr", "--only-values", "-n", "user.wikifs." + name, path],
+               check=False).stdout
+
+
 def sample_files():
     """A small multi-language repository."""
     return {

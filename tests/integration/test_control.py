@@ -13,19 +13,6 @@ if not fuse_available():
     t.skip_all("no usable /dev/fuse or fusermount3")
 
 
-def xattr(path, name):
-    return run(["getfattr", "--only-values", "-n", "user.wikifs." + name, path],
-               check=False).stdout
-
-
-def script(env, name, body):
-    path = os.path.join(env.root, name)
-    with open(path, "w") as f:
-        f.write("#!/bin/sh\n" + body)
-    os.chmod(path, 0o755)
-    return path
-
-
 def repo_row(m, name):
     return [r for r in m.progress()["repos"] if r["name"] == name][0]
 
@@ -114,7 +101,7 @@ with Env() as env:
 
     # ---- cancel, retry, and Ctrl-C on wikifs prefetch
     env.cache = os.path.join(env.root, "cache-ctl")
-    slow = script(env, "slow.sh", "cat >/dev/null; sleep 0.6; echo '# page'; echo body\n")
+    slow = write_script(env, "slow.sh", "cat >/dev/null; sleep 0.6; echo '# page'; echo body\n")
     m = env.mount({"acme/alpha": daemon.url("alpha.git")},
                   options={"refresh_interval": 0, "page_workers": 1, "repo_page_workers": 1},
                   generator={"backend": "command", "command": slow})
@@ -141,7 +128,7 @@ with Env() as env:
     env.cache = os.path.join(env.root, "cache-retry")
     flag = os.path.join(env.root, "fail-now")
     open(flag, "w").close()
-    flaky = script(env, "flaky.sh", f"cat >/dev/null; if [ -e {flag} ]; then echo 'not today' >&2;"
+    flaky = write_script(env, "flaky.sh", f"cat >/dev/null; if [ -e {flag} ]; then echo 'not today' >&2;"
                    " exit 1; fi; echo '# fine'\n")
     m = env.mount({"acme/alpha": daemon.url("alpha.git")},
                   options={"refresh_interval": 0, "retries": 1, "failure_backoff": 3600},
@@ -179,7 +166,7 @@ with Env() as env:
 
     # ---- the budget: LRU eviction that never evicts an open page
     env.cache = os.path.join(env.root, "cache-budget")
-    fat = script(env, "fat.sh", "cat >/dev/null; echo \"# $WIKIFS_PAGE\"; "
+    fat = write_script(env, "fat.sh", "cat >/dev/null; echo \"# $WIKIFS_PAGE\"; "
                  "head -c 400000 /dev/zero | tr '\\0' 'x'; echo\n")
     m = env.mount({"acme/alpha": daemon.url("alpha.git")},
                   options={"refresh_interval": 0, "cache_max_bytes": "1M"},

@@ -13,14 +13,6 @@ if not fuse_available():
     t.skip_all("no usable /dev/fuse or fusermount3")
 
 
-def gen_script(env, name, body):
-    path = os.path.join(env.root, name)
-    with open(path, "w") as f:
-        f.write("#!/bin/sh\n" + body)
-    os.chmod(path, 0o755)
-    return path
-
-
 def gen_count(m):
     return m.progress()["pages"]["generated"]
 
@@ -29,7 +21,7 @@ with Env() as env:
     repo = env.make_repo("alpha", sample_files(), commits=3)
     counter = os.path.join(env.root, "calls")
     # a generator that takes DELAY seconds, counts its calls and echoes its input size
-    slow = gen_script(env, "slow.sh",
+    slow = write_script(env, "slow.sh",
                       f'cat > /dev/null\necho x >> {counter}\nsleep "${{DELAY:-0.4}}"\n'
                       'echo "# $WIKIFS_PAGE"\necho\nseq 1 4000 | sed "s/^/line /"\n')
 
@@ -127,7 +119,7 @@ with Env() as env:
 
     # ---- deadline: a parked open waits at most open_timeout, then ETIMEDOUT
     env.cache = os.path.join(env.root, "cache-deadline")
-    hang = gen_script(env, "hang.sh", "cat >/dev/null; sleep 30; echo late\n")
+    hang = write_script(env, "hang.sh", "cat >/dev/null; sleep 30; echo late\n")
     m = env.mount({"acme/alpha": repo}, options={"open_timeout": 2, "refresh_interval": 0},
                   generator={"backend": "command", "command": hang, "timeout": 60})
     t0 = time.monotonic()
@@ -146,7 +138,7 @@ with Env() as env:
 
     # ---- failure: EIO, the cause in xattr, errors and log; retried after the backoff
     env.cache = os.path.join(env.root, "cache-fail")
-    fail = gen_script(env, "fail.sh", "cat >/dev/null; echo 'model exploded' >&2; exit 3\n")
+    fail = write_script(env, "fail.sh", "cat >/dev/null; echo 'model exploded' >&2; exit 3\n")
     m = env.mount({"acme/alpha": repo},
                   options={"retries": 2, "failure_backoff": 3, "refresh_interval": 0},
                   generator={"backend": "command", "command": fail})
