@@ -102,6 +102,10 @@ void fs_park_abandon(struct parked *p);
 void fs_answer(struct parked *p, int err);
 extern const struct fuse_lowlevel_ops fs_ops;
 
+/* watch.c: answers parked requests when the mount is detached lazily */
+int fs_watch_start(struct fs *fs);
+void fs_watch_stop(void);
+
 /* control.c */
 int fs_ctl_render(struct fs *fs, enum ctl_kind kind, struct buf *out);
 /* Runs the commands in @data; -EINVAL with the failing line noted in errors. */

@@ -419,6 +419,10 @@ static int mount_main(struct opts *o)
 		}
 	}
 	report_parent(&status_fd, "");
+	if (fs_watch_start(&fs) < 0)
+		log_warn("not watching '%s' for a lazy unmount: parked reads then wait for "
+			 "open_timeout",
+			 mnt);
 	wiki_warm(fs.wiki);
 
 	lc = fuse_loop_cfg_create();
@@ -435,6 +439,7 @@ static int mount_main(struct opts *o)
 	log_info("unmounting '%s'", mnt);
 
 out_park:
+	fs_watch_stop();
 	wiki_shutdown(fs.wiki); /* parked requests answered, helpers killed */
 	fs_park_done(&fs);
 out_unmount:
