@@ -99,6 +99,23 @@ with Env() as env:
     t.ok("text" in seen, "the text progress has a CLONES section while cloning")
     t.eq(m.unmount(), 0, "unmount")
 
+    # ---- a person's open jumps the prefetch queue: it waits for one running job at most
+    env.cache = os.path.join(env.root, "cache-promote")
+    step = write_script(env, "step.sh", "cat >/dev/null; sleep 0.5; echo \"# $WIKIFS_PAGE\"\n")
+    m = env.mount({"acme/alpha": daemon.url("alpha.git")},
+                  options={"refresh_interval": 0, "page_workers": 1, "repo_page_workers": 1},
+                  generator={"backend": "command", "command": step})
+    pages = sorted(os.listdir(m.path("acme", "alpha")))
+    m.control("prefetch acme/alpha")
+    wait_until(lambda: m.progress()["pages"]["running"] == 1, 10, what="prefetch running")
+    last = [j["path"] for j in m.progress()["jobs"] if j["state"] == "queued"][-1]
+    t0 = time.monotonic()
+    data, err = read_errno(os.path.join(m.dir, last))
+    dt = time.monotonic() - t0
+    t.ok(err == 0 and dt < 1.6, f"the open of the last queued page took {dt:.2f}s: one running "
+         f"job plus its own, not the {len(pages) - 1} queued before it")
+    t.eq(m.unmount(), 0, "unmount")
+
     # ---- cancel, retry, and Ctrl-C on wikifs prefetch
     env.cache = os.path.join(env.root, "cache-ctl")
     slow = write_script(env, "slow.sh", "cat >/dev/null; sleep 0.6; echo '# page'; echo body\n")
