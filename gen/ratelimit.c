@@ -58,7 +58,13 @@ int ratelimit_new(struct ratelimit **ret, const char *name, const struct ratelim
 	pthread_condattr_destroy(&ca);
 	snprintf(rl->name, sizeof(rl->name), "%s", name);
 	rl->o = *o;
-	rl->burst = o->burst ? o->burst : MAX(1u, o->per_minute / 10);
+	/*
+	 * One token by default: a bucket of b lets b + per_minute requests
+	 * through in some minute, and providers enforce their per-minute
+	 * limits over shorter windows too (60/min as 1/s), so requests are
+	 * spaced evenly unless a burst is asked for.
+	 */
+	rl->burst = o->burst ? o->burst : 1;
 	rl->tokens = rl->burst;
 	rl->refilled_at = now_ms();
 	rl->cooldown = o->cooldown_ms;

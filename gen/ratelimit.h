@@ -29,7 +29,7 @@ struct ratelimit;
 
 struct ratelimit_opts {
 	unsigned per_minute; /* 0 = no rate limit (the breaker still works) */
-	unsigned burst;	     /* bucket size; 0 = max(1, per_minute / 10) */
+	unsigned burst;	     /* bucket size; 0 = 1 (evenly spaced) */
 	unsigned threshold;  /* consecutive failures that open the breaker; 0 = never */
 	int64_t cooldown_ms; /* first pause once open */
 };
