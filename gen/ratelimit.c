@@ -32,7 +32,7 @@ struct ratelimit {
 	int64_t open_until; /* 0 = closed */
 	int64_t cooldown;   /* current pause, doubles while failing */
 	bool trial;	    /* the half-open trial request is in flight */
-	bool aborted;
+	int aborted;	    /* atomic: also read lock-free through ratelimit_abort_flag() */
 	unsigned waiters;
 	uint64_t requests, refused;
 
@@ -179,7 +179,7 @@ int ratelimit_acquire(struct ratelimit *rl, int64_t max_wait_ms)
 		int64_t now = now_ms(), w;
 		struct timespec ts;
 
-		if (rl->aborted) {
+		if (__atomic_load_n(&rl->aborted, __ATOMIC_ACQUIRE)) {
 			r = -ECANCELED;
 			break;
 		}
@@ -201,9 +201,14 @@ int ratelimit_acquire(struct ratelimit *rl, int64_t max_wait_ms)
 void ratelimit_abort(struct ratelimit *rl)
 {
 	pthread_mutex_lock(&rl->lock);
-	rl->aborted = true;
+	__atomic_store_n(&rl->aborted, 1, __ATOMIC_RELEASE);
 	pthread_cond_broadcast(&rl->cond);
 	pthread_mutex_unlock(&rl->lock);
+}
+
+const int *ratelimit_abort_flag(const struct ratelimit *rl)
+{
+	return &rl->aborted;
 }
 
 int64_t ratelimit_breaker_check(struct ratelimit *rl, int64_t now)

@@ -73,6 +73,14 @@ int ratelimit_acquire(struct ratelimit *rl, int64_t max_wait_ms);
 void ratelimit_abort(struct ratelimit *rl);
 
 /*
+ * A flag that becomes non-zero (read it with __atomic_load_n) once
+ * ratelimit_abort() was called: what http_client_opts.abort_flag watches,
+ * so that one abort ends the transfers of everyone sharing the provider.
+ * Valid while the caller holds its reference.
+ */
+const int *ratelimit_abort_flag(const struct ratelimit *rl);
+
+/*
  * The breaker. check: 0 if a request may go (closed, or the half-open
  * trial), else the milliseconds until it may. record: the outcome of a
  * request that went; failures should be the provider's (5xx, 429,

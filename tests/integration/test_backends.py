@@ -130,8 +130,13 @@ def llm_gen(fake, backend, **kw):
     return g
 
 
+ONLY = os.environ.get("BACKENDS_ONLY")  # run one section while debugging
+
+
 def section(name):
     def wrap(fn):
+        if ONLY and ONLY != name and name != "secrets":
+            return fn
         t.diag(f"---- {name}")
         try:
             fn()
@@ -564,6 +569,63 @@ with Env() as env:
              f"({ts[-1] - ts[0]:.2f}s)")
         t.ok(all(x >= 0.85 for x in d), "rate_limit = 60: about 1s between requests", d)
         finish(m, "rate limit")
+
+    # -------------------------------------------------------- unmount aborts
+    def abort_case(label, gen, script, opts=None, open_page="Home.md", started=None):
+        fake.reset(script)
+        m = new_mount(gen, "c-abort-" + label.split()[0], opts=opts, foreground=True)
+        reader = subprocess.Popen(["cat", m.path("acme", "alpha", open_page)],
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_until(started or (lambda: len(fake.requests()) >= len(script)), 20,
+                   what=f"{label} started")
+        reader.send_signal(signal.SIGINT)
+        reader.wait(10)
+        snapshot(m)
+        t0 = time.monotonic()
+        code = m.unmount(timeout=60)
+        dt = time.monotonic() - t0
+        t.eq(code, 0, f"unmount during {label}: exits 0")
+        t.ok(dt < 2.5, f"unmount during {label}: promptly ({dt:.2f}s)")
+        t.diag(f"unmount latency during {label}: {dt:.3f}s")
+        t.eq(m.sanitizer_reports(), [], f"unmount during {label}: no sanitizer reports")
+        return dt
+
+    @section("unmount aborts")
+    def _():
+        abort_case("a hanging openai request", llm_gen(fake, "openai", timeout=120), ["hang"])
+        abort_case("a hanging anthropic stream", llm_gen(fake, "anthropic", timeout=120),
+                   [{"mode": "trickle", "interval_ms": 5000}])
+        # the second page waits for the rate limiter (1 a minute)
+        fake.reset()
+        m = new_mount(llm_gen(fake, "openai", rate_limit=1, timeout=120), "c-abort-rate")
+        read_errno(m.path("acme", "alpha", "Home.md"))
+        reader = subprocess.Popen(["cat", m.path("acme", "alpha", "History.md")],
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_until(lambda: any(j["path"].endswith("History.md") and j["state"] == "generating"
+                               for j in m.progress()["jobs"]), 10, what="waiting job")
+        reader.send_signal(signal.SIGINT)
+        reader.wait(10)
+        t0 = time.monotonic()
+        code = m.unmount(timeout=60)
+        dt = time.monotonic() - t0
+        t.ok(code == 0 and dt < 2.5, f"unmount during a rate-limit wait: promptly ({dt:.2f}s)")
+        t.eq(len(fake.requests()), 1, "rate_limit = 1: the second request never went")
+        # the LLM planner's request hangs while the repository is listed
+        fake.reset(["hang"])
+        m = new_mount(llm_gen(fake, "openai", planner="llm", timeout=120), "c-abort-plan")
+        lister = subprocess.Popen(["ls", m.path("acme", "alpha")], stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.DEVNULL)
+        wait_until(lambda: len(fake.requests()) >= 1, 20, what="plan request")
+        lister.send_signal(signal.SIGINT)
+        lister.wait(10)
+        t0 = time.monotonic()
+        try:
+            code = m.unmount(timeout=60)
+        except Exception as e:
+            code = repr(e)
+        dt = time.monotonic() - t0
+        t.eq(code, 0, "unmount during a hanging planner request: exits 0")
+        t.ok(dt < 2.5, f"unmount during a hanging planner request: promptly ({dt:.2f}s)")
 
     # ------------------------------------------------------------------ secrets
     @section("secrets")

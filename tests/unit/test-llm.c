@@ -1217,6 +1217,53 @@ static void test_planner_llm(void)
 	plan_unref(builtin);
 }
 
+struct plan_bg {
+	const struct conf *c;
+	struct plan *builtin;
+	int r;
+	int64_t end;
+	struct wf_err e;
+};
+
+static void *plan_bg_run(void *p)
+{
+	struct plan_bg *pb = p;
+	struct plan *plan = NULL;
+
+	pb->r = llm_plan(&plan, pb->c, "owner/repo", "abc123", NULL, pb->builtin, NULL, &pb->e);
+	pb->end = now_ms();
+	plan_unref(plan);
+	return NULL;
+}
+
+/* Unmount aborts the backend; the planner's own llm on that provider must stop too. */
+static void test_planner_abort(void)
+{
+	const char *ex[] = { "generator.timeout=60", NULL };
+	struct plan_bg pb = { .builtin = make_plan() };
+	struct be be;
+	pthread_t t;
+	int64_t t_abort;
+
+	fake_script("[\"hang\"]");
+	if (!be_open(&be, &backend_openai, "openai", ex)) {
+		ok(0, "planner abort: backend opens");
+		goto out;
+	}
+	pb.c = be.c;
+	pthread_create(&t, NULL, plan_bg_run, &pb);
+	ok(wait_requests(1, 10000), "planner abort: the plan request reached the server");
+	t_abort = now_ms();
+	be.ops->abort(be.state);
+	pthread_join(t, NULL);
+	ok(pb.r == -ECANCELED && pb.end - t_abort < 1500,
+	   "planner abort: the backend's abort ends the planner's request (%lld ms, %s)",
+	   (long long)(pb.end - t_abort), pb.e.msg);
+	be_close(&be);
+out:
+	plan_unref(pb.builtin);
+}
+
 /* ---- rate limiter ---------------------------------------------------------- */
 
 struct waiter {
@@ -1287,9 +1334,13 @@ static void test_ratelimit(void)
 			break;
 		sched_yield();
 	}
+	ok(__atomic_load_n(ratelimit_abort_flag(rl), __ATOMIC_ACQUIRE) == 0,
+	   "the abort flag is clear before abort");
 	t0 = now_ms();
 	ratelimit_abort(rl);
 	pthread_join(t, NULL);
+	ok(__atomic_load_n(ratelimit_abort_flag(rl), __ATOMIC_ACQUIRE) != 0,
+	   "abort sets the flag http transfers watch");
 	ok(w.r == -ECANCELED && w.end - t0 < 200, "abort wakes a waiter at once (%lld ms)",
 	   (long long)(w.end - t0));
 	ok(ratelimit_acquire(rl, 1000) == -ECANCELED, "abort is sticky");
@@ -1380,5 +1431,6 @@ int main(void)
 	test_refused();
 	test_backend_breaker();
 	test_planner_llm();
+	test_planner_abort();
 	return done_testing();
 }
