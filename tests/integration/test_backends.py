@@ -386,6 +386,34 @@ with Env() as env:
         t.ok("model is on fire" in m.errors(), "command: and .wikifs/errors too")
         finish(m, "command failing")
 
+        # empty stdout with exit 0: an error with the stderr tail
+        empty = os.path.join(env.root, "empty.sh")
+        with open(empty, "w") as f:
+            f.write("#!/bin/sh\ncat >/dev/null\necho 'no credits left, try later' >&2\n")
+        os.chmod(empty, 0o755)
+        m = new_mount({"backend": "command", "command": empty}, "c-cmd-empty",
+                      opts={"retries": 1})
+        home = m.path("acme", "alpha", "Home.md")
+        _, err = read_errno(home)
+        why = xattr(home, "user.wikifs.error")
+        t.eq(err, errno.EIO, "command: empty output is EIO")
+        t.ok("nothing" in why and "no credits left" in why,
+             "command: empty output: the error says so, with the stderr tail", why)
+        finish(m, "command empty")
+
+        # a program that never reads its stdin, with a prompt larger than a pipe
+        big = env.make_repo("big", dict(sample_files(), **{
+            "src/big.c": "".join(f"int big_{i}(void) {{ return {i}; }}\n" for i in range(8000))}))
+        env.cache = os.path.join(env.root, "c-cmd-noread")
+        m = env.mount({"acme/big": big}, options=OPTS,
+                      generator={"backend": "command", "command": "printf '# quick\\n'",
+                                 "prompt_budget": "1M"})
+        data, err = read_errno(m.path("acme", "big", "Module-src.md"))
+        t.eq((err, data), (0, b"# quick\n"),
+             "command: a program that ignores a large prompt still makes the page")
+        t.ok(m.proc.poll() is None, "command: and the daemon survives the broken pipe")
+        finish(m, "command ignoring stdin")
+
         # timeout: the whole process group dies, a background child too
         pids = os.path.join(env.root, "pids")
         hang = os.path.join(env.root, "hang.sh")
