@@ -412,6 +412,21 @@ static void test_http_pure(void)
 		{ 400, "Your credit balance is too low", false, true, -EDQUOT },
 		{ 400, "{\"error\":{\"message\":\"monthly spend limit reached\"}}", false, true,
 		  -EDQUOT },
+		/* OpenAI's free-tier rate limit points at the billing page: still a rate limit */
+		{ 429,
+		  "{\"error\":{\"message\":\"Rate limit reached for requests. Visit "
+		  "https://platform.openai.com/account/billing to add a payment method.\","
+		  "\"type\":\"requests\",\"code\":\"rate_limit_exceeded\"}}",
+		  true, false, -EAGAIN },
+		{ 402, NULL, false, true, -EDQUOT },
+		{ 400,
+		  "{\"type\":\"error\",\"error\":{\"type\":\"billing_error\",\"message\":"
+		  "\"x\"}}",
+		  false, true, -EDQUOT },
+		{ 429,
+		  "{\"error\":{\"type\":\"insufficient_quota\",\"message\":\"You exceeded "
+		  "your current quota, please check your plan and billing details.\"}}",
+		  false, true, -EDQUOT },
 		{ 500, NULL, true, false, -EIO },
 		{ 502, NULL, true, false, -EIO },
 		{ 503, NULL, true, false, -EAGAIN },
