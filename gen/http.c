@@ -260,21 +260,59 @@ static bool contains_ci(const char *hay, const char *needle)
 	return hay && strcasestr(hay, needle) != NULL;
 }
 
-/* Billing, credit and quota errors: another attempt cannot succeed. */
+/* error.code or error.type of a provider's error body ({"error": {...}}). */
+static bool error_field_is(const cJSON *root, const char *const *names, size_t n)
+{
+	const cJSON *e = cJSON_GetObjectItemCaseSensitive(root, "error");
+	const char *const fields[] = { "code", "type" };
+
+	for (size_t f = 0; cJSON_IsObject(e) && f < ARRAY_SIZE(fields); f++) {
+		const cJSON *v = cJSON_GetObjectItemCaseSensitive(e, fields[f]);
+
+		for (size_t i = 0; cJSON_IsString(v) && i < n; i++)
+			if (!strcmp(v->valuestring, names[i]))
+				return true;
+	}
+	return false;
+}
+
+/*
+ * Billing, credit and quota errors: another attempt cannot succeed. The
+ * provider's error code or type says so where it has one (OpenAI
+ * "insufficient_quota", Anthropic "billing_error"); otherwise phrases only
+ * such errors use. A bare "billing" is not one: OpenAI's ordinary rate
+ * limit message for new accounts links to the billing page, and a rate
+ * limit must be retried.
+ */
 static bool body_is_budget(long status, const char *body)
 {
+	static const char *const codes[] = {
+		"insufficient_quota",
+		"billing_error",
+		"billing_hard_limit_reached",
+	};
 	static const char *const marks[] = {
-		"insufficient_quota", "credit balance", "spend limit",
-		"spending limit",     "billing",	"exceeded your current quota",
+		"insufficient_quota",
+		"credit balance",
+		"spend limit",
+		"spending limit",
+		"exceeded your current quota",
+		"billing hard limit",
+		"api usage limits",
 		"payment required",
 	};
+	const char *end = NULL;
+	bool budget = status == 402;
+	cJSON *j;
 
-	if (status == 402)
-		return true;
-	for (size_t i = 0; i < ARRAY_SIZE(marks); i++)
-		if (contains_ci(body, marks[i]))
-			return true;
-	return false;
+	if (!budget && body && *body) {
+		j = cJSON_ParseWithOpts(body, &end, false);
+		budget = j && error_field_is(j, codes, ARRAY_SIZE(codes));
+		cJSON_Delete(j);
+	}
+	for (size_t i = 0; !budget && i < ARRAY_SIZE(marks); i++)
+		budget = contains_ci(body, marks[i]);
+	return budget;
 }
 
 /* The provider's own words: error.message (OpenAI, Anthropic) or the body's start. */

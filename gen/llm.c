@@ -103,7 +103,6 @@ void llm_free(struct llm *l)
 
 void llm_abort(struct llm *l)
 {
-	__atomic_store_n(&l->aborted, 1, __ATOMIC_RELEASE);
 	ratelimit_abort(l->rl);
 }
 
@@ -113,7 +112,7 @@ int llm_worker_new(struct llm *l, struct http_client **ret)
 		.timeout_s = l->c->gen_timeout,
 		.connect_timeout_s = MIN(l->c->gen_timeout, (unsigned)LLM_CONNECT_TIMEOUT_S),
 		.ca_bundle = l->c->ca_bundle,
-		.abort_flag = &l->aborted,
+		.abort_flag = ratelimit_abort_flag(l->rl),
 	};
 
 	return http_client_new(ret, &o);
@@ -147,7 +146,7 @@ int llm_complete(struct llm *l, struct http_client *h, const char *system, const
 	err->retryable = false;
 	err->budget = false;
 	err->retry_after_ms = 0;
-	if (__atomic_load_n(&l->aborted, __ATOMIC_ACQUIRE))
+	if (__atomic_load_n(ratelimit_abort_flag(l->rl), __ATOMIC_ACQUIRE))
 		return wf_err_set(&err->e, -ECANCELED, "generation aborted");
 	wait = ratelimit_breaker_check(l->rl, now_ms());
 	if (wait > 0)

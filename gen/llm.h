@@ -7,12 +7,14 @@
  * anthropic.c.
  *
  * Ownership and threads: an llm is created by a backend's init() (main
- * thread) and freed by its done(); it is shared read-only by the workers,
- * except for the abort flag (atomic) and the rate limiter (locked). Each
- * worker owns one http_client from llm_worker_new(). llm_abort() may be
- * called from any thread; it also aborts the provider's shared rate limiter,
- * so every waiter on that provider (the LLM planner too) is released: it is
- * meant for unmount, when everything stops.
+ * thread) or by the LLM planner for one plan, and freed by its done(); it
+ * is shared read-only by the workers, except for the rate limiter (locked).
+ * Each worker owns one http_client from llm_worker_new(). llm_abort() may be
+ * called from any thread. The abort flag lives in the provider's shared rate
+ * limiter, so aborting the backend's llm also ends the requests and rate
+ * waits of every other llm on that provider, the LLM planner's included
+ * (which has no abort of its own): it is meant for unmount, when everything
+ * stops.
  *
  * The API key is read once from the environment variable named by
  * api_key_env, kept only here and in request headers, wiped on free, and
@@ -38,8 +40,7 @@ struct llm {
 	enum conf_backend kind; /* BACKEND_OPENAI or BACKEND_ANTHROPIC */
 	char *base;		/* base_url or the provider's default, no trailing '/' */
 	char *key;		/* NULL: no key configured or the variable is unset */
-	struct ratelimit *rl;	/* shared per provider (ratelimit_get) */
-	int aborted;		/* atomic */
+	struct ratelimit *rl;	/* shared per provider (ratelimit_get); holds the abort flag */
 };
 
 int llm_new(struct llm **ret, const struct conf *c, enum conf_backend kind, struct wf_err *err);

@@ -32,7 +32,7 @@ struct ratelimit {
 	int64_t open_until; /* 0 = closed */
 	int64_t cooldown;   /* current pause, doubles while failing */
 	bool trial;	    /* the half-open trial request is in flight */
-	bool aborted;
+	int aborted;	    /* atomic: also read lock-free through ratelimit_abort_flag() */
 	unsigned waiters;
 	uint64_t requests, refused;
 
@@ -58,7 +58,13 @@ int ratelimit_new(struct ratelimit **ret, const char *name, const struct ratelim
 	pthread_condattr_destroy(&ca);
 	snprintf(rl->name, sizeof(rl->name), "%s", name);
 	rl->o = *o;
-	rl->burst = o->burst ? o->burst : MAX(1u, o->per_minute / 10);
+	/*
+	 * One token by default: a bucket of b lets b + per_minute requests
+	 * through in some minute, and providers enforce their per-minute
+	 * limits over shorter windows too (60/min as 1/s), so requests are
+	 * spaced evenly unless a burst is asked for.
+	 */
+	rl->burst = o->burst ? o->burst : 1;
 	rl->tokens = rl->burst;
 	rl->refilled_at = now_ms();
 	rl->cooldown = o->cooldown_ms;
@@ -173,7 +179,7 @@ int ratelimit_acquire(struct ratelimit *rl, int64_t max_wait_ms)
 		int64_t now = now_ms(), w;
 		struct timespec ts;
 
-		if (rl->aborted) {
+		if (__atomic_load_n(&rl->aborted, __ATOMIC_ACQUIRE)) {
 			r = -ECANCELED;
 			break;
 		}
@@ -195,9 +201,14 @@ int ratelimit_acquire(struct ratelimit *rl, int64_t max_wait_ms)
 void ratelimit_abort(struct ratelimit *rl)
 {
 	pthread_mutex_lock(&rl->lock);
-	rl->aborted = true;
+	__atomic_store_n(&rl->aborted, 1, __ATOMIC_RELEASE);
 	pthread_cond_broadcast(&rl->cond);
 	pthread_mutex_unlock(&rl->lock);
+}
+
+const int *ratelimit_abort_flag(const struct ratelimit *rl)
+{
+	return &rl->aborted;
 }
 
 int64_t ratelimit_breaker_check(struct ratelimit *rl, int64_t now)

@@ -29,7 +29,7 @@ struct ratelimit;
 
 struct ratelimit_opts {
 	unsigned per_minute; /* 0 = no rate limit (the breaker still works) */
-	unsigned burst;	     /* bucket size; 0 = max(1, per_minute / 10) */
+	unsigned burst;	     /* bucket size; 0 = 1 (evenly spaced) */
 	unsigned threshold;  /* consecutive failures that open the breaker; 0 = never */
 	int64_t cooldown_ms; /* first pause once open */
 };
@@ -71,6 +71,14 @@ int ratelimit_acquire(struct ratelimit *rl, int64_t max_wait_ms);
 
 /* Wakes every waiter with -ECANCELED, now and from then on (unmount). */
 void ratelimit_abort(struct ratelimit *rl);
+
+/*
+ * A flag that becomes non-zero (read it with __atomic_load_n) once
+ * ratelimit_abort() was called: what http_client_opts.abort_flag watches,
+ * so that one abort ends the transfers of everyone sharing the provider.
+ * Valid while the caller holds its reference.
+ */
+const int *ratelimit_abort_flag(const struct ratelimit *rl);
 
 /*
  * The breaker. check: 0 if a request may go (closed, or the half-open

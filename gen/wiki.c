@@ -479,6 +479,11 @@ static int load_plan(struct wiki *w, struct wrepo *r, const char *git_dir, const
 	r->tokens_out += usage.output_tokens;
 	w->tokens += usage.input_tokens + usage.output_tokens;
 	pthread_mutex_unlock(&w->lock);
+	if (ret == -ECANCELED) {
+		/* unmount: nothing failed, the plan is no longer wanted */
+		*plan = builtin;
+		return 0;
+	}
 	if (ret < 0) {
 		char msg[700];
 

@@ -208,8 +208,13 @@ class Handler(BaseHTTPRequestHandler):
                 hdr["retry-after-ms"] = str(mode["retry_after_ms"])
             if not hdr:
                 hdr["Retry-After"] = "1"
+            # OpenAI's own words for a free-tier account: they mention billing
+            msg = "Rate limit reached for requests" if anthropic else (
+                "Rate limit reached for fake-model in organization org-fake on requests per "
+                "min (RPM): Limit 3, Used 3, Requested 1. Please try again in 20s. Visit "
+                "https://platform.openai.com/account/billing to add a payment method.")
             return self.error(429, anthropic, "rate_limit_error" if anthropic else "requests",
-                              "Rate limit reached for requests", "rate_limit_exceeded", hdr)
+                              msg, "rate_limit_exceeded", hdr)
         elif name in ("500", "503"):
             return self.error(int(name), anthropic, "api_error" if anthropic else "server_error",
                               "The server had an error while processing your request")

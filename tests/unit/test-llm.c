@@ -412,6 +412,21 @@ static void test_http_pure(void)
 		{ 400, "Your credit balance is too low", false, true, -EDQUOT },
 		{ 400, "{\"error\":{\"message\":\"monthly spend limit reached\"}}", false, true,
 		  -EDQUOT },
+		/* OpenAI's free-tier rate limit points at the billing page: still a rate limit */
+		{ 429,
+		  "{\"error\":{\"message\":\"Rate limit reached for requests. Visit "
+		  "https://platform.openai.com/account/billing to add a payment method.\","
+		  "\"type\":\"requests\",\"code\":\"rate_limit_exceeded\"}}",
+		  true, false, -EAGAIN },
+		{ 402, NULL, false, true, -EDQUOT },
+		{ 400,
+		  "{\"type\":\"error\",\"error\":{\"type\":\"billing_error\",\"message\":"
+		  "\"x\"}}",
+		  false, true, -EDQUOT },
+		{ 429,
+		  "{\"error\":{\"type\":\"insufficient_quota\",\"message\":\"You exceeded "
+		  "your current quota, please check your plan and billing details.\"}}",
+		  false, true, -EDQUOT },
 		{ 500, NULL, true, false, -EIO },
 		{ 502, NULL, true, false, -EIO },
 		{ 503, NULL, true, false, -EAGAIN },
@@ -1217,6 +1232,53 @@ static void test_planner_llm(void)
 	plan_unref(builtin);
 }
 
+struct plan_bg {
+	const struct conf *c;
+	struct plan *builtin;
+	int r;
+	int64_t end;
+	struct wf_err e;
+};
+
+static void *plan_bg_run(void *p)
+{
+	struct plan_bg *pb = p;
+	struct plan *plan = NULL;
+
+	pb->r = llm_plan(&plan, pb->c, "owner/repo", "abc123", NULL, pb->builtin, NULL, &pb->e);
+	pb->end = now_ms();
+	plan_unref(plan);
+	return NULL;
+}
+
+/* Unmount aborts the backend; the planner's own llm on that provider must stop too. */
+static void test_planner_abort(void)
+{
+	const char *ex[] = { "generator.timeout=60", NULL };
+	struct plan_bg pb = { .builtin = make_plan() };
+	struct be be;
+	pthread_t t;
+	int64_t t_abort;
+
+	fake_script("[\"hang\"]");
+	if (!be_open(&be, &backend_openai, "openai", ex)) {
+		ok(0, "planner abort: backend opens");
+		goto out;
+	}
+	pb.c = be.c;
+	pthread_create(&t, NULL, plan_bg_run, &pb);
+	ok(wait_requests(1, 10000), "planner abort: the plan request reached the server");
+	t_abort = now_ms();
+	be.ops->abort(be.state);
+	pthread_join(t, NULL);
+	ok(pb.r == -ECANCELED && pb.end - t_abort < 1500,
+	   "planner abort: the backend's abort ends the planner's request (%lld ms, %s)",
+	   (long long)(pb.end - t_abort), pb.e.msg);
+	be_close(&be);
+out:
+	plan_unref(pb.builtin);
+}
+
 /* ---- rate limiter ---------------------------------------------------------- */
 
 struct waiter {
@@ -1287,9 +1349,13 @@ static void test_ratelimit(void)
 			break;
 		sched_yield();
 	}
+	ok(__atomic_load_n(ratelimit_abort_flag(rl), __ATOMIC_ACQUIRE) == 0,
+	   "the abort flag is clear before abort");
 	t0 = now_ms();
 	ratelimit_abort(rl);
 	pthread_join(t, NULL);
+	ok(__atomic_load_n(ratelimit_abort_flag(rl), __ATOMIC_ACQUIRE) != 0,
+	   "abort sets the flag http transfers watch");
 	ok(w.r == -ECANCELED && w.end - t0 < 200, "abort wakes a waiter at once (%lld ms)",
 	   (long long)(w.end - t0));
 	ok(ratelimit_acquire(rl, 1000) == -ECANCELED, "abort is sticky");
@@ -1380,5 +1446,6 @@ int main(void)
 	test_refused();
 	test_backend_breaker();
 	test_planner_llm();
+	test_planner_abort();
 	return done_testing();
 }
