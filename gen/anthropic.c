@@ -374,39 +374,4 @@ static int anthropic_init(void **state, const struct conf *c, struct wf_err *err
 	return llm_new((struct llm **)state, c, BACKEND_ANTHROPIC, err);
 }
 
-static void anthropic_done(void *state)
-{
-	llm_free(state);
-}
-
-static int anthropic_worker_init(void *state, void **wstate)
-{
-	return llm_worker_new(state, (struct http_client **)wstate);
-}
-
-static void anthropic_worker_done(void *state, void *wstate)
-{
-	http_client_free(wstate);
-}
-
-static int anthropic_generate(void *state, void *wstate, const struct gen_request *req,
-			      struct buf *out, struct gen_usage *usage, struct gen_err *err)
-{
-	return llm_generate(state, wstate, req, out, usage, err);
-}
-
-static void anthropic_abort(void *state)
-{
-	llm_abort(state);
-}
-
-const struct backend_ops backend_anthropic = {
-	.name = "anthropic",
-	.prompt_version = PROMPT_VERSION,
-	.init = anthropic_init,
-	.done = anthropic_done,
-	.worker_init = anthropic_worker_init,
-	.worker_done = anthropic_worker_done,
-	.generate = anthropic_generate,
-	.abort = anthropic_abort,
-};
+const struct backend_ops backend_anthropic = LLM_BACKEND_OPS("anthropic", anthropic_init);

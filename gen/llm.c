@@ -191,3 +191,30 @@ int llm_generate(struct llm *l, struct http_client *h, const struct gen_request 
 	buf_done(&sys);
 	return r;
 }
+
+void llm_ops_done(void *state)
+{
+	llm_free(state);
+}
+
+int llm_ops_worker_init(void *state, void **wstate)
+{
+	return llm_worker_new(state, (struct http_client **)wstate);
+}
+
+void llm_ops_worker_done(void *state, void *wstate)
+{
+	http_client_free(wstate);
+	(void)state;
+}
+
+int llm_ops_generate(void *state, void *wstate, const struct gen_request *req, struct buf *out,
+		     struct gen_usage *usage, struct gen_err *err)
+{
+	return llm_generate(state, wstate, req, out, usage, err);
+}
+
+void llm_ops_abort(void *state)
+{
+	llm_abort(state);
+}

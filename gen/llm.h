@@ -69,4 +69,23 @@ int openai_call(struct llm *l, struct http_client *h, const char *system, const 
 int anthropic_call(struct llm *l, struct http_client *h, const char *system, const char *user,
 		   struct buf *out, struct gen_usage *usage, struct gen_err *err);
 
+/*
+ * backend_ops members shared by the openai and anthropic backends: the state
+ * is a struct llm, a worker's state its http_client. Only init differs.
+ */
+void llm_ops_done(void *state);
+int llm_ops_worker_init(void *state, void **wstate);
+void llm_ops_worker_done(void *state, void *wstate);
+int llm_ops_generate(void *state, void *wstate, const struct gen_request *req, struct buf *out,
+		     struct gen_usage *usage, struct gen_err *err);
+void llm_ops_abort(void *state);
+
+#define LLM_BACKEND_OPS(NAME, INIT)                                               \
+	{                                                                         \
+		.name = NAME, .prompt_version = PROMPT_VERSION, .init = INIT,     \
+		.done = llm_ops_done, .worker_init = llm_ops_worker_init,         \
+		.worker_done = llm_ops_worker_done, .generate = llm_ops_generate, \
+		.abort = llm_ops_abort,                                           \
+	}
+
 #endif

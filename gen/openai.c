@@ -148,39 +148,4 @@ static int openai_init(void **state, const struct conf *c, struct wf_err *err)
 	return llm_new((struct llm **)state, c, BACKEND_OPENAI, err);
 }
 
-static void openai_done(void *state)
-{
-	llm_free(state);
-}
-
-static int openai_worker_init(void *state, void **wstate)
-{
-	return llm_worker_new(state, (struct http_client **)wstate);
-}
-
-static void openai_worker_done(void *state, void *wstate)
-{
-	http_client_free(wstate);
-}
-
-static int openai_generate(void *state, void *wstate, const struct gen_request *req,
-			   struct buf *out, struct gen_usage *usage, struct gen_err *err)
-{
-	return llm_generate(state, wstate, req, out, usage, err);
-}
-
-static void openai_abort(void *state)
-{
-	llm_abort(state);
-}
-
-const struct backend_ops backend_openai = {
-	.name = "openai",
-	.prompt_version = PROMPT_VERSION,
-	.init = openai_init,
-	.done = openai_done,
-	.worker_init = openai_worker_init,
-	.worker_done = openai_worker_done,
-	.generate = openai_generate,
-	.abort = openai_abort,
-};
+const struct backend_ops backend_openai = LLM_BACKEND_OPS("openai", openai_init);
