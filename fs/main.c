@@ -277,6 +277,35 @@ static int preflight_fusermount(const struct conf *c)
 	return 0;
 }
 
+/*
+ * The providers' own APIs always want a key; a local OpenAI-compatible
+ * server (base_url set) may not, so only the former is checked.
+ */
+static int preflight_api_key(const struct conf *c)
+{
+	const char *v;
+
+	if ((c->backend != BACKEND_OPENAI && c->backend != BACKEND_ANTHROPIC) ||
+	    (c->base_url && *c->base_url))
+		return 0;
+	if (!c->api_key_env || !*c->api_key_env) {
+		fprintf(stderr,
+			"wikifs: backend %s without base_url calls the provider's API, which needs "
+			"a key: set generator.api_key_env to the name of the variable holding it\n",
+			conf_backend_name(c->backend));
+		return -EINVAL;
+	}
+	v = getenv(c->api_key_env);
+	if (!v || !*v) {
+		fprintf(stderr,
+			"wikifs: $%s (generator.api_key_env) is not set: export it before "
+			"mounting (under systemd, put it in the unit's EnvironmentFile)\n",
+			c->api_key_env);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 /* Checks made before mounting; each message names the fix. */
 static int preflight(const struct conf *c, const char *mnt_arg, char **mnt_out)
 {
@@ -353,6 +382,9 @@ static int preflight(const struct conf *c, const char *mnt_arg, char **mnt_out)
 		return -EACCES;
 	}
 	r = preflight_fusermount(c);
+	if (r < 0)
+		return r;
+	r = preflight_api_key(c);
 	if (r < 0)
 		return r;
 	r = mkdir_p(c->cache_dir, 0700);

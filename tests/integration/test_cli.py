@@ -162,6 +162,17 @@ with Env() as env:
          "daemon: a failure in the daemon before the mount is printed, exit 1", r.stderr)
     t.ok(not mounted(mnt) and not daemons_of(dconf), "and nothing is mounted or left running")
 
+    # ---- an LLM backend on the provider's API without its key
+    noenv = {k: v for k, v in os.environ.items() if k != "WIKIFS_TEST_NO_SUCH_KEY"}
+    r = wikifs(["-c", good, "-o", "generator.backend=openai,generator.model=m,"
+                "generator.api_key_env=WIKIFS_TEST_NO_SUCH_KEY", mnt], env=noenv)
+    t.ok(r.returncode == 1 and "$WIKIFS_TEST_NO_SUCH_KEY" in r.stderr and "export" in r.stderr,
+         "openai without its key in the environment: names the variable", r.stderr)
+    r = wikifs(["-c", good, "-o", "generator.backend=anthropic,generator.model=m", mnt])
+    t.ok(r.returncode == 1 and "api_key_env" in r.stderr,
+         "anthropic without api_key_env: names the key to set", r.stderr)
+    t.ok(not mounted(mnt), "neither mounted")
+
     # ---- a stale mount: kill -9 a daemon without unmounting
     m = env.mount({"acme/cli": repo})
     listdir_errno(m.path("acme", "cli"))
