@@ -22,12 +22,17 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
+#include <pwd.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 
 #ifndef WIKIFS_VERSION
 #define WIKIFS_VERSION "0.1.0"
+#endif
+#ifndef WIKIFS_SYSCONFDIR
+#define WIKIFS_SYSCONFDIR "/etc"
 #endif
 
 int prefetch_main(int argc, char **argv);
@@ -36,12 +41,13 @@ static void usage(FILE *f)
 {
 	fprintf(f, "usage: wikifs [-f] [-d] [-c CONFIG] [-o key=value,...] MOUNTPOINT\n"
 		   "       wikifs prefetch [--no-wait] PATH\n"
-		   "       wikifs status MOUNTPOINT\n"
+		   "       wikifs status [--json] MOUNTPOINT\n"
 		   "       wikifs check-config FILE\n"
 		   "       wikifs --help | --version\n\n"
 		   "Mounts the wikis of the repositories in CONFIG (default: "
-		   "$XDG_CONFIG_HOME/wikifs/mount.conf,\n/etc/wikifs/mount.conf) at MOUNTPOINT. "
-		   "Unmount with: fusermount3 -u MOUNTPOINT\n\n"
+		   "$XDG_CONFIG_HOME/wikifs/mount.conf,\n" WIKIFS_SYSCONFDIR
+		   "/wikifs/mount.conf) at MOUNTPOINT. Unmount with: fusermount3 -u MOUNTPOINT\n"
+		   "See wikifs(1).\n\n"
 		   "  -f            stay in the foreground, log to stderr\n"
 		   "  -d            debug logging (implies -f)\n"
 		   "  -c CONFIG     the mount.conf to use\n"
@@ -119,6 +125,8 @@ static char *default_config(void)
 	    access(p, R_OK) == 0)
 		return p;
 	free(p);
+	if (access(WIKIFS_SYSCONFDIR "/wikifs/mount.conf", R_OK) == 0)
+		return strdup(WIKIFS_SYSCONFDIR "/wikifs/mount.conf");
 	if (access("/etc/wikifs/mount.conf", R_OK) == 0)
 		return strdup("/etc/wikifs/mount.conf");
 	return NULL;
@@ -137,21 +145,190 @@ static int load_conf(struct conf **c, const char *path, char **ov, size_t nov)
 	return r;
 }
 
+/*
+ * The fuse type mounted at @path ("fuse.wikifs", ...), from mountinfo, or
+ * NULL. Mount points there escape space, tab, newline and backslash as \ooo.
+ */
+static char *mounted_type(const char *path)
+{
+	_cleanup_fclose_ FILE *f = fopen("/proc/self/mountinfo", "re");
+	_cleanup_free_ char *line = NULL;
+	char *type = NULL;
+	size_t cap = 0;
+
+	if (!f)
+		return NULL;
+	while (getline(&line, &cap, f) >= 0) {
+		char *fields[5], *save = NULL, *sep, *s = line, *d;
+		int i;
+
+		for (i = 0; i < 5 && (fields[i] = strtok_r(s, " ", &save)); i++)
+			s = NULL;
+		sep = strstr(save ? save : "", " - ");
+		if (i < 5 || !sep)
+			continue;
+		for (s = d = fields[4]; *s; d++) {
+			if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] && s[3]) {
+				*d = (char)(((s[1] - '0') << 6) | ((s[2] - '0') << 3) |
+					    (s[3] - '0'));
+				s += 4;
+			} else {
+				*d = *s++;
+			}
+		}
+		*d = '\0';
+		if (strcmp(fields[4], path))
+			continue;
+		free(type); /* the last entry for a path is the one on top */
+		type = strndup(sep + 3, strcspn(sep + 3, " \n"));
+	}
+	return type;
+}
+
+/*
+ * A FUSE mount whose daemon is gone. stat() may still succeed from the
+ * kernel's attribute cache, but opening the directory always asks the
+ * daemon, and a dead connection answers ENOTCONN.
+ */
+static bool is_stale(const char *mnt)
+{
+	int fd = open(mnt, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd >= 0) {
+		close(fd);
+		return false;
+	}
+	return errno == ENOTCONN;
+}
+
+/* Where libfuse will find fusermount3 (its build-time directory, then PATH). */
+static char *find_fusermount(void)
+{
+	static const char *const fixed[] = { "/usr/bin/fusermount3", "/bin/fusermount3",
+					     "/usr/local/bin/fusermount3" };
+	const char *path = getenv("PATH");
+	_cleanup_free_ char *copy = path ? strdup(path) : NULL;
+	char *save = NULL, *p = NULL;
+
+	for (size_t i = 0; i < ARRAY_SIZE(fixed); i++)
+		if (access(fixed[i], X_OK) == 0)
+			return strdup(fixed[i]);
+	for (char *d = copy ? strtok_r(copy, ":", &save) : NULL; d;
+	     d = strtok_r(NULL, ":", &save)) {
+		if (asprintf(&p, "%s/fusermount3", d) < 0)
+			return NULL;
+		if (access(p, X_OK) == 0)
+			return p;
+		free(p);
+	}
+	return NULL;
+}
+
+/* fusermount3 keeps its "user_allow_other" on a line by itself. */
+static bool fuse_conf_allows_other(void)
+{
+	_cleanup_free_ char *text = NULL;
+	char *save = NULL;
+
+	if (read_file("/etc/fuse.conf", 1 << 20, &text, NULL) < 0)
+		return false;
+	for (char *l = strtok_r(text, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+		size_t n = strlen(l);
+
+		while (n > 0 && (l[n - 1] == ' ' || l[n - 1] == '\t' || l[n - 1] == '\r'))
+			n--;
+		if (n == 16 && !strncmp(l, "user_allow_other", 16))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * A user other than root mounts through the setuid fusermount3; root mounts
+ * with mount(2) directly and needs neither fusermount3 nor user_allow_other.
+ */
+static int preflight_fusermount(const struct conf *c)
+{
+	_cleanup_free_ char *fm = NULL;
+	struct stat st;
+
+	if (getuid() == 0)
+		return 0;
+	fm = find_fusermount();
+	if (!fm) {
+		fprintf(stderr, "wikifs: fusermount3 is missing (a user other than root mounts "
+				"through it): install it with 'apt-get install fuse3', or mount as "
+				"root\n");
+		return -ENOENT;
+	}
+	if (stat(fm, &st) == 0 && !(st.st_uid == 0 && (st.st_mode & S_ISUID)) &&
+	    getxattr(fm, "security.capability", NULL, 0) < 0) {
+		fprintf(stderr,
+			"wikifs: '%s' is not setuid root, so it cannot mount: reinstall fuse3 "
+			"or run 'chmod u+s %s' as root\n",
+			fm, fm);
+		return -EPERM;
+	}
+	if (c->allow_other && !fuse_conf_allows_other()) {
+		fprintf(stderr, "wikifs: allow_other needs a line 'user_allow_other' in "
+				"/etc/fuse.conf: add it (as root), or drop allow_other\n");
+		return -EPERM;
+	}
+	return 0;
+}
+
+/*
+ * The providers' own APIs always want a key; a local OpenAI-compatible
+ * server (base_url set) may not, so only the former is checked.
+ */
+static int preflight_api_key(const struct conf *c)
+{
+	const char *v;
+
+	if ((c->backend != BACKEND_OPENAI && c->backend != BACKEND_ANTHROPIC) ||
+	    (c->base_url && *c->base_url))
+		return 0;
+	if (!c->api_key_env || !*c->api_key_env) {
+		fprintf(stderr,
+			"wikifs: backend %s without base_url calls the provider's API, which needs "
+			"a key: set generator.api_key_env to the name of the variable holding it\n",
+			conf_backend_name(c->backend));
+		return -EINVAL;
+	}
+	v = getenv(c->api_key_env);
+	if (!v || !*v) {
+		fprintf(stderr,
+			"wikifs: $%s (generator.api_key_env) is not set: export it before "
+			"mounting (under systemd, put it in the unit's EnvironmentFile)\n",
+			c->api_key_env);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 /* Checks made before mounting; each message names the fix. */
 static int preflight(const struct conf *c, const char *mnt_arg, char **mnt_out)
 {
 	struct stat st;
 	char real[PATH_MAX];
-	_cleanup_free_ char *cache = NULL;
+	_cleanup_free_ char *cache = NULL, *type = NULL;
 	int r;
 
 	if (stat(mnt_arg, &st) < 0) {
 		if (errno == ENOTCONN) {
 			fprintf(stderr,
 				"wikifs: mountpoint '%s' is a stale mount (transport endpoint is "
-				"not connected): run 'fusermount3 -u %s' first\n",
+				"not connected): unmount it with 'fusermount3 -u %s', then mount "
+				"again\n",
 				mnt_arg, mnt_arg);
 			return -ENOTCONN;
+		}
+		if (errno != ENOENT) {
+			fprintf(stderr,
+				"wikifs: mountpoint '%s' cannot be used (%s): check its "
+				"permissions\n",
+				mnt_arg, strerror(errno));
+			return -errno;
 		}
 		fprintf(stderr,
 			"wikifs: mountpoint '%s' does not exist: create it with 'mkdir -p %s'\n",
@@ -168,6 +345,21 @@ static int preflight(const struct conf *c, const char *mnt_arg, char **mnt_out)
 		fprintf(stderr, "wikifs: cannot resolve mountpoint '%s': %s\n", mnt_arg,
 			strerror(errno));
 		return -errno;
+	}
+	type = mounted_type(real);
+	if (type && !strncmp(type, "fuse", 4) && is_stale(real)) {
+		fprintf(stderr,
+			"wikifs: mountpoint '%s' is a stale mount (transport endpoint is not "
+			"connected): unmount it with 'fusermount3 -u %s', then mount again\n",
+			real, real);
+		return -ENOTCONN;
+	}
+	if (type && !strncmp(type, "fuse", 4)) {
+		fprintf(stderr,
+			"wikifs: mountpoint '%s' is already mounted (%s): unmount it first with "
+			"'fusermount3 -u %s'\n",
+			real, type, real);
+		return -EBUSY;
 	}
 	r = dir_is_empty(real);
 	if (r == 0) {
@@ -189,6 +381,12 @@ static int preflight(const struct conf *c, const char *mnt_arg, char **mnt_out)
 			strerror(errno));
 		return -EACCES;
 	}
+	r = preflight_fusermount(c);
+	if (r < 0)
+		return r;
+	r = preflight_api_key(c);
+	if (r < 0)
+		return r;
 	r = mkdir_p(c->cache_dir, 0700);
 	if (r == 0 && access(c->cache_dir, W_OK | X_OK) < 0)
 		r = -errno;
@@ -206,18 +404,6 @@ static int preflight(const struct conf *c, const char *mnt_arg, char **mnt_out)
 			"mountpoint outside the cache (or another cache_dir)\n",
 			real, cache);
 		return -EINVAL;
-	}
-	if (c->allow_other && getuid() != 0) {
-		_cleanup_free_ char *text = NULL;
-
-		if (read_file("/etc/fuse.conf", 1 << 20, &text, NULL) < 0 ||
-		    !strstr(text, "\nuser_allow_other")) {
-			if (!text || strncmp(text, "user_allow_other", 16)) {
-				fprintf(stderr, "wikifs: allow_other needs 'user_allow_other' in "
-						"/etc/fuse.conf (as root), or drop allow_other\n");
-				return -EPERM;
-			}
-		}
 	}
 	*mnt_out = strdup(real);
 	return *mnt_out ? 0 : -ENOMEM;
@@ -267,11 +453,16 @@ static void report_parent(int *fd, const char *msg)
 	*fd = -1;
 }
 
-static int wait_for_child(int fd)
+/*
+ * The parent's side: waits for the daemon's word, then checks that the mount
+ * answers a lookup before returning 0, so that "wikifs ... && ls MNT" works.
+ */
+static int wait_for_child(int fd, const char *mnt)
 {
-	char msg[4096];
+	char msg[4096], probe[PATH_MAX + 16];
 	size_t n = 0;
 	ssize_t r;
+	struct stat st;
 
 	while (n < sizeof(msg) - 1 && (r = read(fd, msg + n, sizeof(msg) - 1 - n)) != 0) {
 		if (r < 0) {
@@ -282,10 +473,21 @@ static int wait_for_child(int fd)
 		n += (size_t)r;
 	}
 	msg[n] = '\0';
-	if (n > 0 && msg[0] == '\0')
-		return 0;
-	fprintf(stderr, "%s", n ? msg : "wikifs: the daemon exited before mounting\n");
-	return 1;
+	if (n == 0 || msg[0] != '\0') {
+		fprintf(stderr, "%s",
+			n ? msg
+			  : "wikifs: the daemon exited before mounting: run with -f to see why\n");
+		return 1;
+	}
+	snprintf(probe, sizeof(probe), "%s/" CTLDIR_NAME, mnt);
+	if (stat(probe, &st) < 0) {
+		fprintf(stderr,
+			"wikifs: the mount at '%s' does not answer (%s): see the log (log_file "
+			"or syslog), then 'fusermount3 -u %s'\n",
+			mnt, strerror(errno), mnt);
+		return 1;
+	}
+	return 0;
 }
 
 static int mount_main(struct opts *o)
@@ -331,7 +533,7 @@ static int mount_main(struct opts *o)
 		}
 		if (pid > 0) {
 			close(pipefd[1]);
-			ret = wait_for_child(pipefd[0]);
+			ret = wait_for_child(pipefd[0], mnt);
 			close(pipefd[0]);
 			goto out_conf;
 		}
@@ -474,29 +676,78 @@ static int check_config_main(int argc, char **argv)
 		return 1;
 	printf("%s: ok, %zu repositories, backend %s\n", argv[1], c->n_repos,
 	       conf_backend_name(c->backend));
+	if (c->n_repos == 0)
+		printf("%s: note: no [repo NAME] section, so a mount of it is empty: add one\n",
+		       argv[1]);
 	conf_free(c);
 	return 0;
 }
 
 static int status_main(int argc, char **argv)
 {
-	_cleanup_free_ char *path = NULL, *text = NULL;
+	_cleanup_free_ char *path = NULL, *text = NULL, *type = NULL;
+	const char *mnt, *file = "progress";
+	char real[PATH_MAX];
+	struct stat st;
 	int r;
 
+	if (argc == 3 && !strcmp(argv[1], "--json")) {
+		file = "progress.json";
+		argv++;
+		argc--;
+	}
 	if (argc != 2) {
-		fprintf(stderr, "usage: wikifs status MOUNTPOINT\n");
+		fprintf(stderr, "usage: wikifs status [--json] MOUNTPOINT\n");
 		return 2;
 	}
-	if (asprintf(&path, "%s/" CTLDIR_NAME "/progress", argv[1]) < 0)
+	mnt = argv[1];
+	if (stat(mnt, &st) < 0) {
+		if (errno == ENOTCONN)
+			fprintf(stderr,
+				"wikifs: '%s' is a stale mount (its daemon is gone): unmount it "
+				"with 'fusermount3 -u %s'\n",
+				mnt, mnt);
+		else
+			fprintf(stderr,
+				"wikifs: '%s' cannot be read (%s): pass the mountpoint of "
+				"a running wikifs\n",
+				mnt, strerror(errno));
 		return 1;
-	r = read_file(path, 16 << 20, &text, NULL);
+	}
+	if (asprintf(&path, "%s/" CTLDIR_NAME "/%s", mnt, file) < 0)
+		return 1;
+	type = realpath(mnt, real) ? mounted_type(real) : NULL;
+	r = type && !strcmp(type, "fuse.wikifs") ? read_file(path, 16 << 20, &text, NULL) : -ENOENT;
+	if (r == -ENOTCONN) {
+		fprintf(stderr,
+			"wikifs: '%s' is a stale mount (its daemon is gone): unmount it with "
+			"'fusermount3 -u %s'\n",
+			mnt, mnt);
+		return 1;
+	}
 	if (r < 0) {
-		fprintf(stderr, "wikifs: '%s' is not a wikifs mount (cannot read '%s': %s)\n",
-			argv[1], path, strerror(-r));
+		fprintf(stderr,
+			"wikifs: '%s' is not a wikifs mountpoint (%s%s): pass the directory "
+			"given to 'wikifs' when mounting\n",
+			mnt, type ? "cannot read " CTLDIR_NAME "/" : "not mounted",
+			type ? file : "");
 		return 1;
 	}
 	fputs(text, stdout);
 	return 0;
+}
+
+/* A daemon started by mount(8) at boot may have no HOME; ~ means the user's. */
+static void ensure_home(void)
+{
+	const char *home = getenv("HOME");
+	struct passwd *pw;
+
+	if (home && *home)
+		return;
+	pw = getpwuid(getuid());
+	if (pw && pw->pw_dir && *pw->pw_dir)
+		setenv("HOME", pw->pw_dir, 1);
 }
 
 int main(int argc, char **argv)
@@ -509,6 +760,7 @@ int main(int argc, char **argv)
 
 	if (argc > 1 && !strcmp(argv[1], "--clone-helper"))
 		return clone_helper_main(argc - 2, argv + 2);
+	ensure_home();
 	if (argc > 1 && !strcmp(argv[1], "prefetch"))
 		return prefetch_main(argc - 1, argv + 1);
 	if (argc > 1 && !strcmp(argv[1], "status"))
