@@ -91,7 +91,8 @@ static void *watch_main(void *data)
 		if (p[1].revents)
 			break;
 		if ((p[0].revents & (POLLPRI | POLLERR)) && !mount_id_present(fd, watch_mount_id)) {
-			log_info("'%s' was unmounted (lazily): answering waiting requests",
+			/* also seen on a plain unmount, racing DESTROY: harmless */
+			log_info("'%s' is no longer mounted: answering waiting requests",
 				 fs->mountpoint);
 			wiki_shutdown(fs->wiki);
 			break;

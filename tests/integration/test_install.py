@@ -159,8 +159,16 @@ with Env() as env:
     t.ok(err == 0 and data.startswith(b"# Home"), "a page reads")
     run(["fusermount3", "-u", mnt], check=False)
     wait_until(lambda: not mounted(mnt), 20, what="unmount")
-    with open(logf) as f:
-        log = f.read()
+
+    def logged_unmount():
+        with open(logf) as f:
+            text = f.read()
+        return text if "unmounting" in text else None
+
+    try:
+        log = wait_until(logged_unmount, 10, what="the daemon's last log line")
+    except TimeoutError:
+        log = open(logf).read()
     t.ok("mounted 1 repositories" in log and "unmounting" in log,
          "the daemon logged to log_file", log[-1000:])
 
