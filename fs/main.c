@@ -633,7 +633,7 @@ static int mount_main(struct opts *o)
 		goto out_park;
 	}
 	fuse_loop_cfg_set_max_threads(lc, 16);
-	fuse_loop_cfg_set_idle_threads(lc, 4);
+	fuse_loop_cfg_set_idle_threads(lc, 16); /* no thread churn: each exit is a munmap */
 	fuse_loop_cfg_set_clone_fd(lc, 0);
 	r = fuse_session_loop_mt(fs.se, lc);
 	fuse_loop_cfg_destroy(lc);

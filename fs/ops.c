@@ -655,6 +655,14 @@ static void fs_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t
 		fuse_reply_err(req, ENOENT);
 		return;
 	}
+	/*
+	 * No security labels here: say so with EOPNOTSUPP, which ls -l
+	 * remembers per filesystem, instead of one round trip per file.
+	 */
+	if (!strncmp(name, "security.", 9) || !strncmp(name, "trusted.", 8)) {
+		fuse_reply_err(req, EOPNOTSUPP);
+		return;
+	}
 	if (n.type != NODE_PAGE || strncmp(name, XATTR_PREFIX, strlen(XATTR_PREFIX)) ||
 	    wiki_page_info(fs->wiki, n.repo, n.slug, &info) < 0) {
 		fuse_reply_err(req, ENODATA);
@@ -770,6 +778,8 @@ static void fs_init(void *userdata, struct fuse_conn_info *conn)
 	if (conn->capable & FUSE_CAP_READDIRPLUS)
 		conn->want |= FUSE_CAP_READDIRPLUS;
 	conn->want &= ~FUSE_CAP_READDIRPLUS_AUTO; /* always plus: one round trip */
+	if (conn->capable & FUSE_CAP_POSIX_ACL)
+		conn->want |= FUSE_CAP_POSIX_ACL;
 	if (conn->capable & FUSE_CAP_CACHE_SYMLINKS)
 		conn->want |= FUSE_CAP_CACHE_SYMLINKS;
 	(void)userdata;
