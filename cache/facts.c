@@ -2182,29 +2182,56 @@ void facts_get_stats(const struct repo_facts *f, struct facts_stats *ret)
 	*ret = f->stats;
 }
 
-int facts_read_file(const struct repo_facts *f, const char *path, size_t max, struct buf *out)
+struct facts_reader {
+	git_repository *repo;
+	git_commit *cm;
+	git_tree *tree;
+	git_odb *odb;
+};
+
+int facts_reader_new(struct facts_reader **ret, const struct repo_facts *f)
 {
-	git_repository *repo = NULL;
-	git_commit *cm = NULL;
-	git_tree *tree = NULL;
+	struct facts_reader *rd = calloc(1, sizeof(*rd));
+	int r;
+
+	if (!rd)
+		return -ENOMEM;
+	git_libgit2_init();
+	r = open_commit(&rd->repo, &rd->cm, f->git_dir, f->commit, NULL);
+	if (r == 0 &&
+	    (git_commit_tree(&rd->tree, rd->cm) < 0 || git_repository_odb(&rd->odb, rd->repo) < 0))
+		r = -EIO;
+	if (r < 0) {
+		facts_reader_free(rd);
+		return r;
+	}
+	*ret = rd;
+	return 0;
+}
+
+void facts_reader_free(struct facts_reader *rd)
+{
+	if (!rd)
+		return;
+	git_odb_free(rd->odb);
+	git_tree_free(rd->tree);
+	git_commit_free(rd->cm);
+	git_repository_free(rd->repo);
+	free(rd);
+	git_libgit2_shutdown();
+}
+
+int facts_reader_read(struct facts_reader *rd, const char *path, size_t max, struct buf *out)
+{
 	git_tree_entry *e = NULL;
-	git_odb *odb = NULL;
 	git_blob *blob = NULL;
 	git_object_t type;
 	size_t size;
 	int r;
 
-	git_libgit2_init();
-	r = open_commit(&repo, &cm, f->git_dir, f->commit, NULL);
+	r = git_tree_entry_bypath(&e, rd->tree, path);
 	if (r < 0)
-		goto out;
-	r = git_commit_tree(&tree, cm);
-	if (r == 0)
-		r = git_tree_entry_bypath(&e, tree, path);
-	if (r < 0) {
-		r = r == GIT_ENOTFOUND ? -ENOENT : -EIO;
-		goto out;
-	}
+		return r == GIT_ENOTFOUND ? -ENOENT : -EIO;
 	if (git_tree_entry_type(e) == GIT_OBJECT_TREE) {
 		r = -EISDIR;
 		goto out;
@@ -2214,10 +2241,7 @@ int facts_read_file(const struct repo_facts *f, const char *path, size_t max, st
 		r = -EINVAL; /* a submodule or a symlink: nothing to read here */
 		goto out;
 	}
-	r = git_repository_odb(&odb, repo);
-	if (r == 0)
-		r = git_odb_read_header(&size, &type, odb, git_tree_entry_id(e));
-	if (r < 0) {
+	if (git_odb_read_header(&size, &type, rd->odb, git_tree_entry_id(e)) < 0) {
 		r = -EIO;
 		goto out;
 	}
@@ -2225,8 +2249,7 @@ int facts_read_file(const struct repo_facts *f, const char *path, size_t max, st
 		r = -EFBIG; /* libgit2 inflates whole blobs; this one is too big */
 		goto out;
 	}
-	r = git_blob_lookup(&blob, repo, git_tree_entry_id(e));
-	if (r < 0) {
+	if (git_blob_lookup(&blob, rd->repo, git_tree_entry_id(e)) < 0) {
 		r = -EIO;
 		goto out;
 	}
@@ -2234,11 +2257,18 @@ int facts_read_file(const struct repo_facts *f, const char *path, size_t max, st
 		    (size_t)MIN(git_blob_rawsize(blob), (git_object_size_t)max));
 out:
 	git_blob_free(blob);
-	git_odb_free(odb);
 	git_tree_entry_free(e);
-	git_tree_free(tree);
-	git_commit_free(cm);
-	git_repository_free(repo);
-	git_libgit2_shutdown();
+	return r;
+}
+
+int facts_read_file(const struct repo_facts *f, const char *path, size_t max, struct buf *out)
+{
+	struct facts_reader *rd;
+	int r = facts_reader_new(&rd, f);
+
+	if (r < 0)
+		return r;
+	r = facts_reader_read(rd, path, max, out);
+	facts_reader_free(rd);
 	return r;
 }

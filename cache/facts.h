@@ -60,6 +60,16 @@ size_t facts_history(const struct repo_facts *f, const struct facts_commit **ret
 int facts_read_file(const struct repo_facts *f, const char *path, size_t max, struct buf *out);
 
 /*
+ * A reader opens the repository and the commit's tree once for many reads
+ * (a prompt reads dozens of files). One reader per thread: it holds a
+ * git_repository. facts_reader_read() behaves as facts_read_file().
+ */
+struct facts_reader;
+int facts_reader_new(struct facts_reader **ret, const struct repo_facts *f);
+int facts_reader_read(struct facts_reader *rd, const char *path, size_t max, struct buf *out);
+void facts_reader_free(struct facts_reader *rd); /* NULL is fine */
+
+/*
  * Additions for the builtin planner and generator. Every pointer returned
  * below points into the repo_facts and lives as long as its last reference;
  * all of these only read immutable data and are thread-safe.

@@ -288,6 +288,7 @@ static int add_sources(struct buf *u, const struct gen_request *req, const struc
 	size_t n = facts_files(req->facts, &files), nc = 0, used = 0;
 	size_t budget = (size_t)c->prompt_budget, cap = MAX(budget / 4, (size_t)FILE_MIN_CAP);
 	_cleanup_free_ struct cand *cands = NULL;
+	struct facts_reader *rd = NULL;
 	struct buf text;
 	int r = 0;
 
@@ -306,6 +307,8 @@ static int add_sources(struct buf *u, const struct gen_request *req, const struc
 		return 0;
 	qsort(cands, nc, sizeof(*cands), cand_cmp);
 	r = buf_printf(u, "\n## Source files (line-numbered, at commit %s)\n", req->commit);
+	if (facts_reader_new(&rd, req->facts) < 0)
+		rd = NULL; /* each read opens the repository itself then */
 	buf_init(&text, budget);
 	/* the budget counts what the model reads: numbers, headings and fences too */
 	for (size_t i = 0; i < nc && r == 0; i++) {
@@ -314,7 +317,9 @@ static int add_sources(struct buf *u, const struct gen_request *req, const struc
 		if (room < FILE_MIN_ROOM)
 			break;
 		buf_reset(&text);
-		if (facts_read_file(req->facts, cands[i].f->path, MIN(cap, room), &text) < 0 ||
+		if ((rd ? facts_reader_read(rd, cands[i].f->path, MIN(cap, room), &text)
+			: facts_read_file(req->facts, cands[i].f->path, MIN(cap, room), &text)) <
+			0 ||
 		    !text.len)
 			continue; /* vanished or unreadable: the list still shows it */
 		if (memchr(text.data, '\0', text.len))
@@ -323,6 +328,7 @@ static int add_sources(struct buf *u, const struct gen_request *req, const struc
 		used += add;
 	}
 	buf_done(&text);
+	facts_reader_free(rd);
 	return r;
 }
 
