@@ -183,3 +183,56 @@ def tap_todo(t, cond, msg, reason, detail=None):
         for line in str(detail or "").splitlines()[:20]:
             print(f"#   {line}", flush=True)
     return cond
+
+
+def _fi_path(p):
+    """A path in git fast-import's C-style quoting (any byte but NUL)."""
+    b = p if isinstance(p, bytes) else p.encode()
+    out = '"'
+    for c in b:
+        if c in (0x22, 0x5c):
+            out += "\\" + chr(c)
+        elif c == 0x0a:
+            out += "\\n"
+        elif c < 0x20 or c >= 0x7f:
+            out += "\\%03o" % c
+        else:
+            out += chr(c)
+    return (out + '"').encode("latin-1")
+
+
+def fast_import_repo(dest, files, symlinks=None):
+    """A bare repository at dest with one commit on main holding files
+    (path -> bytes|str, paths may be bytes with any byte but NUL and '/')
+    and symlinks (path -> target). Fast even for 100,000 files."""
+    run(["git", "-c", "init.defaultBranch=main", "init", "-q", "--bare", dest])
+    chunks = []
+    entries = []
+    mark = 0
+    for kind, items in (("100644", files), ("120000", symlinks or {})):
+        for path, data in items.items():
+            mark += 1
+            data = data if isinstance(data, bytes) else data.encode()
+            chunks.append(b"blob\nmark :%d\ndata %d\n" % (mark, len(data)) + data + b"\n")
+            entries.append(b"M %s :%d " % (kind.encode(), mark) + _fi_path(path) + b"\n")
+    msg = b"hostile commit\n"
+    chunks.append(b"commit refs/heads/main\nauthor Ada <ada@example.org> 1700000000 +0000\n"
+                  b"committer Ada <ada@example.org> 1700000000 +0000\n"
+                  b"data %d\n" % len(msg) + msg + b"".join(entries) + b"\n")
+    import subprocess as sp
+    r = sp.run(["git", "--git-dir", dest, "fast-import", "--quiet"], input=b"".join(chunks),
+               capture_output=True)
+    if r.returncode != 0:
+        raise RuntimeError(f"fast-import failed: {r.stderr.decode(errors='replace')}")
+    return dest
+
+
+def markdown_problems(data):
+    """Why data is not valid UTF-8 Markdown text, or [] (strict decoding)."""
+    try:
+        text = data.decode("utf-8", "strict")
+    except UnicodeDecodeError as e:
+        return [f"invalid UTF-8: {e}"]
+    bad = sorted({hex(ord(c)) for c in text if ord(c) < 0x20 and c not in "\n\t\r" or
+                  ord(c) == 0x7f})
+    return [f"control characters {bad}"] if bad else []
