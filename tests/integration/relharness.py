@@ -1,7 +1,9 @@
 """Helpers shared by the reliability and security tests (issue 5): process
 inspection, cache inspection, slow and hostile servers. Standard library
 only; builds on harness.py."""
+import json
 import os
+import sys
 import socket
 import threading
 import time
@@ -236,3 +238,37 @@ def markdown_problems(data):
     bad = sorted({hex(ord(c)) for c in text if ord(c) < 0x20 and c not in "\n\t\r" or
                   ord(c) == 0x7f})
     return [f"control characters {bad}"] if bad else []
+
+
+class FakeLLM:
+    """tests/fake_llm.py as a subprocess; script() queues fault modes."""
+
+    def __init__(self, mode="normal"):
+        import subprocess as sp
+        here = os.path.dirname(os.path.abspath(__file__))
+        self.proc = sp.Popen([sys.executable, os.path.join(here, "..", "fake_llm.py"),
+                              "--mode", mode], stdout=sp.PIPE, stderr=sp.DEVNULL,
+                             start_new_session=True)
+        self.port = int(self.proc.stdout.readline())
+        self.base = f"http://127.0.0.1:{self.port}"
+
+    def _call(self, method, path, body=None):
+        import urllib.request
+        req = urllib.request.Request(self.base + path, method=method,
+                                     data=None if body is None else json.dumps(body).encode())
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return json.loads(r.read())
+
+    def script(self, modes):
+        return self._call("POST", "/_script", modes)
+
+    def reset(self):
+        return self._call("POST", "/_reset", {})
+
+    def requests(self):
+        return self._call("GET", "/_requests")
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(10)
