@@ -37,6 +37,8 @@ def parallel(fn, args, timeout):
 
 with Env() as env:
     repo = env.make_repo("alpha", sample_files())
+    wide = env.make_repo("wide", dict(sample_files(), **{
+        f"part{i}/p{i}.c": f"int p{i}(void) {{ return {i}; }}\n" for i in range(4)}))
     det = gen_script(env.root, "det.sh", DET_GEN)
     gen = {"backend": "command", "command": det}
 
@@ -142,7 +144,7 @@ with Env() as env:
         total_faults = 0
         for backend, faults in (("openai", openai_faults), ("anthropic", anthropic_faults)):
             env.cache = os.path.join(env.root, f"cache-{backend}")
-            m = env.mount({"llm/alpha": repo},
+            m = env.mount({"llm/alpha": wide},
                           options={"retries": 3, "open_timeout": 40, "refresh_interval": 0,
                                    "failure_backoff": 1},
                           generator={"backend": backend, "model": "fake-model",
