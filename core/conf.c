@@ -527,7 +527,8 @@ static void parse_line(struct parser *p, char *s, unsigned line, char **section,
 
 			if (!conf_repo_name_valid(name)) {
 				perr(p, line,
-				     "bad repository name \"%s\": expected REPO or OWNER/REPO in UTF-8, no "
+				     "bad repository name \"%s\": expected REPO or OWNER/REPO in "
+				     "UTF-8, no "
 				     "leading dot",
 				     name);
 				*bad_section = true;

@@ -54,7 +54,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		/* how the network cuts the stream must not matter */
 		r2 = parse(body, size - 1, true, 0, &out2, &err2);
 		FUZZ_CHECK(r2 == r);
-		FUZZ_CHECK(out2.len == out.len && (!out.len || !memcmp(out.data, out2.data, out.len)));
+		FUZZ_CHECK(out2.len == out.len &&
+			   (!out.len || !memcmp(out.data, out2.data, out.len)));
 		buf_done(&out2);
 	}
 	buf_done(&out);

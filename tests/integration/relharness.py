@@ -46,8 +46,9 @@ def temp_files(cache):
     return out
 
 
-def procs_matching(needle):
-    """PIDs (other than ours) whose command line contains needle."""
+def procs_matching(*needles):
+    """PIDs (other than ours) whose command line contains every needle (pass
+    the test's own root too: other test runs may share the machine)."""
     out = []
     for d in os.listdir("/proc"):
         if not d.isdigit() or int(d) == os.getpid():
@@ -59,7 +60,7 @@ def procs_matching(needle):
                 state = f.read().rsplit(")", 1)[1].split()[0]
         except OSError:
             continue
-        if needle.encode() in cmd and state != "Z":
+        if all(n.encode() in cmd for n in needles) and state != "Z":
             out.append(int(d))
     return out
 

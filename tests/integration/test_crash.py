@@ -79,7 +79,7 @@ with Env() as env:
         m.kill9()
         totals["kills"] += 1
         # the command generators die with their group or finish on their own
-        wait_until(lambda: not procs_matching("det.sh"), 15, what="generators gone")
+        wait_until(lambda: not procs_matching("det.sh", env.root), 15, what="generators gone")
 
     t.eq(totals["kills"], ITER, f"{ITER} kill -9 during generation")
     t.eq(totals["bad"], [], f"every page shown ready after a kill was complete "
@@ -150,17 +150,17 @@ with Env() as env:
     except TimeoutError:
         midway = False
     t.ok(midway, f"the clone is under way ({proxy.bytes} bytes through the proxy)")
-    helpers = procs_matching("--clone-helper")
+    helpers = procs_matching("--clone-helper", env.root)
     t.ok(helpers, "a clone helper runs", helpers)
     m.kill9()
     lister.wait(10)
     t.ok(temp_files(clones), "the killed clone left its temp directory behind (the case under test)")
     try:
-        wait_until(lambda: not procs_matching("--clone-helper"), 5, what="helper gone")
+        wait_until(lambda: not procs_matching("--clone-helper", env.root), 5, what="helper gone")
         gone = True
     except TimeoutError:
         gone = False
-    t.ok(gone, "the clone helper dies with the daemon", procs_matching("--clone-helper"))
+    t.ok(gone, "the clone helper dies with the daemon", procs_matching("--clone-helper", env.root))
     before = proxy.bytes
     m = env.mount({"crash/big": proxy.url("big.git")}, options={"clone_timeout": 60})
     listing, err = listdir_errno(m.path("crash", "big"))

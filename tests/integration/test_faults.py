@@ -128,7 +128,7 @@ with Env() as env:
     t.ok("net/stalled" in errs and "timed out" in errs, ".wikifs/errors says the stalled "
          "clone timed out", errs)
     t.ok("net/junk" in errs, ".wikifs/errors names the garbage server's repository", errs)
-    t.eq(procs_matching("--clone-helper"), [], "no clone helper is left running")
+    t.eq(procs_matching("--clone-helper", env.root), [], "no clone helper is left running")
     data, err = read_errno(m.path("net", "good", "Home.md"))
     t.ok(err == 0 and data.startswith(b"# Home"), "the daemon keeps serving pages")
     t.eq(m.unmount(), 0, "unmount")
