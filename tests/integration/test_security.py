@@ -93,6 +93,10 @@ with Env() as env:
     t.ok(r.returncode != 0, "nor a page")
     m.control("prefetch acme/alpha")
     t.ok(True, "the mounting user writes the control file")
+    # let the prefetch finish (and the kernel release the control file) before
+    # unmounting: an unmount racing that release leaks the handle (reported)
+    wait_until(lambda: m.progress()["pages"]["queued"] == 0 and
+               m.progress()["pages"]["running"] == 0, 60, what="prefetch done")
     t.eq(m.unmount(), 0, "unmount")
 
     # ---------------------------------------------------- the API key stays secret
