@@ -50,13 +50,12 @@ with Env() as env:
 
     totals = {"kills": 0, "ready_checked": 0, "absent": 0, "bad": [], "temps": [],
               "ready_at_kill": []}
-    for it in range(ITER):
-        with open(delay_file, "w") as f:
-            f.write(f"{rng.choice([0.02, 0.05, 0.1, 0.2])}\n")
-        m = env.mount(repos, options=opts, generator=gen)
-        left = temp_files(env.cache)
-        totals["temps"] += left
-        # every page is either ready and complete, or absent (it will regenerate)
+
+    def check_state(model, it):
+        """Remount after a kill with the killed run's model: every page is ready
+        and byte-exact, or absent (and will regenerate); no temp file is left."""
+        m = env.mount(repos, options=opts, generator=dict(gen, model=model))
+        totals["temps"].extend(temp_files(env.cache))
         for r, p in all_pages:
             path = m.path(*r.split("/"), p)
             if os.stat(path).st_size > 0:
@@ -66,20 +65,32 @@ with Env() as env:
                     totals["bad"].append((it, r, p, err, len(data or b"")))
             else:
                 totals["absent"] += 1
+        return m
+
+    for it in range(ITER):
+        with open(delay_file, "w") as f:
+            f.write(f"{rng.choice([0.02, 0.05, 0.1, 0.2])}\n")
+        # the model is part of the page key: a new one gives 50+ pages to generate
+        model = f"crash-{it}"
+        m = check_state(model, it)
         for r in repos:
             m.control(f"prefetch {r}")
-        # kill at a random moment: before, during or after the bulk of the work
+        # kill at a random moment while the pages generate
         wait_until(lambda: m.progress()["pages"]["running"] > 0 or
                    m.progress()["pages"]["queued"] == 0, 30, what="work started")
         deadline = time.monotonic() + rng.uniform(0.0, 2.5)
         while time.monotonic() < deadline:
             time.sleep(0.01)
-        pj = m.progress()["pages"]
-        totals["ready_at_kill"].append(pj["ready"])
+        totals["ready_at_kill"].append(m.progress()["pages"]["ready"])
         m.kill9()
         totals["kills"] += 1
         # the command generators die with their group or finish on their own
         wait_until(lambda: not procs_matching("det.sh", env.root), 15, what="generators gone")
+        m = check_state(model, it)
+        t_ok = m.unmount() == 0
+        if not t_ok:
+            totals["bad"].append((it, "unmount failed"))
+    gen["model"] = f"crash-{ITER - 1}"
 
     t.eq(totals["kills"], ITER, f"{ITER} kill -9 during generation")
     t.eq(totals["bad"], [], f"every page shown ready after a kill was complete "
@@ -109,9 +120,19 @@ with Env() as env:
     t.eq(m.unmount(), 0, "unmount")
     t.eq(temp_files(env.cache), [], "no temp file after a clean unmount")
 
-    # a corrupted entry (same size, bytes changed) and a truncated one regenerate
-    entries = sorted(os.path.join(d, f) for d, _, fs in os.walk(os.path.join(env.cache, "pages"))
-                     for f in fs)
+    # a corrupted entry (same size, bytes changed) and a truncated one regenerate;
+    # the entries of a fresh model are the new files of one complete prefetch
+    def entry_files():
+        return {os.path.join(d, f) for d, _, fs in os.walk(os.path.join(env.cache, "pages"))
+                for f in fs}
+
+    before = entry_files()
+    gen["model"] = "tamper"
+    m = env.mount(repos, options=opts, generator=gen)
+    run([WIKIFS, "prefetch", m.path("crash")], check=False, timeout=300)
+    t.eq(m.unmount(), 0, "unmount")
+    entries = sorted(entry_files() - before)
+    t.eq(len(entries), len(all_pages), "one new entry per page")
     with open(entries[0], "r+b") as f:
         f.seek(-10, 2)
         f.write(b"XXXXXXXXXX")
