@@ -226,6 +226,30 @@ static int sse_feed(void *ctx, const char *p, size_t n)
 	return s->r < 0 ? s->r : s->failed ? -EPROTO : 0;
 }
 
+/* The end of a stream: flushes what is pending and judges the whole answer. */
+static int sse_finish(struct sse *s, int r, const char *where, size_t start,
+		      struct gen_usage *usage)
+{
+	struct gen_err *err = s->err;
+
+	if (r == 0 && !s->failed && s->line.len)
+		r = sse_feed(s, "\n", 1);
+	if (r == 0 && !s->failed && s->data.len)
+		r = sse_dispatch(s);
+	/* billed even when the stream failed */
+	usage->input_tokens += s->input_tokens;
+	usage->output_tokens += s->output_tokens;
+	if (r == 0 && !s->stopped) {
+		err->retryable = true;
+		r = wf_err_set(&err->e, -ECONNRESET,
+			       "stream from '%s' ended before message_stop (truncated)", where);
+	} else if (r == 0 && s->out->len == start) {
+		err->retryable = true;
+		r = wf_err_set(&err->e, -ENODATA, "empty answer from '%s'", where);
+	}
+	return r;
+}
+
 static char *request_json(const struct llm *l, const char *system, const char *user)
 {
 	cJSON *root = cJSON_CreateObject(), *msgs, *m;
@@ -336,22 +360,7 @@ int anthropic_call(struct llm *l, struct http_client *h, const char *system, con
 		free(key);
 	}
 	if (resp.streamed) {
-		/* billed even when the stream failed */
-		if (r == 0 && !s.failed && s.line.len)
-			r = sse_feed(&s, "\n", 1);
-		if (r == 0 && !s.failed && s.data.len)
-			r = sse_dispatch(&s);
-		usage->input_tokens += s.input_tokens;
-		usage->output_tokens += s.output_tokens;
-		if (r == 0 && !s.stopped) {
-			err->retryable = true;
-			r = wf_err_set(&err->e, -ECONNRESET,
-				       "stream from '%s' ended before message_stop (truncated)",
-				       where);
-		} else if (r == 0 && out->len == start) {
-			err->retryable = true;
-			r = wf_err_set(&err->e, -ENODATA, "empty answer from '%s'", where);
-		}
+		r = sse_finish(&s, r, where, start, usage);
 	} else if (r == 0 && (resp.status < 200 || resp.status > 299)) {
 		r = http_classify(resp.status, buf_str(&resp.body), &resp, url, l->key, err);
 	} else if (r == 0) {
@@ -366,6 +375,39 @@ int anthropic_call(struct llm *l, struct http_client *h, const char *system, con
 	buf_done(&s.line);
 	buf_done(&s.data);
 	http_response_done(&resp);
+	return r;
+}
+
+/*
+ * The parsers of anthropic_call() without the network, for the fuzz
+ * harnesses: @body is an SSE stream (@stream, fed in pieces of @chunk bytes,
+ * as curl would) or a JSON answer. No half page is left in @out on failure.
+ */
+int anthropic_parse(const char *body, size_t len, bool stream, size_t chunk, struct buf *out,
+		    struct gen_usage *usage, struct gen_err *err)
+{
+	struct sse s = { .out = out, .err = err, .url = "fuzz://anthropic" };
+	size_t start = out->len;
+	int r = 0;
+
+	if (!stream) {
+		r = parse_json(body, len, s.url, out, usage, err);
+		goto out_trim;
+	}
+	buf_init(&s.line, SSE_LINE_MAX);
+	buf_init(&s.data, SSE_LINE_MAX);
+	chunk = chunk ? chunk : len;
+	for (size_t off = 0; r == 0 && off < len; off += chunk)
+		r = sse_feed(&s, body + off, MIN(chunk, len - off));
+	r = sse_finish(&s, r, s.url, start, usage);
+	buf_done(&s.line);
+	buf_done(&s.data);
+out_trim:
+	if (r < 0) {
+		out->len = start;
+		if (out->data)
+			out->data[start] = '\0';
+	}
 	return r;
 }
 

@@ -88,4 +88,16 @@ void llm_ops_abort(void *state);
 		.abort = llm_ops_abort,                                           \
 	}
 
+/*
+ * The response parsers of those calls alone (no network, no limiter), for
+ * the fuzz harnesses: a whole response @body of @len bytes (NUL-terminated
+ * at @len). The page is appended to @out (nothing on failure); 0 or -errno
+ * with @err filled. Pure and thread-safe.
+ */
+int openai_parse(const char *body, size_t len, struct buf *out, struct gen_usage *usage,
+		 struct gen_err *err);
+/* @stream: an SSE stream, fed @chunk bytes at a time (0 = at once); else JSON. */
+int anthropic_parse(const char *body, size_t len, bool stream, size_t chunk, struct buf *out,
+		    struct gen_usage *usage, struct gen_err *err);
+
 #endif

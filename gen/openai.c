@@ -143,6 +143,13 @@ out_free_resp:
 	return r;
 }
 
+/* parse_response() without the network, for the fuzz harnesses. */
+int openai_parse(const char *body, size_t len, struct buf *out, struct gen_usage *usage,
+		 struct gen_err *err)
+{
+	return parse_response(body, len, "fuzz://openai", out, usage, err);
+}
+
 static int openai_init(void **state, const struct conf *c, struct wf_err *err)
 {
 	return llm_new((struct llm **)state, c, BACKEND_OPENAI, err);
