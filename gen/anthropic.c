@@ -43,18 +43,11 @@ struct sse {
 	struct gen_err *err;
 };
 
-static uint64_t json_u64(const cJSON *obj, const char *name)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, name);
-
-	return cJSON_IsNumber(v) && v->valuedouble > 0 ? (uint64_t)v->valuedouble : 0;
-}
-
 /* Input tokens, counting prompt-cache reads and writes (billed too). */
 static uint64_t usage_input(const cJSON *u)
 {
-	return json_u64(u, "input_tokens") + json_u64(u, "cache_creation_input_tokens") +
-	       json_u64(u, "cache_read_input_tokens");
+	return llm_json_u64(u, "input_tokens") + llm_json_u64(u, "cache_creation_input_tokens") +
+	       llm_json_u64(u, "cache_read_input_tokens");
 }
 
 /* The HTTP status the API uses for each error type, to classify stream errors alike. */
@@ -136,7 +129,7 @@ static int sse_dispatch(struct sse *s)
 
 		if (cJSON_IsObject(u)) {
 			s->input_tokens = usage_input(u);
-			s->output_tokens = json_u64(u, "output_tokens");
+			s->output_tokens = llm_json_u64(u, "output_tokens");
 		}
 	} else if (!strcmp(type, "content_block_start")) {
 		const cJSON *b = cJSON_GetObjectItemCaseSensitive(j, "content_block");
@@ -157,8 +150,8 @@ static int sse_dispatch(struct sse *s)
 
 		/* cumulative counts: replace, not add */
 		if (cJSON_IsObject(u)) {
-			if (json_u64(u, "output_tokens"))
-				s->output_tokens = json_u64(u, "output_tokens");
+			if (llm_json_u64(u, "output_tokens"))
+				s->output_tokens = llm_json_u64(u, "output_tokens");
 			if (usage_input(u))
 				s->input_tokens = usage_input(u);
 		}
@@ -292,7 +285,7 @@ static int parse_json(const char *body, size_t len, const char *where, struct bu
 	u = cJSON_GetObjectItemCaseSensitive(root, "usage");
 	if (cJSON_IsObject(u)) {
 		usage->input_tokens += usage_input(u);
-		usage->output_tokens += json_u64(u, "output_tokens");
+		usage->output_tokens += llm_json_u64(u, "output_tokens");
 	}
 	content = cJSON_GetObjectItemCaseSensitive(root, "content");
 	cJSON_ArrayForEach(b, content)

@@ -12,6 +12,8 @@
 #include "prompt.h"
 #include "util.h"
 
+#include <cJSON.h>
+
 #include <errno.h>
 #include <string.h>
 #include <time.h>
@@ -217,4 +219,13 @@ int llm_ops_generate(void *state, void *wstate, const struct gen_request *req, s
 void llm_ops_abort(void *state)
 {
 	llm_abort(state);
+}
+
+uint64_t llm_json_u64(const struct cJSON *obj, const char *name)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, name);
+
+	if (!cJSON_IsNumber(v) || !(v->valuedouble > 0) || !(v->valuedouble < 0x1p63))
+		return 0;
+	return (uint64_t)v->valuedouble;
 }

@@ -27,6 +27,8 @@
 #include "http.h"
 #include "ratelimit.h"
 
+struct cJSON;
+
 /* Breaker: consecutive provider failures before a pause, and the first pause. */
 #define LLM_BREAKER_THRESHOLD	5
 #define LLM_BREAKER_COOLDOWN_MS 30000
@@ -68,6 +70,13 @@ int openai_call(struct llm *l, struct http_client *h, const char *system, const 
 		struct buf *out, struct gen_usage *usage, struct gen_err *err);
 int anthropic_call(struct llm *l, struct http_client *h, const char *system, const char *user,
 		   struct buf *out, struct gen_usage *usage, struct gen_err *err);
+
+/*
+ * A token count from a response: a non-negative number below 2^63, else 0.
+ * (NaN, infinities and huge values would make the cast undefined; the
+ * fuzzers found 1e400.)
+ */
+uint64_t llm_json_u64(const struct cJSON *obj, const char *name);
 
 /*
  * backend_ops members shared by the openai and anthropic backends: the state

@@ -48,13 +48,6 @@ out_free_root:
 	return s;
 }
 
-static uint64_t json_u64(const cJSON *obj, const char *name)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, name);
-
-	return cJSON_IsNumber(v) && v->valuedouble > 0 ? (uint64_t)v->valuedouble : 0;
-}
-
 static int parse_response(const char *body, size_t len, const char *where, struct buf *out,
 			  struct gen_usage *usage, struct gen_err *err)
 {
@@ -71,8 +64,8 @@ static int parse_response(const char *body, size_t len, const char *where, struc
 	}
 	u = cJSON_GetObjectItemCaseSensitive(root, "usage");
 	if (cJSON_IsObject(u)) {
-		usage->input_tokens += json_u64(u, "prompt_tokens");
-		usage->output_tokens += json_u64(u, "completion_tokens");
+		usage->input_tokens += llm_json_u64(u, "prompt_tokens");
+		usage->output_tokens += llm_json_u64(u, "completion_tokens");
 	}
 	choices = cJSON_GetObjectItemCaseSensitive(root, "choices");
 	c0 = cJSON_IsArray(choices) ? cJSON_GetArrayItem(choices, 0) : NULL;
