@@ -194,3 +194,21 @@ void fs_repo_changed(void *ctx, size_t repo)
 	fuse_lowlevel_notify_inval_inode(fs->se, dir, 0, 0);
 	free(old);
 }
+
+void fs_page_ready(void *ctx, size_t repo, const char *slug)
+{
+	struct fs *fs = ctx;
+	fuse_ino_t ino = 0;
+
+	pthread_rwlock_rdlock(&fs->lock);
+	for (size_t i = 0; i < fs->repos[repo].nknown && !ino; i++) {
+		const struct node *n = fs->nodes[fs->repos[repo].known[i]];
+
+		if (n->slug && !strcmp(n->slug, slug))
+			ino = n->ino;
+	}
+	pthread_rwlock_unlock(&fs->lock);
+	/* attributes and data: the kernel asks again (a no-op if it had nothing) */
+	if (ino && fs->se)
+		fuse_lowlevel_notify_inval_inode(fs->se, ino, 0, 0);
+}

@@ -111,5 +111,6 @@ int fs_ctl_render(struct fs *fs, enum ctl_kind kind, struct buf *out);
 /* Runs the commands in @data; -EINVAL with the failing line noted in errors. */
 int fs_ctl_write(struct fs *fs, const char *data, size_t len);
 void fs_repo_changed(void *ctx, size_t repo);
+void fs_page_ready(void *ctx, size_t repo, const char *slug);
 
 #endif

@@ -500,7 +500,8 @@ static int mount_main(struct opts *o)
 	struct fuse_loop_config *lc = NULL;
 	struct wiki_events ev = { .error = ev_error,
 				  .info = ev_info,
-				  .repo_changed = fs_repo_changed };
+				  .repo_changed = fs_repo_changed,
+				  .page_ready = fs_page_ready };
 	struct wf_err err = { "" };
 	char fuse_opts[256], msg[1024];
 	int pipefd[2] = { -1, -1 }, status_fd = -1, r, ret = 1;

@@ -377,6 +377,8 @@ static void job_finished(void *ctx, void *payload, int err, const char *msg, uns
 
 	if (err < 0 && err != -ECANCELED && err != -ESHUTDOWN)
 		emit_error(w, path, line);
+	if (err == 0 && w->ev.page_ready)
+		w->ev.page_ready(w->ev.ctx, p->repo->idx, p->pp->slug);
 	/* EDQUOT and friends keep their meaning; other failures read as EIO */
 	notify_all(waiters, err == 0 || err == -EDQUOT || err == -ECANCELED || err == -ESHUTDOWN ||
 				    err == -ENOSPC

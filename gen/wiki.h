@@ -48,6 +48,11 @@ struct wiki_events {
 	void (*info)(void *ctx, const char *what, const char *msg);
 	/* The repository's plan or commit changed: invalidate what was shown. */
 	void (*repo_changed)(void *ctx, size_t repo);
+	/*
+	 * A page was (re)generated, before its waiters are answered: a size the
+	 * kernel cached for an earlier version of it is stale now. May be NULL.
+	 */
+	void (*page_ready)(void *ctx, size_t repo, const char *slug);
 };
 
 enum wiki_repo_state { WIKI_REPO_NEW, WIKI_REPO_CLONING, WIKI_REPO_READY, WIKI_REPO_FAILED };

@@ -159,6 +159,26 @@ with Env() as env:
     t.eq(read_errno(home)[0], b"# fine\n", "retry PATH forgets the failure and regenerates")
     t.eq(m.unmount(), 0, "unmount")
 
+    # ---- a ready page regenerated with another size is read whole (no stale kernel size)
+    env.cache = os.path.join(env.root, "cache-regrow")
+    calls = os.path.join(env.root, "regrow-calls")
+    grow = write_script(env, "grow.sh", f"cat >/dev/null; echo x >> {calls}; "
+                        f"n=$(wc -l < {calls}); echo '# grows'; seq 1 $((n * 300))\n")
+    m = env.mount({"acme/alpha": daemon.url("alpha.git")}, options={"refresh_interval": 0},
+                  generator={"backend": "command", "command": grow})
+    home = m.path("acme", "alpha", "Home.md")
+    v1, _ = read_errno(home)
+    size1 = os.stat(home).st_size
+    m.control("retry acme/alpha/Home.md")
+    wait_until(lambda: m.progress()["pages"]["generated"] == 2 and
+               xattr(home, "state") == "ready", 20, what="regenerated page")
+    v2, err = read_errno(home)
+    t.ok(err == 0 and v2.endswith(b"\n600\n") and len(v2) > len(v1),
+         f"after regeneration cat reads the new version whole ({len(v1)} -> "
+         f"{len(v2) if v2 else None} bytes)")
+    t.ok(os.stat(home).st_size == len(v2) != size1, "and stat shows its new size")
+    t.eq(m.unmount(), 0, "unmount")
+
     # ---- corrupt entry regenerated; stale temp files removed at start
     env.cache = os.path.join(env.root, "cache-corrupt")
     m = env.mount({"acme/alpha": daemon.url("alpha.git")}, options={"refresh_interval": 0})
