@@ -101,6 +101,8 @@ void fs_park_abandon(struct parked *p);
 /* ops.c: answers a parked request once its wait is over (err 0 = proceed). */
 void fs_answer(struct parked *p, int err);
 extern const struct fuse_lowlevel_ops fs_ops;
+/* Frees the handles the kernel never released (the session ended first). */
+void fs_handles_free(struct fs *fs);
 
 /* watch.c: answers parked requests when the mount is detached lazily */
 int fs_watch_start(struct fs *fs);

@@ -650,6 +650,7 @@ out_unmount:
 out_signals:
 	fuse_remove_signal_handlers(fs.se);
 out_session:
+	fs_handles_free(&fs); /* before the wiki: page handles hold cache pins */
 	wiki_free(fs.wiki);
 	fs.wiki = NULL;
 	fuse_session_destroy(fs.se);

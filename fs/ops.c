@@ -24,16 +24,33 @@
 
 #define XATTR_PREFIX "user.wikifs."
 
+/*
+ * Every open handle starts with a head on one list, so that handles the
+ * kernel never released (the session ended first) are freed at exit.
+ */
+enum fh_kind { FH_PAGE, FH_CTL, FH_DIR };
+
+struct fh_head {
+	struct fh_head *prev, *next; /* protected by fh_lock */
+	enum fh_kind kind;
+};
+
+static pthread_mutex_t fh_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct fh_head *fh_list; /* protected by fh_lock */
+
 struct fh_page {
+	struct fh_head head;
 	struct wiki_open o;
 };
 
 struct fh_ctl {
+	struct fh_head head;
 	enum ctl_kind kind;
 	struct buf text;
 };
 
 struct fh_dir {
+	struct fh_head head;
 	size_t n;
 	fuse_ino_t *inos;
 	char **names; /* borrowed from the node table */
@@ -43,6 +60,60 @@ struct fh_dir {
 static struct fs *req_fs(fuse_req_t req)
 {
 	return fuse_req_userdata(req);
+}
+
+static void fh_track(struct fh_head *h, enum fh_kind kind)
+{
+	h->kind = kind;
+	pthread_mutex_lock(&fh_lock);
+	h->prev = NULL;
+	h->next = fh_list;
+	if (fh_list)
+		fh_list->prev = h;
+	fh_list = h;
+	pthread_mutex_unlock(&fh_lock);
+}
+
+static void fh_untrack(struct fh_head *h)
+{
+	pthread_mutex_lock(&fh_lock);
+	if (h->prev)
+		h->prev->next = h->next;
+	else
+		fh_list = h->next;
+	if (h->next)
+		h->next->prev = h->prev;
+	pthread_mutex_unlock(&fh_lock);
+}
+
+/* Frees a handle of any kind; it must be untracked already. */
+static void fh_free(struct fs *fs, struct fh_head *h)
+{
+	switch (h->kind) {
+	case FH_PAGE:
+		wiki_page_close(fs->wiki, &((struct fh_page *)h)->o);
+		break;
+	case FH_CTL:
+		buf_done(&((struct fh_ctl *)h)->text);
+		break;
+	case FH_DIR:
+		free(((struct fh_dir *)h)->inos);
+		free(((struct fh_dir *)h)->names);
+		break;
+	}
+	free(h);
+}
+
+void fs_handles_free(struct fs *fs)
+{
+	pthread_mutex_lock(&fh_lock);
+	while (fh_list) {
+		struct fh_head *h = fh_list;
+
+		fh_list = h->next;
+		fh_free(fs, h);
+	}
+	pthread_mutex_unlock(&fh_lock);
 }
 
 static void fill_attr(struct fs *fs, const struct node *n, struct stat *st, double *timeout)
@@ -274,10 +345,10 @@ static void reply_opendir(fuse_req_t req, struct fs *fs, fuse_ino_t ino, struct 
 	fi->fh = (uint64_t)(uintptr_t)d;
 	fi->cache_readdir = 1;
 	fi->keep_cache = 1;
+	fh_track(&d->head, FH_DIR);
 	if (fuse_reply_open(req, fi) != 0) {
-		free(d->inos);
-		free(d->names);
-		free(d);
+		fh_untrack(&d->head);
+		fh_free(fs, &d->head);
 	}
 }
 
@@ -390,12 +461,11 @@ static void fs_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t of
 
 static void fs_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	struct fh_dir *d = (struct fh_dir *)(uintptr_t)fi->fh;
+	struct fh_head *h = (struct fh_head *)(uintptr_t)fi->fh;
 
-	if (d) {
-		free(d->inos);
-		free(d->names);
-		free(d);
+	if (h) {
+		fh_untrack(h);
+		fh_free(req_fs(req), h);
 	}
 	fuse_reply_err(req, 0);
 	(void)ino;
@@ -417,9 +487,10 @@ static void reply_open_page(fuse_req_t req, struct fuse_file_info *fi, struct wi
 	fi->fh = (uint64_t)(uintptr_t)h;
 	fi->keep_cache = 1;
 	fi->noflush = 1;
+	fh_track(&h->head, FH_PAGE);
 	if (fuse_reply_open(req, fi) != 0) {
-		wiki_page_close(fs->wiki, &h->o);
-		free(h);
+		fh_untrack(&h->head);
+		fh_free(fs, &h->head);
 	}
 }
 
@@ -452,9 +523,10 @@ static void open_ctl(fuse_req_t req, struct fs *fs, const struct node *n, struct
 	fi->fh = (uint64_t)(uintptr_t)h;
 	fi->direct_io = 1;
 	fi->nonseekable = 0;
+	fh_track(&h->head, FH_CTL);
 	if (fuse_reply_open(req, fi) != 0) {
-		buf_done(&h->text);
-		free(h);
+		fh_untrack(&h->head);
+		fh_free(fs, &h->head);
 	}
 }
 
@@ -562,10 +634,10 @@ void fs_answer(struct parked *p, int err)
 static void fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		    struct fuse_file_info *fi)
 {
-	struct fs *fs = req_fs(req);
-	struct node n;
+	const struct fh_head *fh = (const struct fh_head *)(uintptr_t)fi->fh;
 
-	if (fs_node_get(fs, ino, &n) == 0 && n.type == NODE_CTL) {
+	(void)ino;
+	if (fh->kind == FH_CTL) {
 		struct fh_ctl *h = (struct fh_ctl *)(uintptr_t)fi->fh;
 		size_t len = (size_t)off >= h->text.len ? 0 : MIN(size, h->text.len - (size_t)off);
 		char *copy;
@@ -622,23 +694,14 @@ static void fs_write(fuse_req_t req, fuse_ino_t ino, const char *data, size_t si
 
 static void fs_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	struct fs *fs = req_fs(req);
-	struct node n;
+	struct fh_head *h = (struct fh_head *)(uintptr_t)fi->fh;
 
-	if (fs_node_get(fs, ino, &n) == 0 && n.type == NODE_CTL) {
-		struct fh_ctl *h = (struct fh_ctl *)(uintptr_t)fi->fh;
-
-		buf_done(&h->text);
-		free(h);
-	} else {
-		struct fh_page *h = (struct fh_page *)(uintptr_t)fi->fh;
-
-		if (h) {
-			wiki_page_close(fs->wiki, &h->o);
-			free(h);
-		}
+	if (h) {
+		fh_untrack(h);
+		fh_free(req_fs(req), h);
 	}
 	fuse_reply_err(req, 0);
+	(void)ino;
 }
 
 /* ---- extended attributes: readable by name, never listed ---- */

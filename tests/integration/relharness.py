@@ -175,17 +175,6 @@ class GarbageServer:
         self.sock.close()
 
 
-def tap_todo(t, cond, msg, reason, detail=None):
-    """A known bug in code this suite does not own: 'not ok # TODO' when it
-    fails (reported, does not fail the run), a plain 'ok' once fixed."""
-    t.n += 1
-    if cond:
-        print(f"ok {t.n} - {msg}", flush=True)
-    else:
-        print(f"not ok {t.n} - {msg} # TODO {reason}", flush=True)
-        for line in str(detail or "").splitlines()[:20]:
-            print(f"#   {line}", flush=True)
-    return cond
 
 
 def _fi_path(p):
