@@ -4,14 +4,18 @@
  * "llm -m X", "ollama run X") with the prompt on stdin and takes the page
  * from stdout.
  *
- * Safety: the command runs as posix_spawn("/bin/sh", "-c", conf->command).
- * The shell only ever parses the user's own configured string; repository
+ * Safety: a command with shell syntax runs as "/bin/sh -c COMMAND"; a plain
+ * "prog args" (quotes allowed) is split here and run directly. The shell
+ * only ever parses the user's own configured string; repository
  * data reaches the program through stdin, and the page identity through the
  * environment (WIKIFS_REPO, WIKIFS_PAGE, WIKIFS_COMMIT), which a shell
  * expands only where the user's command asks for it, never re-parses.
  *
  * Lifetime: the child leads its own process group, so a timeout or an
- * unmount kills it and everything it started (SIGKILL to the group). All
+ * unmount kills it and everything it started (SIGKILL to the group). It is
+ * started with PR_SET_PDEATHSIG, so it dies with the daemon even on kill -9
+ * (a program run through the shell is the shell's child and is not covered:
+ * run it directly, or with "exec", if that matters). All
  * three pipes are served by one poll() loop, so a large prompt and a large
  * page cannot deadlock each other; an eventfd written by abort() is in the
  * same poll set, so unmount is immediate. A pidfd (where the kernel has one)
@@ -32,7 +36,8 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
+#include <stdbool.h>
+#include <sys/prctl.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/syscall.h>
@@ -219,18 +224,152 @@ static void close_fd(int *fd)
 	*fd = -1;
 }
 
+/*
+ * Splits a command without shell syntax into words ('single' and "double"
+ * quotes, backslash escapes in double quotes). NULL when the shell is needed:
+ * any of ; | & < > ( ) $ ` * ? [ ] { } ~ # or a newline outside quotes, or
+ * an unterminated quote. @store receives the words' bytes (free it).
+ */
+static char **split_simple(const char *cmd, char **store)
+{
+	size_t n = strlen(cmd), nw = 0;
+	char *w = malloc(n + 1), **argv = calloc(n / 2 + 2, sizeof(*argv));
+	char *o = w, quote = 0;
+	bool in_word = false;
+
+	if (!w || !argv)
+		goto out_shell;
+	for (const char *c = cmd; *c; c++) {
+		if (quote == '\'') {
+			if (*c == '\'')
+				quote = 0;
+			else
+				*o++ = *c;
+			continue;
+		}
+		if (quote == '"') {
+			if (*c == '"')
+				quote = 0;
+			else if (*c == '\\' && c[1] && strchr("\"\\$`", c[1]))
+				*o++ = *++c;
+			else if (*c == '$' || *c == '`')
+				goto out_shell;
+			else
+				*o++ = *c;
+			continue;
+		}
+		if (*c == ' ' || *c == '\t') {
+			if (in_word) {
+				*o++ = '\0';
+				in_word = false;
+			}
+			continue;
+		}
+		if (strchr(";|&<>()$`*?[]{}~#\n\\", *c))
+			goto out_shell;
+		if (!in_word) {
+			argv[nw++] = o;
+			in_word = true;
+		}
+		if (*c == '\'' || *c == '"')
+			quote = *c;
+		else
+			*o++ = *c;
+	}
+	if (quote || nw == 0)
+		goto out_shell;
+	*o = '\0';
+	argv[nw] = NULL;
+	*store = w;
+	return argv;
+out_shell:
+	free(w);
+	free(argv);
+	return NULL;
+}
+
+/* The path execve() needs for @name, searched in $PATH like execvp(). */
+static char *find_program(const char *name)
+{
+	const char *path = getenv("PATH");
+	char *r = NULL;
+
+	if (strchr(name, '/'))
+		return strdup(name);
+	if (!path || !*path)
+		path = "/usr/local/bin:/usr/bin:/bin";
+	for (const char *d = path; d && !r; d = strchr(d, ':') ? strchr(d, ':') + 1 : NULL) {
+		size_t len = strcspn(d, ":");
+
+		if (asprintf(&r, "%.*s/%s", (int)len, len ? d : ".", name) < 0)
+			return NULL;
+		if (access(r, X_OK) < 0) {
+			free(r);
+			r = NULL;
+		}
+	}
+	return r;
+}
+
+/*
+ * vfork + execve instead of posix_spawn, for the one thing posix_spawn
+ * cannot do: PR_SET_PDEATHSIG, so the generator dies with the daemon even
+ * when the daemon is killed with SIGKILL. Between vfork and execve the child
+ * makes only async-signal-safe system calls. All signals are blocked in this
+ * thread around vfork so no handler of the daemon runs in the child.
+ */
+static pid_t spawn_vfork(const char *path, char *const argv[], char *const envp[], const int fds[3])
+{
+	static const int defaults[] = { SIGPIPE, SIGINT, SIGTERM, SIGHUP, SIGCHLD, SIGQUIT };
+	pid_t parent = getpid(), pid;
+	sigset_t all, old;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	pid = vfork();
+	if (pid == 0) {
+		struct sigaction dfl = { .sa_handler = SIG_DFL };
+		sigset_t none;
+
+		setpgid(0, 0); /* its own group: a timeout kills everything it started */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != parent)
+			_exit(127); /* the daemon died before the line above */
+		for (int i = 0; i < 3; i++)
+			if (dup2(fds[i], i) < 0)
+				_exit(127);
+		for (size_t i = 0; i < ARRAY_SIZE(defaults); i++)
+			sigaction(defaults[i], &dfl, NULL);
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		execve(path, argv, envp);
+		_exit(errno == ENOENT ? 127 : 126);
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return pid;
+}
+
 static int spawn_child(const struct command *cmd, const struct gen_request *req, struct run *run,
 		       struct wf_err *err)
 {
 	int pin[2] = { -1, -1 }, pout[2] = { -1, -1 }, perr[2] = { -1, -1 };
 	char *vars[3] = { NULL, NULL, NULL };
-	char *argv[] = { "sh", "-c", cmd->c->command, NULL };
-	posix_spawn_file_actions_t fa;
-	posix_spawnattr_t attr;
-	sigset_t none, defaults;
-	char **env = NULL;
-	int r;
+	char *shell_argv[] = { "sh", "-c", cmd->c->command, NULL };
+	_cleanup_free_ char *words = NULL, *path = NULL;
+	_cleanup_free_ char **simple = split_simple(cmd->c->command, &words);
+	char **argv = shell_argv, **env = NULL;
+	int r = 0;
 
+	/* a plain "prog args" runs directly: one exec less, and prog gets the death signal */
+	path = simple ? find_program(simple[0]) : strdup("/bin/sh");
+	if (simple && path)
+		argv = simple;
+	else if (simple) {
+		free(path);
+		path = strdup("/bin/sh"); /* not found: let the shell say so (exit 127) */
+	}
+	if (!path)
+		return wf_err_set(err, -ENOMEM, "out of memory");
 	if (pipe2(pin, O_CLOEXEC) < 0 || pipe2(pout, O_CLOEXEC) < 0 || pipe2(perr, O_CLOEXEC) < 0) {
 		r = wf_err_set(err, -errno, "cannot create pipes: %s", strerror(errno));
 		goto out_close;
@@ -240,28 +379,9 @@ static int spawn_child(const struct command *cmd, const struct gen_request *req,
 		r = wf_err_set(err, -ENOMEM, "out of memory");
 		goto out_close;
 	}
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_adddup2(&fa, pin[0], 0);
-	posix_spawn_file_actions_adddup2(&fa, pout[1], 1);
-	posix_spawn_file_actions_adddup2(&fa, perr[1], 2);
-	posix_spawnattr_init(&attr);
-	sigemptyset(&none);
-	sigemptyset(&defaults);
-	sigaddset(&defaults, SIGPIPE);
-	sigaddset(&defaults, SIGINT);
-	sigaddset(&defaults, SIGTERM);
-	sigaddset(&defaults, SIGHUP);
-	sigaddset(&defaults, SIGCHLD);
-	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
-					    POSIX_SPAWN_SETSIGDEF);
-	posix_spawnattr_setpgroup(&attr, 0);
-	posix_spawnattr_setsigmask(&attr, &none);
-	posix_spawnattr_setsigdefault(&attr, &defaults);
-	r = -posix_spawn(&run->pid, "/bin/sh", &fa, &attr, argv, env);
-	posix_spawnattr_destroy(&attr);
-	posix_spawn_file_actions_destroy(&fa);
-	if (r < 0) {
-		wf_err_set(err, r, "cannot run /bin/sh: %s", strerror(-r));
+	run->pid = spawn_vfork(path, argv, env, (const int[3]){ pin[0], pout[1], perr[1] });
+	if (run->pid < 0) {
+		r = wf_err_set(err, -errno, "cannot run '%s': %s", path, strerror(errno));
 		goto out_close;
 	}
 	run->in = TAKE_FD(pin[1]);
