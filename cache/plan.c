@@ -10,6 +10,7 @@
 #include "buf.h"
 #include "fsutil.h"
 #include "sha256.h"
+#include "utf8.h"
 #include "util.h"
 
 #include <stdbool.h>
@@ -101,35 +102,6 @@ int plan_add(struct plan *p, const char *slug, const char *title, enum page_kind
 	return 0;
 }
 
-/*
- * Length of the strict UTF-8 sequence at @s (RFC 3629: no overlong form, no
- * surrogate, nothing past U+10FFFF), or 0 if it is not one. A slug is a file
- * name and a JSON string (progress.json): it must be valid UTF-8.
- */
-static size_t utf8_valid_len(const unsigned char *s)
-{
-	unsigned char c = s[0];
-	size_t len;
-	uint32_t cp, min;
-
-	if (c >= 0xc2 && c <= 0xdf)
-		len = 2, cp = c & 0x1f, min = 0x80;
-	else if (c >= 0xe0 && c <= 0xef)
-		len = 3, cp = c & 0x0f, min = 0x800;
-	else if (c >= 0xf0 && c <= 0xf4)
-		len = 4, cp = c & 0x07, min = 0x10000;
-	else
-		return 0;
-	for (size_t k = 1; k < len; k++) {
-		if ((s[k] & 0xc0) != 0x80)
-			return 0; /* also stops at the NUL */
-		cp = cp << 6 | (s[k] & 0x3f);
-	}
-	if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return len;
-}
-
 char *plan_slugify(const char *name)
 {
 	char *out = malloc(PLAN_MAX_SLUG_LEN + 1);
@@ -147,7 +119,7 @@ char *plan_slugify(const char *name)
 			dash = false;
 		} else if (c >= 0x80) {
 			/* keep UTF-8 sequences whole, or stop before a cut one */
-			size_t len = utf8_valid_len(s);
+			size_t len = utf8_seq_len(s);
 
 			if (len == 0)
 				continue; /* invalid byte: drop it */

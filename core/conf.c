@@ -8,6 +8,7 @@
  */
 #include "conf.h"
 #include "fsutil.h"
+#include "utf8.h"
 #include "util.h"
 
 #include <ctype.h>
@@ -298,38 +299,6 @@ static void report_bad_value(struct parser *p, unsigned line, const struct conf_
 	}
 }
 
-/* 1 if @s is strict UTF-8 (RFC 3629: no overlong form, surrogate or value past U+10FFFF). */
-static int utf8_valid(const unsigned char *s)
-{
-	while (*s) {
-		unsigned char c = *s;
-		size_t len;
-		uint32_t cp, min;
-
-		if (c < 0x80) {
-			s++;
-			continue;
-		}
-		if (c >= 0xc2 && c <= 0xdf)
-			len = 2, cp = c & 0x1f, min = 0x80;
-		else if (c >= 0xe0 && c <= 0xef)
-			len = 3, cp = c & 0x0f, min = 0x800;
-		else if (c >= 0xf0 && c <= 0xf4)
-			len = 4, cp = c & 0x07, min = 0x10000;
-		else
-			return 0;
-		for (size_t k = 1; k < len; k++) {
-			if ((s[k] & 0xc0) != 0x80)
-				return 0;
-			cp = cp << 6 | (s[k] & 0x3f);
-		}
-		if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-			return 0;
-		s += len;
-	}
-	return 1;
-}
-
 int conf_repo_name_valid(const char *name)
 {
 	const char *slash = strchr(name, '/');
@@ -346,7 +315,7 @@ int conf_repo_name_valid(const char *name)
 			return 0;
 	}
 	/* a directory name and a string in progress.json: it must be UTF-8 */
-	if (!utf8_valid((const unsigned char *)name))
+	if (!utf8_valid(name))
 		return 0;
 	/* no component may be empty, ".", "..", or start with a dot (.wikifs) */
 	for (const char *s = name; s; s = strchr(s, '/') ? strchr(s, '/') + 1 : NULL) {

@@ -219,45 +219,67 @@ static void do_lookup_now(fuse_req_t req, struct fs *fs, fuse_ino_t parent, cons
 	reply_entry(req, fs, ino);
 }
 
-static void fs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
-{
-	struct fs *fs = req_fs(req);
-	struct node dir;
-	struct parked *p;
-	int r;
+static void reply_opendir(fuse_req_t req, struct fs *fs, fuse_ino_t ino, struct fuse_file_info *fi);
 
-	if (fs_node_get(fs, parent, &dir) < 0) {
-		fuse_reply_err(req, ENOENT);
-		return;
-	}
-	if (dir.type != NODE_REPO) {
-		do_lookup_now(req, fs, parent, name);
-		return;
-	}
-	r = wiki_repo_want(fs->wiki, dir.repo, NULL);
-	if (r == 0 && repo_refresh_view(fs, dir.repo) == 0) {
-		do_lookup_now(req, fs, parent, name);
+/* Answers a lookup in, or an opendir of, a repository directory that is ready. */
+static void repo_proceed(fuse_req_t req, struct fs *fs, enum park_kind kind, fuse_ino_t ino,
+			 const char *name, struct fuse_file_info *fi)
+{
+	if (kind == PARK_LOOKUP)
+		do_lookup_now(req, fs, ino, name);
+	else
+		reply_opendir(req, fs, ino, fi);
+}
+
+/*
+ * A lookup in (@name) or an opendir of (@fi) repository directory @dir:
+ * answered at once if the repository is cloned and planned, else parked until
+ * it is. The FUSE thread never waits.
+ */
+static void repo_request(fuse_req_t req, struct fs *fs, const struct node *dir, enum park_kind kind,
+			 const char *name, struct fuse_file_info *fi)
+{
+	struct parked *p;
+	int r = wiki_repo_want(fs->wiki, dir->repo, NULL);
+
+	if (r == 0 && repo_refresh_view(fs, dir->repo) == 0) {
+		repo_proceed(req, fs, kind, dir->ino, name, fi);
 		return;
 	}
 	if (r < 0) {
-		fuse_reply_err(req, errno_of_repo(fs, dir.repo, r));
+		fuse_reply_err(req, errno_of_repo(fs, dir->repo, r));
 		return;
 	}
-	p = fs_park_new(fs, req, PARK_LOOKUP, parent);
-	if (!p || !(p->name = strdup(name))) {
+	p = fs_park_new(fs, req, kind, dir->ino);
+	if (!p || (name && !(p->name = strdup(name)))) {
 		if (p)
 			fs_park_abandon(p);
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
-	r = wiki_repo_want(fs->wiki, dir.repo, &p->w);
+	if (fi)
+		p->fi = *fi;
+	r = wiki_repo_want(fs->wiki, dir->repo, &p->w);
 	if (r == 1)
 		return; /* parked: fs_answer() replies */
 	fs_park_abandon(p);
-	if (r == 0 && repo_refresh_view(fs, dir.repo) == 0)
+	if (r == 0 && repo_refresh_view(fs, dir->repo) == 0)
+		repo_proceed(req, fs, kind, dir->ino, name, fi);
+	else
+		fuse_reply_err(req, r == -EINTR ? EINTR : errno_of_repo(fs, dir->repo, r));
+}
+
+static void fs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	struct fs *fs = req_fs(req);
+	struct node dir;
+
+	if (fs_node_get(fs, parent, &dir) < 0)
+		fuse_reply_err(req, ENOENT);
+	else if (dir.type != NODE_REPO)
 		do_lookup_now(req, fs, parent, name);
 	else
-		fuse_reply_err(req, r == -EINTR ? EINTR : errno_of_repo(fs, dir.repo, r));
+		repo_request(req, fs, &dir, PARK_LOOKUP, name, NULL);
 }
 
 static void fs_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
@@ -356,44 +378,15 @@ static void fs_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 {
 	struct fs *fs = req_fs(req);
 	struct node n;
-	struct parked *p;
-	int r;
 
-	if (fs_node_get(fs, ino, &n) < 0) {
+	if (fs_node_get(fs, ino, &n) < 0)
 		fuse_reply_err(req, ENOENT);
-		return;
-	}
-	if (n.type == NODE_CTL || n.type == NODE_PAGE) {
+	else if (n.type == NODE_CTL || n.type == NODE_PAGE)
 		fuse_reply_err(req, ENOTDIR);
-		return;
-	}
-	if (n.type != NODE_REPO) {
-		reply_opendir(req, fs, ino, fi);
-		return;
-	}
-	r = wiki_repo_want(fs->wiki, n.repo, NULL);
-	if (r == 0 && repo_refresh_view(fs, n.repo) == 0) {
-		reply_opendir(req, fs, ino, fi);
-		return;
-	}
-	if (r < 0) {
-		fuse_reply_err(req, errno_of_repo(fs, n.repo, r));
-		return;
-	}
-	p = fs_park_new(fs, req, PARK_OPENDIR, ino);
-	if (!p) {
-		fuse_reply_err(req, ENOMEM);
-		return;
-	}
-	p->fi = *fi;
-	r = wiki_repo_want(fs->wiki, n.repo, &p->w);
-	if (r == 1)
-		return;
-	fs_park_abandon(p);
-	if (r == 0 && repo_refresh_view(fs, n.repo) == 0)
+	else if (n.type != NODE_REPO)
 		reply_opendir(req, fs, ino, fi);
 	else
-		fuse_reply_err(req, r == -EINTR ? EINTR : errno_of_repo(fs, n.repo, r));
+		repo_request(req, fs, &n, PARK_OPENDIR, NULL, fi);
 }
 
 static void readdir_common(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
@@ -457,18 +450,6 @@ static void fs_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t of
 			   struct fuse_file_info *fi)
 {
 	readdir_common(req, ino, size, off, fi, true);
-}
-
-static void fs_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
-{
-	struct fh_head *h = (struct fh_head *)(uintptr_t)fi->fh;
-
-	if (h) {
-		fh_untrack(h);
-		fh_free(req_fs(req), h);
-	}
-	fuse_reply_err(req, 0);
-	(void)ino;
 }
 
 /* ---- files ---- */
@@ -606,14 +587,9 @@ void fs_answer(struct parked *p, int err)
 	}
 	switch (p->kind) {
 	case PARK_LOOKUP:
-		if (err == 0 && repo_refresh_view(fs, n.repo) == 0)
-			do_lookup_now(p->req, fs, p->ino, p->name);
-		else
-			fuse_reply_err(p->req, errno_of_repo(fs, n.repo, err ? err : -EIO));
-		break;
 	case PARK_OPENDIR:
 		if (err == 0 && repo_refresh_view(fs, n.repo) == 0)
-			reply_opendir(p->req, fs, p->ino, &p->fi);
+			repo_proceed(p->req, fs, p->kind, p->ino, p->name, &p->fi);
 		else
 			fuse_reply_err(p->req, errno_of_repo(fs, n.repo, err ? err : -EIO));
 		break;
@@ -692,6 +668,7 @@ static void fs_write(fuse_req_t req, fuse_ino_t ino, const char *data, size_t si
 	(void)fi;
 }
 
+/* release and releasedir: every handle kind frees itself the same way. */
 static void fs_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct fh_head *h = (struct fh_head *)(uintptr_t)fi->fh;
@@ -856,7 +833,7 @@ const struct fuse_lowlevel_ops fs_ops = {
 	.opendir = fs_opendir,
 	.readdir = fs_readdir,
 	.readdirplus = fs_readdirplus,
-	.releasedir = fs_releasedir,
+	.releasedir = fs_release,
 	.open = fs_open,
 	.read = fs_read,
 	.write = fs_write,

@@ -245,7 +245,7 @@ static int sse_finish(struct sse *s, int r, const char *where, size_t start,
 
 static char *request_json(const struct llm *l, const char *system, const char *user)
 {
-	cJSON *root = cJSON_CreateObject(), *msgs, *m;
+	cJSON *root = cJSON_CreateObject(), *msgs;
 	char *s = NULL;
 
 	if (!root)
@@ -256,10 +256,7 @@ static char *request_json(const struct llm *l, const char *system, const char *u
 	    !cJSON_AddTrueToObject(root, "stream"))
 		goto out_free_root;
 	msgs = cJSON_AddArrayToObject(root, "messages");
-	m = cJSON_CreateObject();
-	if (!msgs || !m || !cJSON_AddItemToArray(msgs, m) ||
-	    !cJSON_AddStringToObject(m, "role", "user") ||
-	    !cJSON_AddStringToObject(m, "content", user))
+	if (!msgs || llm_json_add_message(msgs, "user", user) < 0)
 		goto out_free_root;
 	s = cJSON_PrintUnformatted(root);
 out_free_root:

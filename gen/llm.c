@@ -229,3 +229,18 @@ uint64_t llm_json_u64(const struct cJSON *obj, const char *name)
 		return 0;
 	return (uint64_t)v->valuedouble;
 }
+
+int llm_json_add_message(struct cJSON *msgs, const char *role, const char *content)
+{
+	cJSON *m = cJSON_CreateObject();
+
+	if (!m || !cJSON_AddItemToArray(msgs, m))
+		goto out_free;
+	if (!cJSON_AddStringToObject(m, "role", role) ||
+	    !cJSON_AddStringToObject(m, "content", content))
+		return -ENOMEM; /* m belongs to msgs now */
+	return 0;
+out_free:
+	cJSON_Delete(m);
+	return -ENOMEM;
+}

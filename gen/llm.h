@@ -78,6 +78,9 @@ int anthropic_call(struct llm *l, struct http_client *h, const char *system, con
  */
 uint64_t llm_json_u64(const struct cJSON *obj, const char *name);
 
+/* Appends {"role": @role, "content": @content} to the array @msgs: 0 or -ENOMEM. */
+int llm_json_add_message(struct cJSON *msgs, const char *role, const char *content);
+
 /*
  * backend_ops members shared by the openai and anthropic backends: the state
  * is a struct llm, a worker's state its http_client. Only init differs.

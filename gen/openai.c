@@ -22,7 +22,7 @@
 
 static char *request_json(const struct llm *l, const char *system, const char *user)
 {
-	cJSON *root = cJSON_CreateObject(), *msgs, *m;
+	cJSON *root = cJSON_CreateObject(), *msgs;
 	char *s = NULL;
 
 	if (!root)
@@ -32,13 +32,8 @@ static char *request_json(const struct llm *l, const char *system, const char *u
 	msgs = cJSON_AddArrayToObject(root, "messages");
 	if (!msgs)
 		goto out_free_root;
-	m = cJSON_CreateObject();
-	if (!m || !cJSON_AddItemToArray(msgs, m) || !cJSON_AddStringToObject(m, "role", "system") ||
-	    !cJSON_AddStringToObject(m, "content", system))
-		goto out_free_root;
-	m = cJSON_CreateObject();
-	if (!m || !cJSON_AddItemToArray(msgs, m) || !cJSON_AddStringToObject(m, "role", "user") ||
-	    !cJSON_AddStringToObject(m, "content", user))
+	if (llm_json_add_message(msgs, "system", system) < 0 ||
+	    llm_json_add_message(msgs, "user", user) < 0)
 		goto out_free_root;
 	if (!cJSON_AddNumberToObject(root, l->c->max_tokens_field, l->c->max_tokens))
 		goto out_free_root;
