@@ -63,18 +63,19 @@ void page_cache_key(struct page_key *k, const struct page_key_parts *p)
 	sha256_to_hex(d, k->hex);
 }
 
-static size_t bucket_of(const struct page_cache *pc, const char *hex)
+/* The key is already a hash: its first 16 hex digits pick the bucket. */
+static size_t bucket_of(const char *hex, size_t nbuckets)
 {
 	uint64_t h = 0;
 
 	for (int i = 0; i < 16 && hex[i]; i++)
 		h = h * 16 + (uint64_t)(hex[i] <= '9' ? hex[i] - '0' : hex[i] - 'a' + 10);
-	return (size_t)(h % pc->nbuckets);
+	return (size_t)(h % nbuckets);
 }
 
 static struct entry *find(struct page_cache *pc, const char *hex)
 {
-	for (struct entry *e = pc->table[bucket_of(pc, hex)]; e; e = e->hnext)
+	for (struct entry *e = pc->table[bucket_of(hex, pc->nbuckets)]; e; e = e->hnext)
 		if (!memcmp(e->hex, hex, SHA256_HEX))
 			return e;
 	return NULL;
@@ -113,12 +114,9 @@ static void table_grow(struct page_cache *pc)
 		return; /* keep the longer chains */
 	for (size_t i = 0; i < pc->nbuckets; i++) {
 		for (struct entry *e = pc->table[i], *next; e; e = next) {
-			size_t b;
+			size_t b = bucket_of(e->hex, n);
 
 			next = e->hnext;
-			pc->nbuckets = n;
-			b = bucket_of(pc, e->hex);
-			pc->nbuckets = n / 2;
 			e->hnext = t[b];
 			t[b] = e;
 		}
@@ -139,7 +137,7 @@ static struct entry *insert(struct page_cache *pc, const char *hex, uint64_t siz
 	e->size = size;
 	if (pc->entries + 1 > pc->nbuckets)
 		table_grow(pc);
-	b = bucket_of(pc, hex);
+	b = bucket_of(hex, pc->nbuckets);
 	e->hnext = pc->table[b];
 	pc->table[b] = e;
 	pc->entries++;
@@ -149,7 +147,7 @@ static struct entry *insert(struct page_cache *pc, const char *hex, uint64_t siz
 
 static void forget(struct page_cache *pc, struct entry *e)
 {
-	struct entry **pp = &pc->table[bucket_of(pc, e->hex)];
+	struct entry **pp = &pc->table[bucket_of(e->hex, pc->nbuckets)];
 
 	while (*pp != e)
 		pp = &(*pp)->hnext;
