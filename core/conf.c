@@ -170,6 +170,24 @@ int conf_parse_size(const char *s, uint64_t *ret)
 	return 0;
 }
 
+/* A plain decimal number: 0, -EINVAL (not one) or -ERANGE (past 2^64). */
+static int parse_uint(const char *s, uint64_t *ret)
+{
+	char *end;
+	unsigned long long v;
+
+	if (!isdigit((unsigned char)*s))
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (*end)
+		return -EINVAL;
+	if (errno)
+		return -ERANGE;
+	*ret = v;
+	return 0;
+}
+
 static int choice_index(const char *choices, const char *v)
 {
 	size_t n = strlen(v);
@@ -222,14 +240,7 @@ static int apply_key(struct conf *c, const struct conf_key *k, const char *v, co
 	}
 	case T_UINT:
 	case T_SIZE:
-		r = k->type == T_SIZE ? conf_parse_size(v, &n) : -EINVAL;
-		if (k->type == T_UINT) {
-			char *end;
-
-			errno = 0;
-			n = isdigit((unsigned char)*v) ? strtoull(v, &end, 10) : 0;
-			r = !isdigit((unsigned char)*v) || *end ? -EINVAL : errno ? -ERANGE : 0;
-		}
+		r = k->type == T_SIZE ? conf_parse_size(v, &n) : parse_uint(v, &n);
 		if (r == -EINVAL) {
 			*why =
 			    k->type == T_SIZE ? "a size such as 512K, 64M or 1G" : "a whole number";
