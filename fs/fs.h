@@ -104,6 +104,18 @@ extern const struct fuse_lowlevel_ops fs_ops;
 /* Frees the handles the kernel never released (the session ended first). */
 void fs_handles_free(struct fs *fs);
 
+/* mountinfo.c */
+struct mount_entry {
+	long id;	    /* the mount ID */
+	const char *point;  /* unescaped mount point */
+	const char *fstype; /* "fuse.wikifs", "ext4", ... */
+};
+/*
+ * Calls @fn for every line of /proc/self/mountinfo, in order, until it
+ * returns non-zero, which is then returned. 0, or -errno if unreadable.
+ */
+int mountinfo_foreach(int (*fn)(void *ctx, const struct mount_entry *e), void *ctx);
+
 /* watch.c: answers parked requests when the mount is detached lazily */
 int fs_watch_start(struct fs *fs);
 void fs_watch_stop(void);

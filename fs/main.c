@@ -145,44 +145,29 @@ static int load_conf(struct conf **c, const char *path, char **ov, size_t nov)
 	return r;
 }
 
-/*
- * The fuse type mounted at @path ("fuse.wikifs", ...), from mountinfo, or
- * NULL. Mount points there escape space, tab, newline and backslash as \ooo.
- */
+struct type_at {
+	const char *path;
+	char *type;
+};
+
+static int type_at_path(void *ctx, const struct mount_entry *e)
+{
+	struct type_at *t = ctx;
+
+	if (!strcmp(e->point, t->path)) {
+		free(t->type); /* the last entry for a path is the one on top */
+		t->type = strdup(e->fstype);
+	}
+	return 0;
+}
+
+/* The file system type mounted at @path ("fuse.wikifs", ...), or NULL. */
 static char *mounted_type(const char *path)
 {
-	_cleanup_fclose_ FILE *f = fopen("/proc/self/mountinfo", "re");
-	_cleanup_free_ char *line = NULL;
-	char *type = NULL;
-	size_t cap = 0;
+	struct type_at t = { .path = path, .type = NULL };
 
-	if (!f)
-		return NULL;
-	while (getline(&line, &cap, f) >= 0) {
-		char *fields[5], *save = NULL, *sep, *s = line, *d;
-		int i;
-
-		for (i = 0; i < 5 && (fields[i] = strtok_r(s, " ", &save)); i++)
-			s = NULL;
-		sep = strstr(save ? save : "", " - ");
-		if (i < 5 || !sep)
-			continue;
-		for (s = d = fields[4]; *s; d++) {
-			if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] && s[3]) {
-				*d = (char)(((s[1] - '0') << 6) | ((s[2] - '0') << 3) |
-					    (s[3] - '0'));
-				s += 4;
-			} else {
-				*d = *s++;
-			}
-		}
-		*d = '\0';
-		if (strcmp(fields[4], path))
-			continue;
-		free(type); /* the last entry for a path is the one on top */
-		type = strndup(sep + 3, strcspn(sep + 3, " \n"));
-	}
-	return type;
+	mountinfo_foreach(type_at_path, &t);
+	return t.type;
 }
 
 /*

@@ -24,52 +24,29 @@ static bool watch_started;
 static int watch_stop_pipe[2] = { -1, -1 };
 static long watch_mount_id = -1;
 
-/* The mount ID of the fuse.wikifs mount at @mnt, or -1. */
-static long find_mount_id(int fd, const char *mnt)
+struct wikifs_at {
+	const char *point;
+	long id;
+};
+
+static int wikifs_at_point(void *ctx, const struct mount_entry *e)
 {
-	char buf[65536], *save = NULL;
-	size_t n = 0;
-	ssize_t r;
-	long id = -1;
+	struct wikifs_at *w = ctx;
 
-	if (lseek(fd, 0, SEEK_SET) < 0)
-		return -1;
-	while (n < sizeof(buf) - 1 && (r = read(fd, buf + n, sizeof(buf) - 1 - n)) > 0)
-		n += (size_t)r;
-	buf[n] = '\0';
-	for (char *line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		char point[4096], *sep;
-		long mid;
-
-		/* "ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTS ... - FSTYPE SOURCE SUPEROPTS" */
-		if (sscanf(line, "%ld %*d %*s %*s %4095s", &mid, point) != 2)
-			continue;
-		sep = strstr(line, " - ");
-		if (!sep || strncmp(sep + 3, "fuse.wikifs ", 12))
-			continue;
-		if (!strcmp(point, mnt))
-			id = mid; /* the last one wins: stacked mounts list in order */
-	}
-	return id;
+	if (!strcmp(e->fstype, "fuse.wikifs") && !strcmp(e->point, w->point))
+		w->id = e->id; /* the last one wins: stacked mounts list in order */
+	return 0;
 }
 
-static bool mount_id_present(int fd, long id)
+static int has_id(void *ctx, const struct mount_entry *e)
 {
-	char buf[65536], *save = NULL;
-	size_t n = 0;
-	ssize_t r;
+	return e->id == *(const long *)ctx;
+}
 
-	if (lseek(fd, 0, SEEK_SET) < 0)
-		return true;
-	while (n < sizeof(buf) - 1 && (r = read(fd, buf + n, sizeof(buf) - 1 - n)) > 0)
-		n += (size_t)r;
-	if (n == sizeof(buf) - 1)
-		return true; /* too many mounts to be sure: assume still there */
-	buf[n] = '\0';
-	for (char *line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
-		if (strtol(line, NULL, 10) == id)
-			return true;
-	return false;
+/* true unless the table was read and our mount is not in it */
+static bool mount_id_present(long id)
+{
+	return mountinfo_foreach(has_id, &id) != 0;
 }
 
 static void *watch_main(void *data)
@@ -90,7 +67,7 @@ static void *watch_main(void *data)
 		}
 		if (p[1].revents)
 			break;
-		if ((p[0].revents & (POLLPRI | POLLERR)) && !mount_id_present(fd, watch_mount_id)) {
+		if ((p[0].revents & (POLLPRI | POLLERR)) && !mount_id_present(watch_mount_id)) {
 			/* also seen on a plain unmount, racing DESTROY: harmless */
 			log_info("'%s' is no longer mounted: answering waiting requests",
 				 fs->mountpoint);
@@ -104,12 +81,10 @@ static void *watch_main(void *data)
 
 int fs_watch_start(struct fs *fs)
 {
-	int fd = open("/proc/self/mountinfo", O_RDONLY | O_CLOEXEC);
+	struct wikifs_at w = { .point = fs->mountpoint, .id = -1 };
 
-	if (fd < 0)
-		return -errno;
-	watch_mount_id = find_mount_id(fd, fs->mountpoint);
-	close(fd);
+	mountinfo_foreach(wikifs_at_point, &w);
+	watch_mount_id = w.id;
 	if (watch_mount_id < 0)
 		return -ENOENT; /* not visible here (another namespace): nothing to watch */
 	if (pipe2(watch_stop_pipe, O_CLOEXEC) < 0)

@@ -18,6 +18,7 @@ import errno
 import json
 import os
 import random
+import re
 import shutil
 import signal
 import socket
@@ -102,11 +103,14 @@ def git(args, cwd, env=None):
 
 
 def mounted(path):
+    """The fuse type mounted at path, from mountinfo (whose mount points escape
+    space, tab, newline and backslash as \\ooo), or None."""
     with open("/proc/self/mountinfo") as f:
         for line in f:
             parts = line.split()
             sep = parts.index("-")
-            if parts[4] == path and parts[sep + 1].startswith("fuse"):
+            point = re.sub(r"\\([0-3][0-7]{2})", lambda m: chr(int(m.group(1), 8)), parts[4])
+            if point == path and parts[sep + 1].startswith("fuse"):
                 return parts[sep + 1]
     return None
 
@@ -174,9 +178,9 @@ class StalledServer:
 
 
 class Mount:
-    def __init__(self, env, repos, options, generator, foreground=True, extra=""):
+    def __init__(self, env, repos, options, generator, foreground=True, extra="", prefix="mnt-"):
         self.env = env
-        self.dir = tempfile.mkdtemp(prefix="mnt-", dir=env.root)
+        self.dir = tempfile.mkdtemp(prefix=prefix, dir=env.root)
         self.conf = os.path.join(env.root, f"mount-{os.path.basename(self.dir)}.conf")
         self.stderr_path = self.conf + ".stderr"
         lines = ["[wikifs]", f"cache_dir = {env.cache}"]
