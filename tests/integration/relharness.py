@@ -11,14 +11,6 @@ import time
 from harness import run, wait_until  # noqa: F401
 
 
-def gen_script(root, name, body):
-    path = os.path.join(root, name)
-    with open(path, "w") as f:
-        f.write("#!/bin/sh\n" + body)
-    os.chmod(path, 0o755)
-    return path
-
-
 def page_body(slug, lines=2000):
     """What the deterministic test generator (DET_GEN) writes for a page."""
     out = [f"# {slug}", ""] + [f"line {i} of {slug}" for i in range(1, lines + 1)]
@@ -71,13 +63,6 @@ def vm_hwm_kb(pid):
             if line.startswith("VmHWM:"):
                 return int(line.split()[1])
     return 0
-
-
-def getxattr(path, name):
-    try:
-        return os.getxattr(path, name).decode(errors="replace")
-    except OSError:
-        return None
 
 
 class ThrottledProxy:

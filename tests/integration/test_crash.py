@@ -36,7 +36,7 @@ def pages_of(m, repo):
 
 with Env() as env:
     repos = {"crash/a": module_repo(env, "a", 22), "crash/b": module_repo(env, "b", 22)}
-    gen = {"backend": "command", "command": gen_script(env.root, "det.sh", DET_GEN),
+    gen = {"backend": "command", "command": write_script(env, "det.sh", DET_GEN),
            "timeout": 60}
     opts = {"refresh_interval": 0, "page_workers": 4, "repo_page_workers": 3,
             "open_timeout": 120}

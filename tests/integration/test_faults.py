@@ -16,7 +16,7 @@ if os.getuid() != 0:
 
 
 def state(path):
-    return getxattr(path, "user.wikifs.state")
+    return xattr(path, "state")
 
 
 def parallel(fn, args, timeout):
@@ -39,7 +39,7 @@ with Env() as env:
     repo = env.make_repo("alpha", sample_files())
     wide = env.make_repo("wide", dict(sample_files(), **{
         f"part{i}/p{i}.c": f"int p{i}(void) {{ return {i}; }}\n" for i in range(4)}))
-    det = gen_script(env.root, "det.sh", DET_GEN)
+    det = write_script(env, "det.sh", DET_GEN)
     gen = {"backend": "command", "command": det}
 
     # ---------------------------------------------------------------- disk full
@@ -76,7 +76,7 @@ with Env() as env:
         _, err = read_errno(vpath)
         dt = time.monotonic() - t0
         t.eq(err, errno.ENOSPC, f"open of a new page answers ENOSPC ({dt:.1f}s)")
-        why = getxattr(vpath, "user.wikifs.error") or ""
+        why = xattr(vpath, "error") or ""
         t.ok("space" in why.lower() or "ENOSPC" in why, "user.wikifs.error names the full disk",
              why)
         errs = m.errors()
@@ -170,7 +170,7 @@ with Env() as env:
                     continue
                 name = errno.errorcode.get(err, str(err))
                 outcome[name] = outcome.get(name, 0) + 1
-                why = getxattr(m.path("llm", "alpha", p), "user.wikifs.error") or ""
+                why = xattr(m.path("llm", "alpha", p), "error") or ""
                 if err not in (errno.EIO, errno.ETIMEDOUT, errno.EAGAIN, errno.EDQUOT) or (
                         err == errno.EIO and not why):
                     unclear.append((p, name, why))
@@ -183,7 +183,7 @@ with Env() as env:
             t0 = time.monotonic()
             data, err = read_errno(m.path("llm", "alpha", p2))
             dt = time.monotonic() - t0
-            why = getxattr(m.path("llm", "alpha", p2), "user.wikifs.error") or ""
+            why = xattr(m.path("llm", "alpha", p2), "error") or ""
             t.ok(dt < 20 and ((err == 0 and data.startswith(b"#")) or
                               (err == errno.EIO and "paused" in why)),
                  f"{backend}: after the storm a new page generates, or fails at once because "

@@ -87,7 +87,7 @@ def check_repo(t, m, name, label):
         dt = time.monotonic() - t0
         times.append(dt)
         if err:
-            failed.append((p, err, getxattr(m.path(*rp, p), "user.wikifs.error")))
+            failed.append((p, err, xattr(m.path(*rp, p), "error")))
             continue
         if dt > PAGE_TIME_S:
             slow.append((p, round(dt, 1)))

@@ -126,7 +126,7 @@ with Env() as env:
             "progress.json": KEY in open(m.path(".wikifs", "progress.json")).read(),
             "errors": KEY in m.errors(),
             "xattrs": [p for p in pages for a in ("error", "backend", "state", "commit")
-                       if KEY in (getxattr(m.path("acme", "alpha", p), "user.wikifs." + a)
+                       if KEY in (xattr(m.path("acme", "alpha", p), a)
                                   or "")],
         }
         t.eq({k: v for k, v in seen.items() if v}, {},
@@ -141,7 +141,7 @@ with Env() as env:
 
     # ------------------------------------------------------- unmount under load
     env.cache = os.path.join(env.root, "cache-load")
-    hang = gen_script(env.root, "hang-gen.sh", "cat >/dev/null; sleep 300; echo late\n")
+    hang = write_script(env, "hang-gen.sh", "cat >/dev/null; sleep 300; echo late\n")
     stalled = env.stalled_server()
     wide = env.make_repo("wide", dict(sample_files(), **{
         f"part{i}/p{i}.c": f"int p{i}(void) {{ return {i}; }}\n" for i in range(6)}))
@@ -227,7 +227,7 @@ with Env() as env:
     t.eq(procs_matching("hang-gen.sh", env.root), [], "no command generator is left")
     t.eq(procs_matching("--clone-helper", env.root), [], "no clone helper is left")
     t.eq(temp_files(env.cache), [], "no temp file or temp clone is left")
-    quick = gen_script(env.root, "quick.sh", DET_GEN)
+    quick = write_script(env, "quick.sh", DET_GEN)
     m = env.mount({"acme/wide": wide}, options={"refresh_interval": 0},
                   generator={"backend": "command", "command": quick})
     bad = []
