@@ -29,7 +29,8 @@ static void on_sigint(int sig)
 	(void)sig;
 }
 
-static int find_root(const char *path, char *root, size_t n, const char **rel)
+/* The mount holding @path into @root, and @path below it (no leading slash) into @rel. */
+static int find_root(const char *path, char root[PATH_MAX], char rel[PATH_MAX])
 {
 	char real[PATH_MAX], probe[PATH_MAX + 32];
 	size_t len;
@@ -47,12 +48,8 @@ static int find_root(const char *path, char *root, size_t n, const char **rel)
 			return -ENOENT;
 		len--; /* drop the slash */
 	}
-	snprintf(root, n, "%.*s", (int)len, real);
-	/* the part below the mount, without a leading slash, in static storage */
-	static char relbuf[PATH_MAX];
-
-	snprintf(relbuf, sizeof(relbuf), "%s", real[len] == '/' ? real + len + 1 : real + len);
-	*rel = relbuf;
+	snprintf(root, PATH_MAX, "%.*s", (int)len, real);
+	snprintf(rel, PATH_MAX, "%s", real[len] == '/' ? real + len + 1 : real + len);
 	return 0;
 }
 
@@ -97,7 +94,8 @@ static void draw(const struct wiki_totals *t, bool tty, int64_t t0)
 int prefetch_main(int argc, char **argv)
 {
 	char root[PATH_MAX], json_path[PATH_MAX + 32];
-	const char *path = NULL, *rel = NULL;
+	char rel[PATH_MAX];
+	const char *path = NULL;
 	bool wait = true, tty = isatty(STDOUT_FILENO);
 	struct wiki_totals t = { 0 };
 	int64_t t0 = now_ms(), last_draw = 0;
@@ -118,7 +116,7 @@ int prefetch_main(int argc, char **argv)
 		fprintf(stderr, "usage: wikifs prefetch [--no-wait] PATH\n");
 		return 2;
 	}
-	r = find_root(path, root, sizeof(root), &rel);
+	r = find_root(path, root, rel);
 	if (r < 0) {
 		fprintf(stderr, "wikifs: '%s' is not inside a wikifs mount (%s)\n", path,
 			strerror(-r));

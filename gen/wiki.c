@@ -119,6 +119,13 @@ static void emit_error(struct wiki *w, const char *what, const char *msg)
 		w->ev.error(w->ev.ctx, what, msg);
 }
 
+/* Both records of a failure: .wikifs/errors and the log. w->lock not held. */
+static void report_error(struct wiki *w, const char *what, const char *msg)
+{
+	wiki_error_note(w, what, msg);
+	emit_error(w, what, msg);
+}
+
 /* ---- pages ---- */
 
 static void page_path(const struct wpage *p, char *out, size_t n)
@@ -491,8 +498,7 @@ static int load_plan(struct wiki *w, struct wrepo *r, const char *git_dir, const
 
 		snprintf(msg, sizeof(msg), "llm planner failed, using the builtin plan: %s",
 			 perr.msg[0] ? perr.msg : strerror(-ret));
-		wiki_error_note(w, r->cr->name, msg);
-		emit_error(w, r->cr->name, msg);
+		report_error(w, r->cr->name, msg);
 		*plan = builtin;
 		return 0;
 	}
@@ -517,8 +523,7 @@ static void sync_task(void *data)
 	memset(&res, 0, sizeof(res));
 	ret = clone_cache_sync(w->cc, r->cr->url, r->cr->ref, t->flags, &r->prog, &res, &err);
 	if (ret == 0 && err.msg[0]) {
-		emit_error(w, r->cr->name, err.msg); /* fetch failed, cached clone used */
-		wiki_error_note(w, r->cr->name, err.msg);
+		report_error(w, r->cr->name, err.msg); /* fetch failed, cached clone used */
 		err.msg[0] = '\0';
 	}
 	if (ret == 0)
