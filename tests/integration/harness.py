@@ -188,13 +188,15 @@ class StalledServer:
 
 
 class Mount:
-    def __init__(self, env, repos, options, generator, foreground=True, extra="", prefix="mnt-"):
+    def __init__(self, env, repos, options, generator, foreground=True, extra="", prefix="mnt-",
+                 wrap=()):
         self.env = env
+        self.wrap = list(wrap)  # a command the daemon runs under (/usr/bin/time -v ...)
         self.dir = tempfile.mkdtemp(prefix=prefix, dir=env.root)
         self.conf = os.path.join(env.root, f"mount-{os.path.basename(self.dir)}.conf")
         self.stderr_path = self.conf + ".stderr"
-        lines = ["[wikifs]", f"cache_dir = {env.cache}"]
-        lines += [f"{k} = {v}" for k, v in options.items()]
+        options = dict({"cache_dir": env.cache}, **options)
+        lines = ["[wikifs]"] + [f"{k} = {v}" for k, v in options.items()]
         lines += ["", "[generator]"]
         lines += [f"{k} = {v}" for k, v in generator.items()]
         for name, spec in repos.items():
@@ -212,6 +214,7 @@ class Mount:
         args = [WIKIFS, "-c", self.conf, self.dir]
         if self.foreground:
             args.insert(1, "-f")
+        args = self.wrap + args
         self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=self.stderr,
                                      start_new_session=True)
         if expect_ok:
