@@ -34,9 +34,12 @@ SANITIZER_MARKS = ("ERROR: AddressSanitizer", "runtime error:", "WARNING: Thread
 
 
 class Tap:
+    current = None  # the test's Tap, for the checks Env makes at its end
+
     def __init__(self):
         self.n = 0
         self.failed = 0
+        Tap.current = self
 
     def ok(self, cond, msg, detail=None):
         self.n += 1
@@ -51,6 +54,13 @@ class Tap:
     def eq(self, got, want, msg, detail=None):
         extra = f"\n{detail}" if detail is not None else ""
         return self.ok(got == want, msg, f"got {got!r}, want {want!r}{extra}")
+
+    def until(self, fn, timeout, msg, detail=None):
+        """ok() of whether fn() becomes true within timeout seconds."""
+        try:
+            return self.ok(wait_until(fn, timeout, what=msg), msg, detail)
+        except TimeoutError as e:
+            return self.ok(False, msg, f"{e}" + (f"\n{detail}" if detail is not None else ""))
 
     def diag(self, msg):
         for line in str(msg).splitlines():
@@ -178,13 +188,15 @@ class StalledServer:
 
 
 class Mount:
-    def __init__(self, env, repos, options, generator, foreground=True, extra="", prefix="mnt-"):
+    def __init__(self, env, repos, options, generator, foreground=True, extra="", prefix="mnt-",
+                 wrap=()):
         self.env = env
+        self.wrap = list(wrap)  # a command the daemon runs under (/usr/bin/time -v ...)
         self.dir = tempfile.mkdtemp(prefix=prefix, dir=env.root)
         self.conf = os.path.join(env.root, f"mount-{os.path.basename(self.dir)}.conf")
         self.stderr_path = self.conf + ".stderr"
-        lines = ["[wikifs]", f"cache_dir = {env.cache}"]
-        lines += [f"{k} = {v}" for k, v in options.items()]
+        options = dict({"cache_dir": env.cache}, **options)
+        lines = ["[wikifs]"] + [f"{k} = {v}" for k, v in options.items()]
         lines += ["", "[generator]"]
         lines += [f"{k} = {v}" for k, v in generator.items()]
         for name, spec in repos.items():
@@ -202,6 +214,7 @@ class Mount:
         args = [WIKIFS, "-c", self.conf, self.dir]
         if self.foreground:
             args.insert(1, "-f")
+        args = self.wrap + args
         self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=self.stderr,
                                      start_new_session=True)
         if expect_ok:
@@ -342,6 +355,12 @@ class Env:
             m.cleanup()
         for s in self.servers:
             s.stop()
+        # a sanitizer report in any daemon this test started fails the test
+        reports = [f"{os.path.basename(m.dir)}: {line}" for m in self.mounts
+                   for line in m.sanitizer_reports()]
+        if Tap.current and self.mounts:
+            Tap.current.ok(not reports, f"no sanitizer report in the log of any of the "
+                           f"{len(self.mounts)} daemons", "\n".join(reports))
         # keep every daemon's stderr for the post-mortem (build-logs in CI)
         keep = os.environ.get("WIKIFS_TEST_LOGS", "/tmp/wikifs-test-logs")
         dest = os.path.join(keep, os.path.basename(sys.argv[0]) + "-" + str(os.getpid()))

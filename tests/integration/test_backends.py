@@ -120,7 +120,6 @@ def snapshot(m):
 def finish(m, what):
     snapshot(m)
     t.eq(m.unmount(), 0, f"{what}: unmount exits 0")
-    t.eq(m.sanitizer_reports(), [], f"{what}: no sanitizer reports")
 
 
 def llm_gen(fake, backend, **kw):
@@ -615,7 +614,6 @@ with Env() as env:
         t.eq(code, 0, f"unmount during {label}: exits 0")
         t.ok(dt < 2.5, f"unmount during {label}: promptly ({dt:.2f}s)")
         t.diag(f"unmount latency during {label}: {dt:.3f}s")
-        t.eq(m.sanitizer_reports(), [], f"unmount during {label}: no sanitizer reports")
         return dt
 
     @section("unmount aborts")

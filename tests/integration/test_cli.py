@@ -289,13 +289,9 @@ PATH=/usr/bin:/bin {bin_copy} -c {nconf} {nmnt} || exit 4
 ls {nmnt}/acme && umount {nmnt} && echo unmounted""")
     t.ok(code == 0 and "nobody" in out and "unmounted" in out,
          "root needs no fusermount3: it mounts and umount unmounts", out)
-    try:
-        wait_until(lambda: not daemons_of(nconf), 20, what="the daemons to exit")
-        t.ok(True, "no daemon is left behind in the namespaces")
-    except TimeoutError:
-        left = daemons_of(nconf)
-        t.ok(False, "no daemon is left behind in the namespaces", left)
-        for pid in left:
+    if not t.until(lambda: not daemons_of(nconf), 20, "no daemon is left behind in the "
+                   "namespaces"):
+        for pid in daemons_of(nconf):
             os.kill(pid, signal.SIGKILL)
 
 t.done()

@@ -195,6 +195,5 @@ with Env() as env:
     t.eq(r.returncode, 0, "the new clone passes git fsck", r.stderr)
     t.eq(m.unmount(), 0, "unmount")
 
-    t.eq(sum((x.sanitizer_reports() for x in env.mounts), []), [], "no sanitizer reports")
 
 t.done()

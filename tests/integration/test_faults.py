@@ -101,7 +101,6 @@ with Env() as env:
         t.eq(m.progress()["pages"]["generated"], 0, "and none had to be regenerated")
         t.eq(m.progress()["pages"]["cache_hits"], 2, "both were cache hits")
         t.eq(m.unmount(), 0, "unmount")
-        t.eq(m.sanitizer_reports(), [], "no sanitizer reports (disk full)")
     finally:
         run(["umount", "-l", tmpfs], check=False)
 
@@ -132,7 +131,6 @@ with Env() as env:
     data, err = read_errno(m.path("net", "good", "Home.md"))
     t.ok(err == 0 and data.startswith(b"# Home"), "the daemon keeps serving pages")
     t.eq(m.unmount(), 0, "unmount")
-    t.eq(m.sanitizer_reports(), [], "no sanitizer reports (network)")
 
     # -------------------------------------- the LLM fault matrix, concurrently
     llm = FakeLLM()
@@ -190,7 +188,6 @@ with Env() as env:
                  f"the breaker paused the provider ({dt:.1f}s)", f"{err} {why}")
             t.ok(m.progress()["pages"]["running"] >= 0, f"{backend}: progress still answers")
             t.eq(m.unmount(), 0, f"{backend}: unmount")
-            t.eq(m.sanitizer_reports(), [], f"{backend}: no sanitizer reports")
         t.diag(f"LLM faults injected: {total_faults}")
     finally:
         llm.stop()

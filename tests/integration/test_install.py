@@ -230,13 +230,8 @@ mount -T {fstab} {mnts[2]} 2>&1 && check fstab {mnts[2]}
                 found.append(int(pid))
         return found
 
-    try:
-        wait_until(lambda: not daemons(), 20, what="the daemons to exit")
-        t.ok(True, "every daemon exited after its unmount")
-    except TimeoutError:
-        left = daemons()
-        t.ok(False, "every daemon exited after its unmount", left)
-        for pid in left:
+    if not t.until(lambda: not daemons(), 20, "every daemon exited after its unmount"):
+        for pid in daemons():
             os.kill(pid, signal.SIGKILL)
 
 t.done()

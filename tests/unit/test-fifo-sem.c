@@ -285,8 +285,7 @@ static void test_close(void)
 	   "close: holders release after close (got %u/%u/%u)", active, waiting, max_active);
 	is_int(fifo_sem_acquire(s), -ECANCELED, "close: still closed after releases");
 	fifo_sem_free(s);
-	fifo_sem_free(NULL);
-	ok(1, "close: fifo_sem_free(NULL) is fine");
+	fifo_sem_free(NULL); /* must not crash: the suite dies if it does */
 }
 
 /* ---- stress ---------------------------------------------------------------- */

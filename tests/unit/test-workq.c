@@ -205,8 +205,7 @@ static void test_free(void)
 	is_int(atomic_load(&ran), queued, "free: all %d queued items ran before free returned",
 	       queued);
 	gate_done(&g);
-	workq_free(NULL);
-	ok(1, "free: workq_free(NULL) is fine");
+	workq_free(NULL); /* must not crash: the suite dies if it does */
 }
 
 /* ---- stress ---------------------------------------------------------------- */
