@@ -85,11 +85,8 @@ static void cmd_run(const char *cmdline, const char *timeout, struct plan *p, in
 
 static void test_command(void)
 {
-	struct plan *p = make_plan(), *big;
+	struct plan *p = make_plan();
 	struct attempt a;
-	char cmd[1024], pidfile[128], pidfile2[128];
-	pid_t pid, pid2;
-	int st;
 
 	cmd_run("cat", "10", p, 1, &a);
 	ok(a.r == 0 && strstr(buf_str(&a.out), "Page: Architecture\n") &&
@@ -127,8 +124,18 @@ static void test_command(void)
 	cmd_run("exit 0", "10", p, 1, &a); /* never reads stdin: EPIPE must not kill us */
 	ok(a.r == -ENODATA, "command that ignores stdin: no SIGPIPE, empty output error");
 	buf_done(&a.out);
+	plan_unref(p);
+}
 
-	/* timeout kills the whole group, and the shell is reaped */
+/* A timeout kills the whole group and reaps the shell; so does a finished shell. */
+static void test_command_group(void)
+{
+	struct plan *p = make_plan();
+	char cmd[1024], pidfile[128], pidfile2[128];
+	struct attempt a;
+	pid_t pid, pid2;
+	int st;
+
 	snprintf(pidfile, sizeof(pidfile), "%s/bg.pid", tmpdir);
 	snprintf(pidfile2, sizeof(pidfile2), "%s/sh.pid", tmpdir);
 	snprintf(cmd, sizeof(cmd), "echo $$ > %s; sleep 100 & echo $! > %s; sleep 100", pidfile2,
@@ -152,8 +159,15 @@ static void test_command(void)
 	   "command leaving a background child: page after %lld ms", (long long)a.ms);
 	ok(pid > 0 && gone(pid), "command: the background child was killed");
 	buf_done(&a.out);
+	plan_unref(p);
+}
 
-	/* big prompt in, big page out, at the same time: no deadlock */
+/* A big prompt in, a big page out, at the same time: no deadlock; and the page bound. */
+static void test_command_big(void)
+{
+	struct plan *p = make_plan(), *big;
+	struct attempt a;
+
 	if (plan_new(&big, "abc123", "builtin") < 0)
 		abort();
 	for (int i = 0; i < PLAN_MAX_PAGES; i++) {
@@ -235,6 +249,8 @@ int main(void)
 		skip_all("cannot create a temporary directory");
 	atexit(cleanup);
 	test_command();
+	test_command_group();
+	test_command_big();
 	test_command_abort();
 	return done_testing();
 }

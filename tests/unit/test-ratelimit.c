@@ -28,15 +28,12 @@ static void *waiter_run(void *p)
 	return NULL;
 }
 
-static void test_ratelimit(void)
+static void test_bucket(void)
 {
 	struct ratelimit_opts o = { .per_minute = 60, .burst = 2 };
-	struct ratelimit *rl, *a, *b;
 	struct ratelimit_status st;
-	struct waiter w = { 0 };
-	pthread_t t;
-	int64_t now = now_ms(), v, t0;
-	int r;
+	struct ratelimit *rl;
+	int64_t now, v;
 
 	ratelimit_new(&rl, "t", &o);
 	now = now_ms(); /* not before the bucket's creation time */
@@ -56,8 +53,18 @@ static void test_ratelimit(void)
 	ratelimit_status(rl, &st);
 	ok(st.requests == 1000, "no rate limit: everything granted");
 	ratelimit_free(rl);
+}
 
-	o = (struct ratelimit_opts){ .per_minute = 6000, .burst = 1 };
+static void test_acquire(void)
+{
+	struct ratelimit_opts o = { .per_minute = 6000, .burst = 1 };
+	struct ratelimit_status st;
+	struct waiter w = { 0 };
+	struct ratelimit *rl;
+	pthread_t t;
+	int64_t t0;
+	int r;
+
 	ratelimit_new(&rl, "t", &o);
 	t0 = now_ms();
 	r = ratelimit_acquire(rl, 1000);
@@ -92,9 +99,15 @@ static void test_ratelimit(void)
 	   (long long)(w.end - t0));
 	ok(ratelimit_acquire(rl, 1000) == -ECANCELED, "abort is sticky");
 	ratelimit_free(rl);
+}
 
-	/* breaker */
-	o = (struct ratelimit_opts){ .threshold = 3, .cooldown_ms = 1000 };
+static void test_breaker(void)
+{
+	struct ratelimit_opts o = { .threshold = 3, .cooldown_ms = 1000 };
+	struct ratelimit_status st;
+	struct ratelimit *rl;
+	int64_t now, v;
+
 	ratelimit_new(&rl, "t", &o);
 	now = now_ms();
 	ratelimit_record(rl, false, now);
@@ -120,26 +133,32 @@ static void test_ratelimit(void)
 	ok(ratelimit_breaker_check(rl, now + 3000) == 0 && !st.open && st.failures == 0,
 	   "a successful trial closes the breaker");
 	ratelimit_free(rl);
+}
 
-	o = (struct ratelimit_opts){ .per_minute = 10 };
+static void test_registry(void)
+{
+	struct ratelimit_opts o = { .per_minute = 10 };
+	struct ratelimit_status all[16];
+	struct ratelimit *a, *b;
+	bool seen = false;
+	size_t n;
+
 	ratelimit_get(&a, "provider-x", &o);
 	ratelimit_get(&b, "provider-x", &o);
 	ok(a == b, "registry: one instance per provider");
-	{
-		struct ratelimit_status all[16];
-		size_t n = ratelimit_status_all(all, 16);
-		bool seen = false;
-
-		for (size_t i = 0; i < n && i < 16; i++)
-			seen |= !strcmp(all[i].name, "provider-x");
-		ok(seen, "registry: listed for progress");
-	}
+	n = ratelimit_status_all(all, 16);
+	for (size_t i = 0; i < n && i < 16; i++)
+		seen |= !strcmp(all[i].name, "provider-x");
+	ok(seen, "registry: listed for progress");
 	ratelimit_put(a);
 	ratelimit_put(b);
 }
 
 int main(void)
 {
-	test_ratelimit();
+	test_bucket();
+	test_acquire();
+	test_breaker();
+	test_registry();
 	return done_testing();
 }
