@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The Messages API, streamed. Streaming keeps bytes
- * flowing during a long generation, so a stalled connection is detected by
- * the low-speed limit instead of waiting for the whole timeout, and an error
- * the server reports mid-generation (an "error" event, typically
- * overloaded_error) ends the attempt at once.
+ * The Messages API, streamed. Streaming keeps bytes flowing during a long
+ * generation, so a stalled connection is detected by the low-speed limit the
+ * post path sets for a streaming wire instead of waiting for the whole
+ * timeout, and an error the server reports mid-generation (an "error" event,
+ * typically overloaded_error) ends the attempt at once.
  *
  * The SSE parser is incremental: chunks from curl are cut into lines, lines
  * into events ("event:"/"data:" fields, blank line = dispatch), and each
