@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * backend = anthropic: the Messages API, streamed. Streaming keeps bytes
- * flowing during a long generation, so a stalled connection is detected by
- * the low-speed limit instead of waiting for the whole timeout, and an error
- * the server reports mid-generation (an "error" event, typically
- * overloaded_error) ends the attempt at once.
+ * The Messages API, streamed. Streaming keeps bytes flowing during a long
+ * generation, so a stalled connection is detected by the low-speed limit the
+ * post path sets for a streaming wire instead of waiting for the whole
+ * timeout, and an error the server reports mid-generation (an "error" event,
+ * typically overloaded_error) ends the attempt at once.
  *
  * The SSE parser is incremental: chunks from curl are cut into lines, lines
  * into events ("event:"/"data:" fields, blank line = dispatch), and each
@@ -15,8 +15,8 @@
  * with plain JSON instead (a proxy, or one that ignores "stream") is
  * accepted too: its content array of text blocks is joined.
  */
-#include "llm.h"
-#include "prompt.h"
+#include "anthropic.h"
+#include "http.h"
 #include "util.h"
 
 #include <errno.h>
@@ -27,7 +27,6 @@
 
 /* SSE framing costs ~100 bytes per few characters of text. */
 #define ANTHROPIC_MAX_STREAM ((size_t)64 << 20)
-#define ANTHROPIC_MAX_JSON   ((size_t)PAGE_MAX_BYTES * 2 + (1u << 20))
 #define SSE_LINE_MAX	     ((size_t)1 << 20)
 
 struct sse {
@@ -35,19 +34,20 @@ struct sse {
 	struct buf data; /* the current event's data lines, joined by '\n' */
 	char event[64];
 	struct buf *out;
+	size_t start; /* out->len before the answer */
 	uint64_t input_tokens, output_tokens;
 	bool stopped; /* message_stop seen */
 	bool failed;  /* an error event or a local failure: @err is filled */
 	int r;
-	const char *url, *secret;
+	const char *where; /* the endpoint, for messages */
 	struct gen_err *err;
 };
 
 /* Input tokens, counting prompt-cache reads and writes (billed too). */
 static uint64_t usage_input(const cJSON *u)
 {
-	return llm_json_u64(u, "input_tokens") + llm_json_u64(u, "cache_creation_input_tokens") +
-	       llm_json_u64(u, "cache_read_input_tokens");
+	return llm_wire_u64(u, "input_tokens") + llm_wire_u64(u, "cache_creation_input_tokens") +
+	       llm_wire_u64(u, "cache_read_input_tokens");
 }
 
 /* The HTTP status the API uses for each error type, to classify stream errors alike. */
@@ -77,14 +77,13 @@ static int sse_error_event(struct sse *s, const cJSON *j, const char *data)
 	const cJSON *msg =
 	    cJSON_IsObject(e) ? cJSON_GetObjectItemCaseSensitive(e, "message") : NULL;
 	const char *t = cJSON_IsString(type) ? type->valuestring : "unknown";
-	char where[256];
 	int r;
 
-	r = http_classify(error_type_status(t), data, NULL, s->url, s->secret, s->err);
-	http_url_redact(s->url, where, sizeof(where));
-	wf_err_set(&s->err->e, r, "stream error '%.40s' from '%s' mid-answer: %.200s", t, where,
+	/* classified as the status the API gives this error type elsewhere */
+	r = http_classify(error_type_status(t), data, NULL, s->where, NULL, s->err);
+	wf_err_set(&s->err->e, r, "stream error '%.40s' from '%s' mid-answer: %.200s", t, s->where,
 		   cJSON_IsString(msg) ? msg->valuestring : "no message");
-	http_text_redact(s->err->e.msg, sizeof(s->err->e.msg), s->secret);
+	http_text_redact(s->err->e.msg, sizeof(s->err->e.msg), NULL);
 	s->failed = true;
 	return r;
 }
@@ -129,7 +128,7 @@ static int sse_dispatch(struct sse *s)
 
 		if (cJSON_IsObject(u)) {
 			s->input_tokens = usage_input(u);
-			s->output_tokens = llm_json_u64(u, "output_tokens");
+			s->output_tokens = llm_wire_u64(u, "output_tokens");
 		}
 	} else if (!strcmp(type, "content_block_start")) {
 		const cJSON *b = cJSON_GetObjectItemCaseSensitive(j, "content_block");
@@ -150,8 +149,8 @@ static int sse_dispatch(struct sse *s)
 
 		/* cumulative counts: replace, not add */
 		if (cJSON_IsObject(u)) {
-			if (llm_json_u64(u, "output_tokens"))
-				s->output_tokens = llm_json_u64(u, "output_tokens");
+			if (llm_wire_u64(u, "output_tokens"))
+				s->output_tokens = llm_wire_u64(u, "output_tokens");
 			if (usage_input(u))
 				s->input_tokens = usage_input(u);
 		}
@@ -220,9 +219,9 @@ static int sse_feed(void *ctx, const char *p, size_t n)
 }
 
 /* The end of a stream: flushes what is pending and judges the whole answer. */
-static int sse_finish(struct sse *s, int r, const char *where, size_t start,
-		      struct gen_usage *usage)
+static int sse_end(void *ctx, int r, struct gen_usage *usage)
 {
+	struct sse *s = ctx;
 	struct gen_err *err = s->err;
 
 	if (r == 0 && !s->failed && s->line.len)
@@ -235,28 +234,55 @@ static int sse_finish(struct sse *s, int r, const char *where, size_t start,
 	if (r == 0 && !s->stopped) {
 		err->retryable = true;
 		r = wf_err_set(&err->e, -ECONNRESET,
-			       "stream from '%s' ended before message_stop (truncated)", where);
-	} else if (r == 0 && s->out->len == start) {
+			       "stream from '%s' ended before message_stop (truncated)", s->where);
+	} else if (r == 0 && s->out->len == s->start) {
 		err->retryable = true;
-		r = wf_err_set(&err->e, -ENODATA, "empty answer from '%s'", where);
+		r = wf_err_set(&err->e, -ENODATA, "empty answer from '%s'", s->where);
 	}
 	return r;
 }
 
-static char *request_json(const struct llm *l, const char *system, const char *user)
+static int sse_new(void **ret, struct buf *out, struct gen_err *err, const char *where)
+{
+	struct sse *s = calloc(1, sizeof(*s));
+
+	if (!s)
+		return -ENOMEM;
+	buf_init(&s->line, SSE_LINE_MAX);
+	buf_init(&s->data, SSE_LINE_MAX);
+	s->out = out;
+	s->start = out->len;
+	s->err = err;
+	s->where = where;
+	*ret = s;
+	return 0;
+}
+
+static void sse_free(void *ctx)
+{
+	struct sse *s = ctx;
+
+	if (!s)
+		return;
+	buf_done(&s->line);
+	buf_done(&s->data);
+	free(s);
+}
+
+static char *request_json(const struct conf *c, const char *system, const char *user)
 {
 	cJSON *root = cJSON_CreateObject(), *msgs;
 	char *s = NULL;
 
 	if (!root)
 		return NULL;
-	if (!cJSON_AddStringToObject(root, "model", l->c->model) ||
-	    !cJSON_AddNumberToObject(root, "max_tokens", l->c->max_tokens) ||
+	if (!cJSON_AddStringToObject(root, "model", c->model) ||
+	    !cJSON_AddNumberToObject(root, "max_tokens", c->max_tokens) ||
 	    !cJSON_AddStringToObject(root, "system", system) ||
 	    !cJSON_AddTrueToObject(root, "stream"))
 		goto out_free_root;
 	msgs = cJSON_AddArrayToObject(root, "messages");
-	if (!msgs || llm_json_add_message(msgs, "user", user) < 0)
+	if (!msgs || llm_wire_add_message(msgs, "user", user) < 0)
 		goto out_free_root;
 	s = cJSON_PrintUnformatted(root);
 out_free_root:
@@ -282,7 +308,7 @@ static int parse_json(const char *body, size_t len, const char *where, struct bu
 	u = cJSON_GetObjectItemCaseSensitive(root, "usage");
 	if (cJSON_IsObject(u)) {
 		usage->input_tokens += usage_input(u);
-		usage->output_tokens += llm_json_u64(u, "output_tokens");
+		usage->output_tokens += llm_wire_u64(u, "output_tokens");
 	}
 	content = cJSON_GetObjectItemCaseSensitive(root, "content");
 	cJSON_ArrayForEach(b, content)
@@ -305,105 +331,25 @@ static int parse_json(const char *body, size_t len, const char *where, struct bu
 	return r;
 }
 
-int anthropic_call(struct llm *l, struct http_client *h, const char *system, const char *user,
-		   struct buf *out, struct gen_usage *usage, struct gen_err *err)
+static char *version_header(const struct conf *c)
 {
-	_cleanup_free_ char *url = NULL, *body = NULL, *version = NULL;
-	char *key = NULL, where[256];
-	const char *headers[5] = { "Content-Type: application/json" };
-	size_t start = out->len, nh = 1;
-	struct http_response resp;
-	struct http_request rq;
-	struct sse s = { .out = out, .err = err, .secret = l->key };
-	int r;
+	char *h;
 
-	if (asprintf(&url, "%s/v1/messages", l->base) < 0 ||
-	    asprintf(&version, "anthropic-version: %s", l->c->anthropic_version) < 0)
-		return wf_err_set(&err->e, -ENOMEM, "out of memory");
-	body = request_json(l, system, user);
-	if (!body)
-		return wf_err_set(&err->e, -ENOMEM, "out of memory building the request");
-	headers[nh++] = version;
-	if (l->key) {
-		if (asprintf(&key, "x-api-key: %s", l->key) < 0)
-			return wf_err_set(&err->e, -ENOMEM, "out of memory");
-		headers[nh++] = key;
-	}
-	s.url = url;
-	buf_init(&s.line, SSE_LINE_MAX);
-	buf_init(&s.data, SSE_LINE_MAX);
-	rq = (struct http_request){
-		.url = url,
-		.headers = headers,
-		.body = body,
-		.body_len = strlen(body),
-		.max_response = ANTHROPIC_MAX_STREAM,
-		.stall_s = MIN(l->c->gen_timeout, (unsigned)LLM_STALL_S),
-		.secret = l->key,
-		.on_stream = sse_feed,
-		.ctx = &s,
-	};
-	http_url_redact(url, where, sizeof(where));
-	r = http_post(h, &rq, &resp, err);
-	if (key) {
-		explicit_bzero(key, strlen(key));
-		free(key);
-	}
-	if (resp.streamed) {
-		r = sse_finish(&s, r, where, start, usage);
-	} else if (r == 0 && (resp.status < 200 || resp.status > 299)) {
-		r = http_classify(resp.status, buf_str(&resp.body), &resp, url, l->key, err);
-	} else if (r == 0) {
-		r = parse_json(buf_str(&resp.body), resp.body.len, where, out, usage, err);
-	}
-	if (r < 0) {
-		out->len = start; /* no half page */
-		if (out->data)
-			out->data[start] = '\0';
-		http_text_redact(err->e.msg, sizeof(err->e.msg), l->key);
-	}
-	buf_done(&s.line);
-	buf_done(&s.data);
-	http_response_done(&resp);
-	return r;
+	return asprintf(&h, "anthropic-version: %s", c->anthropic_version) < 0 ? NULL : h;
 }
 
-/*
- * The parsers of anthropic_call() without the network, for the fuzz
- * harnesses: @body is an SSE stream (@stream, fed in pieces of @chunk bytes,
- * as curl would) or a JSON answer. No half page is left in @out on failure.
- */
-int anthropic_parse(const char *body, size_t len, bool stream, size_t chunk, struct buf *out,
-		    struct gen_usage *usage, struct gen_err *err)
-{
-	struct sse s = { .out = out, .err = err, .url = "fuzz://anthropic" };
-	size_t start = out->len;
-	int r = 0;
-
-	if (!stream) {
-		r = parse_json(body, len, s.url, out, usage, err);
-		goto out_trim;
-	}
-	buf_init(&s.line, SSE_LINE_MAX);
-	buf_init(&s.data, SSE_LINE_MAX);
-	chunk = chunk ? chunk : len;
-	for (size_t off = 0; r == 0 && off < len; off += chunk)
-		r = sse_feed(&s, body + off, MIN(chunk, len - off));
-	r = sse_finish(&s, r, s.url, start, usage);
-	buf_done(&s.line);
-	buf_done(&s.data);
-out_trim:
-	if (r < 0) {
-		out->len = start;
-		if (out->data)
-			out->data[start] = '\0';
-	}
-	return r;
-}
-
-static int anthropic_init(void **state, const struct conf *c, struct wf_err *err)
-{
-	return llm_new((struct llm **)state, c, BACKEND_ANTHROPIC, err);
-}
-
-const struct backend_ops backend_anthropic = LLM_BACKEND_OPS("anthropic", anthropic_init);
+const struct llm_wire anthropic_wire = {
+	.name = "anthropic",
+	.default_base = "https://api.anthropic.com",
+	.path = "/v1/messages",
+	.headers = { "Content-Type: application/json" },
+	.key_header = "x-api-key: ",
+	.conf_header = version_header,
+	.max_response = ANTHROPIC_MAX_STREAM,
+	.build = request_json,
+	.parse = parse_json,
+	.stream_new = sse_new,
+	.stream_feed = sse_feed,
+	.stream_end = sse_end,
+	.stream_free = sse_free,
+};

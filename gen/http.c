@@ -55,7 +55,7 @@ static void global_init_once(void)
 int http_global_init(void)
 {
 	pthread_once(&global_once, global_init_once);
-	return global_rc == CURLE_OK ? 0 : -EIO;
+	return http_curl_errno(global_rc);
 }
 
 int http_client_new(struct http_client **ret, const struct http_client_opts *o)
@@ -127,6 +127,8 @@ int http_curl_errno(int code)
 		return -ENOMEM;
 	case CURLE_URL_MALFORMAT:
 	case CURLE_UNSUPPORTED_PROTOCOL:
+	case CURLE_UNKNOWN_OPTION: /* from curl_easy_setopt() only */
+	case CURLE_BAD_FUNCTION_ARGUMENT:
 		return -EINVAL;
 	case CURLE_PEER_FAILED_VERIFICATION:
 	case CURLE_SSL_CACERT_BADFILE:
@@ -535,7 +537,15 @@ static int setup(struct http_client *h, const struct http_request *rq, struct cu
 	SET(CURLOPT_ERRORBUFFER, h->errbuf);
 	SET(CURLOPT_USERAGENT, "wikifs/0.1");
 #undef SET
-	return rc == CURLE_OK ? 0 : -EINVAL;
+	return http_curl_errno(rc);
+}
+
+/* curl's copies of the header lines: one may hold the API key. */
+static void headers_free(struct curl_slist *hdrs)
+{
+	for (struct curl_slist *n = hdrs; n; n = n->next)
+		explicit_bzero(n->data, strlen(n->data));
+	curl_slist_free_all(hdrs);
 }
 
 int http_post(struct http_client *h, const struct http_request *rq, struct http_response *resp,
@@ -592,8 +602,8 @@ int http_post(struct http_client *h, const struct http_request *rq, struct http_
 		http_text_redact(err->e.msg, sizeof(err->e.msg), rq->secret);
 	}
 out_free_headers:
-	curl_slist_free_all(hdrs);
-	/* curl keeps pointers to the request's options: drop them now */
+	/* curl keeps pointers to the request's options: drop them first */
 	curl_easy_setopt(h->curl, CURLOPT_HTTPHEADER, NULL);
+	headers_free(hdrs);
 	return r;
 }

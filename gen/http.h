@@ -52,7 +52,8 @@ struct http_response {
 
 struct http_request {
 	const char *url;
-	const char *const *headers; /* "Name: value" lines, NULL-terminated; never echoed */
+	const char *const *headers; /* "Name: value" lines, NULL-terminated; never echoed,
+				     * and curl's copies are wiped after the transfer */
 	const char *body;	    /* POST body (JSON) */
 	size_t body_len;
 	size_t max_response; /* bytes received, body or stream; past it: -EFBIG */

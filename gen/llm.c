@@ -7,21 +7,48 @@
  * (blocks, abortable, bounded by the attempt's timeout), then the request.
  * Only the provider's failures (retryable ones: 429, 5xx, connection) feed
  * the breaker; a 400 or 401 is ours and says nothing about its health.
+ *
+ * The request itself goes through one post path whatever the protocol: the
+ * wire description (llm_wire.h) says where and what to send and how to read
+ * the answer; here the URL and headers are made, the key's header is wiped
+ * once the transfer ended, a non-2xx status is classified, the key is
+ * redacted from every message and a failed attempt leaves no half page.
  */
 #include "llm.h"
+#include "anthropic.h"
+#include "openai.h"
 #include "prompt.h"
+#include "ratelimit.h"
 #include "util.h"
-
-#include <cJSON.h>
 
 #include <errno.h>
 #include <string.h>
 #include <time.h>
 
-static const char *default_base(enum conf_backend kind)
+struct llm {
+	const struct conf *c;	     /* borrowed, outlives the llm */
+	const struct llm_wire *wire; /* the protocol of the configured backend */
+	char *base;		     /* base_url or the wire's default, no trailing '/' */
+	char *key;		     /* NULL: no key configured or the variable is unset */
+	struct ratelimit *rl;	     /* shared per provider (ratelimit_get); holds the abort flag */
+};
+
+/* The header lines of one request; the key's is wiped by headers_done(). */
+struct headers {
+	const char *lines[LLM_WIRE_MAX_HEADERS + 3];
+	char *conf, *key;
+};
+
+static const struct llm_wire *wire_of(enum conf_backend kind)
 {
-	return kind == BACKEND_ANTHROPIC ? "https://api.anthropic.com"
-					 : "https://api.openai.com/v1";
+	switch (kind) {
+	case BACKEND_OPENAI:
+		return &openai_wire;
+	case BACKEND_ANTHROPIC:
+		return &anthropic_wire;
+	default:
+		return NULL;
+	}
 }
 
 int llm_new(struct llm **ret, const struct conf *c, enum conf_backend kind, struct wf_err *err)
@@ -31,18 +58,20 @@ int llm_new(struct llm **ret, const struct conf *c, enum conf_backend kind, stru
 		.threshold = LLM_BREAKER_THRESHOLD,
 		.cooldown_ms = LLM_BREAKER_COOLDOWN_MS,
 	};
-	const char *base = c->base_url && *c->base_url ? c->base_url : default_base(kind);
+	const struct llm_wire *wire = wire_of(kind);
+	const char *base;
 	char key[512];
 	struct llm *l;
 	size_t n;
 	int r;
 
-	if (kind != BACKEND_OPENAI && kind != BACKEND_ANTHROPIC)
+	if (!wire)
 		return wf_err_set(err, -EINVAL, "backend '%s' is not an http llm backend",
 				  conf_backend_name(kind));
 	if (!c->model || !*c->model)
 		return wf_err_set(err, -EINVAL, "generator.model is empty: backend '%s' needs one",
 				  conf_backend_name(kind));
+	base = c->base_url && *c->base_url ? c->base_url : wire->default_base;
 	if (strncmp(base, "http://", 7) && strncmp(base, "https://", 8))
 		return wf_err_set(err, -EINVAL,
 				  "generator.base_url must start with http:// or https://");
@@ -53,7 +82,7 @@ int llm_new(struct llm **ret, const struct conf *c, enum conf_backend kind, stru
 	if (!l)
 		return wf_err_set(err, -ENOMEM, "out of memory");
 	l->c = c;
-	l->kind = kind;
+	l->wire = wire;
 	l->base = strdup(base);
 	if (!l->base) {
 		llm_free(l);
@@ -139,6 +168,102 @@ static int breaker_refuse(struct llm *l, int64_t wait, struct gen_err *err)
 			  st.failures, until);
 }
 
+static void headers_done(struct headers *hd)
+{
+	if (hd->key) {
+		explicit_bzero(hd->key, strlen(hd->key));
+		free(hd->key);
+		hd->key = NULL;
+	}
+	free(hd->conf);
+	hd->conf = NULL;
+}
+
+/* The wire's fixed lines, its line from the configuration, then the key's. */
+static int headers_make(struct headers *hd, const struct llm *l)
+{
+	const struct llm_wire *w = l->wire;
+	size_t n = 0;
+
+	for (size_t i = 0; i < LLM_WIRE_MAX_HEADERS && w->headers[i]; i++)
+		hd->lines[n++] = w->headers[i];
+	if (w->conf_header) {
+		hd->conf = w->conf_header(l->c);
+		if (!hd->conf)
+			return -ENOMEM;
+		hd->lines[n++] = hd->conf;
+	}
+	if (l->key) {
+		if (asprintf(&hd->key, "%s%s", w->key_header, l->key) < 0) {
+			hd->key = NULL;
+			return -ENOMEM;
+		}
+		hd->lines[n++] = hd->key;
+	}
+	hd->lines[n] = NULL;
+	return 0;
+}
+
+/* One request with the configured protocol, no limiter: the one post path. */
+static int post(struct llm *l, struct http_client *h, const char *system, const char *user,
+		struct buf *out, struct gen_usage *usage, struct gen_err *err)
+{
+	const struct llm_wire *w = l->wire;
+	_cleanup_free_ char *url = NULL, *body = NULL;
+	struct headers hd = { { 0 } };
+	struct http_response resp;
+	struct http_request rq;
+	size_t start = out->len;
+	void *stream = NULL;
+	char where[256];
+	int r;
+
+	if (asprintf(&url, "%s%s", l->base, w->path) < 0)
+		return wf_err_set(&err->e, -ENOMEM, "out of memory");
+	body = w->build(l->c, system, user);
+	if (!body)
+		return wf_err_set(&err->e, -ENOMEM, "out of memory building the request");
+	http_url_redact(url, where, sizeof(where));
+	r = headers_make(&hd, l);
+	if (r == 0 && w->stream_new)
+		r = w->stream_new(&stream, out, err, where);
+	if (r < 0) {
+		wf_err_set(&err->e, r, "out of memory");
+		goto out_free_headers;
+	}
+	rq = (struct http_request){
+		.url = url,
+		.headers = hd.lines,
+		.body = body,
+		.body_len = strlen(body),
+		.max_response = w->max_response,
+		.stall_s = stream ? MIN(l->c->gen_timeout, (unsigned)LLM_STALL_S) : 0,
+		.secret = l->key,
+		.on_stream = stream ? w->stream_feed : NULL,
+		.ctx = stream,
+	};
+	r = http_post(h, &rq, &resp, err);
+	headers_done(&hd); /* the key's copy lives no longer than the transfer */
+	if (resp.streamed)
+		r = w->stream_end(stream, r, usage);
+	else if (r == 0 && (resp.status < 200 || resp.status > 299))
+		r = http_classify(resp.status, buf_str(&resp.body), &resp, url, l->key, err);
+	else if (r == 0)
+		r = w->parse(buf_str(&resp.body), resp.body.len, where, out, usage, err);
+	if (r < 0) {
+		out->len = start; /* no half page */
+		if (out->data)
+			out->data[start] = '\0';
+		http_text_redact(err->e.msg, sizeof(err->e.msg), l->key);
+	}
+	http_response_done(&resp);
+out_free_headers:
+	headers_done(&hd);
+	if (stream)
+		w->stream_free(stream);
+	return r;
+}
+
 int llm_complete(struct llm *l, struct http_client *h, const char *system, const char *user,
 		 struct buf *out, struct gen_usage *usage, struct gen_err *err)
 {
@@ -162,10 +287,7 @@ int llm_complete(struct llm *l, struct http_client *h, const char *system, const
 				  "rate limit of %u requests a minute: no slot within %us",
 				  l->c->rate_limit, l->c->gen_timeout);
 	}
-	if (l->kind == BACKEND_ANTHROPIC)
-		r = anthropic_call(l, h, system, user, out, usage, err);
-	else
-		r = openai_call(l, h, system, user, out, usage, err);
+	r = post(l, h, system, user, out, usage, err);
 	if (r == 0)
 		ratelimit_record(l->rl, true, now_ms());
 	else if (err->retryable && r != -ECANCELED)
@@ -173,8 +295,9 @@ int llm_complete(struct llm *l, struct http_client *h, const char *system, const
 	return r;
 }
 
-int llm_generate(struct llm *l, struct http_client *h, const struct gen_request *req,
-		 struct buf *out, struct gen_usage *usage, struct gen_err *err)
+/* prompt_build() + llm_complete(): the generate() of both backends. */
+static int llm_generate(struct llm *l, struct http_client *h, const struct gen_request *req,
+			struct buf *out, struct gen_usage *usage, struct gen_err *err)
 {
 	struct buf sys, user;
 	int r;
@@ -194,53 +317,50 @@ int llm_generate(struct llm *l, struct http_client *h, const struct gen_request 
 	return r;
 }
 
-void llm_ops_done(void *state)
+/* The backend_ops: the state is a struct llm, a worker's state its http_client. */
+static int openai_init(void **state, const struct conf *c, struct wf_err *err)
+{
+	return llm_new((struct llm **)state, c, BACKEND_OPENAI, err);
+}
+
+static int anthropic_init(void **state, const struct conf *c, struct wf_err *err)
+{
+	return llm_new((struct llm **)state, c, BACKEND_ANTHROPIC, err);
+}
+
+static void ops_done(void *state)
 {
 	llm_free(state);
 }
 
-int llm_ops_worker_init(void *state, void **wstate)
+static int ops_worker_init(void *state, void **wstate)
 {
 	return llm_worker_new(state, (struct http_client **)wstate);
 }
 
-void llm_ops_worker_done(void *state, void *wstate)
+static void ops_worker_done(void *state, void *wstate)
 {
 	http_client_free(wstate);
 	(void)state;
 }
 
-int llm_ops_generate(void *state, void *wstate, const struct gen_request *req, struct buf *out,
-		     struct gen_usage *usage, struct gen_err *err)
+static int ops_generate(void *state, void *wstate, const struct gen_request *req, struct buf *out,
+			struct gen_usage *usage, struct gen_err *err)
 {
 	return llm_generate(state, wstate, req, out, usage, err);
 }
 
-void llm_ops_abort(void *state)
+static void ops_abort(void *state)
 {
 	llm_abort(state);
 }
 
-uint64_t llm_json_u64(const struct cJSON *obj, const char *name)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, name);
+#define LLM_BACKEND_OPS(NAME, INIT)                                                             \
+	{                                                                                       \
+		.name = NAME, .prompt_version = PROMPT_VERSION, .init = INIT, .done = ops_done, \
+		.worker_init = ops_worker_init, .worker_done = ops_worker_done,                 \
+		.generate = ops_generate, .abort = ops_abort,                                   \
+	}
 
-	if (!cJSON_IsNumber(v) || !(v->valuedouble > 0) || !(v->valuedouble < 0x1p63))
-		return 0;
-	return (uint64_t)v->valuedouble;
-}
-
-int llm_json_add_message(struct cJSON *msgs, const char *role, const char *content)
-{
-	cJSON *m = cJSON_CreateObject();
-
-	if (!m || !cJSON_AddItemToArray(msgs, m))
-		goto out_free;
-	if (!cJSON_AddStringToObject(m, "role", role) ||
-	    !cJSON_AddStringToObject(m, "content", content))
-		return -ENOMEM; /* m belongs to msgs now */
-	return 0;
-out_free:
-	cJSON_Delete(m);
-	return -ENOMEM;
-}
+const struct backend_ops backend_openai = LLM_BACKEND_OPS("openai", openai_init);
+const struct backend_ops backend_anthropic = LLM_BACKEND_OPS("anthropic", anthropic_init);

@@ -1,15 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * backend = openai: the Chat Completions protocol, which hosted APIs and the
- * local servers (Ollama, llama.cpp, vLLM) all speak. One non-streamed POST
- * per attempt: the whole page arrives in one JSON document, bounded by the
- * response limit, parsed with cJSON_ParseWithOpts. The Authorization header
- * is sent only when a key is configured and set, since local servers need
- * none. A truncated answer (finish_reason "length") is still a page; an
- * empty one is a failed attempt worth retrying.
+ * The Chat Completions protocol, which hosted APIs and the local servers
+ * (Ollama, llama.cpp, vLLM) all speak. One non-streamed POST per attempt:
+ * the whole page arrives in one JSON document, bounded by the response
+ * limit, parsed with cJSON_ParseWithOpts. The key goes in an Authorization
+ * header (only when one is set: local servers need none). A truncated
+ * answer (finish_reason "length") is still a page; an empty one is a failed
+ * attempt worth retrying.
  */
-#include "llm.h"
-#include "prompt.h"
+#include "openai.h"
 #include "util.h"
 
 #include <errno.h>
@@ -20,22 +19,22 @@
 /* JSON escaping may double the page; leave room for the envelope. */
 #define OPENAI_MAX_RESPONSE ((size_t)PAGE_MAX_BYTES * 2 + (1u << 20))
 
-static char *request_json(const struct llm *l, const char *system, const char *user)
+static char *request_json(const struct conf *c, const char *system, const char *user)
 {
 	cJSON *root = cJSON_CreateObject(), *msgs;
 	char *s = NULL;
 
 	if (!root)
 		return NULL;
-	if (!cJSON_AddStringToObject(root, "model", l->c->model))
+	if (!cJSON_AddStringToObject(root, "model", c->model))
 		goto out_free_root;
 	msgs = cJSON_AddArrayToObject(root, "messages");
 	if (!msgs)
 		goto out_free_root;
-	if (llm_json_add_message(msgs, "system", system) < 0 ||
-	    llm_json_add_message(msgs, "user", user) < 0)
+	if (llm_wire_add_message(msgs, "system", system) < 0 ||
+	    llm_wire_add_message(msgs, "user", user) < 0)
 		goto out_free_root;
-	if (!cJSON_AddNumberToObject(root, l->c->max_tokens_field, l->c->max_tokens))
+	if (!cJSON_AddNumberToObject(root, c->max_tokens_field, c->max_tokens))
 		goto out_free_root;
 	s = cJSON_PrintUnformatted(root);
 out_free_root:
@@ -59,8 +58,8 @@ static int parse_response(const char *body, size_t len, const char *where, struc
 	}
 	u = cJSON_GetObjectItemCaseSensitive(root, "usage");
 	if (cJSON_IsObject(u)) {
-		usage->input_tokens += llm_json_u64(u, "prompt_tokens");
-		usage->output_tokens += llm_json_u64(u, "completion_tokens");
+		usage->input_tokens += llm_wire_u64(u, "prompt_tokens");
+		usage->output_tokens += llm_wire_u64(u, "completion_tokens");
 	}
 	choices = cJSON_GetObjectItemCaseSensitive(root, "choices");
 	c0 = cJSON_IsArray(choices) ? cJSON_GetArrayItem(choices, 0) : NULL;
@@ -83,64 +82,13 @@ static int parse_response(const char *body, size_t len, const char *where, struc
 	return r;
 }
 
-int openai_call(struct llm *l, struct http_client *h, const char *system, const char *user,
-		struct buf *out, struct gen_usage *usage, struct gen_err *err)
-{
-	_cleanup_free_ char *url = NULL, *body = NULL;
-	char *auth = NULL, where[256];
-	const char *headers[4] = { "Content-Type: application/json", "Accept: application/json" };
-	struct http_response resp;
-	struct http_request rq;
-	int r;
-
-	if (asprintf(&url, "%s/chat/completions", l->base) < 0)
-		return wf_err_set(&err->e, -ENOMEM, "out of memory");
-	body = request_json(l, system, user);
-	if (!body)
-		return wf_err_set(&err->e, -ENOMEM, "out of memory building the request");
-	if (l->key) {
-		if (asprintf(&auth, "Authorization: Bearer %s", l->key) < 0)
-			return wf_err_set(&err->e, -ENOMEM, "out of memory");
-		headers[2] = auth;
-	}
-	rq = (struct http_request){
-		.url = url,
-		.headers = headers,
-		.body = body,
-		.body_len = strlen(body),
-		.max_response = OPENAI_MAX_RESPONSE,
-		.secret = l->key,
-	};
-	http_url_redact(url, where, sizeof(where));
-	r = http_post(h, &rq, &resp, err);
-	if (auth) {
-		explicit_bzero(auth, strlen(auth));
-		free(auth);
-	}
-	if (r < 0)
-		goto out_free_resp;
-	if (resp.status < 200 || resp.status > 299) {
-		r = http_classify(resp.status, buf_str(&resp.body), &resp, url, l->key, err);
-		goto out_free_resp;
-	}
-	r = parse_response(buf_str(&resp.body), resp.body.len, where, out, usage, err);
-	if (r < 0)
-		http_text_redact(err->e.msg, sizeof(err->e.msg), l->key);
-out_free_resp:
-	http_response_done(&resp);
-	return r;
-}
-
-/* parse_response() without the network, for the fuzz harnesses. */
-int openai_parse(const char *body, size_t len, struct buf *out, struct gen_usage *usage,
-		 struct gen_err *err)
-{
-	return parse_response(body, len, "fuzz://openai", out, usage, err);
-}
-
-static int openai_init(void **state, const struct conf *c, struct wf_err *err)
-{
-	return llm_new((struct llm **)state, c, BACKEND_OPENAI, err);
-}
-
-const struct backend_ops backend_openai = LLM_BACKEND_OPS("openai", openai_init);
+const struct llm_wire openai_wire = {
+	.name = "openai",
+	.default_base = "https://api.openai.com/v1",
+	.path = "/chat/completions",
+	.headers = { "Content-Type: application/json", "Accept: application/json" },
+	.key_header = "Authorization: Bearer ",
+	.max_response = OPENAI_MAX_RESPONSE,
+	.build = request_json,
+	.parse = parse_response,
+};

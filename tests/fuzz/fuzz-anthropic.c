@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Anthropic Messages responses. The first byte chooses the form: bit 0 set,
+ * Anthropic Messages responses through the wire description
+ * (anthropic_wire, llm_wire_parse). The first byte chooses the form: bit 0 set,
  * an SSE stream fed in pieces of (byte >> 1) bytes (0 = all at once, as a
  * network read may cut anywhere); clear, a plain JSON answer. Promises
  * checked: a success appends a non-empty page, a failure appends nothing
@@ -11,7 +12,7 @@
 
 #include <string.h>
 
-#include "llm.h"
+#include "anthropic.h"
 
 #define OUT_MAX (1u << 20)
 
@@ -21,7 +22,7 @@ static int parse(const char *body, size_t size, bool stream, size_t chunk, struc
 	struct gen_usage usage = { 0 };
 
 	buf_init(out, OUT_MAX);
-	return anthropic_parse(body, size, stream, chunk, out, &usage, err);
+	return llm_wire_parse(&anthropic_wire, body, size, stream, chunk, out, &usage, err);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * OpenAI Chat Completions responses: the input is the HTTP body. Promises
+ * OpenAI Chat Completions responses through the wire description
+ * (openai_wire, llm_wire_parse): the input is the HTTP body. Promises
  * checked: a success appends a non-empty page, a failure appends nothing and
  * says why, and the page never exceeds the buffer's limit.
  */
@@ -8,7 +9,7 @@
 
 #include <string.h>
 
-#include "llm.h"
+#include "openai.h"
 
 #define OUT_MAX (1u << 20)
 
@@ -25,7 +26,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memcpy(body, data, size);
 	body[size] = '\0';
 	buf_init(&out, OUT_MAX);
-	r = openai_parse(body, size, &out, &usage, &err);
+	r = llm_wire_parse(&openai_wire, body, size, false, 0, &out, &usage, &err);
 	if (r == 0) {
 		FUZZ_CHECK(out.len > 0 && out.len <= OUT_MAX);
 		FUZZ_CHECK(strlen(out.data) <= out.len);
