@@ -9,6 +9,7 @@
  */
 #include "buf.h"
 #include "fsutil.h"
+#include "log.h"
 #include "sha256.h"
 #include "tap.h"
 #include "url.h"
@@ -421,6 +422,22 @@ static void test_url(void)
 	   "url_has_password: no without one");
 }
 
+/* Whoever formats a log line, a URL's password does not reach the log. */
+static void test_log_redacts(void)
+{
+	char path[PATH_MAX + 16], *data = NULL;
+	size_t len = 0;
+
+	snprintf(path, sizeof(path), "%s/log", tmp);
+	is_int(log_open(LOG_TO_FILE, path, LOG_LVL_INFO), 0, "log: opens a file");
+	log_err("clone of '%s' failed", "https://ada:hunter2@example.org/r.git");
+	log_close();
+	is_int(read_file(path, 1 << 16, &data, &len), 0, "log: the file reads back");
+	ok(data && !strstr(data, "hunter2") && strstr(data, "'https://ada:***@example.org/r.git'"),
+	   "log: the password is masked");
+	free(data);
+}
+
 int main(void)
 {
 	const char *t = getenv("TMPDIR");
@@ -440,6 +457,7 @@ int main(void)
 	test_mkdir_p();
 	test_paths();
 	test_url();
+	test_log_redacts();
 	is_int(rm_rf(tmp), 0, "cleanup: temporary directory removed");
 	return done_testing();
 }
