@@ -108,9 +108,9 @@ struct helper_state {
 	uint64_t max_bytes;
 	int64_t last_line_ms;
 	bool too_big;
-	unsigned cred_tried;	 /* GIT_CREDENTIAL_* types offered so far */
-	struct credential cred;	 /* from git credential fill, if asked */
-	bool filled;		 /* cred holds a filled credential */
+	unsigned cred_tried;	/* GIT_CREDENTIAL_* types offered so far */
+	struct credential cred; /* from git credential fill, if asked */
+	bool filled;		/* cred holds a filled credential */
 };
 
 /* Writes one bounded line to stdout, the pipe to the parent. */
@@ -201,8 +201,9 @@ static int userpass_credentials(git_credential **out, struct helper_state *hs,
 	int r;
 
 	if (url_has_password(hs->url)) {
-		git_error_set_str(GIT_ERROR_HTTP,
-				  "authentication failed: the server refused the password in the URL");
+		git_error_set_str(
+		    GIT_ERROR_HTTP,
+		    "authentication failed: the server refused the password in the URL");
 		return GIT_EAUTH;
 	}
 	r = credential_init(&hs->cred, hs->url, user_from_url);

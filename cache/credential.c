@@ -76,8 +76,8 @@ void credential_done(struct credential *c)
 /* The description as git reads it; wiped and freed by the caller. */
 static int describe(const struct credential *c, bool with_password, char *out, size_t n)
 {
-	int len = snprintf(out, n, "protocol=%s\nhost=%s\npath=%s\n", c->protocol, c->host,
-			   c->path);
+	int len =
+	    snprintf(out, n, "protocol=%s\nhost=%s\npath=%s\n", c->protocol, c->host, c->path);
 
 	if (len >= 0 && (size_t)len < n && c->username)
 		len += snprintf(out + len, n - (size_t)len, "username=%s\n", c->username);
