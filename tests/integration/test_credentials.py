@@ -31,6 +31,7 @@ USER = "ada"
 PASS = "pw-" + os.urandom(9).hex()      # the right password
 WRONG = "wrong-" + os.urandom(9).hex()  # a wrong one: must not be shown either
 ASKPASS = "ask-" + os.urandom(9).hex()  # the password given by GIT_ASKPASS
+HELPED = "helped-" + os.urandom(9).hex()  # the one a credential helper gives
 
 
 class GitHttpServer:
@@ -133,7 +134,7 @@ class GitHttpServer:
 
 
 def secrets_in(text):
-    return [s for s in (PASS, WRONG, ASKPASS) if s in text]
+    return [s for s in (PASS, WRONG, ASKPASS, HELPED) if s in text]
 
 
 def grep_tree(root, needles):
@@ -169,7 +170,8 @@ def credentials(env):
     env.servers.append(srv)
     env.make_repo("secret", sample_files())
     env.make_repo("other", {"README.md": "# Other\n", "o.c": "int o;\n"})
-    env.make_repo("asked", {"README.md": "# Asked\n", "q.c": "int q;\n"})
+    for name in ("asked", "helped", "bad"):
+        env.make_repo(name, {"README.md": f"# {name}\n", "q.c": "int q;\n"})
     good, bad = srv.url("secret.git", USER, PASS), srv.url("other.git", USER, WRONG)
     m = env.mount({"acme/secret": good, "acme/other": bad},
                   options={"refresh_interval": 0, "clone_concurrency": 1})
@@ -219,23 +221,33 @@ def credentials(env):
     t.eq(m.unmount(), 0, "unmount")
     t.eq(grep_tree(env.cache, [PASS, WRONG]), [], "no password in the cache directory")
     t.eq(secrets_in(m.log()), [], "nor in the log after unmount")
+    t.eq(m.sanitizer_reports(), [], "no sanitizer reports (password in the URL)")
+    return srv
 
-    # ------------------------------------------------ GIT_ASKPASS, no password in the URL
-    srv.password = ASKPASS
-    ask = write_script(env, "askpass.sh",
-                       f'case "$1" in Username*) echo {USER};; *) echo {ASKPASS};; esac\n')
-    home = os.path.join(env.root, "home")
-    os.makedirs(home, exist_ok=True)
-    saved = {k: os.environ.get(k) for k in ("GIT_ASKPASS", "HOME", "GIT_CONFIG_NOSYSTEM")}
-    os.environ.update(GIT_ASKPASS=ask, HOME=home, GIT_CONFIG_NOSYSTEM="1")
+
+def mount_with_env(env, repos, extra):
+    """A mount whose daemon runs with the environment variables @extra."""
+    saved = {k: os.environ.get(k) for k in extra}
+    os.environ.update(extra)
     try:
-        m = env.mount({"acme/asked": srv.url("asked.git")}, options={"refresh_interval": 0})
+        return env.mount(repos, options={"refresh_interval": 0})
     finally:
         for k, v in saved.items():
             if v is None:
                 os.environ.pop(k, None)
             else:
                 os.environ[k] = v
+
+
+def askpass(env, srv):
+    """No password in the URL: GIT_ASKPASS gives it (through git credential fill)."""
+    srv.password = ASKPASS
+    ask = write_script(env, "askpass.sh",
+                       f'case "$1" in Username*) echo {USER};; *) echo {ASKPASS};; esac\n')
+    home = os.path.join(env.root, "home")
+    os.makedirs(home, exist_ok=True)
+    m = mount_with_env(env, {"acme/asked": srv.url("asked.git")},
+                       {"GIT_ASKPASS": ask, "HOME": home, "GIT_CONFIG_NOSYSTEM": "1"})
     data, err = read_errno(m.path("acme", "asked", "Home.md"))
     t.ok(err == 0 and data.startswith(b"# Home"),
          "a URL without a password clones with the password from GIT_ASKPASS",
@@ -244,7 +256,44 @@ def credentials(env):
          "the GIT_ASKPASS password is shown nowhere")
     t.eq(m.unmount(), 0, "unmount")
     t.eq(grep_tree(env.cache, [ASKPASS]), [], "nor stored in the cache directory")
-    t.eq(m.sanitizer_reports(), [], "no sanitizer reports (credentials)")
+    t.eq(m.sanitizer_reports(), [], "no sanitizer reports (GIT_ASKPASS)")
+
+
+def credential_helper(env, srv):
+    """A git credential helper gives the password (a wrong one for paths with
+    "bad"), and hears back: store after a success, erase after a refusal."""
+    srv.password = HELPED
+    calls = os.path.join(env.root, "helper-calls")
+    helper = write_script(env, "cred-helper.sh", f"""in=$(cat)
+case "$1" in
+get) echo username={USER}
+     case "$in" in *path=*bad*) echo password={WRONG};; *) echo password={HELPED};; esac;;
+*) echo "$1 $(echo "$in" | grep '^path=')" >> {calls};;
+esac
+""")
+    home = os.path.join(env.root, "home-helper")
+    os.makedirs(home, exist_ok=True)
+    with open(os.path.join(home, ".gitconfig"), "w") as f:
+        f.write(f"[credential]\n\thelper = {helper}\n\tuseHttpPath = true\n")
+    m = mount_with_env(env, {"acme/helped": srv.url("helped.git"),
+                             "acme/bad": srv.url("bad.git")},
+                       {"HOME": home, "GIT_CONFIG_NOSYSTEM": "1", "GIT_ASKPASS": "/bin/false"})
+    data, err = read_errno(m.path("acme", "helped", "Home.md"))
+    t.ok(err == 0 and data.startswith(b"# Home"),
+         "a URL without a password clones with the password from a credential helper",
+         f"errno {err}, errors: {m.errors()}")
+    t.eq(listdir_errno(m.path("acme", "bad"))[1], errno.EACCES,
+         "a credential the server refuses fails the clone (EACCES)")
+    errs = m.errors()
+    t.ok("refused the credentials from git credential fill" in errs,
+         "and the error says whose credential was refused", errs)
+    got = open(calls).read().splitlines() if os.path.exists(calls) else []
+    t.eq(sorted(got), ["erase path=bad.git", "store path=helped.git"],
+         "the helper is told: store the working one, erase the refused one")
+    t.eq(secrets_in(m.errors() + m.log()), [], "the helper's passwords are shown nowhere")
+    t.eq(m.unmount(), 0, "unmount")
+    t.eq(grep_tree(env.cache, [HELPED, WRONG]), [], "nor stored in the cache directory")
+    t.eq(m.sanitizer_reports(), [], "no sanitizer reports (credential helper)")
 
 
 def deleted_ref(env):
@@ -297,6 +346,8 @@ def deleted_ref(env):
 
 
 with Env() as env:
-    credentials(env)
+    srv = credentials(env)
+    askpass(env, srv)
+    credential_helper(env, srv)
     deleted_ref(env)
 t.done()
