@@ -441,6 +441,7 @@ static int helper_run(struct helper_state *hs, bool clone, const char *dir)
 	fo.proxy_opts.type = GIT_PROXY_AUTO;
 	fo.prune = GIT_FETCH_PRUNE;
 	fo.download_tags = GIT_REMOTE_DOWNLOAD_TAGS_ALL;
+	fo.update_fetchhead = 0; /* of no use here, and it would quote the URL */
 
 	if (url_strip_password(hs->url, stored, sizeof(stored)) < 0) {
 		git_error_set_str(GIT_ERROR_INVALID, "the URL is too long");
