@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Clone cache. Each URL maps to one bare repository in CACHE_DIR/clones,
- * named "<tail>-<sha256(url)[0:16]>.git". Its layout mirrors the remote:
+ * named "<tail>-<sha256(url without password)[0:16]>.git" (a new password
+ * for the same repository keeps its clone). Its layout mirrors the remote:
  * branches are fetched into refs/heads, tags into refs/tags, and HEAD is
  * set to the branch the server's HEAD pointed to, so resolving a ref is a
  * purely local libgit2 lookup done in the calling thread.
@@ -9,24 +10,35 @@
  * Network work (clone or fetch) never runs in this process: libgit2 1.5 has
  * no socket timeout, so a server that accepts and never answers would hang
  * a thread forever. Instead the program's own executable is posix_spawn()ed
- * as "HELPER --clone-helper MODE URL DIR PPID MAXBYTES" in its own process
- * group. The helper prints one line per progress step and a final result
- * line ("OK" or "E <errno> <message>") on a pipe; the parent poll()s that
- * pipe and SIGKILLs the group after timeout_s seconds without a line. The
- * helper is always reaped by the thread that spawned it, before the sync
- * returns. A clone goes to "<name>.tmp.XXXXXX" and is renamed into place
- * only after the helper reported success; a fetch updates the clone in
- * place (libgit2 writes objects before refs, so a killed fetch leaves the
- * old refs intact).
+ * as a clone helper (clone_helper.h: the URL on its stdin, never on its
+ * command line) in its own process group. The helper prints one line per
+ * progress step and a final result line ("OK" or "E <errno> <message>") on
+ * a pipe; the parent poll()s that pipe and SIGKILLs the group after
+ * timeout_s seconds without a line. The helper is always reaped by the
+ * thread that spawned it, before the sync returns. A clone goes to
+ * "<name>.tmp.XXXXXX" and is renamed into place only after the helper
+ * reported success; a fetch updates the clone in place (libgit2 writes
+ * objects before refs, so a killed fetch leaves the old refs intact).
+ *
+ * Every message names the URL as url_redact() shows it: a password in the
+ * URL is used, never shown.
+ *
+ * The last commit each ref resolved to is kept in the clone as
+ * refs/wikifs/last/<ref> (refs/wikifs/last/HEAD for the remote HEAD): a
+ * fetch prunes a branch deleted upstream, and the pages of that commit stay
+ * served, with the cause in the sync's message, instead of the repository
+ * vanishing. The ref also keeps the commit's objects reachable.
  *
  * libgit2 errors are turned into errno values in exactly one place,
- * git_error_to_errno(), used both by the helper (which sends the number
+ * clone_helper_git_errno(), used both by the helper (which sends the number
  * over the pipe) and by the local resolve.
  */
 #include "clone_cache.h"
+#include "clone_helper.h"
 #include "fifo_sem.h"
 #include "fsutil.h"
 #include "sha256.h"
+#include "url.h"
 #include "util.h"
 
 #include <ctype.h>
@@ -39,22 +51,16 @@
 #include <spawn.h>
 #include <stdbool.h>
 #include <string.h>
-#include <strings.h>
-#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
 #include <git2.h>
-#include <git2/sys/odb_backend.h>
 
 extern char **environ;
 
-#define REMOTE_NAME    "origin"
-#define HEADS_REFSPEC  "+refs/heads/*:refs/heads/*"
-#define TAGS_REFSPEC   "+refs/tags/*:refs/tags/*"
-#define TAIL_MAX       32   /* readable part of a clone's directory name */
-#define LINE_MAX_LEN   1024 /* longest helper line kept; the rest is dropped */
-#define PROGRESS_EVERY 100  /* ms between two progress lines of the helper */
+#define TAIL_MAX  32		      /* readable part of a clone's directory name */
+#define LAST_REFS "refs/wikifs/last/" /* last commit each ref resolved to */
+#define SHOWN_MAX 1024		      /* a URL as messages show it, cut beyond */
 
 /* One running helper, on the stack of the thread that spawned it. */
 struct helper_proc {
@@ -90,439 +96,19 @@ static void prog_phase(struct clone_progress *p, enum clone_phase ph)
 	__atomic_store_n(&p->phase, (int)ph, __ATOMIC_RELAXED);
 }
 
-/*
- * The one mapping from libgit2's error space to errno. libgit2 1.5 keeps
- * the OS errno only inside its message text, so network causes are told
- * apart by the strerror() text or libgit2's own wording.
- */
-static int git_error_to_errno(int code)
-{
-	static const struct {
-		const char *needle;
-		int err;
-	} by_text[] = {
-		{ "connection refused", ECONNREFUSED },
-		{ "no route to host", EHOSTUNREACH },
-		{ "network is unreachable", ENETUNREACH },
-		{ "failed to resolve address", EHOSTUNREACH },
-		{ "connection timed out", ETIMEDOUT },
-		{ "connection reset", ECONNRESET },
-		{ "authentication", EACCES },
-		{ "status code: 401", EACCES },
-		{ "status code: 403", EACCES },
-		{ "status code: 404", ENOENT },
-		{ "not exported", ENOENT },
-		{ "could not find repository", ENOENT },
-		{ "failed to resolve path", ENOENT },
-		{ "does not appear to be a git repository", ENOENT },
-		{ "repository not found", ENOENT },
-	};
-	const git_error *e = git_error_last();
-	const char *msg = e && e->message ? e->message : "";
-
-	switch (code) {
-	case GIT_ENOTFOUND:
-		return -ENOENT;
-	case GIT_EAUTH:
-	case GIT_ECERTIFICATE:
-		return -EACCES;
-	case GIT_EEXISTS:
-		return -EEXIST;
-	case GIT_EINVALIDSPEC:
-	case GIT_EAMBIGUOUS:
-	case GIT_EINVALID:
-		return -EINVAL;
-	case GIT_ELOCKED:
-		return -EBUSY;
-	case GIT_EOWNER:
-		return -EPERM;
-	case GIT_EUSER:
-		return -ECANCELED;
-	default:
-		break;
-	}
-	if (e && e->klass == GIT_ERROR_NOMEMORY)
-		return -ENOMEM;
-	for (size_t i = 0; i < ARRAY_SIZE(by_text); i++)
-		if (strcasestr(msg, by_text[i].needle))
-			return -by_text[i].err;
-	return -EIO;
-}
-
-static const char *git_error_text(void)
-{
-	const git_error *e = git_error_last();
-
-	return e && e->message ? e->message : "unknown libgit2 error";
-}
-
-/* ---- helper process ---------------------------------------------------- */
-
-struct helper_state {
-	uint64_t max_bytes;
-	int64_t last_line_ms;
-	bool too_big;
-	unsigned cred_tried; /* GIT_CREDENTIAL_* types offered so far */
-};
-
-/* Writes one bounded line to stdout, the pipe to the parent. */
-static int emit(const char *fmt, ...) PRINTF(1, 2);
-static int emit(const char *fmt, ...)
-{
-	char line[LINE_MAX_LEN];
-	va_list ap;
-	size_t n, off = 0;
-	int len;
-
-	va_start(ap, fmt);
-	len = vsnprintf(line, sizeof(line) - 1, fmt, ap);
-	va_end(ap);
-	if (len < 0)
-		return -EINVAL;
-	n = MIN((size_t)len, sizeof(line) - 2);
-	/* The message may come from a server: one line, whatever it says. */
-	for (size_t i = 0; i < n; i++)
-		if (line[i] == '\n' || line[i] == '\r')
-			line[i] = ' ';
-	line[n++] = '\n';
-	while (off < n) {
-		ssize_t w = write(STDOUT_FILENO, line + off, n - off);
-
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		off += (size_t)w;
-	}
-	return 0;
-}
-
-/* A heartbeat: any line resets the parent's stall deadline. */
-static int helper_alive(struct helper_state *hs, bool force)
-{
-	int64_t now = now_ms();
-
-	if (!force && now - hs->last_line_ms < PROGRESS_EVERY)
-		return 0;
-	hs->last_line_ms = now;
-	return emit("S") < 0 ? -1 : 0;
-}
-
-static int helper_transfer(const git_indexer_progress *st, void *payload)
-{
-	struct helper_state *hs = payload;
-	int64_t now = now_ms();
-	bool last =
-	    st->received_objects == st->total_objects && st->indexed_deltas == st->total_deltas;
-
-	if (hs->max_bytes && st->received_bytes > hs->max_bytes) {
-		hs->too_big = true;
-		return -1;
-	}
-	if (!last && now - hs->last_line_ms < PROGRESS_EVERY)
-		return 0;
-	hs->last_line_ms = now;
-	if (emit("P %u %u %zu %u %u", st->received_objects, st->total_objects, st->received_bytes,
-		 st->indexed_deltas, st->total_deltas) < 0)
-		return -1; /* the parent is gone: stop */
-	return 0;
-}
-
-static int helper_sideband(const char *str, int len, void *payload)
-{
-	return helper_alive(payload, false);
-}
-
-static int helper_update_tip(const char *refname, const git_oid *a, const git_oid *b, void *payload)
-{
-	return helper_alive(payload, false);
-}
-
-/*
- * ssh only: the user name from the URL (or "git"), then whatever keys
- * ssh-agent holds (libssh2 tries each of them within one attempt). libgit2
- * asks again after a rejected credential; offering the same type twice
- * would loop forever, so a second request for a type is a final failure.
- */
-static int helper_credentials(git_credential **out, const char *url, const char *user_from_url,
-			      unsigned int allowed, void *payload)
-{
-	struct helper_state *hs = payload;
-	const char *user = user_from_url && *user_from_url ? user_from_url : "git";
-
-	if ((allowed & GIT_CREDENTIAL_USERNAME) && !(hs->cred_tried & GIT_CREDENTIAL_USERNAME)) {
-		hs->cred_tried |= GIT_CREDENTIAL_USERNAME;
-		return git_credential_username_new(out, user);
-	}
-	if ((allowed & GIT_CREDENTIAL_SSH_KEY) && !(hs->cred_tried & GIT_CREDENTIAL_SSH_KEY)) {
-		hs->cred_tried |= GIT_CREDENTIAL_SSH_KEY;
-		return git_credential_ssh_key_from_agent(out, user);
-	}
-	if (hs->cred_tried) {
-		git_error_set_str(GIT_ERROR_SSH, "authentication with ssh-agent keys failed");
-		return GIT_EAUTH;
-	}
-	return GIT_PASSTHROUGH; /* no stored or interactive credentials: unauthenticated */
-}
-
-static int helper_open(git_repository **repo, git_remote **remote, bool clone, const char *url,
-		       const char *dir)
-{
-	int r;
-
-	if (!clone) {
-		r = git_repository_open_bare(repo, dir);
-		if (r == 0)
-			r = git_remote_lookup(remote, *repo, REMOTE_NAME);
-		return r;
-	}
-	r = git_repository_init(repo, dir, 1);
-	if (r < 0)
-		return r;
-	r = git_remote_create_with_fetchspec(remote, *repo, REMOTE_NAME, url, HEADS_REFSPEC);
-	if (r < 0)
-		return r;
-	r = git_remote_add_fetch(*repo, REMOTE_NAME, TAGS_REFSPEC);
-	if (r < 0)
-		return r;
-	/* The remote object holds the refspecs it was loaded with: reload. */
-	git_remote_free(*remote);
-	*remote = NULL;
-	return git_remote_lookup(remote, *repo, REMOTE_NAME);
-}
-
-/*
- * The pack writer of a fetch, with appends coalesced. libgit2 1.5's indexer
- * maps and unmaps the pack file for every append, and the smart protocol
- * appends every side-band packet, 8 KiB from git's upload-pack: about 13,000
- * mmap/munmap pairs for 100 MB, most of a clone's time where munmap is dear
- * (a VM's TLB flushes). A small ODB backend that implements only writepack,
- * registered ahead of the default pack backend, wraps the real writer and
- * hands it up to 1 MiB at a time; it also passes on whatever it holds every
- * 100 ms, so a slow link still shows progress (and is not taken for stalled).
- */
-#define COALESCE_BYTES (1u << 20)
-#define COALESCE_MS    100
-
-struct coalesce_backend {
-	git_odb_backend parent;
-	git_odb_backend *pack; /* a default pack backend on the same objects dir */
-};
-
-struct coalesce_writepack {
-	git_odb_writepack parent;
-	git_odb_writepack *inner;
-	char *buf;
-	size_t len;
-	int64_t since_ms; /* when buf got its first byte */
-};
-
-static int cw_flush(struct coalesce_writepack *w, git_indexer_progress *stats)
-{
-	int r = w->len ? w->inner->append(w->inner, w->buf, w->len, stats) : 0;
-
-	w->len = 0;
-	return r;
-}
-
-static int cw_append(git_odb_writepack *wp, const void *data, size_t size,
-		     git_indexer_progress *stats)
-{
-	struct coalesce_writepack *w = (struct coalesce_writepack *)wp;
-	int r = 0;
-
-	if (w->len + size > COALESCE_BYTES)
-		r = cw_flush(w, stats);
-	if (r == 0 && size >= COALESCE_BYTES)
-		return w->inner->append(w->inner, data, size, stats);
-	if (r < 0)
-		return r;
-	if (w->len == 0)
-		w->since_ms = now_ms();
-	memcpy(w->buf + w->len, data, size);
-	w->len += size;
-	if (now_ms() - w->since_ms >= COALESCE_MS)
-		r = cw_flush(w, stats);
-	return r;
-}
-
-static int cw_commit(git_odb_writepack *wp, git_indexer_progress *stats)
-{
-	struct coalesce_writepack *w = (struct coalesce_writepack *)wp;
-	int r = cw_flush(w, stats);
-
-	return r < 0 ? r : w->inner->commit(w->inner, stats);
-}
-
-static void cw_free(git_odb_writepack *wp)
-{
-	struct coalesce_writepack *w = (struct coalesce_writepack *)wp;
-
-	w->inner->free(w->inner);
-	free(w->buf);
-	free(w);
-}
-
-static int cb_writepack(git_odb_writepack **out, git_odb_backend *be, git_odb *odb,
-			git_indexer_progress_cb cb, void *payload)
-{
-	struct coalesce_backend *b = (struct coalesce_backend *)be;
-	struct coalesce_writepack *w = calloc(1, sizeof(*w));
-
-	if (!w || !(w->buf = malloc(COALESCE_BYTES)) ||
-	    b->pack->writepack(&w->inner, b->pack, odb, cb, payload) < 0) {
-		if (w)
-			free(w->buf);
-		free(w);
-		return -1;
-	}
-	w->parent.backend = be;
-	w->parent.append = cw_append;
-	w->parent.commit = cw_commit;
-	w->parent.free = cw_free;
-	*out = &w->parent;
-	return 0;
-}
-
-static void cb_free(git_odb_backend *be)
-{
-	struct coalesce_backend *b = (struct coalesce_backend *)be;
-
-	b->pack->free(b->pack);
-	free(b);
-}
-
-/* Best effort: without it the fetch uses libgit2's own writer, only slower. */
-static void add_coalescing_writer(git_repository *repo)
-{
-	_cleanup_free_ char *objects = NULL;
-	struct coalesce_backend *b;
-	git_odb_backend *pack = NULL;
-	git_odb *odb = NULL;
-
-	if (asprintf(&objects, "%sobjects", git_repository_path(repo)) < 0 ||
-	    git_repository_odb(&odb, repo) < 0)
-		return;
-	b = calloc(1, sizeof(*b));
-	if (!b || git_odb_backend_pack(&pack, objects) < 0 ||
-	    git_odb_init_backend(&b->parent, GIT_ODB_BACKEND_VERSION) < 0) {
-		if (pack)
-			pack->free(pack);
-		free(b);
-		git_odb_free(odb);
-		return;
-	}
-	b->parent.writepack = cb_writepack;
-	b->parent.free = cb_free;
-	b->pack = pack;
-	if (git_odb_add_backend(odb, &b->parent, 1000) < 0) /* ahead of the pack backend */
-		cb_free(&b->parent);
-	git_odb_free(odb);
-}
-
-static int helper_run(struct helper_state *hs, bool clone, const char *url, const char *dir)
-{
-	git_repository *repo = NULL;
-	git_remote *remote = NULL;
-	git_fetch_options fo = GIT_FETCH_OPTIONS_INIT;
-	git_buf head = { 0 };
-	int r;
-
-	fo.callbacks.transfer_progress = helper_transfer;
-	fo.callbacks.sideband_progress = helper_sideband;
-	fo.callbacks.update_tips = helper_update_tip;
-	fo.callbacks.credentials = helper_credentials;
-	fo.callbacks.payload = hs;
-	fo.proxy_opts.type = GIT_PROXY_AUTO;
-	fo.prune = GIT_FETCH_PRUNE;
-	fo.download_tags = GIT_REMOTE_DOWNLOAD_TAGS_ALL;
-
-	r = helper_open(&repo, &remote, clone, url, dir);
-	if (r < 0)
-		goto out;
-	add_coalescing_writer(repo);
-	/* Connect first: the server's HEAD is only known while connected. */
-	r = git_remote_connect(remote, GIT_DIRECTION_FETCH, &fo.callbacks, &fo.proxy_opts, NULL);
-	if (r < 0)
-		goto out;
-	if (helper_alive(hs, true) < 0) {
-		r = -1;
-		goto out;
-	}
-	r = git_remote_default_branch(&head, remote);
-	if (r < 0 && r != GIT_ENOTFOUND) /* ENOTFOUND: empty or HEAD-less remote */
-		goto out;
-	r = git_remote_fetch(remote, NULL, &fo, "wikifs: fetch");
-	if (r < 0)
-		goto out;
-	if (head.ptr)
-		r = git_repository_set_head(repo, head.ptr);
-out:
-	git_buf_dispose(&head);
-	git_remote_free(remote);
-	git_repository_free(repo);
-	return r;
-}
-
-int clone_helper_main(int argc, char **argv)
-{
-	struct helper_state hs = { 0 };
-	bool clone;
-	int r;
-
-	if (argc > 0 && !strcmp(argv[0], "--clone-helper")) {
-		argc--;
-		argv++;
-	}
-	/* Die with the parent thread; if it is already gone, do nothing. */
-	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	if (argc != 5 || (strcmp(argv[0], "clone") && strcmp(argv[0], "fetch"))) {
-		emit("E %d usage: --clone-helper clone|fetch URL DIR PPID MAXBYTES", EINVAL);
-		return 2;
-	}
-	if (getppid() != (pid_t)strtol(argv[3], NULL, 10))
-		return 3;
-	/* A closed pipe must become an error we handle, not a silent death. */
-	signal(SIGPIPE, SIG_IGN);
-	clone = !strcmp(argv[0], "clone");
-	hs.max_bytes = strtoull(argv[4], NULL, 10);
-
-	git_libgit2_init();
-	r = helper_run(&hs, clone, argv[1], argv[2]);
-	if (r == 0) {
-		/*
-		 * The parent renames the clone into place on success: make it
-		 * durable first. One syncfs() instead of libgit2's fsync of every
-		 * file it writes (GIT_OPT_ENABLE_FSYNC_GITDIR), which made a large
-		 * clone markedly slower than git clone.
-		 */
-		int dfd = open(argv[2], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-
-		if (dfd < 0 || syncfs(dfd) < 0) {
-			r = -1;
-			git_error_set_str(GIT_ERROR_OS, "cannot sync the new clone to disk");
-		}
-		if (dfd >= 0)
-			close(dfd);
-	}
-	if (r < 0 && hs.too_big)
-		emit("E %d more than %" PRIu64 " bytes received", EFBIG, hs.max_bytes);
-	else if (r < 0)
-		emit("E %d %s", -git_error_to_errno(r), git_error_text());
-	else
-		emit("OK");
-	git_libgit2_shutdown();
-	return r < 0 ? 1 : 0;
-}
-
 /* ---- parent: running one helper ---------------------------------------- */
+
+/* The URL of one sync: @url for the network, @shown in every message. */
+struct sync_url {
+	const char *url;
+	char shown[SHOWN_MAX];
+};
 
 /* What the parent learned from one helper's lines. */
 struct helper_report {
 	bool ok;
 	int err; /* errno from an "E" line, 0 if none */
-	char msg[LINE_MAX_LEN];
+	char msg[CLONE_HELPER_LINE_MAX];
 };
 
 /* Returns true for a line that shows progress. */
@@ -553,7 +139,7 @@ static bool parse_line(const char *line, struct helper_report *rep, struct clone
 
 /* Splits the helper's output into bounded lines. */
 struct line_reader {
-	char buf[LINE_MAX_LEN];
+	char buf[CLONE_HELPER_LINE_MAX];
 	size_t len;
 	bool dropping; /* inside an overlong line, skipping to its end */
 };
@@ -620,29 +206,57 @@ static bool untrack_helper(struct clone_cache *cc, struct helper_proc *hp)
 	return shut;
 }
 
-static int spawn_helper(struct clone_cache *cc, const char *mode, const char *url, const char *dir,
-			pid_t *ret_pid, int *ret_fd)
+/* A pipe already holding "@url\n" for the helper's stdin; its read end in *@ret_fd. */
+static int url_pipe(const char *url, int *ret_fd)
+{
+	size_t len = strlen(url);
+	int fds[2], r = 0;
+
+	/* Far below a pipe's capacity (64 KiB): the write cannot block. */
+	if (len >= CLONE_HELPER_URL_MAX)
+		return -ENAMETOOLONG;
+	if (pipe2(fds, O_CLOEXEC) < 0)
+		return -errno;
+	if (write(fds[1], url, len) != (ssize_t)len || write(fds[1], "\n", 1) != 1)
+		r = -EIO;
+	close(fds[1]);
+	if (r < 0)
+		close(fds[0]);
+	else
+		*ret_fd = fds[0];
+	return r;
+}
+
+static int spawn_helper(struct clone_cache *cc, const char *mode, const char *url,
+			const char *shown, const char *dir, pid_t *ret_pid, int *ret_fd)
 {
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t attr;
 	sigset_t none, dfl;
 	char ppid[24], maxb[24];
+	/* the URL goes through stdin: a command line is readable by every user */
 	char *argv[] = { cc->helper_path,
 			 "--clone-helper",
 			 (char *)mode,
-			 (char *)url,
+			 (char *)shown,
 			 (char *)dir,
 			 ppid,
 			 maxb,
 			 NULL };
-	int fds[2], r;
+	int fds[2], in = -1, r;
 	static const int reset[] = { SIGPIPE, SIGINT,  SIGTERM, SIGHUP, SIGQUIT,
 				     SIGCHLD, SIGUSR1, SIGUSR2, SIGALRM };
 
 	snprintf(ppid, sizeof(ppid), "%ld", (long)getpid());
 	snprintf(maxb, sizeof(maxb), "%" PRIu64, cc->max_bytes);
-	if (pipe2(fds, O_CLOEXEC) < 0)
-		return -errno;
+	r = url_pipe(url, &in);
+	if (r < 0)
+		return r;
+	if (pipe2(fds, O_CLOEXEC) < 0) {
+		r = -errno;
+		close(in);
+		return r;
+	}
 	sigemptyset(&none);
 	sigemptyset(&dfl);
 	for (size_t i = 0; i < ARRAY_SIZE(reset); i++)
@@ -658,7 +272,7 @@ static int spawn_helper(struct clone_cache *cc, const char *mode, const char *ur
 	posix_spawnattr_setpgroup(&attr, 0);
 	posix_spawnattr_setsigmask(&attr, &none);
 	posix_spawnattr_setsigdefault(&attr, &dfl);
-	posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+	posix_spawn_file_actions_adddup2(&fa, in, STDIN_FILENO);
 	posix_spawn_file_actions_adddup2(&fa, fds[1], STDOUT_FILENO);
 #if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 34))
 	/* Other code may have opened fds without O_CLOEXEC: keep them out. */
@@ -667,6 +281,7 @@ static int spawn_helper(struct clone_cache *cc, const char *mode, const char *ur
 	r = -posix_spawn(ret_pid, cc->helper_path, &fa, &attr, argv, environ);
 	posix_spawnattr_destroy(&attr);
 	posix_spawn_file_actions_destroy(&fa);
+	close(in);
 	close(fds[1]);
 	if (r < 0) {
 		close(fds[0]);
@@ -680,7 +295,7 @@ static int spawn_helper(struct clone_cache *cc, const char *mode, const char *ur
  * Runs one helper to completion, killing it after timeout_s without a line.
  * Returns 0 or -errno with @err saying "<verb> of 'URL' failed: cause".
  */
-static int run_helper(struct clone_cache *cc, bool clone, const char *url, const char *dir,
+static int run_helper(struct clone_cache *cc, bool clone, const struct sync_url *u, const char *dir,
 		      struct clone_progress *prog, struct wf_err *err)
 {
 	const char *verb = clone ? "clone" : "fetch";
@@ -691,10 +306,10 @@ static int run_helper(struct clone_cache *cc, bool clone, const char *url, const
 	bool timed_out = false, shut;
 	int fd = -1, status = 0, r;
 
-	r = spawn_helper(cc, verb, url, dir, &hp.pid, &fd);
+	r = spawn_helper(cc, verb, u->url, u->shown, dir, &hp.pid, &fd);
 	if (r < 0)
 		return wf_err_set(err, r, "%s of '%s' failed: cannot start helper '%s': %s", verb,
-				  url, cc->helper_path, strerror(-r));
+				  u->shown, cc->helper_path, strerror(-r));
 	track_helper(cc, &hp);
 	for (;;) {
 		struct pollfd pfd = { .fd = fd, .events = POLLIN };
@@ -737,33 +352,40 @@ static int run_helper(struct clone_cache *cc, bool clone, const char *url, const
 		return 0;
 	if (shut)
 		return wf_err_set(err, -ECANCELED, "%s of '%s' cancelled: shutting down", verb,
-				  url);
+				  u->shown);
 	if (timed_out)
 		return wf_err_set(
 		    err, -ETIMEDOUT,
 		    "%s of '%s' timed out: no progress for %u s (clone_timeout), helper killed",
-		    verb, url, cc->timeout_s);
+		    verb, u->shown, cc->timeout_s);
 	if (rep.err)
-		return wf_err_set(err, -rep.err, "%s of '%s' failed: %s", verb, url, rep.msg);
+		return wf_err_set(err, -rep.err, "%s of '%s' failed: %s", verb, u->shown, rep.msg);
 	if (r < 0)
-		return wf_err_set(err, r, "%s of '%s' failed: reading helper: %s", verb, url,
+		return wf_err_set(err, r, "%s of '%s' failed: reading helper: %s", verb, u->shown,
 				  strerror(-r));
 	if (WIFSIGNALED(status))
 		return wf_err_set(err, -EIO, "%s of '%s' failed: helper killed by signal %d", verb,
-				  url, WTERMSIG(status));
-	return wf_err_set(err, -EIO, "%s of '%s' failed: helper exited with status %d", verb, url,
-			  WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+				  u->shown, WTERMSIG(status));
+	return wf_err_set(err, -EIO, "%s of '%s' failed: helper exited with status %d", verb,
+			  u->shown, WIFEXITED(status) ? WEXITSTATUS(status) : -1);
 }
 
 /* ---- parent: clone directory and network step ------------------------- */
 
-/* "<tail>-<16 hex>.git": readable, unique per URL, never matching ".tmp.". */
-static int clone_dir_name(const char *clones_dir, const char *url, char *out, size_t size)
+/*
+ * "<tail>-<16 hex>.git": readable, unique per URL without its password,
+ * never matching ".tmp.".
+ */
+static int clone_dir_name(const char *clones_dir, const char *full_url, char *out, size_t size)
 {
 	uint8_t d[SHA256_LEN];
-	char hex[SHA256_HEX], tail[TAIL_MAX + 1];
-	size_t end = strlen(url), start, n = 0;
+	char hex[SHA256_HEX], tail[TAIL_MAX + 1], url[CLONE_HELPER_URL_MAX];
+	size_t end, start, n = 0;
 	int len;
+
+	if (url_strip_password(full_url, url, sizeof(url)) < 0)
+		return -ENAMETOOLONG;
+	end = strlen(url);
 
 	while (end > 0 && url[end - 1] == '/')
 		end--;
@@ -804,26 +426,26 @@ static int fsync_dir(const char *dir)
 }
 
 /* Clones into a temporary directory and renames it to @git_dir on success. */
-static int clone_fresh(struct clone_cache *cc, const char *url, const char *git_dir,
+static int clone_fresh(struct clone_cache *cc, const struct sync_url *u, const char *git_dir,
 		       struct clone_progress *prog, struct wf_err *err)
 {
 	_cleanup_free_ char *tmp = NULL;
 	int r;
 
 	if (asprintf(&tmp, "%s.tmp.XXXXXX", git_dir) < 0)
-		return wf_err_set(err, -ENOMEM, "clone of '%s' failed: out of memory", url);
+		return wf_err_set(err, -ENOMEM, "clone of '%s' failed: out of memory", u->shown);
 	if (!mkdtemp(tmp))
-		return wf_err_set(err, -errno, "clone of '%s' failed: cannot create '%s': %s", url,
-				  tmp, strerror(errno));
-	r = run_helper(cc, true, url, tmp, prog, err);
+		return wf_err_set(err, -errno, "clone of '%s' failed: cannot create '%s': %s",
+				  u->shown, tmp, strerror(errno));
+	r = run_helper(cc, true, u, tmp, prog, err);
 	if (r < 0)
 		goto out_remove_tmp;
 	if (rename(tmp, git_dir) < 0) {
 		/* Someone else's clone got there first: theirs is as good. */
 		if ((errno == ENOTEMPTY || errno == EEXIST) && is_dir(git_dir))
 			goto out_remove_tmp;
-		r = wf_err_set(err, -errno, "clone of '%s' failed: renaming into '%s': %s", url,
-			       git_dir, strerror(errno));
+		r = wf_err_set(err, -errno, "clone of '%s' failed: renaming into '%s': %s",
+			       u->shown, git_dir, strerror(errno));
 		goto out_remove_tmp;
 	}
 	return fsync_dir(cc->clones_dir);
@@ -834,8 +456,8 @@ out_remove_tmp:
 }
 
 /* The network step, at most `concurrency` at once, FIFO. */
-static int network(struct clone_cache *cc, const char *url, bool cached, const char *git_dir,
-		   struct clone_progress *prog, struct wf_err *err)
+static int network(struct clone_cache *cc, const struct sync_url *u, bool cached,
+		   const char *git_dir, struct clone_progress *prog, struct wf_err *err)
 {
 	const char *verb = cached ? "fetch" : "clone";
 	int r;
@@ -843,16 +465,16 @@ static int network(struct clone_cache *cc, const char *url, bool cached, const c
 	prog_phase(prog, CLONE_QUEUED);
 	r = fifo_sem_acquire(cc->sem);
 	if (r < 0)
-		return wf_err_set(err, r, "%s of '%s' cancelled: shutting down", verb, url);
+		return wf_err_set(err, r, "%s of '%s' cancelled: shutting down", verb, u->shown);
 	prog_set(&prog->objects_received, 0);
 	prog_set(&prog->objects_total, 0);
 	prog_set(&prog->bytes_received, 0);
 	__atomic_store_n(&prog->started_ms, now_ms(), __ATOMIC_RELAXED);
 	prog_phase(prog, cached ? CLONE_FETCHING : CLONE_CLONING);
 	if (cached)
-		r = run_helper(cc, false, url, git_dir, prog, err);
+		r = run_helper(cc, false, u, git_dir, prog, err);
 	else
-		r = clone_fresh(cc, url, git_dir, prog, err);
+		r = clone_fresh(cc, u, git_dir, prog, err);
 	pthread_mutex_lock(&cc->lock);
 	if (r < 0)
 		cc->failed++;
@@ -918,18 +540,77 @@ static int lookup_commit_id(git_repository *repo, const char *hex, git_oid *out)
 	return r;
 }
 
-static int resolve(const char *git_dir, const char *url, const char *ref, char commit[41],
+/* refs/wikifs/last/REF; false if @ref cannot be part of a ref name. */
+static bool last_ref_name(const char *ref, char *out, size_t n)
+{
+	int len = snprintf(out, n, LAST_REFS "%s", ref ? ref : "HEAD"), valid = 0;
+
+	return len > 0 && (size_t)len < n && git_reference_name_is_valid(&valid, out) == 0 && valid;
+}
+
+/*
+ * Records @id as the last commit @ref resolved to. Best effort: a failure
+ * (another process holding the ref locked) only keeps the older record.
+ */
+static void remember(git_repository *repo, const char *ref, const git_oid *id)
+{
+	git_reference *r = NULL;
+	char name[512];
+	git_oid old;
+
+	if (!last_ref_name(ref, name, sizeof(name)))
+		return;
+	if (git_reference_name_to_id(&old, repo, name) == 0 && git_oid_equal(&old, id))
+		return;
+	if (git_reference_create(&r, repo, name, id, 1, "wikifs: resolved") == 0)
+		git_reference_free(r);
+}
+
+/*
+ * @ref (or the remote HEAD) no longer names a commit: the commit it named
+ * last, if any. 0 with the cause in @err, or -ENOENT.
+ */
+static int last_good(git_repository *repo, const char *shown, const char *ref, git_oid *id,
+		     struct wf_err *err)
+{
+	git_commit *commit = NULL;
+	char name[512], hex[GIT_OID_HEXSZ + 1];
+
+	if (!last_ref_name(ref, name, sizeof(name)) ||
+	    git_reference_name_to_id(id, repo, name) < 0 ||
+	    git_commit_lookup(&commit, repo, id) < 0)
+		return ref ? wf_err_set(err, -ENOENT, "ref '%s' not found in '%s'", ref, shown)
+			   : wf_err_set(err, -ENOENT, "remote HEAD of '%s' names no commit", shown);
+	git_commit_free(commit);
+	git_oid_tostr(hex, sizeof(hex), id);
+	if (ref)
+		return wf_err_set(err, 0,
+				  "ref '%s' no longer exists on the remote '%s'; serving last good "
+				  "commit %.7s",
+				  ref, shown, hex);
+	return wf_err_set(err, 0,
+			  "remote HEAD of '%s' no longer names a commit; serving last good "
+			  "commit %.7s",
+			  shown, hex);
+}
+
+/*
+ * Resolves @ref (NULL: HEAD) in the clone. 0 with *@commit set; @err then
+ * holds a warning if that is the last good commit of a vanished ref.
+ */
+static int resolve(const char *git_dir, const char *shown, const char *ref, char commit[41],
 		   struct wf_err *err)
 {
 	git_repository *repo = NULL;
 	git_reference *head = NULL;
+	bool by_id = false;
 	git_oid id;
 	int g, r = 0; /* g: a libgit2 code, r: -errno */
 
 	g = git_repository_open_bare(&repo, git_dir);
 	if (g < 0) {
-		r = wf_err_set(err, git_error_to_errno(g), "opening clone of '%s' failed: %s", url,
-			       git_error_text());
+		r = wf_err_set(err, clone_helper_git_errno(g), "opening clone of '%s' failed: %s",
+			       shown, clone_helper_git_text());
 		goto out;
 	}
 	if (!ref) {
@@ -940,20 +621,21 @@ static int resolve(const char *git_dir, const char *url, const char *ref, char c
 		g = lookup_ref(repo, "refs/heads/", ref, &id);
 		if (g == GIT_ENOTFOUND)
 			g = lookup_ref(repo, "refs/tags/", ref, &id);
-		if (g == GIT_ENOTFOUND)
+		if (g == GIT_ENOTFOUND) {
 			g = lookup_commit_id(repo, ref, &id);
+			by_id = true;
+		}
 	}
 	if (g == GIT_ENOTFOUND || g == GIT_EUNBORNBRANCH || g == GIT_EPEEL) {
-		if (ref)
-			r = wf_err_set(err, -ENOENT, "ref '%s' not found in '%s'", ref, url);
-		else
-			r = wf_err_set(err, -ENOENT, "remote HEAD of '%s' names no commit", url);
+		r = last_good(repo, shown, ref, &id, err);
 	} else if (g < 0) {
-		r = wf_err_set(err, git_error_to_errno(g), "resolving '%s' in '%s' failed: %s",
-			       ref ? ref : "HEAD", url, git_error_text());
-	} else {
-		git_oid_tostr(commit, 41, &id);
+		r = wf_err_set(err, clone_helper_git_errno(g), "resolving '%s' in '%s' failed: %s",
+			       ref ? ref : "HEAD", shown, clone_helper_git_text());
+	} else if (!by_id) {
+		remember(repo, ref, &id);
 	}
+	if (r == 0)
+		git_oid_tostr(commit, 41, &id);
 out:
 	git_reference_free(head);
 	git_repository_free(repo);
@@ -1061,7 +743,8 @@ int clone_cache_sync(struct clone_cache *cc, const char *url, const char *ref, u
 		     struct clone_progress *prog, struct clone_result *res, struct wf_err *err)
 {
 	struct clone_progress dummy = { 0 };
-	struct wf_err neterr = { { 0 } };
+	struct wf_err neterr = { { 0 } }, warn = { { 0 } };
+	struct sync_url u = { .url = url };
 	bool cached, fetch_failed = false;
 	int r;
 
@@ -1069,22 +752,25 @@ int clone_cache_sync(struct clone_cache *cc, const char *url, const char *ref, u
 	memset(res, 0, sizeof(*res));
 	if (!url || !*url)
 		return wf_err_set(err, -EINVAL, "sync failed: empty repository URL");
+	url_redact(url, u.shown, sizeof(u.shown));
 	if (!prog)
 		prog = &dummy;
 	if (!enter(cc))
-		return wf_err_set(err, -ECANCELED, "sync of '%s' cancelled: shutting down", url);
+		return wf_err_set(err, -ECANCELED, "sync of '%s' cancelled: shutting down",
+				  u.shown);
 	r = clone_dir_name(cc->clones_dir, url, res->git_dir, sizeof(res->git_dir));
 	if (r < 0) {
-		wf_err_set(err, r, "sync of '%s' failed: clone path too long", url);
+		wf_err_set(err, r, "sync of '%s' failed: clone path too long", u.shown);
 		goto out;
 	}
 	cached = is_dir(res->git_dir);
 	if (!cached && (flags & CLONE_OFFLINE)) {
-		r = wf_err_set(err, -ENOENT, "'%s' is not cloned yet and the network is off", url);
+		r = wf_err_set(err, -ENOENT, "'%s' is not cloned yet and the network is off",
+			       u.shown);
 		goto out;
 	}
 	if (!cached || ((flags & CLONE_FETCH) && !(flags & CLONE_OFFLINE))) {
-		r = network(cc, url, cached, res->git_dir, prog, &neterr);
+		r = network(cc, &u, cached, res->git_dir, prog, &neterr);
 		if (r < 0 && (!cached || r == -ECANCELED)) {
 			wf_err_set(err, r, "%s", neterr.msg);
 			goto out;
@@ -1093,9 +779,13 @@ int clone_cache_sync(struct clone_cache *cc, const char *url, const char *ref, u
 		res->fetched = r == 0;
 	}
 	prog_phase(prog, CLONE_RESOLVING);
-	r = resolve(res->git_dir, url, ref, res->commit, err);
-	if (r == 0 && fetch_failed)
+	r = resolve(res->git_dir, u.shown, ref, res->commit, &warn);
+	if (r < 0 || !fetch_failed)
+		wf_err_set(err, 0, "%s", warn.msg);
+	else if (!warn.msg[0])
 		wf_err_set(err, 0, "%s", neterr.msg);
+	else
+		wf_err_set(err, 0, "%s; %s", neterr.msg, warn.msg);
 out:
 	prog_phase(prog, CLONE_IDLE);
 	leave(cc);

@@ -3,8 +3,9 @@
  * Clone cache: one bare clone per repository URL under CACHE_DIR/clones/.
  *
  * A clone or fetch runs in a helper process (the program's own executable
- * started as "HELPER --clone-helper ..."), because libgit2 1.5 has no socket
- * timeout: the parent watches the helper's progress pipe and kills it after
+ * started as "HELPER --clone-helper ...", see clone_helper.h; the URL goes
+ * to it on a pipe, never on its command line), because libgit2 1.5 has no
+ * socket timeout: the parent watches the helper's progress pipe and kills it after
  * @timeout_s seconds without progress. A clone goes to a temporary
  * directory that is renamed into place only on success, so a killed clone
  * leaves nothing half-made behind (leftovers are removed at start).
@@ -15,6 +16,11 @@
  * Thread-safety: all functions are thread-safe. clone_cache_sync() blocks and
  * must only be called from background threads, never from a FUSE thread.
  * Single-flight per URL is the caller's job (gen/wiki.c).
+ *
+ * A URL may carry a password ("https://user:password@host/..."): it is
+ * used for the network and shown nowhere: every message shows the URL as
+ * url_redact() does ("https://user:***@host/..."), and the clone's
+ * configuration stores it without the password.
  *
  * Processes: each helper is a child of the thread that runs the sync (its
  * death signal is tied to that thread) and is reaped with waitpid() on its
@@ -90,9 +96,16 @@ void clone_cache_shutdown(struct clone_cache *cc);
  * Blocks, waiting its turn at the semaphore for network work.
  * Returns 0 or -errno (-ETIMEDOUT stalled, -ENOENT ref or repository not
  * found, -ECONNREFUSED, -EHOSTUNREACH, -EACCES auth, -ECANCELED shutdown,
- * -EIO other) with @err naming the URL and the cause. When a fetch fails but
- * a clone exists, the cached commit is returned with 0 and @err holding the
- * fetch failure (the caller logs it).
+ * -EIO other) with @err naming the URL (password masked) and the cause.
+ *
+ * 0 may come with a warning in @err (the caller reports it):
+ *  - a fetch failed but a clone exists: the cached commit is returned;
+ *  - @ref (or the remote HEAD) no longer names a commit, typically a branch
+ *    deleted upstream and pruned by a fetch, but resolved before: the last
+ *    commit it resolved to is returned, "ref 'x' no longer exists on the
+ *    remote 'URL'; serving last good commit abc1234". That commit is
+ *    remembered in the clone (refs/wikifs/last/REF), so this holds across
+ *    restarts, until the ref exists again.
  */
 int clone_cache_sync(struct clone_cache *cc, const char *url, const char *ref, unsigned flags,
 		     struct clone_progress *prog, struct clone_result *res, struct wf_err *err);
@@ -108,13 +121,5 @@ struct clone_stats {
 	uint64_t done, failed;
 };
 void clone_cache_stats(struct clone_cache *cc, struct clone_stats *st);
-
-/*
- * Entry point of the helper process: argv as after "--clone-helper" (a
- * leading "--clone-helper" itself is skipped too, so main() may pass either
- * argv + 1 or argv + 2). Returns the process exit status. Writes progress
- * lines and one final result line to stdout; never reads stdin.
- */
-int clone_helper_main(int argc, char **argv);
 
 #endif

@@ -8,6 +8,7 @@
  */
 #include "conf.h"
 #include "fsutil.h"
+#include "url.h"
 #include "utf8.h"
 #include "util.h"
 
@@ -440,9 +441,18 @@ static char *clean_value(char *v)
 	return trim(v);
 }
 
+/* @url as a message may show it: its password masked (url_redact()). */
+static const char *url_shown(const char *url, char *out, size_t n)
+{
+	url_redact(url, out, n);
+	return out;
+}
+
 static void repo_set(struct parser *p, struct conf_repo *r, const char *key, const char *v,
 		     unsigned line)
 {
+	char shown[512];
+
 	if (!strcmp(key, "url")) {
 		if (r->url) {
 			perr(p, line, "duplicate key 'url' in [repo %s]", r->name);
@@ -454,7 +464,7 @@ static void repo_set(struct parser *p, struct conf_repo *r, const char *key, con
 			perr(p, line,
 			     "unsupported url \"%s\": use a local path, file://, git://, https:// "
 			     "or ssh",
-			     v);
+			     url_shown(v, shown, sizeof(shown)));
 		else if (url_is_local_relative(v) && p->base_dir) {
 			r->url = absolute_url(p->base_dir, v);
 			return;

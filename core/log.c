@@ -2,9 +2,12 @@
 /*
  * A line-oriented logger. Each message is formatted into a stack buffer and
  * written with a single write(2) so concurrent lines never interleave; to
- * syslog it goes through syslog(3), which is thread-safe in glibc.
+ * syslog it goes through syslog(3), which is thread-safe in glibc. A URL's
+ * password never reaches the log, whoever formatted the message: every line
+ * goes through url_redact_text().
  */
 #include "log.h"
+#include "url.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -90,6 +93,9 @@ void log_msg(enum log_level level, const char *fmt, ...)
 	if (w < 0)
 		w = 0;
 	n = MIN(n + (size_t)w, sizeof(line) - 2);
+	line[n] = '\0';
+	url_redact_text(line, sizeof(line) - 1);
+	n = strlen(line);
 	if (log_target == LOG_TO_SYSLOG) {
 		line[n] = '\0';
 		syslog(syslog_prio[level], "%s", line);

@@ -13,7 +13,7 @@
  * up, or prints the child's error and exits 1.
  */
 #include "fs.h"
-#include "clone_cache.h"
+#include "clone_helper.h"
 #include "fsutil.h"
 #include "log.h"
 #include "util.h"

@@ -4,9 +4,14 @@
  * DESIGN contract, built with cJSON) and .wikifs/errors. Both progress forms
  * come from one snapshot taken under the wiki lock, so the numbers agree
  * with each other; the snapshot is then rendered without any lock held.
+ *
+ * Every message shown here goes through shown_dup(): a URL's password is
+ * masked whoever wrote the message (cache/clone_cache.c masks its own; this
+ * is the last gate before a person reads it).
  */
 #include "wiki_int.h"
 #include "ratelimit.h"
+#include "url.h"
 #include "util.h"
 
 #include <cJSON.h>
@@ -54,6 +59,17 @@ struct snap {
 	size_t nprov;
 	struct ratelimit_status prov[8];
 };
+
+/* @msg as shown: a malloc'ed copy with any URL's password masked; NULL on OOM. */
+static char *shown_dup(const char *msg)
+{
+	size_t n = strlen(msg) + 64; /* room for masks longer than what they hide */
+	char *out = malloc(n);
+
+	if (out)
+		url_redact(msg, out, n);
+	return out;
+}
 
 static void add_job(void *arg, const struct gen_job_info *info)
 {
@@ -103,7 +119,7 @@ static int snapshot(struct wiki *w, struct snap *s)
 		int64_t t0 = __atomic_load_n(&r->prog.started_ms, __ATOMIC_RELAXED);
 		sr->clone_ms = t0 ? now_ms() - t0 : 0;
 		if (r->state == WIKI_REPO_FAILED && r->error)
-			sr->error = strdup(r->error);
+			sr->error = shown_dup(r->error);
 		for (size_t k = 0; r->pages && k < r->pages->n; k++) {
 			switch (wiki_page_state_locked(w, &r->pages->pages[k])) {
 			case WIKI_PAGE_READY:
@@ -382,13 +398,14 @@ int wiki_report_errors(struct wiki *w, struct buf *out)
 	for (size_t i = 0; i < n && r == 0; i++) {
 		const struct err_line *e = &w->errors[(start + i) % WIKI_ERRORS_MAX];
 		time_t t = (time_t)(e->time_ms / 1000);
+		_cleanup_free_ char *msg = shown_dup(e->msg ? e->msg : "?");
 		struct tm tm;
 		char ts[32];
 
 		gmtime_r(&t, &tm);
 		strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
-		r = buf_printf(out, "%s %s: %s\n", ts, e->what ? e->what : "?",
-			       e->msg ? e->msg : "?");
+		r = msg ? buf_printf(out, "%s %s: %s\n", ts, e->what ? e->what : "?", msg)
+			: -ENOMEM;
 	}
 	pthread_mutex_unlock(&w->lock);
 	return r;

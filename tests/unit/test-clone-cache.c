@@ -6,6 +6,7 @@
  * also the clone helper: "--clone-helper ..." runs clone_helper_main().
  */
 #include "clone_cache.h"
+#include "clone_helper.h"
 #include "fsutil.h"
 #include "util.h"
 #include "tap.h"
@@ -435,7 +436,7 @@ static void stop_daemon(void)
 
 static void test_git_daemon(const char *base, int port)
 {
-	char repo[PATH_MAX], url[256], c1[64], c2[64];
+	char repo[PATH_MAX], url[256], c1[64], c2[64], short_id[8];
 	struct clone_cache *cc = new_cache("cache-daemon", 2, 30);
 	struct clone_result res;
 	struct wf_err err;
@@ -469,8 +470,17 @@ static void test_git_daemon(const char *base, int port)
 	ok(res.fetched && err.msg[0] == '\0', "daemon: fetched, no error message");
 	r = clone_cache_sync(cc, url, "v2", 0, NULL, &res, &err);
 	is_str(res.commit, c2, "daemon: new tag fetched");
+	r = sh(GIT " --git-dir='%s' rev-parse -q --verify refs/heads/gone >/dev/null", res.git_dir);
+	ok(r != 0, "daemon: deleted branch pruned from the clone");
 	r = clone_cache_sync(cc, url, "gone", 0, NULL, &res, &err);
-	is_int(r, -ENOENT, "daemon: deleted branch pruned");
+	is_int(r, 0, "daemon: a pruned branch resolved before still resolves");
+	is_str(res.commit, c1, "daemon: to its last good commit");
+	snprintf(short_id, sizeof(short_id), "%.7s", c1);
+	ok(strstr(err.msg, "ref 'gone' no longer exists on the remote") &&
+	       strstr(err.msg, "serving last good commit") && strstr(err.msg, short_id),
+	   "daemon: with the cause in the message (%s)", err.msg);
+	r = clone_cache_sync(cc, url, "never-was", 0, NULL, &res, &err);
+	is_int(r, -ENOENT, "daemon: a ref never resolved is not found");
 
 	snprintf(url, sizeof(url), "git://127.0.0.1:%d/not-there", port);
 	r = clone_cache_sync(cc, url, NULL, 0, NULL, &res, &err);

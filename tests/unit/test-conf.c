@@ -314,6 +314,8 @@ static void test_errors(void)
 		   "repository [repo a/b] collides with [repo a]");
 	expect_err("ftp url", "[repo a]\nurl = ftp://example.org/a.git\n", 2,
 		   "unsupported url \"ftp://example.org/a.git\"");
+	expect_err("ftp url with a password", "[repo a]\nurl = ftp://u:hunter2@h/a.git\n", 2,
+		   "unsupported url \"ftp://u:***@h/a.git\"");
 	expect_err("scheme without host", "[repo a]\nurl = https://\n", 2,
 		   "unsupported url \"https://\"");
 	expect_err("scp form without path", "[repo a]\nurl = git@host:\n", 2,

@@ -3,13 +3,16 @@
  * Unit tests for the small core/ helpers: buf (bounded growth, printf,
  * steal), sha256 (FIPS 180-4 / NIST vectors plus block-boundary lengths and
  * chunked updates) and fsutil (atomic writes, stale temporaries, rm_rf that
- * never follows symlinks, path helpers). Everything on disk happens below a
+ * never follows symlinks, path helpers) and url (passwords masked in URLs and
+ * in free text, stripped for storage). Everything on disk happens below a
  * fresh mkdtemp() directory that is removed at the end.
  */
 #include "buf.h"
 #include "fsutil.h"
+#include "log.h"
 #include "sha256.h"
 #include "tap.h"
+#include "url.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -373,6 +376,68 @@ static void test_paths(void)
 		unsetenv("HOME");
 }
 
+static void test_url(void)
+{
+	static const struct {
+		const char *in, *want;
+	} cases[] = {
+		{ "https://ada:s3cret@example.org/o/r.git", "https://ada:***@example.org/o/r.git" },
+		{ "https://ada:s3cret@example.org", "https://ada:***@example.org" },
+		{ "https://ada:@example.org/r", "https://ada:***@example.org/r" },
+		{ "https://ada@example.org/r", "https://ada@example.org/r" },
+		{ "https://example.org/a@b:c", "https://example.org/a@b:c" },
+		{ "https://ada:p%40ss:w@host:8080/r", "https://ada:***@host:8080/r" },
+		{ "https://ada:p#s?s@host/r", "https://ada:***@host/r" },
+		{ "git@github.com:o/r.git", "git@github.com:o/r.git" },
+		{ "/srv/git/r.git", "/srv/git/r.git" },
+		{ "clone of 'http://u:pw@h/r.git' failed: x; fetch of 'git://v:qq@g' too",
+		  "clone of 'http://u:***@h/r.git' failed: x; fetch of 'git://v:***@g' too" },
+		{ "https://ada:***@example.org/r", "https://ada:***@example.org/r" },
+		{ "ends with ://", "ends with ://" },
+	};
+	char out[256], small[32];
+
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		url_redact(cases[i].in, out, sizeof(out));
+		is_str(out, cases[i].want, "url_redact: case %zu", i);
+	}
+	/* a one-letter password grows to "***": the tail is cut, not the mask */
+	snprintf(small, sizeof(small), "%s", "x https://u:p@h/abcdefg");
+	url_redact_text(small, 24);
+	is_str(small, "x https://u:***@h/abcde", "url_redact_text: cuts the tail to fit");
+	snprintf(small, sizeof(small), "%s", "0123456789 https://u:p@h");
+	url_redact_text(small, 20);
+	ok(!strstr(small, ":p@"), "url_redact_text: no room for the mask cuts the password away");
+	is_int(url_strip_password("https://ada:s3cret@host/r", out, sizeof(out)), 0,
+	       "url_strip_password: succeeds");
+	is_str(out, "https://ada@host/r", "url_strip_password: the user stays, the password goes");
+	url_strip_password("git://host/r", out, sizeof(out));
+	is_str(out, "git://host/r", "url_strip_password: a URL without one is unchanged");
+	is_int(url_strip_password("https://ada:s3cret@host/r", small, 8), -ENAMETOOLONG,
+	       "url_strip_password: -ENAMETOOLONG when it does not fit");
+	ok(url_has_password("https://a:b@h/r") && url_has_password("https://a:@h"),
+	   "url_has_password: yes with a password, even an empty one");
+	ok(!url_has_password("https://a@h/r") && !url_has_password("https://h/r:x@y") &&
+	       !url_has_password(NULL),
+	   "url_has_password: no without one");
+}
+
+/* Whoever formats a log line, a URL's password does not reach the log. */
+static void test_log_redacts(void)
+{
+	char path[PATH_MAX + 16], *data = NULL;
+	size_t len = 0;
+
+	snprintf(path, sizeof(path), "%s/log", tmp);
+	is_int(log_open(LOG_TO_FILE, path, LOG_LVL_INFO), 0, "log: opens a file");
+	log_err("clone of '%s' failed", "https://ada:hunter2@example.org/r.git");
+	log_close();
+	is_int(read_file(path, 1 << 16, &data, &len), 0, "log: the file reads back");
+	ok(data && !strstr(data, "hunter2") && strstr(data, "'https://ada:***@example.org/r.git'"),
+	   "log: the password is masked");
+	free(data);
+}
+
 int main(void)
 {
 	const char *t = getenv("TMPDIR");
@@ -391,6 +456,8 @@ int main(void)
 	test_dir_is_empty();
 	test_mkdir_p();
 	test_paths();
+	test_url();
+	test_log_redacts();
 	is_int(rm_rf(tmp), 0, "cleanup: temporary directory removed");
 	return done_testing();
 }

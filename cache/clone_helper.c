@@ -1,0 +1,568 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The clone helper process (see clone_helper.h for its protocol). It reads
+ * the URL from stdin, opens or creates the bare repository, connects (the
+ * server's HEAD is only known while connected), fetches every branch and
+ * tag with pruning, points HEAD at the server's default branch, and reports
+ * on stdout. A line at least every PROGRESS_EVERY ms while data flows
+ * (coalesced; any line resets the parent's stall deadline).
+ *
+ * The remote's URL in the clone's configuration is the URL without its
+ * password (url_strip_password()); the real one is set on the in-memory
+ * remote only (git_remote_set_instance_url()), so a password never reaches
+ * the disk. Clones made before that stored the whole URL: a fetch rewrites
+ * it.
+ */
+#include "clone_helper.h"
+#include "credential.h"
+#include "url.h"
+#include "util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/prctl.h>
+
+#include <git2.h>
+#include <git2/sys/odb_backend.h>
+
+#define REMOTE_NAME    "origin"
+#define HEADS_REFSPEC  "+refs/heads/*:refs/heads/*"
+#define TAGS_REFSPEC   "+refs/tags/*:refs/tags/*"
+#define PROGRESS_EVERY 100 /* ms between two progress lines */
+
+/*
+ * The one mapping from libgit2's error space to errno. libgit2 1.5 keeps
+ * the OS errno only inside its message text, so network causes are told
+ * apart by the strerror() text or libgit2's own wording.
+ */
+int clone_helper_git_errno(int code)
+{
+	static const struct {
+		const char *needle;
+		int err;
+	} by_text[] = {
+		{ "connection refused", ECONNREFUSED },
+		{ "no route to host", EHOSTUNREACH },
+		{ "network is unreachable", ENETUNREACH },
+		{ "failed to resolve address", EHOSTUNREACH },
+		{ "connection timed out", ETIMEDOUT },
+		{ "connection reset", ECONNRESET },
+		{ "authentication", EACCES },
+		{ "status code: 401", EACCES },
+		{ "status code: 403", EACCES },
+		{ "status code: 404", ENOENT },
+		{ "not exported", ENOENT },
+		{ "could not find repository", ENOENT },
+		{ "failed to resolve path", ENOENT },
+		{ "does not appear to be a git repository", ENOENT },
+		{ "repository not found", ENOENT },
+	};
+	const git_error *e = git_error_last();
+	const char *msg = e && e->message ? e->message : "";
+
+	switch (code) {
+	case GIT_ENOTFOUND:
+		return -ENOENT;
+	case GIT_EAUTH:
+	case GIT_ECERTIFICATE:
+		return -EACCES;
+	case GIT_EEXISTS:
+		return -EEXIST;
+	case GIT_EINVALIDSPEC:
+	case GIT_EAMBIGUOUS:
+	case GIT_EINVALID:
+		return -EINVAL;
+	case GIT_ELOCKED:
+		return -EBUSY;
+	case GIT_EOWNER:
+		return -EPERM;
+	case GIT_EUSER:
+		return -ECANCELED;
+	default:
+		break;
+	}
+	if (e && e->klass == GIT_ERROR_NOMEMORY)
+		return -ENOMEM;
+	for (size_t i = 0; i < ARRAY_SIZE(by_text); i++)
+		if (strcasestr(msg, by_text[i].needle))
+			return -by_text[i].err;
+	return -EIO;
+}
+
+const char *clone_helper_git_text(void)
+{
+	const git_error *e = git_error_last();
+
+	return e && e->message ? e->message : "unknown libgit2 error";
+}
+
+/* ---- helper process ---------------------------------------------------- */
+
+struct helper_state {
+	const char *url; /* the real URL, password and all */
+	uint64_t max_bytes;
+	int64_t last_line_ms;
+	bool too_big;
+	unsigned cred_tried;	/* GIT_CREDENTIAL_* types offered so far */
+	struct credential cred; /* from git credential fill, if asked */
+	bool filled;		/* cred holds a filled credential */
+};
+
+/* Writes one bounded line to stdout, the pipe to the parent. */
+static int emit(const char *fmt, ...) PRINTF(1, 2);
+static int emit(const char *fmt, ...)
+{
+	char line[CLONE_HELPER_LINE_MAX];
+	va_list ap;
+	size_t n, off = 0;
+	int len;
+
+	va_start(ap, fmt);
+	len = vsnprintf(line, sizeof(line) - 1, fmt, ap);
+	va_end(ap);
+	if (len < 0)
+		return -EINVAL;
+	/* libgit2's messages may quote the URL: never its password. */
+	url_redact_text(line, sizeof(line) - 1);
+	n = strlen(line);
+	/* The message may come from a server: one line, whatever it says. */
+	for (size_t i = 0; i < n; i++)
+		if (line[i] == '\n' || line[i] == '\r')
+			line[i] = ' ';
+	line[n++] = '\n';
+	while (off < n) {
+		ssize_t w = write(STDOUT_FILENO, line + off, n - off);
+
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		off += (size_t)w;
+	}
+	return 0;
+}
+
+/* A heartbeat: any line resets the parent's stall deadline. */
+static int helper_alive(struct helper_state *hs, bool force)
+{
+	int64_t now = now_ms();
+
+	if (!force && now - hs->last_line_ms < PROGRESS_EVERY)
+		return 0;
+	hs->last_line_ms = now;
+	return emit("S") < 0 ? -1 : 0;
+}
+
+static int helper_transfer(const git_indexer_progress *st, void *payload)
+{
+	struct helper_state *hs = payload;
+	int64_t now = now_ms();
+	bool last =
+	    st->received_objects == st->total_objects && st->indexed_deltas == st->total_deltas;
+
+	if (hs->max_bytes && st->received_bytes > hs->max_bytes) {
+		hs->too_big = true;
+		return -1;
+	}
+	if (!last && now - hs->last_line_ms < PROGRESS_EVERY)
+		return 0;
+	hs->last_line_ms = now;
+	if (emit("P %u %u %zu %u %u", st->received_objects, st->total_objects, st->received_bytes,
+		 st->indexed_deltas, st->total_deltas) < 0)
+		return -1; /* the parent is gone: stop */
+	return 0;
+}
+
+static int helper_sideband(const char *str, int len, void *payload)
+{
+	return helper_alive(payload, false);
+}
+
+static int helper_update_tip(const char *refname, const git_oid *a, const git_oid *b, void *payload)
+{
+	return helper_alive(payload, false);
+}
+
+/*
+ * https without a password in the URL: git's credential conventions. With
+ * one, libgit2 has already offered it (before calling us), so being asked
+ * means the server refused it: say so rather than ask for another.
+ */
+static int userpass_credentials(git_credential **out, struct helper_state *hs,
+				const char *user_from_url)
+{
+	struct wf_err err = { "" };
+	int r;
+
+	if (url_has_password(hs->url)) {
+		git_error_set_str(
+		    GIT_ERROR_HTTP,
+		    "authentication failed: the server refused the password in the URL");
+		return GIT_EAUTH;
+	}
+	r = credential_init(&hs->cred, hs->url, user_from_url);
+	if (r == 0)
+		r = credential_fill(&hs->cred, &err);
+	else
+		wf_err_set(&err, r, "cannot describe the URL to git credential: %s", strerror(-r));
+	if (r < 0) {
+		git_error_set(GIT_ERROR_HTTP, "authentication required: %s", err.msg);
+		return GIT_EAUTH;
+	}
+	hs->filled = true;
+	return git_credential_userpass_plaintext_new(out, hs->cred.username, hs->cred.password);
+}
+
+/*
+ * https: see userpass_credentials(). ssh: the user name from the URL (or
+ * "git"), then whatever keys ssh-agent holds (libssh2 tries each of them
+ * within one attempt). libgit2 asks again after a rejected credential;
+ * offering the same type twice would loop forever, so a second request for
+ * a type is a final failure.
+ */
+static int helper_credentials(git_credential **out, const char *url, const char *user_from_url,
+			      unsigned int allowed, void *payload)
+{
+	struct helper_state *hs = payload;
+	const char *user = user_from_url && *user_from_url ? user_from_url : "git";
+	bool http = !strncasecmp(url, "http://", 7) || !strncasecmp(url, "https://", 8);
+
+	if (http && (allowed & GIT_CREDENTIAL_USERPASS_PLAINTEXT) &&
+	    !(hs->cred_tried & GIT_CREDENTIAL_USERPASS_PLAINTEXT)) {
+		hs->cred_tried |= GIT_CREDENTIAL_USERPASS_PLAINTEXT;
+		return userpass_credentials(out, hs, user_from_url);
+	}
+	if ((allowed & GIT_CREDENTIAL_USERNAME) && !(hs->cred_tried & GIT_CREDENTIAL_USERNAME)) {
+		hs->cred_tried |= GIT_CREDENTIAL_USERNAME;
+		return git_credential_username_new(out, user);
+	}
+	if ((allowed & GIT_CREDENTIAL_SSH_KEY) && !(hs->cred_tried & GIT_CREDENTIAL_SSH_KEY)) {
+		hs->cred_tried |= GIT_CREDENTIAL_SSH_KEY;
+		return git_credential_ssh_key_from_agent(out, user);
+	}
+	if (http && (hs->cred_tried & GIT_CREDENTIAL_USERPASS_PLAINTEXT)) {
+		git_error_set_str(GIT_ERROR_HTTP, hs->filled ? "authentication failed: the server "
+							       "refused the credentials from git "
+							       "credential fill"
+							     : "authentication failed");
+		return GIT_EAUTH;
+	}
+	if (hs->cred_tried) {
+		git_error_set_str(GIT_ERROR_SSH, "authentication with ssh-agent keys failed");
+		return GIT_EAUTH;
+	}
+	return GIT_PASSTHROUGH; /* no stored or interactive credentials: unauthenticated */
+}
+
+/*
+ * Opens (fetch) or creates (clone) the repository and its remote. The
+ * configuration holds @stored, the URL without its password; the remote
+ * object works with @url itself.
+ */
+static int helper_open(git_repository **repo, git_remote **remote, bool clone, const char *url,
+		       const char *stored, const char *dir)
+{
+	int r;
+
+	if (!clone) {
+		r = git_repository_open_bare(repo, dir);
+		if (r == 0)
+			r = git_remote_lookup(remote, *repo, REMOTE_NAME);
+		/* a clone made before passwords were kept off the disk */
+		if (r == 0 && strcmp(git_remote_url(*remote), stored))
+			r = git_remote_set_url(*repo, REMOTE_NAME, stored);
+		return r == 0 ? git_remote_set_instance_url(*remote, url) : r;
+	}
+	r = git_repository_init(repo, dir, 1);
+	if (r < 0)
+		return r;
+	r = git_remote_create_with_fetchspec(remote, *repo, REMOTE_NAME, stored, HEADS_REFSPEC);
+	if (r < 0)
+		return r;
+	r = git_remote_add_fetch(*repo, REMOTE_NAME, TAGS_REFSPEC);
+	if (r < 0)
+		return r;
+	/* The remote object holds the refspecs it was loaded with: reload. */
+	git_remote_free(*remote);
+	*remote = NULL;
+	r = git_remote_lookup(remote, *repo, REMOTE_NAME);
+	return r == 0 ? git_remote_set_instance_url(*remote, url) : r;
+}
+
+/*
+ * The pack writer of a fetch, with appends coalesced. libgit2 1.5's indexer
+ * maps and unmaps the pack file for every append, and the smart protocol
+ * appends every side-band packet, 8 KiB from git's upload-pack: about 13,000
+ * mmap/munmap pairs for 100 MB, most of a clone's time where munmap is dear
+ * (a VM's TLB flushes). A small ODB backend that implements only writepack,
+ * registered ahead of the default pack backend, wraps the real writer and
+ * hands it up to 1 MiB at a time; it also passes on whatever it holds every
+ * 100 ms, so a slow link still shows progress (and is not taken for stalled).
+ */
+#define COALESCE_BYTES (1u << 20)
+#define COALESCE_MS    100
+
+struct coalesce_backend {
+	git_odb_backend parent;
+	git_odb_backend *pack; /* a default pack backend on the same objects dir */
+};
+
+struct coalesce_writepack {
+	git_odb_writepack parent;
+	git_odb_writepack *inner;
+	char *buf;
+	size_t len;
+	int64_t since_ms; /* when buf got its first byte */
+};
+
+static int cw_flush(struct coalesce_writepack *w, git_indexer_progress *stats)
+{
+	int r = w->len ? w->inner->append(w->inner, w->buf, w->len, stats) : 0;
+
+	w->len = 0;
+	return r;
+}
+
+static int cw_append(git_odb_writepack *wp, const void *data, size_t size,
+		     git_indexer_progress *stats)
+{
+	struct coalesce_writepack *w = (struct coalesce_writepack *)wp;
+	int r = 0;
+
+	if (w->len + size > COALESCE_BYTES)
+		r = cw_flush(w, stats);
+	if (r == 0 && size >= COALESCE_BYTES)
+		return w->inner->append(w->inner, data, size, stats);
+	if (r < 0)
+		return r;
+	if (w->len == 0)
+		w->since_ms = now_ms();
+	memcpy(w->buf + w->len, data, size);
+	w->len += size;
+	if (now_ms() - w->since_ms >= COALESCE_MS)
+		r = cw_flush(w, stats);
+	return r;
+}
+
+static int cw_commit(git_odb_writepack *wp, git_indexer_progress *stats)
+{
+	struct coalesce_writepack *w = (struct coalesce_writepack *)wp;
+	int r = cw_flush(w, stats);
+
+	return r < 0 ? r : w->inner->commit(w->inner, stats);
+}
+
+static void cw_free(git_odb_writepack *wp)
+{
+	struct coalesce_writepack *w = (struct coalesce_writepack *)wp;
+
+	w->inner->free(w->inner);
+	free(w->buf);
+	free(w);
+}
+
+static int cb_writepack(git_odb_writepack **out, git_odb_backend *be, git_odb *odb,
+			git_indexer_progress_cb cb, void *payload)
+{
+	struct coalesce_backend *b = (struct coalesce_backend *)be;
+	struct coalesce_writepack *w = calloc(1, sizeof(*w));
+
+	if (!w || !(w->buf = malloc(COALESCE_BYTES)) ||
+	    b->pack->writepack(&w->inner, b->pack, odb, cb, payload) < 0) {
+		if (w)
+			free(w->buf);
+		free(w);
+		return -1;
+	}
+	w->parent.backend = be;
+	w->parent.append = cw_append;
+	w->parent.commit = cw_commit;
+	w->parent.free = cw_free;
+	*out = &w->parent;
+	return 0;
+}
+
+static void cb_free(git_odb_backend *be)
+{
+	struct coalesce_backend *b = (struct coalesce_backend *)be;
+
+	b->pack->free(b->pack);
+	free(b);
+}
+
+/* Best effort: without it the fetch uses libgit2's own writer, only slower. */
+static void add_coalescing_writer(git_repository *repo)
+{
+	_cleanup_free_ char *objects = NULL;
+	struct coalesce_backend *b;
+	git_odb_backend *pack = NULL;
+	git_odb *odb = NULL;
+
+	if (asprintf(&objects, "%sobjects", git_repository_path(repo)) < 0 ||
+	    git_repository_odb(&odb, repo) < 0)
+		return;
+	b = calloc(1, sizeof(*b));
+	if (!b || git_odb_backend_pack(&pack, objects) < 0 ||
+	    git_odb_init_backend(&b->parent, GIT_ODB_BACKEND_VERSION) < 0) {
+		if (pack)
+			pack->free(pack);
+		free(b);
+		git_odb_free(odb);
+		return;
+	}
+	b->parent.writepack = cb_writepack;
+	b->parent.free = cb_free;
+	b->pack = pack;
+	if (git_odb_add_backend(odb, &b->parent, 1000) < 0) /* ahead of the pack backend */
+		cb_free(&b->parent);
+	git_odb_free(odb);
+}
+
+static int helper_run(struct helper_state *hs, bool clone, const char *dir)
+{
+	git_repository *repo = NULL;
+	git_remote *remote = NULL;
+	git_fetch_options fo = GIT_FETCH_OPTIONS_INIT;
+	git_buf head = { 0 };
+	char stored[CLONE_HELPER_URL_MAX];
+	int r;
+
+	fo.callbacks.transfer_progress = helper_transfer;
+	fo.callbacks.sideband_progress = helper_sideband;
+	fo.callbacks.update_tips = helper_update_tip;
+	fo.callbacks.credentials = helper_credentials;
+	fo.callbacks.payload = hs;
+	fo.proxy_opts.type = GIT_PROXY_AUTO;
+	fo.prune = GIT_FETCH_PRUNE;
+	fo.download_tags = GIT_REMOTE_DOWNLOAD_TAGS_ALL;
+	fo.update_fetchhead = 0; /* of no use here, and it would quote the URL */
+
+	if (url_strip_password(hs->url, stored, sizeof(stored)) < 0) {
+		git_error_set_str(GIT_ERROR_INVALID, "the URL is too long");
+		return GIT_EINVALID;
+	}
+	r = helper_open(&repo, &remote, clone, hs->url, stored, dir);
+	if (r < 0)
+		goto out;
+	add_coalescing_writer(repo);
+	/* Connect first: the server's HEAD is only known while connected. */
+	r = git_remote_connect(remote, GIT_DIRECTION_FETCH, &fo.callbacks, &fo.proxy_opts, NULL);
+	if (r < 0)
+		goto out;
+	if (helper_alive(hs, true) < 0) {
+		r = -1;
+		goto out;
+	}
+	r = git_remote_default_branch(&head, remote);
+	if (r < 0 && r != GIT_ENOTFOUND) /* ENOTFOUND: empty or HEAD-less remote */
+		goto out;
+	r = git_remote_fetch(remote, NULL, &fo, "wikifs: fetch");
+	if (r < 0)
+		goto out;
+	if (head.ptr)
+		r = git_repository_set_head(repo, head.ptr);
+out:
+	/* Tell git's credential helpers how their credential fared. */
+	if (hs->filled && r == 0)
+		credential_approve(&hs->cred);
+	else if (hs->filled && clone_helper_git_errno(r) == -EACCES)
+		credential_reject(&hs->cred);
+	credential_done(&hs->cred);
+	git_buf_dispose(&head);
+	git_remote_free(remote);
+	git_repository_free(repo);
+	return r;
+}
+
+/* The URL, one line on stdin (kept off the command line). */
+static int read_url(char *out, size_t size)
+{
+	size_t len = 0;
+
+	while (len < size - 1) {
+		ssize_t n = read(STDIN_FILENO, out + len, size - 1 - len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+		if (memchr(out + len - n, '\n', (size_t)n))
+			break;
+	}
+	out[len] = '\0';
+	len = strcspn(out, "\n");
+	out[len] = '\0';
+	return len > 0 ? 0 : -EINVAL;
+}
+
+/* The parent renames a new clone into place on success: make it durable first. */
+static int sync_clone(const char *dir)
+{
+	/*
+	 * One syncfs() instead of libgit2's fsync of every file it writes
+	 * (GIT_OPT_ENABLE_FSYNC_GITDIR), which made a large clone markedly
+	 * slower than git clone.
+	 */
+	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), r = 0;
+
+	if (dfd < 0 || syncfs(dfd) < 0) {
+		r = -1;
+		git_error_set_str(GIT_ERROR_OS, "cannot sync the new clone to disk");
+	}
+	if (dfd >= 0)
+		close(dfd);
+	return r;
+}
+
+int clone_helper_main(int argc, char **argv)
+{
+	struct helper_state hs = { 0 };
+	char url[CLONE_HELPER_URL_MAX];
+	bool clone;
+	int r;
+
+	if (argc > 0 && !strcmp(argv[0], "--clone-helper")) {
+		argc--;
+		argv++;
+	}
+	/* Die with the parent thread; if it is already gone, do nothing. */
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (argc != 5 || (strcmp(argv[0], "clone") && strcmp(argv[0], "fetch"))) {
+		emit("E %d usage: --clone-helper clone|fetch SHOWN_URL DIR PPID MAXBYTES "
+		     "(the URL on stdin)",
+		     EINVAL);
+		return 2;
+	}
+	if (getppid() != (pid_t)strtol(argv[3], NULL, 10))
+		return 3;
+	/* A closed pipe must become an error we handle, not a silent death. */
+	signal(SIGPIPE, SIG_IGN);
+	if (read_url(url, sizeof(url)) < 0) {
+		emit("E %d no URL on stdin", EINVAL);
+		return 2;
+	}
+	hs.url = url;
+	clone = !strcmp(argv[0], "clone");
+	hs.max_bytes = strtoull(argv[4], NULL, 10);
+
+	git_libgit2_init();
+	r = helper_run(&hs, clone, argv[2]);
+	if (r == 0)
+		r = sync_clone(argv[2]);
+	if (r < 0 && hs.too_big)
+		emit("E %d more than %" PRIu64 " bytes received", EFBIG, hs.max_bytes);
+	else if (r < 0)
+		emit("E %d %s", -clone_helper_git_errno(r), clone_helper_git_text());
+	else
+		emit("OK");
+	git_libgit2_shutdown();
+	explicit_bzero(url, sizeof(url));
+	return r < 0 ? 1 : 0;
+}

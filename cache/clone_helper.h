@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The clone helper process: the network half of the clone cache. libgit2
+ * 1.5 has no socket timeout, so a clone or fetch runs in a process of its
+ * own that the clone cache (cache/clone_cache.c) can kill; this module is
+ * what runs inside it, plus the one mapping from libgit2 errors to errno
+ * that both halves use.
+ *
+ * Protocol, parent to helper:
+ *   argv   "--clone-helper MODE SHOWN_URL DIR PPID MAXBYTES"; MODE is clone
+ *          or fetch, SHOWN_URL the URL with its password masked
+ *          (url_redact(): only a label, for ps), PPID the parent's pid
+ *          (the helper does nothing if its parent is already someone else)
+ *   stdin  the URL itself, one line: it may carry a password, and a command
+ *          line is readable by every user of the machine
+ * Helper to parent, on stdout, one line each:
+ *   "P RECEIVED TOTAL BYTES INDEXED_DELTAS TOTAL_DELTAS"  transfer progress
+ *   "S"                                                  still alive
+ *   "OK" | "E ERRNO MESSAGE"                             the result, last
+ *
+ * Credentials (https): a password in the URL is used as is; without one,
+ * git's credential conventions are asked (cache/credential.h: credential
+ * helpers, GIT_ASKPASS), and told afterwards whether it worked. ssh: the
+ * keys of ssh-agent. The clone's configuration stores the URL without its
+ * password: the password lives only in mount.conf (or wherever the user's
+ * credential helper keeps it).
+ */
+#ifndef WIKIFS_CLONE_HELPER_H
+#define WIKIFS_CLONE_HELPER_H
+
+#define CLONE_HELPER_LINE_MAX 1024 /* longest line either side keeps */
+#define CLONE_HELPER_URL_MAX  8192 /* longest URL the helper accepts */
+
+/*
+ * Entry point of the helper process: argv as after "--clone-helper" (a
+ * leading "--clone-helper" itself is skipped too, so main() may pass either
+ * argv + 1 or argv + 2). Returns the process exit status.
+ */
+int clone_helper_main(int argc, char **argv);
+
+/*
+ * The one mapping from libgit2's error space to -errno, for a libgit2
+ * return @code and the thread's last libgit2 error. Thread-safe (libgit2's
+ * last error is per thread).
+ */
+int clone_helper_git_errno(int code);
+
+/* The thread's last libgit2 error message, never NULL. */
+const char *clone_helper_git_text(void);
+
+#endif

@@ -1,0 +1,353 @@
+#!/usr/bin/env python3
+"""Issue 10, items 6 and 13, on real mounts.
+
+Credentials: a repository served over HTTP with Basic auth by the real
+`git http-backend` (run as CGI by a small stdlib server below). A password
+embedded in the URL must work for cloning and be shown nowhere: not in the
+clone helper's command line (`ps`, /proc/PID/cmdline) or environment, not in
+.wikifs/errors, progress, progress.json, the log or the cache directory; the
+URL is shown as http://user:***@host/... instead. A URL without a password
+gets it from git's credential conventions (GIT_ASKPASS, a credential helper).
+
+Refs deleted upstream: a mount following `ref = feature` keeps serving the
+last good commit's pages when the branch is deleted on the remote, on
+refresh and after a remount, and says why in .wikifs/errors and the log."""
+import base64
+import sys
+import urllib.parse
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+sys.path.insert(0, __import__("os").path.dirname(__file__))
+from harness import *  # noqa
+from relharness import *  # noqa
+
+t = Tap()
+if not fuse_available():
+    t.skip_all("no usable /dev/fuse or fusermount3")
+BACKEND = run(["git", "--exec-path"]).stdout.strip() + "/git-http-backend"
+if not os.access(BACKEND, os.X_OK):
+    t.skip_all("git http-backend is not installed")
+
+USER = "ada"
+PASS = "pw-" + os.urandom(9).hex()      # the right password
+WRONG = "wrong-" + os.urandom(9).hex()  # a wrong one: must not be shown either
+ASKPASS = "ask-" + os.urandom(9).hex()  # the password given by GIT_ASKPASS
+HELPED = "helped-" + os.urandom(9).hex()  # the one a credential helper gives
+
+
+class GitHttpServer:
+    """git http-backend behind HTTP Basic auth (user USER, password in
+    self.password). While self.hold is set, every request waits for
+    self.release, so a clone can be looked at while it runs."""
+
+    def __init__(self, root, password):
+        self.root = root
+        self.password = password
+        self.hold = threading.Event()
+        self.release = threading.Event()
+        self.waiting = 0
+        self.seen = []  # (method, path, authorized) of every request
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *a):
+                pass
+
+            def do_GET(self):
+                outer.handle(self)
+
+            def do_POST(self):
+                outer.handle(self)
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.port = self.httpd.server_address[1]
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def url(self, name, user=None, password=None):
+        cred = ""
+        if user is not None:
+            cred = urllib.parse.quote(user, safe="")
+            if password is not None:
+                cred += ":" + urllib.parse.quote(password, safe="")
+            cred += "@"
+        return f"http://{cred}127.0.0.1:{self.port}/{name}"
+
+    def _authorized(self, h):
+        auth = h.headers.get("Authorization", "")
+        want = base64.b64encode(f"{USER}:{self.password}".encode()).decode()
+        return auth == "Basic " + want
+
+    def _body(self, h):
+        if h.headers.get("Transfer-Encoding", "").lower() == "chunked":
+            out = b""
+            while True:
+                n = int(h.rfile.readline().split(b";")[0], 16)
+                chunk = h.rfile.read(n + 2)[:n]
+                if n == 0:
+                    return out
+                out += chunk
+        return h.rfile.read(int(h.headers.get("Content-Length") or 0))
+
+    def handle(self, h):
+        body = self._body(h)
+        ok = self._authorized(h)
+        self.seen.append((h.command, h.path, ok))
+        if self.hold.is_set():
+            self.waiting += 1
+            self.release.wait(120)
+        if not ok:
+            h.send_response(401)
+            h.send_header("WWW-Authenticate", 'Basic realm="wikifs-test"')
+            h.send_header("Content-Length", "0")
+            h.end_headers()
+            return
+        path, _, query = h.path.partition("?")
+        env = dict(os.environ, GIT_PROJECT_ROOT=self.root, GIT_HTTP_EXPORT_ALL="1",
+                   PATH_INFO=urllib.parse.unquote(path), QUERY_STRING=query,
+                   REQUEST_METHOD=h.command, REMOTE_USER=USER, REMOTE_ADDR="127.0.0.1",
+                   CONTENT_TYPE=h.headers.get("Content-Type", ""),
+                   CONTENT_LENGTH=str(len(body)), GATEWAY_INTERFACE="CGI/1.1")
+        if h.headers.get("Content-Encoding"):
+            env["HTTP_CONTENT_ENCODING"] = h.headers["Content-Encoding"]
+        out = subprocess.run([BACKEND], input=body, env=env, capture_output=True).stdout
+        head, _, payload = out.partition(b"\r\n\r\n")
+        status, headers = 200, []
+        for line in head.split(b"\r\n"):
+            k, _, v = line.decode("latin-1").partition(":")
+            if k.lower() == "status":
+                status = int(v.split()[0])
+            elif k:
+                headers.append((k, v.strip()))
+        h.send_response(status)
+        for k, v in headers:
+            h.send_header(k, v)
+        h.send_header("Content-Length", str(len(payload)))
+        h.end_headers()
+        h.wfile.write(payload)
+
+    def stop(self):
+        self.release.set()
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+def secrets_in(text):
+    return [s for s in (PASS, WRONG, ASKPASS, HELPED) if s in text]
+
+
+def grep_tree(root, needles):
+    hits = []
+    for d, _, fs in os.walk(root):
+        for f in fs:
+            try:
+                with open(os.path.join(d, f), "rb") as fh:
+                    data = fh.read()
+            except OSError:
+                continue
+            hits += [f"{os.path.join(d, f)}: {n}" for n in needles if n.encode() in data]
+    return hits
+
+
+def helper_pids(m):
+    return [p for p in procs_matching("--clone-helper", m.env.cache)]
+
+
+def shown(m):
+    """Everything the mount shows a person, as one string per place (the
+    log: a foreground mount logs to stderr)."""
+    return {
+        "errors": m.errors(),
+        "progress": open(m.path(".wikifs", "progress")).read(),
+        "progress.json": open(m.path(".wikifs", "progress.json")).read(),
+        "log": m.log(),
+    }
+
+
+def credentials(env):
+    srv = GitHttpServer(env.repos, PASS)
+    env.servers.append(srv)
+    env.make_repo("secret", sample_files())
+    env.make_repo("other", {"README.md": "# Other\n", "o.c": "int o;\n"})
+    for name in ("asked", "helped", "bad"):
+        env.make_repo(name, {"README.md": f"# {name}\n", "q.c": "int q;\n"})
+    good, bad = srv.url("secret.git", USER, PASS), srv.url("other.git", USER, WRONG)
+    m = env.mount({"acme/secret": good, "acme/other": bad},
+                  options={"refresh_interval": 0, "clone_concurrency": 1})
+
+    # ------------------------------------------------ while the clone runs
+    srv.hold.set()
+    lister = threading.Thread(target=lambda: listdir_errno(m.path("acme", "secret")))
+    lister.start()
+    wait_until(lambda: srv.waiting > 0, 30, what="the clone helper's first request")
+    pids = wait_until(lambda: helper_pids(m), 10, what="a running clone helper")
+    ps = run(["ps", "-eo", "args"]).stdout
+    t.eq(secrets_in(ps), [], "the password is not in `ps -eo args` while a clone runs")
+    helper_ps = [l for l in ps.splitlines() if "--clone-helper" in l and env.cache in l]
+    t.ok(helper_ps and f"{USER}:***@127.0.0.1" in helper_ps[0],
+         "ps shows the helper with the URL redacted", helper_ps)
+    proc = {}
+    for p in pids:
+        for what in ("cmdline", "environ"):
+            with open(f"/proc/{p}/{what}", "rb") as f:
+                proc[f"{p}/{what}"] = f.read().decode(errors="replace")
+    t.eq({k: secrets_in(v) for k, v in proc.items() if secrets_in(v)}, {},
+         "nor in the helper's /proc/PID/cmdline or environ", sorted(proc))
+    during = shown(m)
+    t.eq({k: secrets_in(v) for k, v in during.items() if secrets_in(v)}, {},
+         "nor in errors, progress, progress.json or the log during the clone")
+    srv.release.set()
+    srv.hold.clear()
+    lister.join(60)
+
+    # ------------------------------------------------ the clone worked
+    data, err = read_errno(m.path("acme", "secret", "Home.md"))
+    t.ok(err == 0 and data.startswith(b"# Home"), "the password in the URL cloned the repository",
+         f"errno {err}, log: {m.log()[-2000:]}")
+    t.ok(any(ok for _, _, ok in srv.seen), "the server really saw the right password")
+    t.eq(listdir_errno(m.path("acme", "other"))[1], errno.EACCES,
+         "a wrong password fails the clone (EACCES)")
+    errs = m.errors()
+    t.ok(f"{USER}:***@127.0.0.1:{srv.port}/other.git" in errs,
+         "the error names the URL with the password redacted", errs)
+    after = shown(m)
+    after["xattr"] = xattr(m.path("acme", "secret", "Home.md"), "error")
+    t.eq({k: secrets_in(v) for k, v in after.items() if secrets_in(v)}, {},
+         "no password in errors, progress, progress.json, the log or xattrs", after["errors"])
+    m.control("refresh acme/secret")
+    wait_until(lambda: m.progress()["clones"]["done"] >= 2, 60, what="the refresh")
+    t.eq(secrets_in(m.errors() + m.log()), [], "a refresh (fetch) shows no password either")
+    t.eq(m.unmount(), 0, "unmount")
+    t.eq(grep_tree(env.cache, [PASS, WRONG]), [], "no password in the cache directory")
+    t.eq(secrets_in(m.log()), [], "nor in the log after unmount")
+    t.eq(m.sanitizer_reports(), [], "no sanitizer reports (password in the URL)")
+    return srv
+
+
+def mount_with_env(env, repos, extra):
+    """A mount whose daemon runs with the environment variables @extra."""
+    saved = {k: os.environ.get(k) for k in extra}
+    os.environ.update(extra)
+    try:
+        return env.mount(repos, options={"refresh_interval": 0})
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def askpass(env, srv):
+    """No password in the URL: GIT_ASKPASS gives it (through git credential fill)."""
+    srv.password = ASKPASS
+    ask = write_script(env, "askpass.sh",
+                       f'case "$1" in Username*) echo {USER};; *) echo {ASKPASS};; esac\n')
+    home = os.path.join(env.root, "home")
+    os.makedirs(home, exist_ok=True)
+    m = mount_with_env(env, {"acme/asked": srv.url("asked.git")},
+                       {"GIT_ASKPASS": ask, "HOME": home, "GIT_CONFIG_NOSYSTEM": "1"})
+    data, err = read_errno(m.path("acme", "asked", "Home.md"))
+    t.ok(err == 0 and data.startswith(b"# Home"),
+         "a URL without a password clones with the password from GIT_ASKPASS",
+         f"errno {err}, errors: {m.errors()}")
+    t.eq(secrets_in(m.errors() + m.log()), [],
+         "the GIT_ASKPASS password is shown nowhere")
+    t.eq(m.unmount(), 0, "unmount")
+    t.eq(grep_tree(env.cache, [ASKPASS]), [], "nor stored in the cache directory")
+    t.eq(m.sanitizer_reports(), [], "no sanitizer reports (GIT_ASKPASS)")
+
+
+def credential_helper(env, srv):
+    """A git credential helper gives the password (a wrong one for paths with
+    "bad"), and hears back: store after a success, erase after a refusal."""
+    srv.password = HELPED
+    calls = os.path.join(env.root, "helper-calls")
+    helper = write_script(env, "cred-helper.sh", f"""in=$(cat)
+case "$1" in
+get) echo username={USER}
+     case "$in" in *path=*bad*) echo password={WRONG};; *) echo password={HELPED};; esac;;
+*) echo "$1 $(echo "$in" | grep '^path=')" >> {calls};;
+esac
+""")
+    home = os.path.join(env.root, "home-helper")
+    os.makedirs(home, exist_ok=True)
+    with open(os.path.join(home, ".gitconfig"), "w") as f:
+        f.write(f"[credential]\n\thelper = {helper}\n\tuseHttpPath = true\n")
+    m = mount_with_env(env, {"acme/helped": srv.url("helped.git"),
+                             "acme/bad": srv.url("bad.git")},
+                       {"HOME": home, "GIT_CONFIG_NOSYSTEM": "1", "GIT_ASKPASS": "/bin/false"})
+    data, err = read_errno(m.path("acme", "helped", "Home.md"))
+    t.ok(err == 0 and data.startswith(b"# Home"),
+         "a URL without a password clones with the password from a credential helper",
+         f"errno {err}, errors: {m.errors()}")
+    t.eq(listdir_errno(m.path("acme", "bad"))[1], errno.EACCES,
+         "a credential the server refuses fails the clone (EACCES)")
+    errs = m.errors()
+    t.ok("refused the credentials from git credential fill" in errs,
+         "and the error says whose credential was refused", errs)
+    got = open(calls).read().splitlines() if os.path.exists(calls) else []
+    t.eq(sorted(got), ["erase path=bad.git", "store path=helped.git"],
+         "the helper is told: store the working one, erase the refused one")
+    t.eq(secrets_in(m.errors() + m.log()), [], "the helper's passwords are shown nowhere")
+    t.eq(m.unmount(), 0, "unmount")
+    t.eq(grep_tree(env.cache, [HELPED, WRONG]), [], "nor stored in the cache directory")
+    t.eq(m.sanitizer_reports(), [], "no sanitizer reports (credential helper)")
+
+
+def deleted_ref(env):
+    daemon = env.git_daemon()
+    bare = env.make_repo("feat", {"README.md": "# Feat\n", "src/main.c": "int main;\n"})
+    work = os.path.join(env.root, "feat-work")
+    git(["clone", "-q", bare, work], env.root)
+    git(["checkout", "-q", "-b", "feature"], work)
+    os.makedirs(os.path.join(work, "engine"))
+    with open(os.path.join(work, "engine", "motor.c"), "w") as f:
+        f.write("int motor(void) { return 42; }\n")
+    git(["add", "-A"], work)
+    git(["commit", "-q", "-m", "the feature"], work)
+    git(["push", "-q", "origin", "feature"], work)
+    feature = git(["rev-parse", "HEAD"], work).stdout.strip()
+
+    env.cache = os.path.join(env.root, "cache-ref")
+    repos = {"acme/feat": (daemon.url("feat.git"), "feature")}
+    opts = {"refresh_interval": 0}
+    m = env.mount(repos, options=opts)
+    d = m.path("acme", "feat")
+    names, err = listdir_errno(d)
+    t.eq(err, 0, "the feature branch is served")
+    before = {n: read_errno(os.path.join(d, n))[0] for n in names}
+    t.ok(all(before.values()), "and every page reads", sorted(before))
+    t.eq(xattr(os.path.join(d, "Home.md"), "commit")[:40], feature, "at the branch's commit")
+
+    git(["--git-dir", bare, "branch", "-D", "feature"], env.root)
+    m.control("refresh acme/feat")
+    wait_until(lambda: "acme/feat" in m.errors(), 60, what="the refresh to report")
+    errs = m.errors()
+    t.ok(f"ref 'feature' no longer exists on the remote" in errs and feature[:7] in errs,
+         "refresh: the error names the cause and the commit served", errs)
+    now = {n: read_errno(os.path.join(d, n))[0] for n in names}
+    t.ok(now == before, "refresh: the last good commit's pages are still served")
+    t.eq(m.unmount(), 0, "unmount")
+    t.ok("no longer exists on the remote" in m.log(), "the log names the cause too")
+
+    m = env.mount(repos, options=opts)
+    d = m.path("acme", "feat")
+    got, err = listdir_errno(d)
+    t.eq((got, err), (names, 0), "remount: the repository still lists its pages (no ENXIO)")
+    now = {n: read_errno(os.path.join(d, n))[0] for n in names}
+    t.ok(now == before, "remount: the same pages, same content")
+    errs = m.errors()
+    t.ok("ref 'feature' no longer exists on the remote" in errs and feature[:7] in errs,
+         "remount: the error names the cause", errs)
+    t.eq(m.unmount(), 0, "unmount")
+    t.eq(m.sanitizer_reports(), [], "no sanitizer reports (deleted ref)")
+
+
+with Env() as env:
+    srv = credentials(env)
+    askpass(env, srv)
+    credential_helper(env, srv)
+    deleted_ref(env)
+t.done()
