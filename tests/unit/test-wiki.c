@@ -9,7 +9,7 @@
  * The binary is also the clone helper: "--clone-helper ..." runs
  * clone_helper_main(), as the daemon does.
  */
-#include "clone_cache.h"
+#include "clone_helper.h"
 #include "git-fixture.h"
 #include "tap.h"
 #include "util.h"
