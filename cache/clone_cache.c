@@ -808,13 +808,15 @@ static int clone_fresh(struct clone_cache *cc, const char *url, const char *git_
 		       struct clone_progress *prog, struct wf_err *err)
 {
 	_cleanup_free_ char *tmp = NULL;
+	_cleanup_close_ int live = -1; /* its lock: another process's sweep skips it */
 	int r;
 
 	if (asprintf(&tmp, "%s.tmp.XXXXXX", git_dir) < 0)
 		return wf_err_set(err, -ENOMEM, "clone of '%s' failed: out of memory", url);
-	if (!mkdtemp(tmp))
-		return wf_err_set(err, -errno, "clone of '%s' failed: cannot create '%s': %s", url,
-				  tmp, strerror(errno));
+	r = mkdtemp_locked(tmp, &live);
+	if (r < 0)
+		return wf_err_set(err, r, "clone of '%s' failed: cannot create '%s': %s", url, tmp,
+				  strerror(-r));
 	r = run_helper(cc, true, url, tmp, prog, err);
 	if (r < 0)
 		goto out_remove_tmp;
@@ -985,7 +987,11 @@ int clone_cache_new(struct clone_cache **ret, const struct clone_cache_opts *o)
 	r = mkdir_p(cc->clones_dir, 0700);
 	if (r < 0)
 		goto out_free;
-	/* A crash or kill -9 mid-clone leaves "<name>.tmp.XXXXXX" behind. */
+	/*
+	 * A crash or kill -9 mid-clone leaves "<name>.tmp.XXXXXX" behind. One
+	 * that another process sharing the cache is cloning into is locked
+	 * (mkdtemp_locked()) and stays.
+	 */
 	r = remove_stale_temps(cc->clones_dir, NULL);
 	if (r < 0)
 		goto out_free;
