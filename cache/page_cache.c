@@ -614,17 +614,18 @@ static void drop_file(const char *path, const struct file_id *id)
 /*
  * The open of page_cache_open() and page_cache_claim(): pins the entry, then
  * opens and checks its file without the lock. With @use_hold, the file a
- * commit or claim holds is the fallback when the path has none now.
+ * commit or claim holds is the fallback when the path has none now. 1 when
+ * the file is not the one indexed (another process replaced it).
  */
 static int entry_open(struct page_cache *pc, const char *hex, bool use_hold, int *fd_out,
 		      uint64_t *len_out)
 {
-	uint64_t len = 0, hold_len = 0;
+	uint64_t len = 0, hold_len = 0, had_size;
 	struct file_id known, id;
 	int fd = -1, hold = -1, r;
+	bool know, had, changed;
 	struct entry *e;
 	unsigned gen;
-	bool know;
 
 	pthread_mutex_lock(&pc->lock);
 	e = find_or_insert(pc, hex);
@@ -634,6 +635,8 @@ static int entry_open(struct page_cache *pc, const char *hex, bool use_hold, int
 	}
 	e->pins++; /* from here on nobody frees e */
 	gen = e->gen;
+	had = e->present;
+	had_size = e->size;
 	know = e->present && e->verified;
 	known = e->id;
 	if (use_hold && e->hold >= 0) {
@@ -643,6 +646,7 @@ static int entry_open(struct page_cache *pc, const char *hex, bool use_hold, int
 	pthread_mutex_unlock(&pc->lock);
 
 	r = open_file(pc, hex, know ? &known : NULL, &fd, &id, &len);
+	changed = r == 0 && had && (know ? !file_id_eq(&known, &id) : len != had_size);
 	if (r == -EBADMSG) {
 		char path[4096];
 
@@ -652,6 +656,8 @@ static int entry_open(struct page_cache *pc, const char *hex, bool use_hold, int
 	pthread_mutex_lock(&pc->lock);
 	if (r == -EBADMSG)
 		pc->corrupt++;
+	if (e->gen != gen)
+		changed = false; /* this process replaced it: it said so itself */
 	if (e->gen == gen && r == 0) {
 		set_present(pc, e, len);
 		e->verified = true;
@@ -678,7 +684,7 @@ static int entry_open(struct page_cache *pc, const char *hex, bool use_hold, int
 		return r == -EBADMSG ? -ENOENT : r;
 	*fd_out = fd;
 	*len_out = len;
-	return 0;
+	return changed;
 }
 
 int page_cache_open(struct page_cache *pc, const struct page_key *k, int *fd_out, uint64_t *size)

@@ -93,7 +93,9 @@ int page_cache_size(struct page_cache *pc, const struct page_key *k, uint64_t *s
  * missing or found corrupt (then removed). While an entry is pinned by a
  * commit or claim, a removal does not take it from page_cache_open(): the
  * waiters of that commit read the page they waited for. The caller closes
- * the fd and calls page_cache_unpin().
+ * the fd and calls page_cache_unpin(). Returns 1 instead of 0 when the file
+ * is not the one the index knew (another process replaced it): a size or
+ * bytes cached from the old one (the kernel's) are stale.
  */
 int page_cache_open(struct page_cache *pc, const struct page_key *k, int *fd, uint64_t *size);
 

@@ -733,9 +733,13 @@ static int open_cached(struct wiki *w, struct wpage *p, struct wiki_open *o)
 	int r;
 
 	r = page_cache_open(w->pc, &key, &o->fd, &o->size);
-	if (r == 0)
-		o->key = key;
-	return r;
+	if (r == 1 &&
+	    w->ev.page_ready) /* another process replaced it: the kernel's copy is stale */
+		w->ev.page_ready(w->ev.ctx, p->repo->idx, p->pp->slug);
+	if (r < 0)
+		return r;
+	o->key = key;
+	return 0;
 }
 
 int wiki_page_want(struct wiki *w, size_t repo, const char *slug, enum gen_prio prio,

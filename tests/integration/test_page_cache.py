@@ -17,7 +17,6 @@ import struct
 import sys
 sys.path.insert(0, __import__("os").path.dirname(__file__))
 from harness import *  # noqa
-from relharness import *  # noqa
 
 t = Tap()
 if not fuse_available():
@@ -45,6 +44,12 @@ def cache_entries(cache):
             if len(f) == 64 and ".tmp." not in f]
 
 
+def summary(r):
+    """(errno, length, first line) of a read_errno() result: short enough to print."""
+    data, err = r
+    return (err, None, None) if data is None else (err, len(data), data.split(b"\n")[0])
+
+
 def refused(m, what):
     """Starts m, which must fail: returns its stderr."""
     m.start(expect_ok=False)
@@ -58,20 +63,17 @@ def refused(m, what):
 
 
 def retry_storm(env, daemon):
-    os.environ["DELAY"] = "0"
-    gen = {"backend": "command", "command": write_script(env, "det.sh", DET_GEN),
-           "timeout": 60}
+    # the builtin generator: in-process and fast, so regenerations race the
+    # opens hard (what found the use-after-free), and a pure function of the
+    # commit, so every version of a page has the same bytes
     m = env.mount({"acme/alpha": daemon.url("storm.git")},
                   options={"refresh_interval": 0, "page_workers": 4, "open_timeout": 60,
-                           "failure_backoff": 1},
-                  generator=gen)
+                           "failure_backoff": 1})
     base = m.path("acme", "alpha")
     pages = [p for p in sorted(os.listdir(base)) if p.endswith(".md")]
-    want = {p: page_body(p[:-3]) for p in pages}
-    first = {p: read_errno(os.path.join(base, p)) for p in pages}
-    t.ok(all(first[p] == (want[p], 0) for p in pages),
-         f"{len(pages)} pages read whole before the storm",
-         [p for p in pages if first[p] != (want[p], 0)])
+    want = {p: read_errno(os.path.join(base, p))[0] for p in pages}
+    t.ok(all(want[p] and want[p].startswith(b"# ") for p in pages),
+         f"{len(pages)} pages read before the storm")
 
     stop = threading.Event()
     bad, counts = [], {"reads": 0, "retries": 0}
@@ -113,7 +115,8 @@ def retry_storm(env, daemon):
         th.join()
     t.diag(f"storm: {counts['retries']} retries, {counts['reads']} reads in "
            f"{STORM_SECONDS:.0f}s")
-    t.ok(m.proc.poll() is None, "the daemon survives the retry storm", m.log()[-3000:])
+    t.ok(m.proc.poll() is None, "the daemon survives the retry storm",
+         "\n".join(l for l in m.log().splitlines() if "ERROR" in l or " #" in l[:8])[:3000])
     t.ok(counts["reads"] > 100 and counts["retries"] > 100,
          f"the storm raced {counts['reads']} reads with {counts['retries']} retries")
     t.eq(bad[:10], [], "every read during the storm is the whole page (no ENOENT, no "
@@ -123,7 +126,6 @@ def retry_storm(env, daemon):
     t.eq(m.sanitizer_reports(), [], "no sanitizer report")
     if m.proc.poll() is None:
         t.eq(m.unmount(), 0, "unmount")
-    del os.environ["DELAY"]
 
 
 def private_cache_dir(env, daemon):
@@ -176,14 +178,13 @@ def private_cache_dir(env, daemon):
     with open(entries[0], "wb") as f:
         f.write(entry_bytes(planted))
     os.chmod(entries[0], 0o666)
-    data, err = served()
-    t.eq((data, err), (good, 0), "an entry writable by others is regenerated, not served")
+    t.eq(summary(served()), summary((good, 0)),
+         "an entry writable by others is regenerated, not served")
     if nobody:
         with open(entries[0], "wb") as f:
             f.write(entry_bytes(planted))
         os.chown(entries[0], nobody.pw_uid, nobody.pw_gid)
-        data, err = served()
-        t.eq((data, err), (good, 0), "an entry owned by another user is regenerated")
+        t.eq(summary(served()), summary((good, 0)), "an entry owned by another user is regenerated")
     else:
         t.ok(True, "# SKIP entry owned by another user: needs root to chown")
 
