@@ -66,7 +66,7 @@ struct entry {
 
 struct page_cache {
 	char *dir;    /* CACHE_DIR/pages */
-	char *claims; /* CACHE_DIR/pages/claims: the claim locks */
+	char *claims; /* CACHE_DIR/page-claims: the claim locks */
 	uint64_t max_bytes;
 	pthread_mutex_t lock;
 	pthread_cond_t wake; /* claim waiters, on page_cache_stop() */
@@ -424,7 +424,7 @@ int page_cache_new(struct page_cache **ret, const char *cache_dir, uint64_t max_
 		pc->dir = NULL;
 		goto out_free;
 	}
-	if (asprintf(&pc->claims, "%s/claims", pc->dir) < 0) {
+	if (asprintf(&pc->claims, "%s/page-claims", cache_dir) < 0) {
 		pc->claims = NULL;
 		goto out_free;
 	}

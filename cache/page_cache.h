@@ -31,7 +31,7 @@
  *    no process evicts a page another one has open or just committed.
  *  - Generation is claimed: page_cache_claim() takes an exclusive
  *    open-file-description lock (F_OFD_SETLK) on one byte of
- *    CACHE_DIR/pages/claims, at an offset given by the key, and then looks
+ *    CACHE_DIR/page-claims, at an offset given by the key, and then looks
  *    at the disk again. The second process waits for the first's claim and
  *    finds its page, so each page is generated once. A claim dies with its
  *    process; nothing is left to clean up.
