@@ -7,14 +7,14 @@
  * scanned once (stale temp files removed, sizes and mtimes indexed, oldest
  * mtime = least recently used); later a miss looks at the disk, because
  * another process may share the directory (see page_cache.h for the
- * protocol). An entry records the identity (device, inode, size, mtime,
- * ctime) of the file it verified; an open whose file has another identity
- * verifies again, so a page replaced by another process is never served
- * at the old size.
+ * protocol). Each file is handled by page_file.c (format, verification,
+ * trust, locks). An entry records the identity of the file it verified; an
+ * open whose file has another identity verifies again, so a page replaced
+ * by another process is never served at the old size.
  *
- * An entry is never freed while pinned: opens pin before they let go of the
- * lock and look up their entry by key again, so a concurrent removal only
- * marks it absent (the retry-vs-open use-after-free of issue 10). While
+ * An entry is never freed while pinned: an open pins its entry before it
+ * lets go of the lock to do its I/O, so a concurrent removal can only mark
+ * it absent (the retry-vs-open use-after-free of issue 10). While
  * pinned by a commit or claim an entry holds the committed file open
  * (e->hold): the eviction of another process skips it, and its waiters read
  * it even if a `retry` removed the path meanwhile.
@@ -26,6 +26,7 @@
  */
 #include "page_cache.h"
 #include "fsutil.h"
+#include "page_file.h"
 #include "util.h"
 
 #include <dirent.h>
@@ -34,20 +35,10 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 
 #define PAGE_CACHE_VERSION "wikifs-page 1"
-#define MAGIC		   "WIKIFSP1"
 #define CLAIM_POLL_MAX_MS  250
-
-/* What says that a file is still the one verified. */
-struct file_id {
-	dev_t dev;
-	ino_t ino;
-	off_t size;
-	struct timespec mtime, ctime;
-};
 
 struct entry {
 	char hex[SHA256_HEX];
@@ -56,7 +47,7 @@ struct entry {
 	unsigned gen;  /* bumped when this process replaces or removes the file */
 	bool present;  /* believed on disk; an absent entry lives only while pinned */
 	bool verified; /* id is a file that passed verification */
-	struct file_id id;
+	struct page_file_id id;
 	int hold;	     /* while pinned: the committed or claimed file, shared lock; or -1 */
 	uint64_t hold_size;  /* its content bytes */
 	uint64_t read_size;  /* content bytes of the version last handed out */
@@ -236,29 +227,6 @@ static void entry_path(const struct page_cache *pc, const char *hex, char *out, 
 	snprintf(out, n, "%s/%.2s/%s", pc->dir, hex, hex);
 }
 
-/*
- * Removes @path unless another process has it open (it holds a shared
- * lock) or it is not the inode locked (replaced meanwhile). True when the
- * entry's file is gone.
- */
-static bool unlink_unused(const char *path)
-{
-	struct stat a, b;
-	bool gone = false;
-	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-
-	if (fd < 0)
-		return errno == ENOENT || unlink(path) == 0;
-	if (flock(fd, LOCK_EX | LOCK_NB) == 0 && fstat(fd, &a) == 0) {
-		if (lstat(path, &b) < 0)
-			gone = errno == ENOENT;
-		else if (a.st_dev == b.st_dev && a.st_ino == b.st_ino)
-			gone = unlink(path) == 0 || errno == ENOENT;
-	}
-	close(fd);
-	return gone;
-}
-
 /* Called with the lock held. Absent entries are pinned: they are skipped. */
 static void evict(struct page_cache *pc)
 {
@@ -270,7 +238,7 @@ static void evict(struct page_cache *pc)
 
 		if (!e->pins && e->present) {
 			entry_path(pc, e->hex, path, sizeof(path));
-			if (unlink_unused(path)) {
+			if (page_file_unlink_unused(path)) {
 				forget(pc, e);
 				pc->evicted++;
 			} else {
@@ -294,29 +262,6 @@ static void settle(struct page_cache *pc, struct entry *e)
 		forget(pc, e);
 	else
 		evict(pc);
-}
-
-/* Only a regular file of ours that nobody else can write is served. */
-static bool trusted(const struct stat *st)
-{
-	return S_ISREG(st->st_mode) && st->st_uid == geteuid() &&
-	       !(st->st_mode & (S_IWGRP | S_IWOTH));
-}
-
-static void file_id_of(const struct stat *st, struct file_id *id)
-{
-	*id = (struct file_id){ .dev = st->st_dev,
-				.ino = st->st_ino,
-				.size = st->st_size,
-				.mtime = st->st_mtim,
-				.ctime = st->st_ctim };
-}
-
-static bool file_id_eq(const struct file_id *a, const struct file_id *b)
-{
-	return a->dev == b->dev && a->ino == b->ino && a->size == b->size &&
-	       a->mtime.tv_sec == b->mtime.tv_sec && a->mtime.tv_nsec == b->mtime.tv_nsec &&
-	       a->ctime.tv_sec == b->ctime.tv_sec && a->ctime.tv_nsec == b->ctime.tv_nsec;
 }
 
 struct scanned {
@@ -385,7 +330,7 @@ static int scan(struct page_cache *pc)
 
 			if (is_key(de->d_name) &&
 			    fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-			    trusted(&st) && st.st_size >= PAGE_CACHE_HDR_LEN)
+			    page_file_trusted(&st) && st.st_size >= PAGE_CACHE_HDR_LEN)
 				r = scan_push(&v, &n, &cap, de->d_name, &st);
 		}
 		closedir(d);
@@ -469,7 +414,7 @@ int page_cache_lookup(struct page_cache *pc, const struct page_key *k, uint64_t 
 {
 	char path[4096];
 	struct entry *e;
-	struct stat st;
+	uint64_t len;
 	int r = -ENOENT;
 
 	pthread_mutex_lock(&pc->lock);
@@ -484,14 +429,14 @@ int page_cache_lookup(struct page_cache *pc, const struct page_key *k, uint64_t 
 		return 0;
 	/* not in the index: another process sharing the directory may have made it */
 	entry_path(pc, k->hex, path, sizeof(path));
-	if (lstat(path, &st) < 0 || !trusted(&st) || st.st_size < PAGE_CACHE_HDR_LEN)
+	if (page_file_stat(path, &len) < 0)
 		return -ENOENT;
 	if (size)
-		*size = (uint64_t)st.st_size - PAGE_CACHE_HDR_LEN;
+		*size = len;
 	pthread_mutex_lock(&pc->lock);
 	e = find_or_insert(pc, k->hex);
 	if (e && !e->present) {
-		set_present(pc, e, (uint64_t)st.st_size - PAGE_CACHE_HDR_LEN);
+		set_present(pc, e, len);
 		pc->adopted++;
 	}
 	pthread_mutex_unlock(&pc->lock);
@@ -512,105 +457,6 @@ int page_cache_size(struct page_cache *pc, const struct page_key *k, uint64_t *s
 	return held ? 0 : page_cache_lookup(pc, k, size);
 }
 
-static void put_u64(uint8_t *p, uint64_t v)
-{
-	for (int i = 0; i < 8; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint64_t get_u64(const uint8_t *p)
-{
-	uint64_t v = 0;
-
-	for (int i = 7; i >= 0; i--)
-		v = v << 8 | p[i];
-	return v;
-}
-
-static void make_header(uint8_t hdr[PAGE_CACHE_HDR_LEN], const void *data, size_t len)
-{
-	memset(hdr, 0, PAGE_CACHE_HDR_LEN);
-	memcpy(hdr, MAGIC, 8);
-	put_u64(hdr + 8, len);
-	sha256_digest(data, len, hdr + 16);
-}
-
-/* Reads the whole entry and checks magic, length and checksum. */
-static int verify_fd(int fd, const struct stat *st, uint64_t *size)
-{
-	uint8_t hdr[PAGE_CACHE_HDR_LEN], sum[SHA256_LEN], buf[65536];
-	struct sha256 s;
-	uint64_t len, got = 0;
-
-	if (pread(fd, hdr, sizeof(hdr), 0) != (ssize_t)sizeof(hdr) || memcmp(hdr, MAGIC, 8))
-		return -EBADMSG;
-	len = get_u64(hdr + 8);
-	if ((uint64_t)st->st_size != len + PAGE_CACHE_HDR_LEN)
-		return -EBADMSG;
-	sha256_init(&s);
-	while (got < len) {
-		ssize_t r = pread(fd, buf, (size_t)MIN(sizeof(buf), len - got),
-				  (off_t)(PAGE_CACHE_HDR_LEN + got));
-
-		if (r <= 0)
-			return r < 0 ? -errno : -EBADMSG;
-		sha256_update(&s, buf, (size_t)r);
-		got += (uint64_t)r;
-	}
-	sha256_final(&s, sum);
-	if (memcmp(sum, hdr + 16, SHA256_LEN))
-		return -EBADMSG;
-	*size = len;
-	return 0;
-}
-
-/*
- * Opens the entry's file and checks it: ours, and verified unless it is
- * the very file @known (may be NULL) describes. -ENOENT when missing,
- * -EBADMSG when corrupt or untrusted (*id then names that file), or -errno.
- */
-static int open_file(const struct page_cache *pc, const char *hex, const struct file_id *known,
-		     int *fd_out, struct file_id *id, uint64_t *len)
-{
-	_cleanup_close_ int fd = -1;
-	char path[4096];
-	struct stat st;
-	int r;
-
-	entry_path(pc, hex, path, sizeof(path));
-	fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-	if (fd < 0) {
-		r = -errno;
-		if (r == -ELOOP && lstat(path, &st) == 0) { /* a planted symlink */
-			file_id_of(&st, id);
-			return -EBADMSG;
-		}
-		return r;
-	}
-	/* shared: eviction elsewhere skips it. Busy: being evicted, still read whole. */
-	(void)flock(fd, LOCK_SH | LOCK_NB);
-	if (fstat(fd, &st) < 0)
-		return -errno;
-	file_id_of(&st, id);
-	if (!trusted(&st))
-		return -EBADMSG;
-	if (known && file_id_eq(known, id))
-		*len = (uint64_t)st.st_size - PAGE_CACHE_HDR_LEN;
-	else if ((r = verify_fd(fd, &st, len)) < 0)
-		return r;
-	*fd_out = TAKE_FD(fd);
-	return 0;
-}
-
-/* Removes the bad file @id at @path, not a good one that replaced it since. */
-static void drop_file(const char *path, const struct file_id *id)
-{
-	struct stat st;
-
-	if (lstat(path, &st) == 0 && st.st_dev == id->dev && st.st_ino == id->ino)
-		unlink(path);
-}
-
 /*
  * The open of page_cache_open() and page_cache_claim(): pins the entry, then
  * opens and checks its file without the lock. With @use_hold, the file a
@@ -621,7 +467,8 @@ static int entry_open(struct page_cache *pc, const char *hex, bool use_hold, int
 		      uint64_t *len_out)
 {
 	uint64_t len = 0, hold_len = 0, had_size;
-	struct file_id known, id;
+	struct page_file_id known, id;
+	char path[4096];
 	int fd = -1, hold = -1, r;
 	bool know, had, changed;
 	struct entry *e;
@@ -645,14 +492,11 @@ static int entry_open(struct page_cache *pc, const char *hex, bool use_hold, int
 	}
 	pthread_mutex_unlock(&pc->lock);
 
-	r = open_file(pc, hex, know ? &known : NULL, &fd, &id, &len);
-	changed = r == 0 && had && (know ? !file_id_eq(&known, &id) : len != had_size);
-	if (r == -EBADMSG) {
-		char path[4096];
-
-		entry_path(pc, hex, path, sizeof(path));
-		drop_file(path, &id); /* corrupt or not ours: it is regenerated */
-	}
+	entry_path(pc, hex, path, sizeof(path));
+	r = page_file_open(path, know ? &known : NULL, &fd, &id, &len);
+	changed = r == 0 && had && (know ? !page_file_id_eq(&known, &id) : len != had_size);
+	if (r == -EBADMSG)
+		page_file_drop(path, &id); /* corrupt or not ours: it is regenerated */
 	pthread_mutex_lock(&pc->lock);
 	if (r == -EBADMSG)
 		pc->corrupt++;
@@ -694,28 +538,21 @@ int page_cache_open(struct page_cache *pc, const struct page_key *k, int *fd_out
 
 int page_cache_commit(struct page_cache *pc, const struct page_key *k, const void *data, size_t len)
 {
-	uint8_t hdr[PAGE_CACHE_HDR_LEN];
+	struct page_file_id id;
 	char path[4096];
 	struct entry *e;
-	struct stat st;
 	int fd = -1, r;
 
-	make_header(hdr, data, len);
 	entry_path(pc, k->hex, path, sizeof(path));
-	r = write_atomic_hold(path, hdr, sizeof(hdr), data, len, 0600, &fd);
+	r = page_file_write(path, data, len, &fd, &id);
 	if (r < 0)
 		return r;
-	if (fstat(fd, &st) < 0) { /* after the rename, which may change ctime */
-		r = -errno;
-		close(fd);
-		return r;
-	}
 	pthread_mutex_lock(&pc->lock);
 	e = find_or_insert(pc, k->hex);
 	if (e) {
 		set_present(pc, e, len);
 		e->verified = true;
-		file_id_of(&st, &e->id);
+		e->id = id;
 		e->gen++; /* an open that verified the old file keeps it to itself */
 		if (e->hold >= 0)
 			close(e->hold);

@@ -45,9 +45,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "page_file.h"
 #include "sha256.h"
 
-#define PAGE_CACHE_HDR_LEN 64
+#define PAGE_CACHE_HDR_LEN PAGE_FILE_HDR_LEN
 
 struct page_cache;
 
