@@ -733,8 +733,8 @@ static int open_cached(struct wiki *w, struct wpage *p, struct wiki_open *o)
 	int r;
 
 	r = page_cache_open(w->pc, &key, &o->fd, &o->size);
-	if (r == 1 &&
-	    w->ev.page_ready) /* another process replaced it: the kernel's copy is stale */
+	/* another process replaced the file: what the kernel cached of it is stale */
+	if (r == 1 && w->ev.page_ready)
 		w->ev.page_ready(w->ev.ctx, p->repo->idx, p->pp->slug);
 	if (r < 0)
 		return r;
