@@ -36,6 +36,13 @@
  *    finds its page, so each page is generated once. A claim dies with its
  *    process; nothing is left to clean up.
  *
+ * Limits: each process keeps its byte budget over the entries it knows, so
+ * mounts sharing a directory may hold up to the sum of their budgets. A
+ * fresh file renamed in by another process between an evictor's check and
+ * its unlink can be removed: that page is then regenerated, never served
+ * wrong. Temps of a wikifs older than this protocol are not locked, and a
+ * new process's sweep takes them for stale.
+ *
  * Thread-safe: one mutex protects the index; file I/O happens outside it
  * (except the unlink of eviction and removal).
  */
