@@ -430,13 +430,15 @@ static int clone_fresh(struct clone_cache *cc, const struct sync_url *u, const c
 		       struct clone_progress *prog, struct wf_err *err)
 {
 	_cleanup_free_ char *tmp = NULL;
+	_cleanup_close_ int live = -1; /* its lock: another process's sweep skips it */
 	int r;
 
 	if (asprintf(&tmp, "%s.tmp.XXXXXX", git_dir) < 0)
 		return wf_err_set(err, -ENOMEM, "clone of '%s' failed: out of memory", u->shown);
-	if (!mkdtemp(tmp))
-		return wf_err_set(err, -errno, "clone of '%s' failed: cannot create '%s': %s",
-				  u->shown, tmp, strerror(errno));
+	r = mkdtemp_locked(tmp, &live);
+	if (r < 0)
+		return wf_err_set(err, r, "clone of '%s' failed: cannot create '%s': %s", u->shown,
+				  tmp, strerror(-r));
 	r = run_helper(cc, true, u, tmp, prog, err);
 	if (r < 0)
 		goto out_remove_tmp;
@@ -667,7 +669,11 @@ int clone_cache_new(struct clone_cache **ret, const struct clone_cache_opts *o)
 	r = mkdir_p(cc->clones_dir, 0700);
 	if (r < 0)
 		goto out_free;
-	/* A crash or kill -9 mid-clone leaves "<name>.tmp.XXXXXX" behind. */
+	/*
+	 * A crash or kill -9 mid-clone leaves "<name>.tmp.XXXXXX" behind. One
+	 * that another process sharing the cache is cloning into is locked
+	 * (mkdtemp_locked()) and stays.
+	 */
 	r = remove_stale_temps(cc->clones_dir, NULL);
 	if (r < 0)
 		goto out_free;

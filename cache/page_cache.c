@@ -1,19 +1,32 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Content-addressed page cache with LRU eviction.
+ * Content-addressed page cache with LRU eviction, shared by processes.
  *
  * The in-memory index is a chained hash table of entries plus a doubly
  * linked LRU list (most recent first). At start the pages directory is
  * scanned once (stale temp files removed, sizes and mtimes indexed, oldest
- * mtime = least recently used). Verification happens lazily on the first
- * open in this process, then the entry is trusted: the file cannot change
- * underneath us except by our own commit, which replaces it atomically.
+ * mtime = least recently used); later a miss looks at the disk, because
+ * another process may share the directory (see page_cache.h for the
+ * protocol). Each file is handled by page_file.c (format, verification,
+ * trust, locks). An entry records the identity of the file it verified; an
+ * open whose file has another identity verifies again, so a page replaced
+ * by another process is never served at the old size.
  *
- * Locking: pc->lock protects the index, the LRU list and the counters. No
- * I/O is done under it except unlink() during eviction.
+ * An entry is never freed while pinned: an open pins its entry before it
+ * lets go of the lock to do its I/O, so a concurrent removal can only mark
+ * it absent (the retry-vs-open use-after-free of issue 10). While
+ * pinned by a commit or claim an entry holds the committed file open
+ * (e->hold): the eviction of another process skips it, and its waiters read
+ * it even if a `retry` removed the path meanwhile.
+ *
+ * Locking: pc->lock protects the index, the LRU list, the counters and
+ * pc->stopping. No I/O is done under it except unlink() during eviction
+ * and removal (with the open and flock that tell whether another process
+ * uses the entry).
  */
 #include "page_cache.h"
 #include "fsutil.h"
+#include "page_file.h"
 #include "util.h"
 
 #include <dirent.h>
@@ -25,26 +38,39 @@
 #include <sys/stat.h>
 
 #define PAGE_CACHE_VERSION "wikifs-page 1"
-#define MAGIC		   "WIKIFSP1"
+#define CLAIM_POLL_MAX_MS  250
 
 struct entry {
 	char hex[SHA256_HEX];
-	uint64_t size; /* content bytes */
+	uint64_t size; /* content bytes, counted in pc->bytes; 0 when absent */
 	unsigned pins;
-	bool verified;
-	struct entry *hnext;	   /* hash chain */
+	unsigned gen;  /* bumped when this process replaces or removes the file */
+	bool present;  /* believed on disk; an absent entry lives only while pinned */
+	bool verified; /* id is a file that passed verification */
+	struct page_file_id id;
+	int hold;	     /* while pinned: the committed or claimed file, shared lock; or -1 */
+	uint64_t hold_size;  /* its content bytes */
+	uint64_t read_size;  /* content bytes of the version last handed out */
+	struct entry *hnext; /* hash chain */
 	struct entry *prev, *next; /* LRU, most recent at head */
 };
 
 struct page_cache {
-	char *dir; /* CACHE_DIR/pages */
+	char *dir;    /* CACHE_DIR/pages */
+	char *claims; /* CACHE_DIR/page-claims: the claim locks */
 	uint64_t max_bytes;
 	pthread_mutex_t lock;
+	pthread_cond_t wake; /* claim waiters, on page_cache_stop() */
 	/* protected by lock */
+	bool stopping;
 	struct entry **table;
 	size_t nbuckets, entries;
-	uint64_t bytes, evicted, corrupt;
+	uint64_t bytes, evicted, corrupt, adopted, busy;
 	struct entry *head, *tail;
+};
+
+struct page_claim {
+	int fd; /* its own open file description of pc->claims, holding the lock */
 };
 
 void page_cache_key(struct page_key *k, const struct page_key_parts *p)
@@ -63,14 +89,20 @@ void page_cache_key(struct page_key *k, const struct page_key_parts *p)
 	sha256_to_hex(d, k->hex);
 }
 
-/* The key is already a hash: its first 16 hex digits pick the bucket. */
-static size_t bucket_of(const char *hex, size_t nbuckets)
+/* The number the first @n hex digits of a key spell. */
+static uint64_t hex_prefix(const char *hex, int n)
 {
 	uint64_t h = 0;
 
-	for (int i = 0; i < 16 && hex[i]; i++)
+	for (int i = 0; i < n && hex[i]; i++)
 		h = h * 16 + (uint64_t)(hex[i] <= '9' ? hex[i] - '0' : hex[i] - 'a' + 10);
-	return (size_t)(h % nbuckets);
+	return h;
+}
+
+/* The key is already a hash: its first 16 hex digits pick the bucket. */
+static size_t bucket_of(const char *hex, size_t nbuckets)
+{
+	return (size_t)(hex_prefix(hex, 16) % nbuckets);
 }
 
 static struct entry *find(struct page_cache *pc, const char *hex)
@@ -126,7 +158,8 @@ static void table_grow(struct page_cache *pc)
 	pc->nbuckets = n;
 }
 
-static struct entry *insert(struct page_cache *pc, const char *hex, uint64_t size)
+/* A new entry, absent (size 0) until set_present(), at the LRU head. */
+static struct entry *insert(struct page_cache *pc, const char *hex)
 {
 	struct entry *e = calloc(1, sizeof(*e));
 	size_t b;
@@ -134,17 +167,46 @@ static struct entry *insert(struct page_cache *pc, const char *hex, uint64_t siz
 	if (!e)
 		return NULL;
 	memcpy(e->hex, hex, SHA256_HEX);
-	e->size = size;
+	e->hold = -1;
 	if (pc->entries + 1 > pc->nbuckets)
 		table_grow(pc);
 	b = bucket_of(hex, pc->nbuckets);
 	e->hnext = pc->table[b];
 	pc->table[b] = e;
 	pc->entries++;
-	pc->bytes += size;
+	lru_push_front(pc, e);
 	return e;
 }
 
+static struct entry *find_or_insert(struct page_cache *pc, const char *hex)
+{
+	struct entry *e = find(pc, hex);
+
+	return e ? e : insert(pc, hex);
+}
+
+static void set_present(struct page_cache *pc, struct entry *e, uint64_t size)
+{
+	pc->bytes = pc->bytes - e->size + size;
+	e->size = size;
+	e->present = true;
+}
+
+static void set_absent(struct page_cache *pc, struct entry *e)
+{
+	pc->bytes -= e->size;
+	e->size = 0;
+	e->present = false;
+	e->verified = false;
+}
+
+static void touch(struct page_cache *pc, struct entry *e)
+{
+	lru_unlink(pc, e);
+	lru_push_front(pc, e);
+}
+
+/* Frees @e, which must not be pinned: nobody else holds its address. */
 static void forget(struct page_cache *pc, struct entry *e)
 {
 	struct entry **pp = &pc->table[bucket_of(e->hex, pc->nbuckets)];
@@ -155,6 +217,8 @@ static void forget(struct page_cache *pc, struct entry *e)
 	lru_unlink(pc, e);
 	pc->entries--;
 	pc->bytes -= e->size;
+	if (e->hold >= 0)
+		close(e->hold);
 	free(e);
 }
 
@@ -163,24 +227,41 @@ static void entry_path(const struct page_cache *pc, const char *hex, char *out, 
 	snprintf(out, n, "%s/%.2s/%s", pc->dir, hex, hex);
 }
 
-/* Called with the lock held. */
+/* Called with the lock held. Absent entries are pinned: they are skipped. */
 static void evict(struct page_cache *pc)
 {
 	struct entry *e = pc->tail;
+	char path[4096];
 
 	while (pc->bytes > pc->max_bytes && e) {
 		struct entry *prev = e->prev;
 
-		if (!e->pins) {
-			char path[4096];
-
+		if (!e->pins && e->present) {
 			entry_path(pc, e->hex, path, sizeof(path));
-			unlink(path);
-			forget(pc, e);
-			pc->evicted++;
+			if (page_file_unlink_unused(path)) {
+				forget(pc, e);
+				pc->evicted++;
+			} else {
+				pc->busy++;
+			}
 		}
 		e = prev;
 	}
+}
+
+/* @e may have lost its last pin: let go of its file, and of it if absent. */
+static void settle(struct page_cache *pc, struct entry *e)
+{
+	if (e->pins)
+		return;
+	if (e->hold >= 0) {
+		close(e->hold);
+		e->hold = -1;
+	}
+	if (!e->present)
+		forget(pc, e);
+	else
+		evict(pc);
 }
 
 struct scanned {
@@ -208,6 +289,25 @@ static bool is_key(const char *s)
 	return n == SHA256_HEX - 1;
 }
 
+static int scan_push(struct scanned **v, size_t *n, size_t *cap, const char *hex,
+		     const struct stat *st)
+{
+	if (*n == *cap) {
+		size_t ncap = *cap ? *cap * 2 : 256;
+		struct scanned *nv = realloc(*v, ncap * sizeof(**v));
+
+		if (!nv)
+			return -ENOMEM;
+		*v = nv;
+		*cap = ncap;
+	}
+	memcpy((*v)[*n].hex, hex, SHA256_HEX);
+	(*v)[*n].size = (uint64_t)st->st_size - PAGE_CACHE_HDR_LEN;
+	(*v)[*n].mtime = (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec;
+	(*n)++;
+	return 0;
+}
+
 /* Indexes existing entries, oldest first so the LRU order follows mtime. */
 static int scan(struct page_cache *pc)
 {
@@ -221,42 +321,29 @@ static int scan(struct page_cache *pc)
 		struct dirent *de;
 
 		snprintf(sub, sizeof(sub), "%s/%02x", pc->dir, i);
-		remove_stale_temps(sub, NULL);
+		remove_stale_temps(sub, NULL); /* only temps no live process holds */
 		d = opendir(sub);
 		if (!d)
 			continue;
-		while ((de = readdir(d))) {
+		while (r == 0 && (de = readdir(d))) {
 			struct stat st;
 
-			if (!is_key(de->d_name) || fstatat(dirfd(d), de->d_name, &st, 0) < 0 ||
-			    !S_ISREG(st.st_mode) || st.st_size < PAGE_CACHE_HDR_LEN)
-				continue;
-			if (n == cap) {
-				struct scanned *nv = realloc(v, (cap ? cap * 2 : 256) * sizeof(*v));
-
-				if (!nv) {
-					r = -ENOMEM;
-					break;
-				}
-				v = nv;
-				cap = cap ? cap * 2 : 256;
-			}
-			memcpy(v[n].hex, de->d_name, SHA256_HEX);
-			v[n].size = (uint64_t)st.st_size - PAGE_CACHE_HDR_LEN;
-			v[n].mtime = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
-			n++;
+			if (is_key(de->d_name) &&
+			    fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+			    page_file_trusted(&st) && st.st_size >= PAGE_CACHE_HDR_LEN)
+				r = scan_push(&v, &n, &cap, de->d_name, &st);
 		}
 		closedir(d);
 	}
 	if (r == 0 && n)
 		qsort(v, n, sizeof(*v), cmp_mtime);
 	for (size_t i = 0; i < n && r == 0; i++) {
-		struct entry *e = insert(pc, v[i].hex, v[i].size);
+		struct entry *e = insert(pc, v[i].hex);
 
 		if (!e)
 			r = -ENOMEM;
 		else
-			lru_push_front(pc, e);
+			set_present(pc, e, v[i].size);
 	}
 	free(v);
 	return r;
@@ -265,16 +352,25 @@ static int scan(struct page_cache *pc)
 int page_cache_new(struct page_cache **ret, const char *cache_dir, uint64_t max_bytes)
 {
 	struct page_cache *pc = calloc(1, sizeof(*pc));
+	pthread_condattr_t ca;
 	int r = -ENOMEM;
 
 	if (!pc)
 		return -ENOMEM;
 	pthread_mutex_init(&pc->lock, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&pc->wake, &ca);
+	pthread_condattr_destroy(&ca);
 	pc->max_bytes = max_bytes;
 	pc->nbuckets = 1024;
 	pc->table = calloc(pc->nbuckets, sizeof(*pc->table));
 	if (!pc->table || asprintf(&pc->dir, "%s/pages", cache_dir) < 0) {
 		pc->dir = NULL;
+		goto out_free;
+	}
+	if (asprintf(&pc->claims, "%s/page-claims", cache_dir) < 0) {
+		pc->claims = NULL;
 		goto out_free;
 	}
 	r = mkdir_p(pc->dir, 0700);
@@ -304,169 +400,169 @@ void page_cache_free(struct page_cache *pc)
 {
 	if (!pc)
 		return;
-	for (struct entry *e = pc->head, *next; e; e = next) {
-		next = e->next;
-		free(e);
-	}
+	while (pc->head)
+		forget(pc, pc->head);
 	free(pc->table);
 	free(pc->dir);
+	free(pc->claims);
+	pthread_cond_destroy(&pc->wake);
 	pthread_mutex_destroy(&pc->lock);
 	free(pc);
 }
 
 int page_cache_lookup(struct page_cache *pc, const struct page_key *k, uint64_t *size)
 {
+	char path[4096];
 	struct entry *e;
+	uint64_t len;
 	int r = -ENOENT;
 
 	pthread_mutex_lock(&pc->lock);
 	e = find(pc, k->hex);
-	if (e) {
+	if (e && e->present) {
 		if (size)
 			*size = e->size;
 		r = 0;
 	}
 	pthread_mutex_unlock(&pc->lock);
-	return r;
-}
-
-static void put_u64(uint8_t *p, uint64_t v)
-{
-	for (int i = 0; i < 8; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint64_t get_u64(const uint8_t *p)
-{
-	uint64_t v = 0;
-
-	for (int i = 7; i >= 0; i--)
-		v = v << 8 | p[i];
-	return v;
-}
-
-static void make_header(uint8_t hdr[PAGE_CACHE_HDR_LEN], const void *data, size_t len)
-{
-	memset(hdr, 0, PAGE_CACHE_HDR_LEN);
-	memcpy(hdr, MAGIC, 8);
-	put_u64(hdr + 8, len);
-	sha256_digest(data, len, hdr + 16);
-}
-
-/* Reads the whole entry and checks magic, length and checksum. */
-static int verify_fd(int fd, uint64_t *size)
-{
-	uint8_t hdr[PAGE_CACHE_HDR_LEN], sum[SHA256_LEN], buf[65536];
-	struct sha256 s;
-	uint64_t len, got = 0;
-	struct stat st;
-
-	if (fstat(fd, &st) < 0)
-		return -errno;
-	if (pread(fd, hdr, sizeof(hdr), 0) != (ssize_t)sizeof(hdr) || memcmp(hdr, MAGIC, 8))
-		return -EBADMSG;
-	len = get_u64(hdr + 8);
-	if ((uint64_t)st.st_size != len + PAGE_CACHE_HDR_LEN)
-		return -EBADMSG;
-	sha256_init(&s);
-	while (got < len) {
-		ssize_t r = pread(fd, buf, (size_t)MIN(sizeof(buf), len - got),
-				  (off_t)(PAGE_CACHE_HDR_LEN + got));
-
-		if (r <= 0)
-			return r < 0 ? -errno : -EBADMSG;
-		sha256_update(&s, buf, (size_t)r);
-		got += (uint64_t)r;
+	if (r == 0)
+		return 0;
+	/* not in the index: another process sharing the directory may have made it */
+	entry_path(pc, k->hex, path, sizeof(path));
+	if (page_file_stat(path, &len) < 0)
+		return -ENOENT;
+	if (size)
+		*size = len;
+	pthread_mutex_lock(&pc->lock);
+	e = find_or_insert(pc, k->hex);
+	if (e && !e->present) {
+		set_present(pc, e, len);
+		pc->adopted++;
 	}
-	sha256_final(&s, sum);
-	if (memcmp(sum, hdr + 16, SHA256_LEN))
-		return -EBADMSG;
-	*size = len;
+	pthread_mutex_unlock(&pc->lock);
 	return 0;
+}
+
+int page_cache_size(struct page_cache *pc, const struct page_key *k, uint64_t *size)
+{
+	struct entry *e;
+	bool held;
+
+	pthread_mutex_lock(&pc->lock);
+	e = find(pc, k->hex);
+	held = e && !e->present && e->pins && e->read_size;
+	if (held)
+		*size = e->read_size;
+	pthread_mutex_unlock(&pc->lock);
+	return held ? 0 : page_cache_lookup(pc, k, size);
+}
+
+/*
+ * The open of page_cache_open() and page_cache_claim(): pins the entry, then
+ * opens and checks its file without the lock. With @use_hold, the file a
+ * commit or claim holds is the fallback when the path has none now. 1 when
+ * the file is not the one indexed (another process replaced it).
+ */
+static int entry_open(struct page_cache *pc, const char *hex, bool use_hold, int *fd_out,
+		      uint64_t *len_out)
+{
+	uint64_t len = 0, hold_len = 0, had_size;
+	struct page_file_id known, id;
+	char path[4096];
+	int fd = -1, hold = -1, r;
+	bool know, had, changed;
+	struct entry *e;
+	unsigned gen;
+
+	pthread_mutex_lock(&pc->lock);
+	e = find_or_insert(pc, hex);
+	if (!e) {
+		pthread_mutex_unlock(&pc->lock);
+		return -ENOMEM;
+	}
+	e->pins++; /* from here on nobody frees e */
+	gen = e->gen;
+	had = e->present;
+	had_size = e->size;
+	know = e->present && e->verified;
+	known = e->id;
+	if (use_hold && e->hold >= 0) {
+		hold = fcntl(e->hold, F_DUPFD_CLOEXEC, 0);
+		hold_len = e->hold_size;
+	}
+	pthread_mutex_unlock(&pc->lock);
+
+	entry_path(pc, hex, path, sizeof(path));
+	r = page_file_open(path, know ? &known : NULL, &fd, &id, &len);
+	changed = r == 0 && had && (know ? !page_file_id_eq(&known, &id) : len != had_size);
+	if (r == -EBADMSG)
+		page_file_drop(path, &id); /* corrupt or not ours: it is regenerated */
+	pthread_mutex_lock(&pc->lock);
+	if (r == -EBADMSG)
+		pc->corrupt++;
+	if (e->gen != gen)
+		changed = false; /* this process replaced it: it said so itself */
+	if (e->gen == gen && r == 0) {
+		set_present(pc, e, len);
+		e->verified = true;
+		e->id = id;
+	} else if (e->gen == gen && (r == -ENOENT || r == -EBADMSG)) {
+		set_absent(pc, e);
+	}
+	if ((r == -ENOENT || r == -EBADMSG) && hold >= 0) {
+		fd = TAKE_FD(hold);
+		len = hold_len;
+		r = 0;
+	}
+	if (r == 0) {
+		e->read_size = len;
+		touch(pc, e);
+	} else {
+		e->pins--;
+		settle(pc, e);
+	}
+	pthread_mutex_unlock(&pc->lock);
+	if (hold >= 0)
+		close(hold);
+	if (r < 0)
+		return r == -EBADMSG ? -ENOENT : r;
+	*fd_out = fd;
+	*len_out = len;
+	return changed;
 }
 
 int page_cache_open(struct page_cache *pc, const struct page_key *k, int *fd_out, uint64_t *size)
 {
-	char path[4096];
-	struct entry *e;
-	bool verified;
-	uint64_t len = 0;
-	int fd, r;
-
-	pthread_mutex_lock(&pc->lock);
-	e = find(pc, k->hex);
-	if (!e) {
-		pthread_mutex_unlock(&pc->lock);
-		return -ENOENT;
-	}
-	e->pins++;
-	verified = e->verified;
-	len = e->size;
-	lru_unlink(pc, e);
-	lru_push_front(pc, e);
-	pthread_mutex_unlock(&pc->lock);
-
-	entry_path(pc, k->hex, path, sizeof(path));
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	r = fd < 0 ? -errno : 0;
-	if (r == 0 && !verified) {
-		r = verify_fd(fd, &len);
-		if (r == -EBADMSG) {
-			unlink(path); /* corrupt: drop it so it is regenerated */
-			r = -ENOENT;
-		}
-	}
-	pthread_mutex_lock(&pc->lock);
-	if (r == 0) {
-		e->verified = true;
-		pc->bytes = pc->bytes - e->size + len;
-		e->size = len;
-	} else {
-		e->pins--;
-		if (r == -ENOENT) {
-			pc->corrupt++;
-			if (!e->pins)
-				forget(pc, e);
-		}
-	}
-	pthread_mutex_unlock(&pc->lock);
-	if (r < 0) {
-		if (fd >= 0)
-			close(fd);
-		return r;
-	}
-	*fd_out = fd;
-	*size = len;
-	return 0;
+	return entry_open(pc, k->hex, true, fd_out, size);
 }
 
 int page_cache_commit(struct page_cache *pc, const struct page_key *k, const void *data, size_t len)
 {
-	uint8_t hdr[PAGE_CACHE_HDR_LEN];
+	struct page_file_id id;
 	char path[4096];
 	struct entry *e;
-	int r;
+	int fd = -1, r;
 
-	make_header(hdr, data, len);
 	entry_path(pc, k->hex, path, sizeof(path));
-	r = write_atomic(path, hdr, sizeof(hdr), data, len, 0600);
+	r = page_file_write(path, data, len, &fd, &id);
 	if (r < 0)
 		return r;
 	pthread_mutex_lock(&pc->lock);
-	e = find(pc, k->hex);
+	e = find_or_insert(pc, k->hex);
 	if (e) {
-		pc->bytes = pc->bytes - e->size + len;
-		e->size = len;
-		lru_unlink(pc, e);
-	} else {
-		e = insert(pc, k->hex, len);
-	}
-	if (e) {
+		set_present(pc, e, len);
 		e->verified = true;
+		e->id = id;
+		e->gen++; /* an open that verified the old file keeps it to itself */
+		if (e->hold >= 0)
+			close(e->hold);
+		e->hold = fd;
+		e->hold_size = e->read_size = len;
 		e->pins++;
-		lru_push_front(pc, e);
+		touch(pc, e);
 		evict(pc);
 	} else {
+		close(fd);
 		r = -ENOMEM;
 	}
 	pthread_mutex_unlock(&pc->lock);
@@ -492,8 +588,7 @@ void page_cache_unpin(struct page_cache *pc, const struct page_key *k)
 	e = find(pc, k->hex);
 	if (e && e->pins) {
 		e->pins--;
-		if (!e->pins)
-			evict(pc);
+		settle(pc, e);
 	}
 	pthread_mutex_unlock(&pc->lock);
 }
@@ -507,8 +602,116 @@ void page_cache_remove(struct page_cache *pc, const struct page_key *k)
 	pthread_mutex_lock(&pc->lock);
 	unlink(path);
 	e = find(pc, k->hex);
-	if (e)
-		forget(pc, e); /* pins are by key: a later unpin finds nothing */
+	if (e) {
+		e->gen++;
+		set_absent(pc, e);
+		settle(pc, e); /* pinned: unlisted, freed by its last unpin */
+	}
+	pthread_mutex_unlock(&pc->lock);
+}
+
+/* ---- claims ---- */
+
+/*
+ * 1 with the entry pinned and held when its file is on disk and sound (made
+ * by another process, or by this one for another job), 0 when it is not.
+ */
+static int take_present(struct page_cache *pc, const struct page_key *k)
+{
+	struct entry *e;
+	uint64_t len;
+	int fd, r = entry_open(pc, k->hex, false, &fd, &len);
+
+	if (r == -ENOENT)
+		return 0;
+	if (r < 0)
+		return r;
+	pthread_mutex_lock(&pc->lock);
+	e = find(pc, k->hex); /* pinned by entry_open(): there */
+	if (e->hold >= 0)
+		close(e->hold);
+	e->hold = fd;
+	e->hold_size = len;
+	pthread_mutex_unlock(&pc->lock);
+	return 1;
+}
+
+/*
+ * One step of a claim wait. A blocked fcntl lock cannot be woken for
+ * shutdown without a signal, so the wait polls (10 ms doubling to 250 ms),
+ * which also lets it see the page appear.
+ */
+static int claim_wait(struct page_cache *pc, int64_t deadline, int64_t *step)
+{
+	int64_t now = now_ms();
+	int r = 0;
+
+	pthread_mutex_lock(&pc->lock);
+	if (pc->stopping) {
+		r = -ESHUTDOWN;
+	} else if (now >= deadline) {
+		r = -ETIMEDOUT;
+	} else {
+		struct timespec ts = deadline_ts(MIN(now + *step, deadline));
+
+		pthread_cond_timedwait(&pc->wake, &pc->lock, &ts);
+	}
+	pthread_mutex_unlock(&pc->lock);
+	*step = MIN(*step * 2, CLAIM_POLL_MAX_MS);
+	return r;
+}
+
+int page_cache_claim(struct page_cache *pc, const struct page_key *k, int64_t timeout_ms,
+		     struct page_claim **claim)
+{
+	/* 60 bits of the key: one byte of the claims file per page */
+	struct flock fl = { .l_type = F_WRLCK,
+			    .l_whence = SEEK_SET,
+			    .l_start = (off_t)hex_prefix(k->hex, 15),
+			    .l_len = 1 };
+	_cleanup_close_ int fd = open(pc->claims, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	int64_t deadline = now_ms() + timeout_ms, step = 10;
+	int r;
+
+	*claim = NULL;
+	if (fd < 0)
+		return -errno;
+	for (;;) {
+		r = take_present(pc, k);
+		if (r != 0)
+			return r;
+		if (fcntl(fd, F_OFD_SETLK, &fl) == 0)
+			break;
+		if (errno != EAGAIN && errno != EACCES)
+			return -errno;
+		r = claim_wait(pc, deadline, &step);
+		if (r < 0)
+			return r;
+	}
+	/* ours now: the previous holder may have made the page meanwhile */
+	r = take_present(pc, k);
+	if (r != 0)
+		return r;
+	*claim = malloc(sizeof(**claim));
+	if (!*claim)
+		return -ENOMEM;
+	(*claim)->fd = TAKE_FD(fd);
+	return 0;
+}
+
+void page_cache_release(struct page_claim *claim)
+{
+	if (!claim)
+		return;
+	close(claim->fd); /* ends the lock */
+	free(claim);
+}
+
+void page_cache_stop(struct page_cache *pc)
+{
+	pthread_mutex_lock(&pc->lock);
+	pc->stopping = true;
+	pthread_cond_broadcast(&pc->wake);
 	pthread_mutex_unlock(&pc->lock);
 }
 
@@ -520,5 +723,7 @@ void page_cache_stats(struct page_cache *pc, struct page_cache_stats *st)
 	st->max_bytes = pc->max_bytes;
 	st->evicted = pc->evicted;
 	st->corrupt = pc->corrupt;
+	st->adopted = pc->adopted;
+	st->busy = pc->busy;
 	pthread_mutex_unlock(&pc->lock);
 }

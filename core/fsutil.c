@@ -14,6 +14,7 @@
 #include <libgen.h>
 #include <string.h>
 #include <stdint.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 
 int mkdir_p(const char *path, mode_t mode)
@@ -68,17 +69,80 @@ static int fsync_parent(const char *path)
 	return 0;
 }
 
-int write_atomic(const char *path, const void *hdr, size_t hdr_len, const void *data, size_t len,
-		 mode_t mode)
+/*
+ * Makes "PREFIX.tmp.XXXXXX" (@tmpl, its X's at @x) with @make and holds an
+ * exclusive flock on it. A sweep by another process may unlink the new name
+ * before the lock is ours: then st_nlink is 0 and a new name is tried.
+ */
+static int make_locked(char *tmpl, size_t x, int (*make)(char *tmpl))
+{
+	for (int tries = 0; tries < 16; tries++) {
+		struct stat st;
+		int fd, r;
+
+		memcpy(tmpl + x, "XXXXXX", 6);
+		fd = make(tmpl);
+		if (fd < 0)
+			return fd;
+		r = flock(fd, LOCK_EX) < 0 || fstat(fd, &st) < 0 ? -errno : 0;
+		if (r == 0 && st.st_nlink > 0)
+			return fd;
+		close(fd);
+		if (r < 0)
+			return r;
+	}
+	return -EAGAIN;
+}
+
+static int make_file(char *tmpl)
+{
+	int fd = mkostemp(tmpl, O_CLOEXEC);
+
+	return fd < 0 ? -errno : fd;
+}
+
+static int make_dir(char *tmpl)
+{
+	int fd;
+
+	if (!mkdtemp(tmpl))
+		return -errno;
+	fd = open(tmpl, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0) {
+		int r = -errno;
+
+		rmdir(tmpl);
+		return r;
+	}
+	return fd;
+}
+
+int mkdtemp_locked(char *tmpl, int *lock_fd)
+{
+	size_t n = strlen(tmpl);
+	int fd;
+
+	if (n < 6 || strcmp(tmpl + n - 6, "XXXXXX"))
+		return -EINVAL;
+	fd = make_locked(tmpl, n - 6, make_dir);
+	if (fd < 0)
+		return fd;
+	*lock_fd = fd;
+	return 0;
+}
+
+int write_atomic_hold(const char *path, const void *hdr, size_t hdr_len, const void *data,
+		      size_t len, mode_t mode, int *ret_fd)
 {
 	_cleanup_free_ char *tmp = NULL;
-	int fd, r;
+	_cleanup_close_ int fd = -1;
+	int r;
 
 	if (asprintf(&tmp, "%s.tmp.XXXXXX", path) < 0)
 		return -ENOMEM;
-	fd = mkostemp(tmp, O_CLOEXEC);
+	fd = make_locked(tmp, strlen(tmp) - 6, make_file);
 	if (fd < 0)
-		return -errno;
+		return fd;
 	r = fchmod(fd, mode) < 0 ? -errno : 0;
 	if (r == 0 && hdr_len)
 		r = write_all(fd, hdr, hdr_len);
@@ -86,15 +150,29 @@ int write_atomic(const char *path, const void *hdr, size_t hdr_len, const void *
 		r = write_all(fd, data, len);
 	if (r == 0 && fsync(fd) < 0)
 		r = -errno;
-	if (close(fd) < 0 && r == 0)
-		r = -errno;
+	/* renamed still locked: a sweep never sees the temp name unlocked */
 	if (r == 0 && rename(tmp, path) < 0)
 		r = -errno;
 	if (r < 0) {
 		unlink(tmp);
 		return r;
 	}
-	return fsync_parent(path);
+	r = fsync_parent(path);
+	if (r < 0)
+		return r;
+	if (ret_fd) {
+		/* not atomic (flock(2)): for a moment the new file is unlocked */
+		if (flock(fd, LOCK_SH) < 0)
+			return -errno;
+		*ret_fd = TAKE_FD(fd);
+	}
+	return 0;
+}
+
+int write_atomic(const char *path, const void *hdr, size_t hdr_len, const void *data, size_t len,
+		 mode_t mode)
+{
+	return write_atomic_hold(path, hdr, hdr_len, data, len, mode, NULL);
 }
 
 int read_file(const char *path, size_t max, char **ret, size_t *ret_len)
@@ -195,15 +273,104 @@ int remove_stale_temps(const char *dir, size_t *removed)
 	if (!d)
 		return errno == ENOENT ? 0 : -errno;
 	while ((de = readdir(d))) {
+		int fd;
+
 		if (!strstr(de->d_name, ".tmp."))
 			continue;
+		/* O_NONBLOCK: a fifo planted under that name must not hang us */
+		fd = openat(dirfd(d), de->d_name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+		if (fd < 0 && errno == ENOENT)
+			continue;
+		if (fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) < 0) {
+			close(fd); /* locked: another process is writing it */
+			continue;
+		}
+		/* ours to remove (a symlink, fd < 0, has nothing to lock) */
 		if (rm_rf_at(dirfd(d), de->d_name) == 0)
 			n++;
+		if (fd >= 0)
+			close(fd);
 	}
 	closedir(d);
 	if (removed)
 		*removed += n;
 	return 0;
+}
+
+/* One directory above the private one: only root or we may change it. */
+static int check_parent(const char *dir, const char *below, uid_t me, struct wf_err *err)
+{
+	struct stat st;
+
+	if (stat(dir, &st) < 0)
+		return wf_err_set(err, -errno, "cannot check '%s' (above '%s'): %s", dir, below,
+				  strerror(errno));
+	if (st.st_uid != 0 && st.st_uid != me)
+		return wf_err_set(err, -EPERM,
+				  "'%s' (above '%s') is owned by uid %u, who could replace what "
+				  "is below it: use a directory elsewhere",
+				  dir, below, (unsigned)st.st_uid);
+	if ((st.st_mode & (S_IWGRP | S_IWOTH)) && !(st.st_mode & S_ISVTX))
+		return wf_err_set(err, -EPERM,
+				  "'%s' (above '%s') is writable by group or others without the "
+				  "sticky bit (mode %04o): run 'chmod go-w %s' or use a directory "
+				  "elsewhere",
+				  dir, below, (unsigned)(st.st_mode & 07777), dir);
+	return 0;
+}
+
+/* Every directory above @path (absolute), nearest first. */
+static int check_parents(const char *path, const char *below, uid_t me, struct wf_err *err)
+{
+	_cleanup_free_ char *p = strdup(path);
+	char *slash;
+	int r = 0;
+
+	if (!p)
+		return -ENOMEM;
+	while (r == 0 && (slash = strrchr(p, '/'))) {
+		if (slash == p) {
+			r = p[1] ? check_parent("/", below, me, err) : 0;
+			break;
+		}
+		*slash = '\0';
+		r = check_parent(p, below, me, err);
+	}
+	return r;
+}
+
+int mkdir_private(const char *path, struct wf_err *err)
+{
+	_cleanup_free_ char *real = NULL;
+	uid_t me = geteuid();
+	struct stat st;
+	int r = mkdir_p(path, 0700);
+
+	if (r < 0)
+		return wf_err_set(err, r, "cannot create '%s': %s", path, strerror(-r));
+	if (stat(path, &st) < 0)
+		return wf_err_set(err, -errno, "cannot check '%s': %s", path, strerror(errno));
+	if (!S_ISDIR(st.st_mode))
+		return wf_err_set(err, -ENOTDIR, "'%s' is not a directory", path);
+	if (st.st_uid != me)
+		return wf_err_set(err, -EPERM,
+				  "'%s' is owned by uid %u, not by you (uid %u), so it could hold "
+				  "what you did not write: run 'chown %u %s' or use a directory "
+				  "of your own",
+				  path, (unsigned)st.st_uid, (unsigned)me, (unsigned)me, path);
+	if (st.st_mode & (S_IWGRP | S_IWOTH))
+		return wf_err_set(err, -EPERM,
+				  "'%s' is writable by group or others (mode %04o), so others "
+				  "could plant files in it: run 'chmod 700 %s'",
+				  path, (unsigned)(st.st_mode & 07777), path);
+	/* the path as written (a symlink on it can be swapped) and where it leads */
+	r = path[0] == '/' ? check_parents(path, path, me, err) : 0;
+	real = realpath(path, NULL);
+	if (r == 0 && !real)
+		r = wf_err_set(err, -errno, "cannot resolve '%s': %s", path, strerror(errno));
+	if (r == 0 && strcmp(real, path))
+		r = check_parents(real, path, me, err);
+	return r;
 }
 
 int dir_is_empty(const char *dir)

@@ -426,9 +426,13 @@ static void ev_info(void *ctx, const char *what, const char *msg)
 	(void)ctx;
 }
 
-/* Tells the waiting parent how it went: "" = mounted, else the message. */
+/* Tells the waiting parent (with -f: stderr) how it went: "" = mounted, else why not. */
 static void report_parent(int *fd, const char *msg)
 {
+	if (*fd == -1) { /* -f: nobody waits; say a failure on our own stderr, once */
+		fputs(msg, stderr);
+		*fd = -2;
+	}
 	if (*fd < 0)
 		return;
 	ssize_t w = write(*fd, msg, strlen(msg) + 1);

@@ -284,7 +284,8 @@ static struct repo_facts *repo_facts_get(struct wrepo *r, const char *git_dir, c
 	return f;
 }
 
-static int job_run(void *ctx, void *wstate, void *payload, unsigned attempt, struct gen_err *gerr)
+static int job_generate(void *ctx, void *wstate, void *payload, unsigned attempt,
+			struct gen_err *gerr)
 {
 	struct wiki *w = ctx;
 	struct wpage *p = payload;
@@ -349,6 +350,37 @@ static int job_run(void *ctx, void *wstate, void *payload, unsigned attempt, str
 	return ret;
 }
 
+/*
+ * One attempt, claimed across the processes sharing the cache directory: a
+ * page another daemon is generating is waited for and found, not made twice.
+ */
+static int job_run(void *ctx, void *wstate, void *payload, unsigned attempt, struct gen_err *gerr)
+{
+	struct wiki *w = ctx;
+	struct wpage *p = payload;
+	/* the holder's attempt, commit included, with room for its facts */
+	int64_t wait_ms = (int64_t)w->c->gen_timeout * 2000 + 60000;
+	struct page_claim *claim;
+	int ret = page_cache_claim(w->pc, &p->key, wait_ms, &claim);
+
+	if (ret == 0) {
+		ret = job_generate(ctx, wstate, payload, attempt, gerr);
+		page_cache_release(claim);
+	} else if (ret == 1) {
+		pthread_mutex_lock(&w->lock);
+		p->found = true; /* made by another process: pinned as by a commit */
+		pthread_mutex_unlock(&w->lock);
+		ret = 0;
+	} else {
+		gerr->retryable = ret == -ETIMEDOUT;
+		wf_err_set(&gerr->e, ret, "cannot claim the page in the cache: %s",
+			   ret == -ETIMEDOUT ? "another wikifs process has been generating it "
+					       "for too long"
+					     : strerror(-ret));
+	}
+	return ret;
+}
+
 static void job_finished(void *ctx, void *payload, int err, const char *msg, unsigned attempts)
 {
 	struct wiki *w = ctx;
@@ -361,7 +393,10 @@ static void job_finished(void *ctx, void *payload, int err, const char *msg, uns
 	p->job = NULL;
 	p->running = false;
 	p->attempts = attempts;
-	if (err == 0) {
+	if (err == 0 && p->found) {
+		w->cache_hits++;
+		p->failed = false;
+	} else if (err == 0) {
 		w->generated++;
 		p->repo->generated++;
 		p->failed = false;
@@ -379,6 +414,7 @@ static void job_finished(void *ctx, void *payload, int err, const char *msg, uns
 		w->failed++;
 		note_error_locked(w, path, line);
 	}
+	p->found = false;
 	waiters = waiters_take(&p->waiters);
 	pthread_mutex_unlock(&w->lock);
 
@@ -697,9 +733,13 @@ static int open_cached(struct wiki *w, struct wpage *p, struct wiki_open *o)
 	int r;
 
 	r = page_cache_open(w->pc, &key, &o->fd, &o->size);
-	if (r == 0)
-		o->key = key;
-	return r;
+	/* another process replaced the file: what the kernel cached of it is stale */
+	if (r == 1 && w->ev.page_ready)
+		w->ev.page_ready(w->ev.ctx, p->repo->idx, p->pp->slug);
+	if (r < 0)
+		return r;
+	o->key = key;
+	return 0;
 }
 
 int wiki_page_want(struct wiki *w, size_t repo, const char *slug, enum gen_prio prio,
@@ -782,7 +822,7 @@ int wiki_page_size(struct wiki *w, size_t repo, const char *slug, uint64_t *size
 	pthread_mutex_lock(&w->lock);
 	p = find_page(&w->repos[repo], slug);
 	if (p)
-		r = page_cache_lookup(w->pc, &p->key, size);
+		r = page_cache_size(w->pc, &p->key, size);
 	pthread_mutex_unlock(&w->lock);
 	return r;
 }
@@ -964,6 +1004,7 @@ int wiki_new(struct wiki **ret, const struct conf *c, const struct backend_ops *
 		.worker_done = job_worker_done,
 	};
 	pthread_condattr_t ca;
+	struct wf_err derr;
 	int r;
 
 	if (!w)
@@ -990,10 +1031,11 @@ int wiki_new(struct wiki **ret, const struct conf *c, const struct backend_ops *
 		w->repos[i].cr = &c->repos[i];
 		pthread_mutex_init(&w->repos[i].facts_lock, NULL);
 	}
-	r = mkdir_p(c->cache_dir, 0700);
+	/* others must not plant pages, clones or plans in it (like ssh's ~/.ssh) */
+	r = mkdir_private(c->cache_dir, &derr);
 	if (r < 0) {
-		wf_err_set(err, r, "cannot create cache directory '%s': %s", c->cache_dir,
-			   strerror(-r));
+		wf_err_set(err, r, "%s the cache directory: %s",
+			   r == -EPERM ? "refusing" : "cannot use", derr.msg);
 		goto out_free;
 	}
 	r = ops->init ? ops->init(&w->bstate, c, err) : 0;
@@ -1068,6 +1110,8 @@ void wiki_shutdown(struct wiki *w)
 		w->ops->abort(w->bstate);
 	if (w->cc)
 		clone_cache_shutdown(w->cc);
+	if (w->pc)
+		page_cache_stop(w->pc); /* a worker waiting for another process's claim */
 }
 
 void wiki_free(struct wiki *w)

@@ -26,6 +26,7 @@ struct wpage {
 	struct page_key key;
 	struct gen_job *job; /* in flight, or NULL */
 	bool running;
+	bool found; /* the job found the page made by another process */
 	bool failed;
 	int64_t failed_at;
 	unsigned attempts;

@@ -5,7 +5,9 @@
  * chunked updates) and fsutil (atomic writes, stale temporaries, rm_rf that
  * never follows symlinks, path helpers) and url (passwords masked in URLs and
  * in free text, stripped for storage). Everything on disk happens below a
- * fresh mkdtemp() directory that is removed at the end.
+ * fresh mkdtemp() directory that is removed at the end. Temps that another
+ * process holds locked are live; mkdir_private() refuses directories others
+ * could write.
  */
 #include "buf.h"
 #include "fsutil.h"
@@ -19,7 +21,9 @@
 #include <limits.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static char tmp[PATH_MAX];
@@ -327,6 +331,118 @@ static void test_mkdir_p(void)
 	ok(exists("mk/s"), "mkdir_p: trailing slash created the dir");
 }
 
+/* A child process holds @rel's lock until told (one byte on @go), like a
+ * maker of a temp in flight (see fsutil.h); it says it holds it on @ready. */
+static pid_t hold_lock_in_child(const char *rel, bool dir, int ready, int go)
+{
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		_cleanup_free_ char *p = tpath(rel);
+		char c;
+		int fd = dir ? open(p, O_RDONLY | O_DIRECTORY) : open(p, O_RDWR);
+
+		if (fd < 0 || flock(fd, LOCK_EX) < 0 || write(ready, "r", 1) != 1 ||
+		    read(go, &c, 1) != 1)
+			_exit(1);
+		_exit(0);
+	}
+	return pid;
+}
+
+static void test_live_temps(void)
+{
+	_cleanup_free_ char *dir = tpath("live"), *tmpl = tpath("live/repo.git.tmp.XXXXXX"),
+			    *clone = tpath("live/clone.tmp.GhIjKl");
+	int ready[2], go[2], status, lock = -1;
+	pid_t a, b;
+	size_t n = 0;
+	char c;
+
+	is_int(mkdir_p(dir, 0700), 0, "live temps: mkdir");
+	touch("live/page.tmp.AbCdEf", "half a page");
+	is_int(mkdir_p(clone, 0700), 0, "live temps: a clone dir");
+	touch("live/dead.tmp.MnOpQr", "from a crash");
+	if (pipe(ready) < 0 || pipe(go) < 0)
+		abort();
+	a = hold_lock_in_child("live/page.tmp.AbCdEf", false, ready[1], go[0]);
+	b = hold_lock_in_child("live/clone.tmp.GhIjKl", true, ready[1], go[0]);
+	ok(read(ready[0], &c, 1) == 1 && read(ready[0], &c, 1) == 1,
+	   "live temps: another process holds two temps locked");
+	is_int(remove_stale_temps(dir, &n), 0, "live temps: sweep");
+	is_int(n, 1, "live temps: only the unlocked temp counts as stale");
+	ok(!exists("live/dead.tmp.MnOpQr"), "live temps: the crashed one is removed");
+	ok(exists("live/page.tmp.AbCdEf") && exists("live/clone.tmp.GhIjKl/."),
+	   "live temps: the locked file and directory stay (in flight elsewhere)");
+	ok(write(go[1], "gg", 2) == 2, "live temps: the other process ends");
+	waitpid(a, &status, 0);
+	waitpid(b, &status, 0);
+	n = 0;
+	is_int(remove_stale_temps(dir, &n), 0, "live temps: sweep again");
+	is_int(n, 2, "live temps: its locks died with it: both are stale now");
+	ok(!exists("live/page.tmp.AbCdEf") && !exists("live/clone.tmp.GhIjKl"),
+	   "live temps: and removed");
+
+	/* mkdtemp_locked(): live until its lock is closed */
+	is_int(mkdtemp_locked(tmpl, &lock), 0, "mkdtemp_locked: made");
+	ok(strstr(tmpl, ".tmp.") && !strstr(tmpl, "XXXXXX"), "mkdtemp_locked: %s", tmpl);
+	n = 0;
+	remove_stale_temps(dir, &n);
+	ok(n == 0 && access(tmpl, F_OK) == 0, "mkdtemp_locked: a sweep leaves it alone");
+	close(lock);
+	remove_stale_temps(dir, &n);
+	ok(n == 1 && access(tmpl, F_OK) < 0, "mkdtemp_locked: unlocked, it is stale");
+	close(ready[0]);
+	close(ready[1]);
+	close(go[0]);
+	close(go[1]);
+}
+
+static void test_mkdir_private(void)
+{
+	_cleanup_free_ char *p = tpath("priv/a/cache"), *open_parent = tpath("priv/open"),
+			    *below = tpath("priv/open/cache"), *file = tpath("priv/file"),
+			    *want = NULL;
+	struct wf_err err = { "" };
+	struct stat st;
+
+	is_int(mkdir_private(p, &err), 0, "mkdir_private: creates a missing directory");
+	ok(stat(p, &st) == 0 && (st.st_mode & 0777) == 0700, "mkdir_private: 0700");
+	is_int(mkdir_private(p, &err), 0, "mkdir_private: an existing private one is fine");
+	chmod(p, 0777);
+	is_int(mkdir_private(p, &err), -EPERM, "mkdir_private: mode 0777 is refused");
+	if (asprintf(&want, "run 'chmod 700 %s'", p) < 0)
+		abort();
+	ok(strstr(err.msg, "writable by group or others") && strstr(err.msg, want),
+	   "mkdir_private: the message names the fix: %s", err.msg);
+	chmod(p, 0750);
+	is_int(mkdir_private(p, &err), 0, "mkdir_private: group-readable is fine");
+	chmod(p, 0770);
+	is_int(mkdir_private(p, &err), -EPERM, "mkdir_private: group-writable is refused");
+	chmod(p, 0700);
+	if (geteuid() == 0) {
+		ok(chown(p, 65534, 65534) == 0, "mkdir_private: chown to nobody");
+		is_int(mkdir_private(p, &err), -EPERM, "mkdir_private: another owner is refused");
+		ok(strstr(err.msg, "owned by uid 65534") && strstr(err.msg, "run 'chown 0 "),
+		   "mkdir_private: the message names the owner and the fix: %s", err.msg);
+		ok(chown(p, 0, 0) == 0, "mkdir_private: chown back");
+	} else {
+		ok(1, "# SKIP another owner: needs root");
+		ok(1, "# SKIP its message: needs root");
+		ok(1, "# SKIP chown back");
+	}
+	is_int(mkdir_p(open_parent, 0700), 0, "mkdir_private: a parent");
+	chmod(open_parent, 0777);
+	is_int(mkdir_private(below, &err), -EPERM,
+	       "mkdir_private: below a world-writable directory is refused");
+	ok(strstr(err.msg, "chmod go-w") && strstr(err.msg, open_parent),
+	   "mkdir_private: the message names the parent: %s", err.msg);
+	chmod(open_parent, 01777);
+	is_int(mkdir_private(below, &err), 0, "mkdir_private: a sticky one (like /tmp) is fine");
+	touch("priv/file", "x");
+	is_int(mkdir_private(file, &err), -ENOTDIR, "mkdir_private: a file in the way is an error");
+}
+
 static void test_paths(void)
 {
 	static const struct {
@@ -455,6 +571,8 @@ int main(void)
 	test_rm_rf();
 	test_dir_is_empty();
 	test_mkdir_p();
+	test_live_temps();
+	test_mkdir_private();
 	test_paths();
 	test_url();
 	test_log_redacts();
