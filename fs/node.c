@@ -285,10 +285,13 @@ void fs_node_forget(struct fs *fs, fuse_ino_t ino, uint64_t nlookup)
 	pthread_rwlock_wrlock(&fs->lock);
 	n = ino < fs->nnodes ? fs->nodes[ino] : NULL;
 	if (n && n->type == NODE_PAGE) {
-		uint64_t had = atomic_get(&n->nlookup);
+		uint64_t had = atomic_get(&n->nlookup), left;
 
-		/* never below 0, whatever the kernel says */
-		__atomic_store_n(&n->nlookup, had - MIN(had, nlookup), __ATOMIC_SEQ_CST);
+		/* a lookup may learn it meanwhile (with a reference); never below 0 */
+		do
+			left = had - MIN(had, nlookup);
+		while (!__atomic_compare_exchange_n(&n->nlookup, &had, left, false,
+						    __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST));
 		dead = node_reap_locked(fs, n);
 	}
 	pthread_rwlock_unlock(&fs->lock);

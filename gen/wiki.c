@@ -752,14 +752,6 @@ int wiki_repo_pages(struct wiki *w, size_t repo, struct plan **plan, struct wiki
 	return n;
 }
 
-struct wiki_page *wiki_page_ref(struct wiki *w, struct wiki_page *p)
-{
-	pthread_mutex_lock(&w->lock);
-	wpage_of(p)->array->refs++;
-	pthread_mutex_unlock(&w->lock);
-	return p;
-}
-
 void wiki_page_unref(struct wiki *w, struct wiki_page *p)
 {
 	struct page_array *dead;
