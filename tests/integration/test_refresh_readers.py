@@ -183,4 +183,31 @@ with Env() as env:
     t.eq(m.unmount(), 0, "unmount")
     t.eq(m.sanitizer_reports(), [], "no sanitizer reports")
 
+    # ---- an open waiting for the old commit's page while a refresh moves on
+    env.cache = os.path.join(env.root, "cache-parked")
+    gate = os.path.join(env.root, "gate")
+    gated = write_script(env, "gated.sh", f"while [ ! -e {gate} ]; do sleep 0.02; done\n" + GEN)
+    m = env.mount({"acme/alpha": daemon.url("alpha.git")}, options={"refresh_interval": 0},
+                  generator={"backend": "command", "command": gated, "timeout": 60})
+    home_path = m.path("acme", "alpha", "Home.md")
+    before = xattr(home_path, "commit")
+    box = {}
+    opener = threading.Thread(target=lambda: box.update(r=read_errno(home_path)))
+    opener.start()
+    wait_until(lambda: xattr(home_path, "state") == "generating", 20, what="generating")
+    moved = env.add_commit(bare, {"README.md": "# Sample\n\nWhile you waited.\n"})
+    m.control("refresh acme/alpha")
+    wait_until(lambda: repo_row(m, "acme/alpha")["commit"] == moved, 30, what="refresh")
+    wait_until(lambda: xattr(home_path, "commit") == moved, 10, what="new Home.md")
+    open(gate, "w").close()
+    opener.join(60)
+    data, err = box.get("r", (None, -1))
+    t.ok(err == 0 and data == expected("Home", before, 5000),
+         "an open parked on the old commit's page gets that page once generated",
+         f"err {err}, {len(data or b'')} bytes")
+    t.ok(read_errno(home_path)[0] == expected("Home", moved, 5000),
+         "and a new open gets the new commit's page")
+    t.eq(m.unmount(), 0, "unmount")
+    t.eq(m.sanitizer_reports(), [], "no sanitizer reports")
+
 t.done()
