@@ -86,7 +86,7 @@ struct fs {
 int fs_nodes_init(struct fs *fs);
 /* Frees the table; call after fs_nodes_drop_pages(). */
 void fs_nodes_done(struct fs *fs);
-/* Drops every page node's wiki reference (before wiki_free()). */
+/* Drops every page node's wiki reference: after the session, before wiki_free(). */
 void fs_nodes_drop_pages(struct fs *fs);
 /* The node @ino, with a reference, or NULL. */
 struct node *fs_node_get(struct fs *fs, fuse_ino_t ino);

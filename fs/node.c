@@ -421,7 +421,7 @@ int fs_repo_show(struct fs *fs, size_t repo)
 	struct fs_repo *fr = &fs->repos[repo];
 	struct wiki_page *pages[PLAN_MAX_PAGES];
 	struct node *dead[PLAN_MAX_PAGES], **nodes;
-	struct plan *plan = wiki_repo_plan(fs->wiki, repo);
+	struct plan *plan = wiki_repo_plan(fs->wiki, repo), *cur;
 	bool same;
 	int n, r;
 
@@ -439,8 +439,13 @@ int fs_repo_show(struct fs *fs, size_t repo)
 		return n == -ESHUTDOWN ? -EAGAIN : n;
 	nodes = calloc(MAX((size_t)n, 1), sizeof(*nodes));
 	pthread_rwlock_wrlock(&fs->lock);
-	if (fr->plan == plan || !nodes) {
-		/* another thread showed it first, or no memory */
+	cur = wiki_repo_plan(fs->wiki, repo);
+	plan_unref(cur); /* compared only */
+	if (fr->plan == plan || cur != plan || !nodes) {
+		/*
+		 * Another thread showed it first, or a newer plan came meanwhile
+		 * (never go back: its repo_changed event shows it), or no memory.
+		 */
 		pthread_rwlock_unlock(&fs->lock);
 		for (int i = 0; i < n; i++)
 			wiki_page_unref(fs->wiki, pages[i]);

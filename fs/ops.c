@@ -151,7 +151,7 @@ static void fill_attr(struct fs *fs, const struct node *n, struct stat *st, doub
 		st->st_mode = S_IFREG | 0444;
 		/* a page of an older plan is like an unlinked file: open, no name */
 		st->st_nlink = fs_node_shown(n) ? 1 : 0;
-		if (n->page && wiki_page_size(fs->wiki, n->page, &size) == 0) {
+		if (wiki_page_size(fs->wiki, n->page, &size) == 0) {
 			st->st_size = (off_t)size;
 			st->st_blocks = (blkcnt_t)((size + 511) / 512);
 		} else {
@@ -565,10 +565,6 @@ static void open_page(fuse_req_t req, struct fs *fs, struct node *n, struct fuse
 		fuse_reply_err(req, EROFS);
 		return;
 	}
-	if (!n->page) {
-		fuse_reply_err(req, ESHUTDOWN);
-		return;
-	}
 	r = wiki_page_want(fs->wiki, n->page, GEN_PRIO_INTERACTIVE, NULL, &o);
 	if (r == 0) {
 		reply_open_page(req, fi, &o, fs);
@@ -635,7 +631,7 @@ void fs_answer(struct parked *p, int err)
 		break;
 	case PARK_OPEN:
 		if (err == 0)
-			err = n->page ? wiki_page_open(fs->wiki, n->page, &o) : -ESHUTDOWN;
+			err = wiki_page_open(fs->wiki, n->page, &o);
 		if (err == 0)
 			reply_open_page(p->req, &p->fi, &o, fs);
 		else
@@ -736,7 +732,7 @@ static void fs_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t
 		fuse_reply_err(req, ENOENT);
 		return;
 	}
-	page = n->type == NODE_PAGE && n->page;
+	page = n->type == NODE_PAGE;
 	if (page)
 		wiki_page_info(fs->wiki, n->page, &info); /* of this inode's commit */
 	fs_node_put(fs, n);
