@@ -44,7 +44,7 @@ struct node {
 	size_t nkids;
 	/* NODE_PAGE lifetime: atomics, see node.c */
 	uint64_t nlookup; /* the kernel's lookup count */
-	uint64_t refs;	  /* fs_node_get() references */
+	uint64_t refs;	  /* fs_node_get() references, and one while listed */
 	bool shown;	  /* in its repository's listing */
 };
 

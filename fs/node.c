@@ -18,8 +18,10 @@
  * Locking: fs->lock (rwlock) protects the array, the free list and every
  * fs_repo. A node's counters are atomics: they go up under the read lock or
  * while holding a reference, and a node is freed only under the write lock
- * after all three are seen at zero, so nothing can take it back meanwhile.
- * Lock order: fs->lock, then the wiki's lock (wiki_page_* calls).
+ * after both are seen at zero, so nothing can take it back meanwhile. Being
+ * listed counts as a reference, so the usual get and put of a listed page
+ * never reaches zero and takes no write lock. Lock order: fs->lock, then
+ * the wiki's lock (wiki_page_* calls).
  */
 #include "fs.h"
 #include "util.h"
@@ -106,7 +108,7 @@ static struct node *node_unlink_locked(struct fs *fs, struct node *n)
  */
 static struct node *node_reap_locked(struct fs *fs, struct node *n)
 {
-	if (n->type != NODE_PAGE || n->shown || atomic_get(&n->nlookup) || atomic_get(&n->refs))
+	if (n->type != NODE_PAGE || atomic_get(&n->refs) || atomic_get(&n->nlookup))
 		return NULL;
 	return node_unlink_locked(fs, n);
 }
@@ -266,7 +268,7 @@ void fs_node_put(struct fs *fs, struct node *n)
 	ino = n->ino;
 	gen = n->generation;
 	last = __atomic_sub_fetch(&n->refs, 1, __ATOMIC_SEQ_CST) == 0;
-	/* only an unlisted page node can go; n may be freed from here on */
+	/* only an unlisted page node gets here; n may be freed from here on */
 	if (last && n->type == NODE_PAGE)
 		node_reap(fs, ino, gen);
 }
@@ -380,6 +382,7 @@ static int pages_make_locked(struct fs *fs, size_t repo, struct wiki_page **page
 		node->repo = repo;
 		node->page = pages[i];
 		node->shown = true;
+		node->refs = 1; /* the listing's */
 		out[i] = node;
 		if (!(node->slug = strdup(slug)))
 			break;
@@ -404,8 +407,8 @@ static int show_locked(struct fs *fs, struct fs_repo *fr, struct plan *plan, str
 		return -ENOMEM;
 	fr->retired = rv;
 	for (size_t i = 0; i < fr->npages; i++) {
-		/* the kernel is told later (fs_repo_changed): hold it till then */
-		fr->retired[fr->nretired++] = node_ref_locked(fr->pages[i]);
+		/* the listing's reference, till the kernel is told (fs_repo_changed) */
+		fr->retired[fr->nretired++] = fr->pages[i];
 		__atomic_store_n(&fr->pages[i]->shown, false, __ATOMIC_SEQ_CST);
 	}
 	free(fr->pages);
