@@ -509,6 +509,10 @@ void fs_page_ready(void *ctx, size_t repo, const struct wiki_page *page)
 	fuse_ino_t ino = 0;
 
 	pthread_rwlock_rdlock(&fs->lock);
+	/* a page of the plan shown, or (rarely) of an older one still in use */
+	for (size_t i = 0; i < fs->repos[repo].npages && !ino; i++)
+		if (fs->repos[repo].pages[i]->page == page)
+			ino = fs->repos[repo].pages[i]->ino;
 	for (size_t i = 0; i < fs->nnodes && !ino; i++)
 		if (fs->nodes[i] && fs->nodes[i]->page == page)
 			ino = i;
@@ -516,7 +520,6 @@ void fs_page_ready(void *ctx, size_t repo, const struct wiki_page *page)
 	/* attributes and data: the kernel asks again (a no-op if it had nothing) */
 	if (ino && fs->se)
 		fuse_lowlevel_notify_inval_inode(fs->se, ino, 0, 0);
-	(void)repo;
 }
 
 int fs_path_resolve(struct fs *fs, const char *path, struct node **ret)
