@@ -28,7 +28,8 @@ enum ctl_kind { CTL_PROGRESS, CTL_PROGRESS_JSON, CTL_CONTROL, CTL_ERRORS, CTL_MA
  * a new plan makes new page nodes, and the old ones live on, unlisted, while
  * the kernel knows them (nlookup), a handle or a caller uses them (refs), so
  * a file opened at one commit keeps its size and bytes. Fields other than
- * the counters and @shown never change after creation.
+ * the counters and @shown never change after creation (@page is dropped
+ * at exit, by fs_nodes_drop_pages()).
  */
 struct node {
 	fuse_ino_t ino;
@@ -54,7 +55,7 @@ struct fs_repo {
 	struct plan *plan; /* the plan the page list was built from, or NULL */
 	struct node **pages;
 	size_t npages;
-	struct node **retired; /* unlisted by a new plan, the kernel not told yet (refs) */
+	struct node **retired; /* unlisted, kernel not told yet; hold their listing refs */
 	size_t nretired;
 };
 
