@@ -54,30 +54,27 @@ static int apply(struct fs *fs, enum verb v, size_t repo, const char *slug, stru
 	return -EINVAL;
 }
 
-/* Every repository below @ino (itself, an owner's, or all), or its page. */
-static int apply_path(struct fs *fs, enum verb v, fuse_ino_t ino, struct wf_err *err)
+/* Every repository below @n (itself, an owner's, or all), or its page. */
+static int apply_path(struct fs *fs, enum verb v, const struct node *n, struct wf_err *err)
 {
-	struct node n;
 	int r = 0;
 
-	if (fs_node_get(fs, ino, &n) < 0)
-		return wf_err_set(err, -ENOENT, "no such path");
-	switch (n.type) {
+	switch (n->type) {
 	case NODE_PAGE:
 		if (v == V_REFRESH)
 			return wf_err_set(err, -EINVAL, "refresh takes a repository, not a page");
-		return apply(fs, v, n.repo, n.slug, err);
+		return apply(fs, v, n->repo, n->slug, err);
 	case NODE_REPO:
-		return apply(fs, v, n.repo, NULL, err);
+		return apply(fs, v, n->repo, NULL, err);
 	case NODE_ROOT:
 	case NODE_OWNER:
 		for (size_t i = 0; i < fs->conf->n_repos; i++) {
-			struct node rn;
+			struct node *rn = fs_node_get(fs, fs->repos[i].ino);
+			bool other = !rn || (n->type == NODE_OWNER && rn->parent != n->ino);
 			int q;
 
-			if (fs_node_get(fs, fs->repos[i].ino, &rn) < 0)
-				continue;
-			if (n.type == NODE_OWNER && rn.parent != ino)
+			fs_node_put(fs, rn);
+			if (other)
 				continue;
 			q = apply(fs, v, i, NULL, err);
 			if (q < 0 && r == 0)
@@ -95,7 +92,7 @@ static int run_line(struct fs *fs, char *line, struct wf_err *err)
 {
 	static const char *const verbs[] = { "prefetch", "cancel", "retry", "refresh" };
 	char *verb = line, *path;
-	fuse_ino_t ino;
+	struct node *n;
 	int r;
 
 	while (*verb == ' ' || *verb == '\t')
@@ -112,7 +109,7 @@ static int run_line(struct fs *fs, char *line, struct wf_err *err)
 			continue;
 		if (v == V_REFRESH && !*path)
 			return wf_err_set(err, -EINVAL, "refresh needs a repository");
-		r = fs_path_resolve(fs, *path ? path : ".", &ino);
+		r = fs_path_resolve(fs, *path ? path : ".", &n);
 		if (r == -EAGAIN) {
 			/* a page of a repository not planned yet: plan first, then ask again */
 			return wf_err_set(err, -EAGAIN,
@@ -123,7 +120,9 @@ static int run_line(struct fs *fs, char *line, struct wf_err *err)
 		if (r < 0)
 			return wf_err_set(err, r == -EXDEV ? -EINVAL : r, "'%s': %s", path,
 					  r == -EXDEV ? "outside this mount" : "no such path");
-		return apply_path(fs, (enum verb)v, ino, err);
+		r = apply_path(fs, (enum verb)v, n, err);
+		fs_node_put(fs, n);
+		return r;
 	}
 	return wf_err_set(err, -EINVAL,
 			  "unknown command '%s': expected prefetch, cancel, retry or refresh",
@@ -160,55 +159,4 @@ int fs_ctl_write(struct fs *fs, const char *data, size_t len)
 		}
 	}
 	return r;
-}
-
-void fs_repo_changed(void *ctx, size_t repo)
-{
-	struct fs *fs = ctx;
-	struct plan *plan = wiki_repo_plan(fs->wiki, repo);
-	fuse_ino_t dir = fs->repos[repo].ino;
-	fuse_ino_t *old = NULL;
-	size_t nold = 0;
-
-	/* forget what the kernel cached: the old pages' sizes, names, listing */
-	pthread_rwlock_rdlock(&fs->lock);
-	if (fs->repos[repo].npages) {
-		old = malloc(fs->repos[repo].npages * sizeof(*old));
-		if (old) {
-			nold = fs->repos[repo].npages;
-			memcpy(old, fs->repos[repo].pages, nold * sizeof(*old));
-		}
-	}
-	pthread_rwlock_unlock(&fs->lock);
-	if (plan) {
-		fs_repo_show_plan(fs, repo, plan);
-		plan_unref(plan);
-	}
-	for (size_t i = 0; i < nold; i++) {
-		struct node n;
-
-		fuse_lowlevel_notify_inval_inode(fs->se, old[i], 0, 0);
-		if (fs_node_get(fs, old[i], &n) == 0)
-			fuse_lowlevel_notify_inval_entry(fs->se, dir, n.name, strlen(n.name));
-	}
-	fuse_lowlevel_notify_inval_inode(fs->se, dir, 0, 0);
-	free(old);
-}
-
-void fs_page_ready(void *ctx, size_t repo, const char *slug)
-{
-	struct fs *fs = ctx;
-	fuse_ino_t ino = 0;
-
-	pthread_rwlock_rdlock(&fs->lock);
-	for (size_t i = 0; i < fs->repos[repo].nknown && !ino; i++) {
-		const struct node *n = fs->nodes[fs->repos[repo].known[i]];
-
-		if (n->slug && !strcmp(n->slug, slug))
-			ino = n->ino;
-	}
-	pthread_rwlock_unlock(&fs->lock);
-	/* attributes and data: the kernel asks again (a no-op if it had nothing) */
-	if (ino && fs->se)
-		fuse_lowlevel_notify_inval_inode(fs->se, ino, 0, 0);
 }

@@ -1,14 +1,27 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The node table. Inode numbers index an array of nodes that are never
- * freed while mounted: the root, the control directory and its files, the
- * owner and repository directories (all fixed at mount from the config),
- * and page nodes, created when a repository's plan is first shown and kept
- * (reused by slug) when a refresh brings a new plan. Since nodes are never
- * freed, FORGET needs no bookkeeping and lookups allocate nothing.
+ * The node table. Inode numbers index an array of nodes: the root, the
+ * control directory and its files, the owner and repository directories
+ * (all fixed at mount from the config, never freed), and page nodes.
  *
- * Locking: fs->lock (rwlock) protects the array and every fs_repo; node
- * contents other than page lists never change after creation.
+ * A page node shows one page of one plan. When a refresh brings a new plan
+ * (a new commit) the repository gets new page nodes and the old ones are
+ * unlisted, not changed: a file opened at the old commit keeps its inode,
+ * so its size, its kernel page cache (keep_cache) and its mappings stay
+ * those of the old commit. The kernel is told the old names are gone with
+ * fuse_lowlevel_notify_delete(), which drops their dentries and sets their
+ * link count to 0, so it evicts each old inode once nothing has it open and
+ * sends FORGET. An old page node is freed when it is unlisted, the kernel
+ * has forgotten it (nlookup 0) and no caller holds it (refs 0); its inode
+ * number is then reused with a new generation.
+ *
+ * Locking: fs->lock (rwlock) protects the array, the free list and every
+ * fs_repo. A node's counters are atomics: they go up under the read lock or
+ * while holding a reference, and a node is freed only under the write lock
+ * after both are seen at zero, so nothing can take it back meanwhile. Being
+ * listed counts as a reference, so the usual get and put of a listed page
+ * never reaches zero and takes no write lock. Lock order: fs->lock, then
+ * the wiki's lock (wiki_page_* calls).
  */
 #include "fs.h"
 #include "util.h"
@@ -23,19 +36,33 @@ static const char *const ctl_names[CTL_MAX] = {
 	[CTL_ERRORS] = "errors",
 };
 
-/* fs->lock held for writing (or during init). */
+static uint64_t atomic_get(const uint64_t *v)
+{
+	return __atomic_load_n(v, __ATOMIC_SEQ_CST);
+}
+
+bool fs_node_shown(const struct node *n)
+{
+	return n->type != NODE_PAGE || __atomic_load_n(&n->shown, __ATOMIC_SEQ_CST);
+}
+
+/* fs->lock held for writing (or during init). Reuses a free inode number. */
 static struct node *node_add(struct fs *fs, enum node_type type, fuse_ino_t parent,
 			     const char *name)
 {
 	struct node *n;
 
-	if (fs->nnodes == fs->cap) {
+	if (!fs->nfree && fs->nnodes == fs->cap) {
 		size_t cap = fs->cap ? fs->cap * 2 : 64;
 		struct node **nv = realloc(fs->nodes, cap * sizeof(*nv));
+		fuse_ino_t *fv = realloc(fs->free_inos, cap * sizeof(*fv));
 
-		if (!nv)
+		if (nv)
+			fs->nodes = nv;
+		if (fv)
+			fs->free_inos = fv;
+		if (!nv || !fv)
 			return NULL;
-		fs->nodes = nv;
 		fs->cap = cap;
 	}
 	n = calloc(1, sizeof(*n));
@@ -46,11 +73,44 @@ static struct node *node_add(struct fs *fs, enum node_type type, fuse_ino_t pare
 		free(n);
 		return NULL;
 	}
-	n->ino = fs->nnodes;
+	n->ino = fs->nfree ? fs->free_inos[--fs->nfree] : fs->nnodes++;
+	n->generation = ++fs->generation;
 	n->type = type;
 	n->parent = parent;
-	fs->nodes[fs->nnodes++] = n;
+	fs->nodes[n->ino] = n;
 	return n;
+}
+
+/* Frees a node taken out of the table; no lock held (it unrefs the wiki page). */
+static void node_free(struct fs *fs, struct node *n)
+{
+	if (!n)
+		return;
+	wiki_page_unref(fs->wiki, n->page);
+	free(n->name);
+	free(n->slug);
+	free(n->kids);
+	free(n);
+}
+
+/* Takes @n out of the table; its number is free again. fs->lock held for writing. */
+static struct node *node_unlink_locked(struct fs *fs, struct node *n)
+{
+	fs->nodes[n->ino] = NULL;
+	fs->free_inos[fs->nfree++] = n->ino;
+	return n;
+}
+
+/*
+ * Takes @n out of the table if nothing uses it any more: an unlisted page
+ * node the kernel forgot and no caller holds. fs->lock held for writing.
+ * Returns it for node_free() after unlocking, or NULL.
+ */
+static struct node *node_reap_locked(struct fs *fs, struct node *n)
+{
+	if (n->type != NODE_PAGE || atomic_get(&n->refs) || atomic_get(&n->nlookup))
+		return NULL;
+	return node_unlink_locked(fs, n);
 }
 
 static int kid_add(struct node *dir, fuse_ino_t kid)
@@ -72,28 +132,11 @@ static struct node *kid_find(struct fs *fs, const struct node *dir, const char *
 	return NULL;
 }
 
-int fs_nodes_init(struct fs *fs)
+/* The directories of the configured repositories (owner/repo or repo). */
+static int repos_init(struct fs *fs)
 {
 	const struct conf *c = fs->conf;
-	struct node *root, *ctl;
 
-	pthread_rwlock_init(&fs->lock, NULL);
-	fs->repos = calloc(MAX(c->n_repos, 1), sizeof(*fs->repos));
-	if (!fs->repos)
-		return -ENOMEM;
-	/* inode 0 is invalid in FUSE: keep a placeholder */
-	if (!node_add(fs, NODE_ROOT, 0, "") || !(root = node_add(fs, NODE_ROOT, ROOT_INO, "")))
-		return -ENOMEM;
-	ctl = node_add(fs, NODE_CTLDIR, ROOT_INO, CTLDIR_NAME);
-	if (!ctl || kid_add(fs->nodes[ROOT_INO], ctl->ino) < 0)
-		return -ENOMEM;
-	for (int i = 0; i < CTL_MAX; i++) {
-		struct node *n = node_add(fs, NODE_CTL, ctl->ino, ctl_names[i]);
-
-		if (!n || kid_add(fs->nodes[ctl->ino], n->ino) < 0)
-			return -ENOMEM;
-		n->ctl = (enum ctl_kind)i;
-	}
 	for (size_t i = 0; i < c->n_repos; i++) {
 		const char *name = c->repos[i].name, *slash = strchr(name, '/');
 		struct node *dir = fs->nodes[ROOT_INO], *n;
@@ -109,11 +152,11 @@ int fs_nodes_init(struct fs *fs)
 				if (!n || kid_add(fs->nodes[ROOT_INO], n->ino) < 0)
 					return -ENOMEM;
 			}
-			dir = fs->nodes[n->ino]; /* re-read: node_add may move the array */
+			dir = n;
 			name = slash + 1;
 		}
 		n = node_add(fs, NODE_REPO, dir->ino, name);
-		if (!n || kid_add(fs->nodes[dir->ino], n->ino) < 0)
+		if (!n || kid_add(dir, n->ino) < 0)
 			return -ENOMEM;
 		n->repo = i;
 		fs->repos[i].ino = n->ino;
@@ -121,48 +164,151 @@ int fs_nodes_init(struct fs *fs)
 	return 0;
 }
 
+int fs_nodes_init(struct fs *fs)
+{
+	const struct conf *c = fs->conf;
+	struct node *root, *ctl;
+
+	pthread_rwlock_init(&fs->lock, NULL);
+	fs->repos = calloc(MAX(c->n_repos, 1), sizeof(*fs->repos));
+	if (!fs->repos)
+		return -ENOMEM;
+	/* inode 0 is invalid in FUSE: keep a placeholder */
+	if (!node_add(fs, NODE_ROOT, 0, "") || !(root = node_add(fs, NODE_ROOT, ROOT_INO, "")))
+		return -ENOMEM;
+	ctl = node_add(fs, NODE_CTLDIR, ROOT_INO, CTLDIR_NAME);
+	if (!ctl || kid_add(root, ctl->ino) < 0)
+		return -ENOMEM;
+	for (int i = 0; i < CTL_MAX; i++) {
+		struct node *n = node_add(fs, NODE_CTL, ctl->ino, ctl_names[i]);
+
+		if (!n || kid_add(ctl, n->ino) < 0)
+			return -ENOMEM;
+		n->ctl = (enum ctl_kind)i;
+	}
+	return repos_init(fs);
+}
+
+void fs_nodes_drop_pages(struct fs *fs)
+{
+	pthread_rwlock_wrlock(&fs->lock);
+	for (size_t i = 0; i < fs->nnodes; i++) {
+		struct node *n = fs->nodes[i];
+
+		if (n && n->page) {
+			wiki_page_unref(fs->wiki, n->page);
+			n->page = NULL;
+		}
+	}
+	pthread_rwlock_unlock(&fs->lock);
+}
+
 void fs_nodes_done(struct fs *fs)
 {
 	for (size_t i = 0; i < fs->nnodes; i++) {
+		if (!fs->nodes[i])
+			continue;
 		free(fs->nodes[i]->name);
 		free(fs->nodes[i]->slug);
 		free(fs->nodes[i]->kids);
 		free(fs->nodes[i]);
 	}
 	free(fs->nodes);
+	free(fs->free_inos);
 	for (size_t i = 0; fs->repos && i < fs->conf->n_repos; i++) {
 		plan_unref(fs->repos[i].plan);
 		free(fs->repos[i].pages);
-		free(fs->repos[i].known);
+		free(fs->repos[i].retired);
 	}
 	free(fs->repos);
 	pthread_rwlock_destroy(&fs->lock);
 }
 
-int fs_node_get(struct fs *fs, fuse_ino_t ino, struct node *out)
+/* fs->lock held (either mode). */
+static struct node *node_ref_locked(struct node *n)
 {
-	int r = -ENOENT;
-
-	pthread_rwlock_rdlock(&fs->lock);
-	if (ino > 0 && ino < fs->nnodes) {
-		*out = *fs->nodes[ino];
-		r = 0;
-	}
-	pthread_rwlock_unlock(&fs->lock);
-	return r;
+	__atomic_add_fetch(&n->refs, 1, __ATOMIC_SEQ_CST);
+	return n;
 }
 
-int fs_node_lookup(struct fs *fs, fuse_ino_t dir, const char *name, fuse_ino_t *ino)
+struct node *fs_node_get(struct fs *fs, fuse_ino_t ino)
 {
-	struct node *d, *n;
+	struct node *n = NULL;
+
+	pthread_rwlock_rdlock(&fs->lock);
+	if (ino > 0 && ino < fs->nnodes && fs->nodes[ino])
+		n = node_ref_locked(fs->nodes[ino]);
+	pthread_rwlock_unlock(&fs->lock);
+	return n;
+}
+
+/*
+ * Frees the node (@ino, @gen) if nothing uses it. Found again by number and
+ * generation: another thread may have freed it, and the number been reused.
+ */
+static void node_reap(struct fs *fs, fuse_ino_t ino, uint64_t gen)
+{
+	struct node *dead = NULL;
+
+	pthread_rwlock_wrlock(&fs->lock);
+	if (ino < fs->nnodes && fs->nodes[ino] && fs->nodes[ino]->generation == gen)
+		dead = node_reap_locked(fs, fs->nodes[ino]);
+	pthread_rwlock_unlock(&fs->lock);
+	node_free(fs, dead);
+}
+
+void fs_node_put(struct fs *fs, struct node *n)
+{
+	fuse_ino_t ino;
+	uint64_t gen;
+	bool last;
+
+	if (!n)
+		return;
+	ino = n->ino;
+	gen = n->generation;
+	last = __atomic_sub_fetch(&n->refs, 1, __ATOMIC_SEQ_CST) == 0;
+	/* only an unlisted page node gets here; n may be freed from here on */
+	if (last && n->type == NODE_PAGE)
+		node_reap(fs, ino, gen);
+}
+
+void fs_node_learn(struct fs *fs, struct node *n)
+{
+	(void)fs;
+	if (n->type == NODE_PAGE) /* the others live as long as the mount */
+		__atomic_add_fetch(&n->nlookup, 1, __ATOMIC_SEQ_CST);
+}
+
+void fs_node_forget(struct fs *fs, fuse_ino_t ino, uint64_t nlookup)
+{
+	struct node *n, *dead = NULL;
+
+	pthread_rwlock_wrlock(&fs->lock);
+	n = ino < fs->nnodes ? fs->nodes[ino] : NULL;
+	if (n && n->type == NODE_PAGE) {
+		uint64_t had = atomic_get(&n->nlookup), left;
+
+		/* a lookup may learn it meanwhile (with a reference); never below 0 */
+		do
+			left = had - MIN(had, nlookup);
+		while (!__atomic_compare_exchange_n(&n->nlookup, &had, left, false,
+						    __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST));
+		dead = node_reap_locked(fs, n);
+	}
+	pthread_rwlock_unlock(&fs->lock);
+	node_free(fs, dead);
+}
+
+int fs_node_lookup(struct fs *fs, fuse_ino_t dir, const char *name, struct node **ret)
+{
+	struct node *d, *n = NULL;
 	int r = -ENOENT;
 
 	pthread_rwlock_rdlock(&fs->lock);
-	if (dir == 0 || dir >= fs->nnodes) {
-		r = -ENOENT;
+	d = dir < fs->nnodes ? fs->nodes[dir] : NULL;
+	if (!d || dir == 0)
 		goto out;
-	}
-	d = fs->nodes[dir];
 	if (d->type == NODE_REPO) {
 		struct fs_repo *fr = &fs->repos[d->repo];
 
@@ -170,22 +316,16 @@ int fs_node_lookup(struct fs *fs, fuse_ino_t dir, const char *name, fuse_ino_t *
 			r = -EAGAIN;
 			goto out;
 		}
-		for (size_t i = 0; i < fr->npages; i++) {
-			if (!strcmp(fs->nodes[fr->pages[i]]->name, name)) {
-				*ino = fr->pages[i];
-				r = 0;
-				break;
-			}
-		}
-		goto out;
-	}
-	if (d->type != NODE_ROOT && d->type != NODE_OWNER && d->type != NODE_CTLDIR) {
+		for (size_t i = 0; i < fr->npages && !n; i++)
+			if (!strcmp(fr->pages[i]->name, name))
+				n = fr->pages[i];
+	} else if (d->type == NODE_ROOT || d->type == NODE_OWNER || d->type == NODE_CTLDIR) {
+		n = kid_find(fs, d, name);
+	} else {
 		r = -ENOTDIR;
-		goto out;
 	}
-	n = kid_find(fs, d, name);
 	if (n) {
-		*ino = n->ino;
+		*ret = node_ref_locked(n);
 		r = 0;
 	}
 out:
@@ -193,112 +333,227 @@ out:
 	return r;
 }
 
-bool fs_repo_show_plan(struct fs *fs, size_t repo, struct plan *plan)
+int fs_dir_entries(struct fs *fs, fuse_ino_t dir, struct node ***ret, size_t *n, fuse_ino_t *parent)
 {
-	struct fs_repo *fr = &fs->repos[repo];
-	fuse_ino_t *pages;
-	bool changed;
+	struct node *d, **v;
+	bool repo;
+	size_t count;
+	int r = -ENOTDIR;
 
 	pthread_rwlock_rdlock(&fs->lock);
-	changed = fr->plan != plan && (!fr->plan || strcmp(fr->plan->commit, plan->commit) ||
-				       strcmp(fr->plan->planner, plan->planner));
+	d = dir < fs->nnodes ? fs->nodes[dir] : NULL;
+	if (!d || d->type == NODE_PAGE || d->type == NODE_CTL)
+		goto out;
+	repo = d->type == NODE_REPO;
+	count = repo ? fs->repos[d->repo].npages : d->nkids;
+	v = malloc(MAX(count, 1) * sizeof(*v));
+	r = -ENOMEM;
+	if (!v)
+		goto out;
+	for (size_t i = 0; i < count; i++)
+		v[i] = node_ref_locked(repo ? fs->repos[d->repo].pages[i] : fs->nodes[d->kids[i]]);
+	*ret = v;
+	*n = count;
+	*parent = d->parent ? d->parent : ROOT_INO;
+	r = 0;
+out:
 	pthread_rwlock_unlock(&fs->lock);
-	if (!changed)
-		return false;
-
-	pthread_rwlock_wrlock(&fs->lock);
-	if (fr->plan && !strcmp(fr->plan->commit, plan->commit) &&
-	    !strcmp(fr->plan->planner, plan->planner)) {
-		pthread_rwlock_unlock(&fs->lock); /* another thread got here first */
-		return false;
-	}
-	pages = calloc(MAX(plan->n, 1), sizeof(*pages));
-	if (!pages) {
-		pthread_rwlock_unlock(&fs->lock);
-		return false;
-	}
-	size_t i;
-
-	for (i = 0; i < plan->n; i++) {
-		_cleanup_free_ char *name = NULL;
-		struct node *n = NULL;
-
-		if (asprintf(&name, "%s.md", plan->pages[i].slug) < 0)
-			break;
-		/* reuse the inode of a page with the same name, from any earlier plan */
-		for (size_t k = 0; k < fr->nknown && !n; k++)
-			if (!strcmp(fs->nodes[fr->known[k]]->name, name))
-				n = fs->nodes[fr->known[k]];
-		if (!n) {
-			fuse_ino_t *kn = realloc(fr->known, (fr->nknown + 1) * sizeof(*kn));
-
-			if (!kn)
-				break;
-			fr->known = kn;
-			n = node_add(fs, NODE_PAGE, fr->ino, name);
-			if (!n)
-				break;
-			n->repo = repo;
-			n->slug = strdup(plan->pages[i].slug);
-			fr->known[fr->nknown++] = n->ino;
-		}
-		pages[i] = n->ino;
-	}
-	free(fr->pages);
-	fr->pages = pages;
-	fr->npages = i; /* short only if memory ran out */
-	plan_unref(fr->plan);
-	fr->plan = plan_ref(plan);
-	pthread_rwlock_unlock(&fs->lock);
-	return true;
+	return r;
 }
 
-int fs_path_resolve(struct fs *fs, const char *path, fuse_ino_t *ret)
+/*
+ * Makes the page nodes of @pages (references, taken over) in @out (zeroed).
+ * fs->lock held for writing. Out of memory: the nodes made are unlinked
+ * into @dead for node_free() after unlocking, the other pages unreferenced.
+ */
+static int pages_make_locked(struct fs *fs, size_t repo, struct wiki_page **pages, size_t n,
+			     struct node **out, struct node **dead)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		_cleanup_free_ char *name = NULL;
+		const char *slug = wiki_page_slug(pages[i]);
+		struct node *node = NULL;
+
+		if (asprintf(&name, "%s.md", slug) < 0 ||
+		    !(node = node_add(fs, NODE_PAGE, fs->repos[repo].ino, name)))
+			break;
+		node->repo = repo;
+		node->page = pages[i];
+		node->shown = true;
+		node->refs = 1; /* the listing's */
+		out[i] = node;
+		if (!(node->slug = strdup(slug)))
+			break;
+	}
+	if (i == n)
+		return 0;
+	for (size_t k = 0; k < n; k++) {
+		dead[k] = out[k] ? node_unlink_locked(fs, out[k]) : NULL;
+		if (!out[k])
+			wiki_page_unref(fs->wiki, pages[k]);
+	}
+	return -ENOMEM;
+}
+
+/* Swaps in the new page list; the old nodes are unlisted and kept in fr->retired. */
+static int show_locked(struct fs *fs, struct fs_repo *fr, struct plan *plan, struct node **nodes,
+		       size_t n)
+{
+	struct node **rv = realloc(fr->retired, MAX(fr->nretired + fr->npages, 1) * sizeof(*rv));
+
+	if (!rv)
+		return -ENOMEM;
+	fr->retired = rv;
+	for (size_t i = 0; i < fr->npages; i++) {
+		/* the listing's reference, till the kernel is told (fs_repo_changed) */
+		fr->retired[fr->nretired++] = fr->pages[i];
+		__atomic_store_n(&fr->pages[i]->shown, false, __ATOMIC_SEQ_CST);
+	}
+	free(fr->pages);
+	fr->pages = nodes;
+	fr->npages = n;
+	plan_unref(fr->plan);
+	fr->plan = plan;
+	return 0;
+}
+
+int fs_repo_show(struct fs *fs, size_t repo)
+{
+	struct fs_repo *fr = &fs->repos[repo];
+	struct wiki_page *pages[PLAN_MAX_PAGES];
+	struct node *dead[PLAN_MAX_PAGES], **nodes;
+	struct plan *plan = wiki_repo_plan(fs->wiki, repo), *cur;
+	bool same;
+	int n, r;
+
+	if (!plan)
+		return -EAGAIN;
+	pthread_rwlock_rdlock(&fs->lock);
+	same = fr->plan == plan;
+	pthread_rwlock_unlock(&fs->lock);
+	plan_unref(plan);
+	if (same)
+		return 0;
+
+	n = wiki_repo_pages(fs->wiki, repo, &plan, pages);
+	if (n < 0)
+		return n == -ESHUTDOWN ? -EAGAIN : n;
+	nodes = calloc(MAX((size_t)n, 1), sizeof(*nodes));
+	pthread_rwlock_wrlock(&fs->lock);
+	cur = wiki_repo_plan(fs->wiki, repo);
+	plan_unref(cur); /* compared only */
+	if (fr->plan == plan || cur != plan || !nodes) {
+		/*
+		 * Another thread showed it first, or a newer plan came meanwhile
+		 * (never go back: its repo_changed event shows it), or no memory.
+		 */
+		pthread_rwlock_unlock(&fs->lock);
+		for (int i = 0; i < n; i++)
+			wiki_page_unref(fs->wiki, pages[i]);
+		plan_unref(plan);
+		r = nodes ? 0 : -ENOMEM;
+		free(nodes);
+		return r;
+	}
+	r = pages_make_locked(fs, repo, pages, (size_t)n, nodes, dead);
+	if (r == 0 && (r = show_locked(fs, fr, plan, nodes, (size_t)n)) < 0)
+		for (int i = 0; i < n; i++)
+			dead[i] = node_unlink_locked(fs, nodes[i]);
+	pthread_rwlock_unlock(&fs->lock);
+	if (r < 0) {
+		for (int i = 0; i < n; i++)
+			node_free(fs, dead[i]);
+		plan_unref(plan);
+		free(nodes);
+	}
+	return r;
+}
+
+/*
+ * The wiki moved the repository to a new plan: show it, then tell the kernel
+ * that the old names are gone (their inodes live on while open) and that the
+ * listing changed. Runs on a wiki thread, never inside a FUSE request: the
+ * kernel takes the directory's lock for these notifications.
+ */
+void fs_repo_changed(void *ctx, size_t repo)
+{
+	struct fs *fs = ctx;
+	struct fs_repo *fr = &fs->repos[repo];
+	struct node **old;
+	size_t nold;
+
+	fs_repo_show(fs, repo);
+	pthread_rwlock_wrlock(&fs->lock);
+	old = fr->retired;
+	nold = fr->nretired;
+	fr->retired = NULL;
+	fr->nretired = 0;
+	pthread_rwlock_unlock(&fs->lock);
+	for (size_t i = 0; i < nold; i++) {
+		if (fs->se)
+			fuse_lowlevel_notify_delete(fs->se, fr->ino, old[i]->ino, old[i]->name,
+						    strlen(old[i]->name));
+		fs_node_put(fs, old[i]);
+	}
+	free(old);
+	if (fs->se)
+		fuse_lowlevel_notify_inval_inode(fs->se, fr->ino, 0, 0);
+}
+
+/* A page was regenerated at its commit (retry): the kernel asks for its size again. */
+void fs_page_ready(void *ctx, size_t repo, const struct wiki_page *page)
+{
+	struct fs *fs = ctx;
+	fuse_ino_t ino = 0;
+
+	pthread_rwlock_rdlock(&fs->lock);
+	/* a page of the plan shown, or (rarely) of an older one still in use */
+	for (size_t i = 0; i < fs->repos[repo].npages && !ino; i++)
+		if (fs->repos[repo].pages[i]->page == page)
+			ino = fs->repos[repo].pages[i]->ino;
+	for (size_t i = 0; i < fs->nnodes && !ino; i++)
+		if (fs->nodes[i] && fs->nodes[i]->page == page)
+			ino = i;
+	pthread_rwlock_unlock(&fs->lock);
+	/* attributes and data: the kernel asks again (a no-op if it had nothing) */
+	if (ino && fs->se)
+		fuse_lowlevel_notify_inval_inode(fs->se, ino, 0, 0);
+}
+
+int fs_path_resolve(struct fs *fs, const char *path, struct node **ret)
 {
 	_cleanup_free_ char *copy = NULL;
-	fuse_ino_t ino = ROOT_INO;
+	struct node *n = fs_node_get(fs, ROOT_INO);
 	char *save = NULL, *comp;
 
 	if (path[0] == '/') {
-		size_t n = strlen(fs->mountpoint);
+		size_t len = strlen(fs->mountpoint);
 
-		if (strncmp(path, fs->mountpoint, n) || (path[n] != '/' && path[n] != '\0'))
+		if (strncmp(path, fs->mountpoint, len) || (path[len] != '/' && path[len] != '\0')) {
+			fs_node_put(fs, n);
 			return -EXDEV; /* outside the mount */
-		path += n;
+		}
+		path += len;
 	}
 	copy = strdup(path);
-	if (!copy)
+	if (!copy) {
+		fs_node_put(fs, n);
 		return -ENOMEM;
+	}
 	for (comp = strtok_r(copy, "/", &save); comp; comp = strtok_r(NULL, "/", &save)) {
+		struct node *next;
 		int r;
 
 		if (!strcmp(comp, "."))
 			continue;
-		r = fs_node_lookup(fs, ino, comp, &ino);
+		r = fs_node_lookup(fs, n->ino, comp, &next);
+		fs_node_put(fs, n);
 		if (r < 0)
 			return r;
+		n = next;
 	}
-	*ret = ino;
+	*ret = n;
 	return 0;
-}
-
-void fs_node_path(struct fs *fs, fuse_ino_t ino, char *out, size_t n)
-{
-	const char *parts[4];
-	int k = 0;
-
-	pthread_rwlock_rdlock(&fs->lock);
-	while (ino > ROOT_INO && ino < fs->nnodes && k < 4) {
-		parts[k++] = fs->nodes[ino]->name;
-		ino = fs->nodes[ino]->parent;
-	}
-	out[0] = '\0';
-	for (size_t len = 0; k > 0; k--) {
-		int w = snprintf(out + len, n - len, "%s%s", len ? "/" : "", parts[k - 1]);
-
-		if (w < 0 || (size_t)w >= n - len)
-			break;
-		len += (size_t)w;
-	}
-	pthread_rwlock_unlock(&fs->lock);
 }

@@ -10,7 +10,10 @@
  *     the open on the page's job; no FUSE thread ever waits;
  *   - ready pages are served from the page-cache file with keep_cache, so
  *     later reads come from the kernel page cache; control files are
- *     direct_io snapshots taken at open.
+ *     direct_io snapshots taken at open;
+ *   - a page inode is one page at one commit (node.c): a refresh makes new
+ *     inodes and never touches the old ones' size or cached data, so an
+ *     open file reads its commit to its end, by read() and by mmap.
  */
 #include "fs.h"
 #include "log.h"
@@ -52,8 +55,7 @@ struct fh_ctl {
 struct fh_dir {
 	struct fh_head head;
 	size_t n;
-	fuse_ino_t *inos;
-	char **names; /* borrowed from the node table */
+	struct node **nodes; /* the entries at opendir, with a reference each */
 	fuse_ino_t self, parent;
 };
 
@@ -96,10 +98,14 @@ static void fh_free(struct fs *fs, struct fh_head *h)
 	case FH_CTL:
 		buf_done(&((struct fh_ctl *)h)->text);
 		break;
-	case FH_DIR:
-		free(((struct fh_dir *)h)->inos);
-		free(((struct fh_dir *)h)->names);
+	case FH_DIR: {
+		struct fh_dir *d = (struct fh_dir *)h;
+
+		for (size_t i = 0; i < d->n; i++)
+			fs_node_put(fs, d->nodes[i]);
+		free(d->nodes);
 		break;
+	}
 	}
 	free(h);
 }
@@ -114,6 +120,7 @@ void fs_handles_free(struct fs *fs)
 		fh_free(fs, h);
 	}
 	pthread_mutex_unlock(&fh_lock);
+	fs_nodes_drop_pages(fs);
 }
 
 static void fill_attr(struct fs *fs, const struct node *n, struct stat *st, double *timeout)
@@ -142,8 +149,9 @@ static void fill_attr(struct fs *fs, const struct node *n, struct stat *st, doub
 		uint64_t size;
 
 		st->st_mode = S_IFREG | 0444;
-		st->st_nlink = 1;
-		if (wiki_page_size(fs->wiki, n->repo, n->slug, &size) == 0) {
+		/* a page of an older plan is like an unlinked file: open, no name */
+		st->st_nlink = fs_node_shown(n) ? 1 : 0;
+		if (wiki_page_size(fs->wiki, n->page, &size) == 0) {
 			st->st_size = (off_t)size;
 			st->st_blocks = (blkcnt_t)((size + 511) / 512);
 		} else {
@@ -154,31 +162,33 @@ static void fill_attr(struct fs *fs, const struct node *n, struct stat *st, doub
 	}
 }
 
-static int reply_entry(fuse_req_t req, struct fs *fs, fuse_ino_t ino)
+/* Fills @e for @n, which the kernel then knows (a lookup it will forget). */
+static void entry_fill(struct fs *fs, struct node *n, struct fuse_entry_param *e)
+{
+	memset(e, 0, sizeof(*e));
+	e->ino = n->ino;
+	e->generation = n->generation;
+	fill_attr(fs, n, &e->attr, &e->attr_timeout);
+	fs_node_learn(fs, n);
+	/* unlisted by a refresh that raced this lookup: the kernel must ask again */
+	e->entry_timeout = fs_node_shown(n) ? fs->entry_timeout : 0;
+}
+
+static void reply_entry(fuse_req_t req, struct fs *fs, struct node *n)
 {
 	struct fuse_entry_param e;
-	struct node n;
 
-	if (fs_node_get(fs, ino, &n) < 0)
-		return fuse_reply_err(req, ENOENT);
-	memset(&e, 0, sizeof(e));
-	e.ino = ino;
-	e.generation = 1;
-	fill_attr(fs, &n, &e.attr, &e.attr_timeout);
-	e.entry_timeout = fs->entry_timeout;
-	return fuse_reply_entry(req, &e);
+	entry_fill(fs, n, &e);
+	if (fuse_reply_entry(req, &e) != 0)
+		fs_node_forget(fs, n->ino, 1); /* the kernel did not take it */
 }
 
 /* Shows the repository's current plan, if it has one; -EAGAIN if not ready. */
 static int repo_refresh_view(struct fs *fs, size_t repo)
 {
-	struct plan *plan = wiki_repo_plan(fs->wiki, repo);
+	int r = fs_repo_show(fs, repo);
 
-	if (!plan)
-		return -EAGAIN;
-	fs_repo_show_plan(fs, repo, plan);
-	plan_unref(plan);
-	return 0;
+	return r == -ENOMEM ? 0 : r; /* the old view still answers */
 }
 
 /*
@@ -201,8 +211,8 @@ static int errno_of_repo(struct fs *fs, size_t repo, int err)
 
 static void do_lookup_now(fuse_req_t req, struct fs *fs, fuse_ino_t parent, const char *name)
 {
-	fuse_ino_t ino;
-	int r = fs_node_lookup(fs, parent, name, &ino);
+	struct node *n;
+	int r = fs_node_lookup(fs, parent, name, &n);
 
 	if (r < 0) {
 		if (r == -ENOENT) {
@@ -216,7 +226,8 @@ static void do_lookup_now(fuse_req_t req, struct fs *fs, fuse_ino_t parent, cons
 		fuse_reply_err(req, -r);
 		return;
 	}
-	reply_entry(req, fs, ino);
+	reply_entry(req, fs, n);
+	fs_node_put(fs, n);
 }
 
 static void reply_opendir(fuse_req_t req, struct fs *fs, fuse_ino_t ino, struct fuse_file_info *fi);
@@ -272,28 +283,43 @@ static void repo_request(fuse_req_t req, struct fs *fs, const struct node *dir, 
 static void fs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct fs *fs = req_fs(req);
-	struct node dir;
+	struct node *dir = fs_node_get(fs, parent);
 
-	if (fs_node_get(fs, parent, &dir) < 0)
+	if (!dir)
 		fuse_reply_err(req, ENOENT);
-	else if (dir.type != NODE_REPO)
+	else if (dir->type != NODE_REPO)
 		do_lookup_now(req, fs, parent, name);
 	else
-		repo_request(req, fs, &dir, PARK_LOOKUP, name, NULL);
+		repo_request(req, fs, dir, PARK_LOOKUP, name, NULL);
+	fs_node_put(fs, dir);
+}
+
+static void fs_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
+{
+	fs_node_forget(req_fs(req), ino, nlookup);
+	fuse_reply_none(req);
+}
+
+static void fs_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_data *forgets)
+{
+	for (size_t i = 0; i < count; i++)
+		fs_node_forget(req_fs(req), forgets[i].ino, forgets[i].nlookup);
+	fuse_reply_none(req);
 }
 
 static void fs_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct fs *fs = req_fs(req);
-	struct node n;
+	struct node *n = fs_node_get(fs, ino);
 	struct stat st;
 	double timeout;
 
-	if (fs_node_get(fs, ino, &n) < 0) {
+	if (!n) {
 		fuse_reply_err(req, ENOENT);
 		return;
 	}
-	fill_attr(fs, &n, &st, &timeout);
+	fill_attr(fs, n, &st, &timeout);
+	fs_node_put(fs, n);
 	fuse_reply_attr(req, &st, timeout);
 	(void)fi;
 }
@@ -302,10 +328,12 @@ static void fs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to
 		       struct fuse_file_info *fi)
 {
 	struct fs *fs = req_fs(req);
-	struct node n;
+	struct node *n = fs_node_get(fs, ino);
+	bool control = n && n->type == NODE_CTL && n->ctl == CTL_CONTROL;
 
+	fs_node_put(fs, n);
 	/* "echo cmd > control" truncates first: accept that, refuse the rest */
-	if (fs_node_get(fs, ino, &n) == 0 && n.type == NODE_CTL && n.ctl == CTL_CONTROL &&
+	if (control &&
 	    !(to_set & ~(FUSE_SET_ATTR_SIZE | FUSE_SET_ATTR_MTIME | FUSE_SET_ATTR_MTIME_NOW |
 			 FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_ATIME_NOW | FUSE_SET_ATTR_CTIME))) {
 		fs_getattr(req, ino, fi);
@@ -320,39 +348,14 @@ static void fs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to
 static struct fh_dir *dir_snapshot(struct fs *fs, fuse_ino_t ino)
 {
 	struct fh_dir *d = calloc(1, sizeof(*d));
-	struct node *n;
-	size_t count;
-	const fuse_ino_t *src;
 
 	if (!d)
 		return NULL;
-	pthread_rwlock_rdlock(&fs->lock);
-	n = fs->nodes[ino];
-	if (n->type == NODE_REPO) {
-		src = fs->repos[n->repo].pages;
-		count = fs->repos[n->repo].npages;
-	} else {
-		src = n->kids;
-		count = n->nkids;
-	}
-	d->inos = malloc(MAX(count, 1) * sizeof(*d->inos));
-	d->names = malloc(MAX(count, 1) * sizeof(*d->names));
-	if (d->inos && d->names) {
-		d->n = count;
-		for (size_t i = 0; i < count; i++) {
-			d->inos[i] = src[i];
-			d->names[i] = fs->nodes[src[i]]->name;
-		}
-	}
-	d->self = ino;
-	d->parent = n->parent ? n->parent : ROOT_INO;
-	pthread_rwlock_unlock(&fs->lock);
-	if (!d->inos || !d->names) {
-		free(d->inos);
-		free(d->names);
+	if (fs_dir_entries(fs, ino, &d->nodes, &d->n, &d->parent) < 0) {
 		free(d);
 		return NULL;
 	}
+	d->self = ino;
 	return d;
 }
 
@@ -377,16 +380,47 @@ static void reply_opendir(fuse_req_t req, struct fs *fs, fuse_ino_t ino, struct 
 static void fs_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct fs *fs = req_fs(req);
-	struct node n;
+	struct node *n = fs_node_get(fs, ino);
 
-	if (fs_node_get(fs, ino, &n) < 0)
+	if (!n)
 		fuse_reply_err(req, ENOENT);
-	else if (n.type == NODE_CTL || n.type == NODE_PAGE)
+	else if (n->type == NODE_CTL || n->type == NODE_PAGE)
 		fuse_reply_err(req, ENOTDIR);
-	else if (n.type != NODE_REPO)
+	else if (n->type != NODE_REPO)
 		reply_opendir(req, fs, ino, fi);
 	else
-		repo_request(req, fs, &n, PARK_OPENDIR, NULL, fi);
+		repo_request(req, fs, n, PARK_OPENDIR, NULL, fi);
+	fs_node_put(fs, n);
+}
+
+static bool is_file(const struct node *n)
+{
+	return n && (n->type == NODE_PAGE || n->type == NODE_CTL);
+}
+
+/* One readdirplus entry: the kernel learns the listed nodes (not . and ..). */
+static size_t add_plus(fuse_req_t req, struct fs *fs, char *buf, size_t room, const char *name,
+		       fuse_ino_t ino, struct node *n, off_t next, bool *learnt)
+{
+	struct fuse_entry_param e;
+	size_t w;
+
+	*learnt = false;
+	if (n && fs_node_shown(n)) {
+		entry_fill(fs, n, &e);
+		*learnt = true;
+	} else {
+		/* no entry for ., .. or an unlisted old page: just its name */
+		memset(&e, 0, sizeof(e));
+		e.attr.st_ino = ino;
+		e.attr.st_mode = is_file(n) ? S_IFREG : S_IFDIR;
+	}
+	w = fuse_add_direntry_plus(req, buf, room, name, &e, next);
+	if (*learnt && w > room) {
+		fs_node_forget(fs, n->ino, 1); /* did not fit: not sent */
+		*learnt = false;
+	}
+	return w;
 }
 
 static void readdir_common(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
@@ -395,48 +429,42 @@ static void readdir_common(fuse_req_t req, fuse_ino_t ino, size_t size, off_t of
 	struct fs *fs = req_fs(req);
 	struct fh_dir *d = (struct fh_dir *)(uintptr_t)fi->fh;
 	char *buf = malloc(size);
-	size_t used = 0;
+	struct node **learnt = plus ? calloc(MAX(d->n, 1), sizeof(*learnt)) : NULL;
+	size_t used = 0, nlearnt = 0;
 
-	if (!buf) {
+	if (!buf || (plus && !learnt)) {
+		free(buf);
+		free(learnt);
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
 	for (off_t i = off; (size_t)i < d->n + 2; i++) {
-		const char *name = i == 0 ? "." : i == 1 ? ".." : d->names[i - 2];
-		fuse_ino_t kid = i == 0 ? d->self : i == 1 ? d->parent : d->inos[i - 2];
+		struct node *n = i >= 2 ? d->nodes[i - 2] : NULL;
+		const char *name = i == 0 ? "." : i == 1 ? ".." : n->name;
+		fuse_ino_t kid = i == 0 ? d->self : i == 1 ? d->parent : n->ino;
 		size_t w;
 
 		if (plus) {
-			struct fuse_entry_param e;
-			struct node n;
+			bool l;
 
-			memset(&e, 0, sizeof(e));
-			if (i >= 2 && fs_node_get(fs, kid, &n) == 0) {
-				e.ino = kid;
-				e.generation = 1;
-				fill_attr(fs, &n, &e.attr, &e.attr_timeout);
-				e.entry_timeout = fs->entry_timeout;
-			} else {
-				e.attr.st_ino = kid;
-				e.attr.st_mode = S_IFDIR;
-			}
-			w = fuse_add_direntry_plus(req, buf + used, size - used, name, &e, i + 1);
+			w = add_plus(req, fs, buf + used, size - used, name, kid, n, i + 1, &l);
+			if (l)
+				learnt[nlearnt++] = n;
 		} else {
-			struct stat st = { .st_ino = kid };
-			struct node n;
+			struct stat st = { .st_ino = kid,
+					   .st_mode = is_file(n) ? S_IFREG : S_IFDIR };
 
-			st.st_mode = (i >= 2 && fs_node_get(fs, kid, &n) == 0 &&
-				      (n.type == NODE_PAGE || n.type == NODE_CTL))
-					 ? S_IFREG
-					 : S_IFDIR;
 			w = fuse_add_direntry(req, buf + used, size - used, name, &st, i + 1);
 		}
 		if (w > size - used)
 			break;
 		used += w;
 	}
-	fuse_reply_buf(req, buf, used);
+	if (fuse_reply_buf(req, buf, used) != 0)
+		for (size_t k = 0; k < nlearnt; k++)
+			fs_node_forget(fs, learnt[k]->ino, 1);
 	free(buf);
+	free(learnt);
 	(void)ino;
 }
 
@@ -526,31 +554,18 @@ static int open_errno(int r)
 	}
 }
 
-static void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+/* Opens page @n at its own commit: at once if generated, else parked on its job. */
+static void open_page(fuse_req_t req, struct fs *fs, struct node *n, struct fuse_file_info *fi)
 {
-	struct fs *fs = req_fs(req);
 	struct wiki_open o = { .fd = -1 };
 	struct parked *p;
-	struct node n;
 	int r;
 
-	if (fs_node_get(fs, ino, &n) < 0) {
-		fuse_reply_err(req, ENOENT);
-		return;
-	}
-	if (n.type == NODE_CTL) {
-		open_ctl(req, fs, &n, fi);
-		return;
-	}
-	if (n.type != NODE_PAGE) {
-		fuse_reply_err(req, EISDIR);
-		return;
-	}
 	if ((fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC)) {
 		fuse_reply_err(req, EROFS);
 		return;
 	}
-	r = wiki_page_want(fs->wiki, n.repo, n.slug, GEN_PRIO_INTERACTIVE, NULL, &o);
+	r = wiki_page_want(fs->wiki, n->page, GEN_PRIO_INTERACTIVE, NULL, &o);
 	if (r == 0) {
 		reply_open_page(req, fi, &o, fs);
 		return;
@@ -560,13 +575,13 @@ static void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		return;
 	}
 	/* r == 1: a job exists now (queued above, with no waiter); park on it */
-	p = fs_park_new(fs, req, PARK_OPEN, ino);
+	p = fs_park_new(fs, req, PARK_OPEN, n->ino);
 	if (!p) {
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
 	p->fi = *fi;
-	r = wiki_page_want(fs->wiki, n.repo, n.slug, GEN_PRIO_INTERACTIVE, &p->w, &o);
+	r = wiki_page_want(fs->wiki, n->page, GEN_PRIO_INTERACTIVE, &p->w, &o);
 	if (r == 1)
 		return;
 	fs_park_abandon(p);
@@ -576,35 +591,54 @@ static void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		fuse_reply_err(req, open_errno(r));
 }
 
+static void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct fs *fs = req_fs(req);
+	struct node *n = fs_node_get(fs, ino);
+
+	if (!n)
+		fuse_reply_err(req, ENOENT);
+	else if (n->type == NODE_CTL)
+		open_ctl(req, fs, n, fi);
+	else if (n->type != NODE_PAGE)
+		fuse_reply_err(req, EISDIR);
+	else
+		open_page(req, fs, n, fi);
+	fs_node_put(fs, n);
+}
+
+/*
+ * A parked request's wait is over. The kernel holds the inode of a request
+ * it waits for, so p->ino is still the node the request was about.
+ */
 void fs_answer(struct parked *p, int err)
 {
 	struct fs *fs = p->fs;
-	struct node n;
+	struct node *n = fs_node_get(fs, p->ino);
+	struct wiki_open o = { .fd = -1 };
 
-	if (fs_node_get(fs, p->ino, &n) < 0) {
+	if (!n) {
 		fuse_reply_err(p->req, ENOENT);
 		return;
 	}
 	switch (p->kind) {
 	case PARK_LOOKUP:
 	case PARK_OPENDIR:
-		if (err == 0 && repo_refresh_view(fs, n.repo) == 0)
+		if (err == 0 && repo_refresh_view(fs, n->repo) == 0)
 			repo_proceed(p->req, fs, p->kind, p->ino, p->name, &p->fi);
 		else
-			fuse_reply_err(p->req, errno_of_repo(fs, n.repo, err ? err : -EIO));
+			fuse_reply_err(p->req, errno_of_repo(fs, n->repo, err ? err : -EIO));
 		break;
-	case PARK_OPEN: {
-		struct wiki_open o = { .fd = -1 };
-
+	case PARK_OPEN:
 		if (err == 0)
-			err = wiki_page_open(fs->wiki, n.repo, n.slug, &o);
+			err = wiki_page_open(fs->wiki, n->page, &o);
 		if (err == 0)
 			reply_open_page(p->req, &p->fi, &o, fs);
 		else
 			fuse_reply_err(p->req, open_errno(err));
 		break;
 	}
-	}
+	fs_node_put(fs, n);
 }
 
 static void fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
@@ -652,10 +686,12 @@ static void fs_write(fuse_req_t req, fuse_ino_t ino, const char *data, size_t si
 		     struct fuse_file_info *fi)
 {
 	struct fs *fs = req_fs(req);
-	struct node n;
+	struct node *n = fs_node_get(fs, ino);
+	bool control = n && n->type == NODE_CTL && n->ctl == CTL_CONTROL;
 	int r;
 
-	if (fs_node_get(fs, ino, &n) < 0 || n.type != NODE_CTL || n.ctl != CTL_CONTROL) {
+	fs_node_put(fs, n);
+	if (!control) {
 		fuse_reply_err(req, EROFS);
 		return;
 	}
@@ -688,13 +724,18 @@ static void fs_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t
 	struct fs *fs = req_fs(req);
 	struct wiki_page_info info;
 	const char *val = NULL;
-	struct node n;
+	struct node *n = fs_node_get(fs, ino);
+	bool page;
 	size_t len;
 
-	if (fs_node_get(fs, ino, &n) < 0) {
+	if (!n) {
 		fuse_reply_err(req, ENOENT);
 		return;
 	}
+	page = n->type == NODE_PAGE;
+	if (page)
+		wiki_page_info(fs->wiki, n->page, &info); /* of this inode's commit */
+	fs_node_put(fs, n);
 	/*
 	 * No security labels here: say so with EOPNOTSUPP, which ls -l
 	 * remembers per filesystem, instead of one round trip per file.
@@ -703,8 +744,7 @@ static void fs_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t
 		fuse_reply_err(req, EOPNOTSUPP);
 		return;
 	}
-	if (n.type != NODE_PAGE || strncmp(name, XATTR_PREFIX, strlen(XATTR_PREFIX)) ||
-	    wiki_page_info(fs->wiki, n.repo, n.slug, &info) < 0) {
+	if (!page || strncmp(name, XATTR_PREFIX, strlen(XATTR_PREFIX))) {
 		fuse_reply_err(req, ENODATA);
 		return;
 	}
@@ -828,6 +868,8 @@ static void fs_init(void *userdata, struct fuse_conn_info *conn)
 const struct fuse_lowlevel_ops fs_ops = {
 	.init = fs_init,
 	.lookup = fs_lookup,
+	.forget = fs_forget,
+	.forget_multi = fs_forget_multi,
 	.getattr = fs_getattr,
 	.setattr = fs_setattr,
 	.opendir = fs_opendir,

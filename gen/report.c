@@ -29,6 +29,7 @@ struct snap_repo {
 	enum wiki_repo_state state;
 	char commit[41];
 	size_t pages, ready, failed, queued, running;
+	size_t versions; /* live page arrays: the current one, and older ones in use */
 	uint64_t tokens_in, tokens_out, generated;
 	int phase;
 	uint64_t objects, objects_total, bytes;
@@ -139,6 +140,8 @@ static int snapshot(struct wiki *w, struct snap *s)
 			}
 		}
 		sr->pages = r->pages ? r->pages->n : 0;
+		for (const struct page_array *a = w->arrays; a; a = a->next)
+			sr->versions += a->repo == r;
 		s->ready += sr->ready;
 		s->failed_now += sr->failed;
 	}
@@ -317,6 +320,7 @@ int wiki_report_json(struct wiki *w, struct buf *out)
 		cJSON_AddNumberToObject(jr, "queued", (double)sr->queued);
 		cJSON_AddNumberToObject(jr, "running", (double)sr->running);
 		cJSON_AddNumberToObject(jr, "generated", (double)sr->generated);
+		cJSON_AddNumberToObject(jr, "page_versions", (double)sr->versions);
 		cJSON_AddNumberToObject(jr, "tokens_in", (double)sr->tokens_in);
 		cJSON_AddNumberToObject(jr, "tokens_out", (double)sr->tokens_out);
 		if (sr->error)

@@ -7,8 +7,11 @@
  * loads or computes the plan, installs it with a fresh page array, and
  * answers every parked waiter. A refresh is the same task with CLONE_FETCH;
  * the repository stays READY meanwhile and readers keep the old plan until
- * the new one is installed (old page arrays are retired, not freed, so a
- * job in flight never points at freed memory).
+ * the new one is installed. Page arrays are reference-counted: the one a
+ * refresh replaced lives on while a job or a struct wiki_page reference (an
+ * inode of the mount) still uses it, so a page opened at the old commit
+ * still reads, and even generates, at that commit; the last reference frees
+ * it, so memory does not grow with each commit a refresh brings.
  *
  * A page is READY when its key is in the page cache, QUEUED/GENERATING
  * while it has a job, FAILED for failure_backoff seconds after its last
@@ -133,6 +136,12 @@ static void page_path(const struct wpage *p, char *out, size_t n)
 	snprintf(out, n, "%s/%s.md", p->repo->cr->name, p->pp->slug);
 }
 
+static struct wpage *wpage_of(struct wiki_page *p)
+{
+	return (struct wpage *)p;
+}
+
+/* A new array with one reference (the repository's), listed. w->lock held. */
 static struct page_array *page_array_new(struct wrepo *r, struct plan *plan)
 {
 	struct page_array *a = calloc(1, sizeof(*a) + plan->n * sizeof(struct wpage));
@@ -140,6 +149,12 @@ static struct page_array *page_array_new(struct wrepo *r, struct plan *plan)
 
 	if (!a)
 		return NULL;
+	a->repo = r;
+	a->refs = 1;
+	a->next = r->w->arrays;
+	if (a->next)
+		a->next->prev = a;
+	r->w->arrays = a;
 	a->n = plan->n;
 	for (size_t i = 0; i < plan->n; i++) {
 		struct wpage *p = &a->pages[i];
@@ -153,6 +168,7 @@ static struct page_array *page_array_new(struct wrepo *r, struct plan *plan)
 		};
 
 		p->repo = r;
+		p->array = a;
 		p->pp = &plan->pages[i];
 		p->pages_plan = plan_ref(plan);
 		page_cache_key(&p->key, &parts);
@@ -160,6 +176,7 @@ static struct page_array *page_array_new(struct wrepo *r, struct plan *plan)
 	return a;
 }
 
+/* Frees an array that is unlisted already (no lock needed). NULL is fine. */
 static void page_array_free(struct page_array *a)
 {
 	if (!a)
@@ -169,6 +186,23 @@ static void page_array_free(struct page_array *a)
 		plan_unref(a->pages[i].pages_plan);
 	}
 	free(a);
+}
+
+/*
+ * Drops a reference to @a; w->lock held. Returns @a, unlisted, when that was
+ * the last one: the caller frees it with page_array_free() after unlocking.
+ */
+static struct page_array *page_array_put_locked(struct wiki *w, struct page_array *a)
+{
+	if (!a || --a->refs > 0)
+		return NULL;
+	if (a->prev)
+		a->prev->next = a->next;
+	else
+		w->arrays = a->next;
+	if (a->next)
+		a->next->prev = a->prev;
+	return a;
 }
 
 static struct wpage *find_page(struct wrepo *r, const char *slug)
@@ -253,6 +287,7 @@ static int page_submit_locked(struct wiki *w, struct wpage *p, enum gen_prio pri
 		}
 		return r;
 	}
+	p->array->refs++; /* the job's, dropped when it finished */
 	p->failed = false;
 	p->running = false;
 	if (wt)
@@ -386,6 +421,7 @@ static void job_finished(void *ctx, void *payload, int err, const char *msg, uns
 	struct wiki *w = ctx;
 	struct wpage *p = payload;
 	struct wiki_waiter *waiters;
+	struct page_array *dead;
 	char path[4096], line[1024] = "";
 
 	page_path(p, path, sizeof(path));
@@ -421,7 +457,7 @@ static void job_finished(void *ctx, void *payload, int err, const char *msg, uns
 	if (err < 0 && err != -ECANCELED && err != -ESHUTDOWN)
 		emit_error(w, path, line);
 	if (err == 0 && w->ev.page_ready)
-		w->ev.page_ready(w->ev.ctx, p->repo->idx, p->pp->slug);
+		w->ev.page_ready(w->ev.ctx, p->repo->idx, (const struct wiki_page *)p);
 	/* EDQUOT and friends keep their meaning; other failures read as EIO */
 	notify_all(waiters, err == 0 || err == -EDQUOT || err == -ECANCELED || err == -ESHUTDOWN ||
 				    err == -ENOSPC
@@ -429,6 +465,10 @@ static void job_finished(void *ctx, void *payload, int err, const char *msg, uns
 				: -EIO);
 	if (err == 0)
 		page_cache_unpin(w->pc, &p->key); /* the pin taken by the commit */
+	pthread_mutex_lock(&w->lock);
+	dead = page_array_put_locked(w, p->array); /* the job's reference */
+	pthread_mutex_unlock(&w->lock);
+	page_array_free(dead);
 }
 
 static int job_worker_init(void *ctx, void **ws)
@@ -552,6 +592,7 @@ static void sync_task(void *data)
 	struct clone_result res;
 	struct wf_err err = { "" };
 	struct plan *plan = NULL;
+	struct page_array *dead = NULL;
 	struct wiki_waiter *waiters;
 	bool changed = false;
 	int ret;
@@ -599,10 +640,7 @@ static void sync_task(void *data)
 		struct page_array *a = page_array_new(r, plan);
 
 		if (a) {
-			if (r->pages) {
-				r->pages->retired_next = w->retired;
-				w->retired = r->pages;
-			}
+			dead = page_array_put_locked(w, r->pages); /* lives on if in use */
 			r->pages = a;
 			plan_unref(r->plan);
 			r->plan = TAKE_PTR(plan);
@@ -622,6 +660,7 @@ static void sync_task(void *data)
 	waiters = waiters_take(&r->waiters);
 	pthread_mutex_unlock(&w->lock);
 
+	page_array_free(dead);
 	plan_unref(plan);
 	if (ret < 0)
 		emit_error(w, r->cr->name, err.msg);
@@ -727,6 +766,45 @@ enum wiki_repo_state wiki_repo_state(struct wiki *w, size_t repo)
 
 /* ---- pages: the FUSE-facing calls ---- */
 
+int wiki_repo_pages(struct wiki *w, size_t repo, struct plan **plan, struct wiki_page **pages)
+{
+	struct wrepo *r;
+	int n = -EAGAIN;
+
+	if (repo >= w->nrepos)
+		return -ENOENT;
+	r = &w->repos[repo];
+	pthread_mutex_lock(&w->lock);
+	if (w->stopping) {
+		n = -ESHUTDOWN;
+	} else if (r->state == WIKI_REPO_READY && r->pages) {
+		for (size_t i = 0; i < r->pages->n; i++)
+			pages[i] = (struct wiki_page *)&r->pages->pages[i];
+		r->pages->refs += r->pages->n;
+		*plan = plan_ref(r->plan);
+		n = (int)r->pages->n;
+	}
+	pthread_mutex_unlock(&w->lock);
+	return n;
+}
+
+void wiki_page_unref(struct wiki *w, struct wiki_page *p)
+{
+	struct page_array *dead;
+
+	if (!p)
+		return;
+	pthread_mutex_lock(&w->lock);
+	dead = page_array_put_locked(w, wpage_of(p)->array);
+	pthread_mutex_unlock(&w->lock);
+	page_array_free(dead);
+}
+
+const char *wiki_page_slug(const struct wiki_page *p)
+{
+	return ((const struct wpage *)p)->pp->slug;
+}
+
 static int open_cached(struct wiki *w, struct wpage *p, struct wiki_open *o)
 {
 	struct page_key key = p->key;
@@ -735,27 +813,20 @@ static int open_cached(struct wiki *w, struct wpage *p, struct wiki_open *o)
 	r = page_cache_open(w->pc, &key, &o->fd, &o->size);
 	/* another process replaced the file: what the kernel cached of it is stale */
 	if (r == 1 && w->ev.page_ready)
-		w->ev.page_ready(w->ev.ctx, p->repo->idx, p->pp->slug);
+		w->ev.page_ready(w->ev.ctx, p->repo->idx, (const struct wiki_page *)p);
 	if (r < 0)
 		return r;
 	o->key = key;
 	return 0;
 }
 
-int wiki_page_want(struct wiki *w, size_t repo, const char *slug, enum gen_prio prio,
+int wiki_page_want(struct wiki *w, struct wiki_page *page, enum gen_prio prio,
 		   struct wiki_waiter *wt, struct wiki_open *o)
 {
-	struct wpage *p;
+	struct wpage *p = wpage_of(page);
 	int r;
 
-	if (repo >= w->nrepos)
-		return -ENOENT;
 	pthread_mutex_lock(&w->lock);
-	p = find_page(&w->repos[repo], slug);
-	if (!p) {
-		pthread_mutex_unlock(&w->lock);
-		return -ENOENT;
-	}
 	if (!p->job && page_cache_lookup(w->pc, &p->key, NULL) == 0) {
 		pthread_mutex_unlock(&w->lock);
 		if (!o)
@@ -770,11 +841,6 @@ int wiki_page_want(struct wiki *w, size_t repo, const char *slug, enum gen_prio 
 			return r;
 		}
 		pthread_mutex_lock(&w->lock);
-		p = find_page(&w->repos[repo], slug);
-		if (!p) {
-			pthread_mutex_unlock(&w->lock);
-			return -ENOENT;
-		}
 	}
 	if (w->stopping)
 		r = -ESHUTDOWN;
@@ -784,24 +850,10 @@ int wiki_page_want(struct wiki *w, size_t repo, const char *slug, enum gen_prio 
 	return r;
 }
 
-int wiki_page_open(struct wiki *w, size_t repo, const char *slug, struct wiki_open *o)
+int wiki_page_open(struct wiki *w, struct wiki_page *p, struct wiki_open *o)
 {
-	struct wpage *p;
-	struct page_key key;
-
-	if (repo >= w->nrepos)
-		return -ENOENT;
-	pthread_mutex_lock(&w->lock);
-	p = find_page(&w->repos[repo], slug);
-	if (p)
-		key = p->key;
-	pthread_mutex_unlock(&w->lock);
-	if (!p)
-		return -ENOENT;
-	if (page_cache_open(w->pc, &key, &o->fd, &o->size) < 0)
-		return -ENOENT;
-	o->key = key;
-	return 0;
+	/* the key never changes: no lock */
+	return open_cached(w, wpage_of(p), o) < 0 ? -ENOENT : 0;
 }
 
 void wiki_page_close(struct wiki *w, struct wiki_open *o)
@@ -812,39 +864,23 @@ void wiki_page_close(struct wiki *w, struct wiki_open *o)
 	page_cache_unpin(w->pc, &o->key);
 }
 
-int wiki_page_size(struct wiki *w, size_t repo, const char *slug, uint64_t *size)
+int wiki_page_size(struct wiki *w, struct wiki_page *p, uint64_t *size)
 {
-	struct wpage *p;
-	int r = -ENOENT;
-
-	if (repo >= w->nrepos)
-		return -ENOENT;
-	pthread_mutex_lock(&w->lock);
-	p = find_page(&w->repos[repo], slug);
-	if (p)
-		r = page_cache_size(w->pc, &p->key, size);
-	pthread_mutex_unlock(&w->lock);
-	return r;
+	return page_cache_size(w->pc, &wpage_of(p)->key, size);
 }
 
-int wiki_page_info(struct wiki *w, size_t repo, const char *slug, struct wiki_page_info *info)
+void wiki_page_info(struct wiki *w, struct wiki_page *page, struct wiki_page_info *info)
 {
-	struct wpage *p;
+	struct wpage *p = wpage_of(page);
 
 	memset(info, 0, sizeof(*info));
 	info->backend = w->ops->name;
-	if (repo >= w->nrepos)
-		return -ENOENT;
 	pthread_mutex_lock(&w->lock);
-	p = find_page(&w->repos[repo], slug);
-	if (p) {
-		info->state = wiki_page_state_locked(w, p);
-		snprintf(info->error, sizeof(info->error), "%s",
-			 info->state != WIKI_PAGE_READY && p->error ? p->error : "");
-		snprintf(info->commit, sizeof(info->commit), "%s", p->pages_plan->commit);
-	}
+	info->state = wiki_page_state_locked(w, p);
+	snprintf(info->error, sizeof(info->error), "%s",
+		 info->state != WIKI_PAGE_READY && p->error ? p->error : "");
+	snprintf(info->commit, sizeof(info->commit), "%s", p->pages_plan->commit);
 	pthread_mutex_unlock(&w->lock);
-	return p ? 0 : -ENOENT;
 }
 
 /* ---- control ---- */
@@ -1073,6 +1109,19 @@ out_free:
 	return r;
 }
 
+/* Moves the waiters of @list to the front of the chain *@chain. w->lock held. */
+static void waiters_splice(struct wiki_waiter **chain, struct wiki_waiter **list)
+{
+	struct wiki_waiter *l = waiters_take(list), *t;
+
+	for (t = l; t && t->next; t = t->next)
+		;
+	if (t) {
+		t->next = *chain;
+		*chain = l;
+	}
+}
+
 void wiki_shutdown(struct wiki *w)
 {
 	struct wiki_waiter *waiters = NULL;
@@ -1084,26 +1133,12 @@ void wiki_shutdown(struct wiki *w)
 	}
 	w->stopping = true;
 	pthread_cond_broadcast(&w->hk_cond);
-	/* every parked request is answered now; jobs are stopped below */
-	for (size_t i = 0; i < w->nrepos; i++) {
-		struct wrepo *r = &w->repos[i];
-		struct wiki_waiter **lists[PLAN_MAX_PAGES + 1];
-		size_t nl = 0;
-
-		lists[nl++] = &r->waiters;
-		for (size_t k = 0; r->pages && k < r->pages->n; k++)
-			lists[nl++] = &r->pages->pages[k].waiters;
-		for (size_t k = 0; k < nl; k++) {
-			struct wiki_waiter *l = waiters_take(lists[k]), *t;
-
-			for (t = l; t && t->next; t = t->next)
-				;
-			if (t) {
-				t->next = waiters;
-				waiters = l;
-			}
-		}
-	}
+	/* every parked request is answered now, at any version; jobs are stopped below */
+	for (size_t i = 0; i < w->nrepos; i++)
+		waiters_splice(&waiters, &w->repos[i].waiters);
+	for (struct page_array *a = w->arrays; a; a = a->next)
+		for (size_t k = 0; k < a->n; k++)
+			waiters_splice(&waiters, &a->pages[k].waiters);
 	pthread_mutex_unlock(&w->lock);
 	notify_all(waiters, -ESHUTDOWN);
 	if (w->ops && w->ops->abort && w->bstate)
@@ -1123,20 +1158,20 @@ void wiki_free(struct wiki *w)
 		pthread_join(w->housekeeper, NULL);
 	workq_free(w->syncq); /* sync tasks end fast: the clone cache is shut down */
 	gen_queue_free(w->q); /* queued jobs finish with -ESHUTDOWN, waiters told */
+	/* the current arrays, and any a forgotten reference still holds */
+	while (w->arrays) {
+		struct page_array *a = w->arrays;
+
+		w->arrays = a->next;
+		page_array_free(a);
+	}
 	for (size_t i = 0; i < w->nrepos; i++) {
 		struct wrepo *r = &w->repos[i];
 
-		page_array_free(r->pages);
 		plan_unref(r->plan);
 		facts_unref(r->facts);
 		free(r->error);
 		pthread_mutex_destroy(&r->facts_lock);
-	}
-	while (w->retired) {
-		struct page_array *a = w->retired;
-
-		w->retired = a->retired_next;
-		page_array_free(a);
 	}
 	for (size_t i = 0; i < WIKI_ERRORS_MAX; i++) {
 		free(w->errors[i].what);

@@ -31,6 +31,13 @@
 #include "queue.h"
 
 struct wiki;
+/*
+ * One page of one plan of a repository: what a file of the mount shows. A
+ * reference keeps that version (its plan, commit and state) alive after a
+ * refresh moved the repository on, so a page opened at one commit reads
+ * that commit's bytes to its end. Opaque, reference-counted.
+ */
+struct wiki_page;
 
 struct wiki_waiter {
 	/* Called once with 0 or -errno, unless detached first. */
@@ -49,10 +56,11 @@ struct wiki_events {
 	/* The repository's plan or commit changed: invalidate what was shown. */
 	void (*repo_changed)(void *ctx, size_t repo);
 	/*
-	 * A page was (re)generated, before its waiters are answered: a size the
-	 * kernel cached for an earlier version of it is stale now. May be NULL.
+	 * Page @page was (re)generated, before its waiters are answered: a size
+	 * the kernel cached for an earlier copy of it is stale now. @page is only
+	 * compared, never used. May be NULL.
 	 */
-	void (*page_ready)(void *ctx, size_t repo, const char *slug);
+	void (*page_ready)(void *ctx, size_t repo, const struct wiki_page *page);
 };
 
 enum wiki_repo_state { WIKI_REPO_NEW, WIKI_REPO_CLONING, WIKI_REPO_READY, WIKI_REPO_FAILED };
@@ -93,6 +101,19 @@ struct plan *wiki_repo_plan(struct wiki *w, size_t repo);
 /* Copies the last error of the repository into @out. */
 void wiki_repo_error(struct wiki *w, size_t repo, char *out, size_t n);
 
+/*
+ * References to the pages of the repository's current plan, in plan order:
+ * one in each of @pages (room for PLAN_MAX_PAGES) and one to the plan in
+ * *@plan. Returns how many pages, -EAGAIN if the repository is not planned
+ * yet, -ESHUTDOWN when stopping. Drop them with wiki_page_unref() and
+ * plan_unref().
+ */
+int wiki_repo_pages(struct wiki *w, size_t repo, struct plan **plan, struct wiki_page **pages);
+/* Drops a reference; the last one of a version frees it. NULL is fine. */
+void wiki_page_unref(struct wiki *w, struct wiki_page *p);
+/* The page's slug; valid while the reference is held. */
+const char *wiki_page_slug(const struct wiki_page *p);
+
 struct wiki_open {
 	int fd; /* content at offset PAGE_CACHE_HDR_LEN */
 	uint64_t size;
@@ -100,20 +121,21 @@ struct wiki_open {
 };
 
 /*
- * Wants page @slug of @repo. 0: ready, *o filled (close with
- * wiki_page_close). 1: @wt attached (a job was submitted or joined; with
- * GEN_PRIO_INTERACTIVE a queued prefetch job is promoted). -ENOENT: no such
- * page. -EIO: failed recently. -EDQUOT: budget exhausted. -EAGAIN: queue
- * full. @wt may be NULL (prefetch): then 1 means queued.
+ * Wants page @p, at its own commit (whether or not that is still the
+ * repository's). 0: ready, *o filled (close with wiki_page_close). 1: @wt
+ * attached (a job was submitted or joined; with GEN_PRIO_INTERACTIVE a
+ * queued prefetch job is promoted). -EIO: failed recently. -EDQUOT: budget
+ * exhausted. -EAGAIN: queue full. @wt may be NULL (prefetch): then 1 means
+ * queued.
  */
-int wiki_page_want(struct wiki *w, size_t repo, const char *slug, enum gen_prio prio,
-		   struct wiki_waiter *wt, struct wiki_open *o);
+int wiki_page_want(struct wiki *w, struct wiki_page *p, enum gen_prio prio, struct wiki_waiter *wt,
+		   struct wiki_open *o);
 /* After a waiter got 0: opens the page. -ENOENT if it vanished meanwhile. */
-int wiki_page_open(struct wiki *w, size_t repo, const char *slug, struct wiki_open *o);
+int wiki_page_open(struct wiki *w, struct wiki_page *p, struct wiki_open *o);
 void wiki_page_close(struct wiki *w, struct wiki_open *o);
 
 /* Size of a ready page (no I/O, no generation): 0, or -ENOENT if absent. */
-int wiki_page_size(struct wiki *w, size_t repo, const char *slug, uint64_t *size);
+int wiki_page_size(struct wiki *w, struct wiki_page *p, uint64_t *size);
 
 struct wiki_page_info {
 	enum wiki_page_state state;
@@ -121,7 +143,7 @@ struct wiki_page_info {
 	char commit[41];
 	const char *backend;
 };
-int wiki_page_info(struct wiki *w, size_t repo, const char *slug, struct wiki_page_info *info);
+void wiki_page_info(struct wiki *w, struct wiki_page *p, struct wiki_page_info *info);
 const char *wiki_page_state_name(enum wiki_page_state s);
 
 /* Detaches @wt if still attached: true means the caller now owns the reply. */

@@ -19,8 +19,10 @@
 
 struct wrepo;
 
+/* One page of one plan; its public handle is struct wiki_page (wiki.h). */
 struct wpage {
 	struct wrepo *repo;
+	struct page_array *array;   /* the array it lives in */
 	const struct plan_page *pp; /* in pages_plan */
 	struct plan *pages_plan;    /* the plan this page belongs to (a reference) */
 	struct page_key key;
@@ -34,8 +36,16 @@ struct wpage {
 	struct wiki_waiter *waiters;
 };
 
+/*
+ * The pages of one plan of a repository (a version). References: the
+ * repository's current array holds one, every job in flight one, every
+ * wiki_page reference one; the last one frees it, so a version outlives a
+ * refresh exactly as long as a job or an open file uses it.
+ */
 struct page_array {
-	struct page_array *retired_next; /* old arrays stay alive until wiki_free */
+	struct wrepo *repo;
+	struct page_array *prev, *next; /* every live array, in w->arrays */
+	size_t refs;			/* protected by w->lock */
 	size_t n;
 	struct wpage pages[];
 };
@@ -90,7 +100,7 @@ struct wiki {
 	bool stopping;
 	size_t nrepos;
 	struct wrepo *repos;
-	struct page_array *retired;
+	struct page_array *arrays; /* every live page array, current or not */
 	struct err_line errors[WIKI_ERRORS_MAX];
 	size_t errors_next, errors_total;
 	uint64_t generated, cache_hits, failed, calls, tokens;

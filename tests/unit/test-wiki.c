@@ -194,20 +194,29 @@ static struct wiki *wiki_up(struct conf **cp, const char *name, const char *extr
 	return w;
 }
 
-static const char *slug_at(struct wiki *w, size_t i, char *buf, size_t n)
+/* A reference to page @i of the current plan (wiki_page_unref it), or NULL. */
+static struct wiki_page *page_at(struct wiki *w, size_t i)
 {
-	struct plan *p = wiki_repo_plan(w, 0);
+	struct wiki_page *pages[PLAN_MAX_PAGES], *p = NULL;
+	struct plan *plan = NULL;
+	int n = wiki_repo_pages(w, 0, &plan, pages);
 
-	snprintf(buf, n, "%s", p && i < p->n ? p->pages[i].slug : "");
-	plan_unref(p);
-	return buf;
+	for (int k = 0; k < n; k++) {
+		if ((size_t)k == i)
+			p = pages[k];
+		else
+			wiki_page_unref(w, pages[k]);
+	}
+	plan_unref(plan);
+	return p;
 }
 
-static enum wiki_page_state state_of(struct wiki *w, const char *slug)
+static enum wiki_page_state state_of(struct wiki *w, struct wiki_page *p)
 {
 	struct wiki_page_info info;
 
-	return wiki_page_info(w, 0, slug, &info) == 0 ? info.state : (enum wiki_page_state) - 1;
+	wiki_page_info(w, p, &info);
+	return info.state;
 }
 
 /* ---- the cases ---- */
@@ -216,20 +225,21 @@ static void test_single_flight(void)
 {
 	struct conf *c = NULL;
 	struct wiki *w = wiki_up(&c, "flight", "");
+	struct wiki_page *home;
 	struct rec r[8];
 	struct wiki_open o;
-	char home[256];
 	int got = 0;
 
 	ok(w, "single-flight: wiki ready");
 	if (!w)
 		return;
-	slug_at(w, 0, home, sizeof(home));
-	is_str(home, "Home", "single-flight: the plan starts with Home");
+	home = page_at(w, 0);
+	is_str(home ? wiki_page_slug(home) : NULL, "Home",
+	       "single-flight: the plan starts with Home");
 	script_set(false, false);
 	for (int i = 0; i < 8; i++) {
 		rec_init(&r[i]);
-		got += wiki_page_want(w, 0, home, GEN_PRIO_INTERACTIVE, &r[i].wt, &o) == 1;
+		got += wiki_page_want(w, home, GEN_PRIO_INTERACTIVE, &r[i].wt, &o) == 1;
 	}
 	is_int(got, 8, "single-flight: eight waiters attached");
 	ok(script_wait_inside(1), "single-flight: the generation started");
@@ -241,10 +251,11 @@ static void test_single_flight(void)
 	is_int(got, 8, "single-flight: every waiter answered 0");
 	is_int(script_calls(), 1, "single-flight: one generation for eight waiters");
 	is_int(state_of(w, home), WIKI_PAGE_READY, "single-flight: state ready");
-	ok(wiki_page_want(w, 0, home, GEN_PRIO_INTERACTIVE, NULL, &o) == 0 && o.size > 0,
+	ok(wiki_page_want(w, home, GEN_PRIO_INTERACTIVE, NULL, &o) == 0 && o.size > 0,
 	   "single-flight: a later want opens the cached page");
 	wiki_page_close(w, &o);
 	is_int(script_calls(), 1, "single-flight: no generation for the cached page");
+	wiki_page_unref(w, home);
 	wiki_free(w);
 	conf_free(c);
 }
@@ -253,20 +264,21 @@ static void test_detach(void)
 {
 	struct conf *c = NULL;
 	struct wiki *w = wiki_up(&c, "detach", "");
-	struct rec a, b;
-	char slug[256];
 	unsigned before = script_calls();
+	struct wiki_page *p, *q;
+	struct rec a, b;
 
 	ok(w, "detach: wiki ready");
 	if (!w)
 		return;
-	slug_at(w, 1, slug, sizeof(slug));
+	p = page_at(w, 1);
+	q = page_at(w, 2);
 	script_set(false, false);
 	rec_init(&a);
 	rec_init(&b);
-	is_int(wiki_page_want(w, 0, slug, GEN_PRIO_INTERACTIVE, &a.wt, NULL), 1,
+	is_int(wiki_page_want(w, p, GEN_PRIO_INTERACTIVE, &a.wt, NULL), 1,
 	       "detach: first waiter attached");
-	is_int(wiki_page_want(w, 0, slug, GEN_PRIO_INTERACTIVE, &b.wt, NULL), 1,
+	is_int(wiki_page_want(w, p, GEN_PRIO_INTERACTIVE, &b.wt, NULL), 1,
 	       "detach: second waiter attached");
 	ok(wiki_waiter_detach(w, &a.wt), "detach: an attached waiter detaches (it owns its reply)");
 	ok(!wiki_waiter_detach(w, &a.wt), "detach: a second detach owns nothing");
@@ -278,9 +290,10 @@ static void test_detach(void)
 	/* a waiter cancelled before it was attached cannot attach any more */
 	rec_init(&a);
 	wiki_waiter_detach(w, &a.wt);
-	slug_at(w, 2, slug, sizeof(slug));
-	is_int(wiki_page_want(w, 0, slug, GEN_PRIO_INTERACTIVE, &a.wt, NULL), -EINTR,
+	is_int(wiki_page_want(w, q, GEN_PRIO_INTERACTIVE, &a.wt, NULL), -EINTR,
 	       "detach: a waiter detached before attaching gets -EINTR");
+	wiki_page_unref(w, p);
+	wiki_page_unref(w, q);
 	wiki_free(w);
 	conf_free(c);
 }
@@ -290,34 +303,34 @@ static void test_backoff(void)
 	struct conf *c = NULL;
 	struct wiki *w = wiki_up(&c, "backoff", "failure_backoff = 1\n");
 	struct wiki_page_info info;
+	struct wiki_page *p;
 	struct rec r;
-	char slug[256];
 	int64_t t0;
 
 	ok(w, "backoff: wiki ready");
 	if (!w)
 		return;
-	slug_at(w, 1, slug, sizeof(slug));
+	p = page_at(w, 1);
 	script_set(true, true);
 	rec_init(&r);
-	is_int(wiki_page_want(w, 0, slug, GEN_PRIO_INTERACTIVE, &r.wt, NULL), 1,
-	       "backoff: submitted");
+	is_int(wiki_page_want(w, p, GEN_PRIO_INTERACTIVE, &r.wt, NULL), 1, "backoff: submitted");
 	is_int(rec_wait(&r), -EIO, "backoff: a failed generation answers -EIO");
-	wiki_page_info(w, 0, slug, &info);
+	wiki_page_info(w, p, &info);
 	is_int(info.state, WIKI_PAGE_FAILED, "backoff: the page is failed");
 	ok(strstr(info.error, "scripted failure"), "backoff: its error keeps the cause ('%s')",
 	   info.error);
-	is_int(wiki_page_want(w, 0, slug, GEN_PRIO_INTERACTIVE, NULL, NULL), -EIO,
+	is_int(wiki_page_want(w, p, GEN_PRIO_INTERACTIVE, NULL, NULL), -EIO,
 	       "backoff: a want during the backoff fails at once, without a generation");
 	t0 = now_ms();
-	while (state_of(w, slug) == WIKI_PAGE_FAILED && now_ms() - t0 < 10000)
+	while (state_of(w, p) == WIKI_PAGE_FAILED && now_ms() - t0 < 10000)
 		usleep(10000); /* the backoff is a time: poll the state it decides */
-	is_int(state_of(w, slug), WIKI_PAGE_ABSENT, "backoff: after failure_backoff, absent");
+	is_int(state_of(w, p), WIKI_PAGE_ABSENT, "backoff: after failure_backoff, absent");
 	script_set(true, false);
 	rec_init(&r);
-	is_int(wiki_page_want(w, 0, slug, GEN_PRIO_INTERACTIVE, &r.wt, NULL), 1,
+	is_int(wiki_page_want(w, p, GEN_PRIO_INTERACTIVE, &r.wt, NULL), 1,
 	       "backoff: then a want tries again");
 	is_int(rec_wait(&r), 0, "backoff: and succeeds");
+	wiki_page_unref(w, p);
 	wiki_free(w);
 	conf_free(c);
 }
@@ -326,27 +339,28 @@ static void test_budget(void)
 {
 	struct conf *c = NULL;
 	struct wiki *w = wiki_up(&c, "budget", "max_calls = 2\n");
-	char slug[256];
+	struct wiki_page *p[3];
 	int answers = 0;
 
 	ok(w, "budget: wiki ready");
 	if (!w)
 		return;
+	for (size_t i = 0; i < 3; i++)
+		p[i] = page_at(w, i);
 	script_set(true, false);
 	for (size_t i = 0; i < 2; i++) {
 		struct rec r;
 
 		rec_init(&r);
-		if (wiki_page_want(w, 0, slug_at(w, i, slug, sizeof(slug)), GEN_PRIO_INTERACTIVE,
-				   &r.wt, NULL) == 1)
+		if (wiki_page_want(w, p[i], GEN_PRIO_INTERACTIVE, &r.wt, NULL) == 1)
 			answers += rec_wait(&r) == 0;
 	}
 	is_int(answers, 2, "budget: max_calls = 2 allows two generations");
-	is_int(wiki_page_want(w, 0, slug_at(w, 2, slug, sizeof(slug)), GEN_PRIO_INTERACTIVE, NULL,
-			      NULL),
-	       -EDQUOT, "budget: the third page is refused with -EDQUOT");
-	is_int(state_of(w, slug_at(w, 0, slug, sizeof(slug))), WIKI_PAGE_READY,
-	       "budget: generated pages stay readable");
+	is_int(wiki_page_want(w, p[2], GEN_PRIO_INTERACTIVE, NULL, NULL), -EDQUOT,
+	       "budget: the third page is refused with -EDQUOT");
+	is_int(state_of(w, p[0]), WIKI_PAGE_READY, "budget: generated pages stay readable");
+	for (size_t i = 0; i < 3; i++)
+		wiki_page_unref(w, p[i]);
 	wiki_free(w);
 	conf_free(c);
 }
@@ -355,32 +369,33 @@ static void test_cancel(void)
 {
 	struct conf *c = NULL;
 	struct wiki *w = wiki_up(&c, "cancel", "");
+	struct wiki_page *pages[PLAN_MAX_PAGES], *running = NULL;
 	struct wf_err err = { "" };
-	const char *running = NULL;
-	struct plan *p;
-	size_t queued = 0, absent = 0;
 	unsigned calls0 = script_calls();
+	struct plan *plan = NULL;
+	int n, queued = 0, absent = 0;
 	int64_t t0;
 
 	ok(w, "cancel: wiki ready");
 	if (!w)
 		return;
+	n = wiki_repo_pages(w, 0, &plan, pages);
+	ok(n > 2, "cancel: %d pages", n);
 	script_set(false, false);
 	is_int(wiki_prefetch(w, 0, NULL, &err), 0, "cancel: prefetch of the repository");
 	ok(script_wait_inside(1), "cancel: one job runs (page_workers = 1)");
-	p = wiki_repo_plan(w, 0);
-	for (size_t i = 0; p && i < p->n; i++) {
-		enum wiki_page_state st = state_of(w, p->pages[i].slug);
+	for (int i = 0; i < n; i++) {
+		enum wiki_page_state st = state_of(w, pages[i]);
 
 		queued += st == WIKI_PAGE_QUEUED;
 		if (st == WIKI_PAGE_GENERATING)
-			running = p->pages[i].slug;
+			running = pages[i];
 	}
 	ok(running, "cancel: the running page is generating");
-	ok(p && queued == p->n - 1, "cancel: the other %zu pages are queued", queued);
+	is_int(queued, n - 1, "cancel: the other pages are queued");
 	is_int(wiki_cancel(w, 0, NULL, &err), 0, "cancel: cancel of the repository");
-	for (size_t i = 0; p && i < p->n; i++)
-		absent += state_of(w, p->pages[i].slug) == WIKI_PAGE_ABSENT;
+	for (int i = 0; i < n; i++)
+		absent += state_of(w, pages[i]) == WIKI_PAGE_ABSENT;
 	is_int(absent, queued, "cancel: every queued page is absent again at once");
 	script_set(true, false);
 	t0 = now_ms();
@@ -389,7 +404,9 @@ static void test_cancel(void)
 	ok(running && state_of(w, running) == WIKI_PAGE_READY,
 	   "cancel: the running job was not cancelled: it finishes");
 	is_int(script_calls(), calls0 + 1, "cancel: no cancelled page was generated");
-	plan_unref(p);
+	for (int i = 0; i < n; i++)
+		wiki_page_unref(w, pages[i]);
+	plan_unref(plan);
 	wiki_free(w);
 	conf_free(c);
 }
