@@ -23,7 +23,7 @@ struct snap_repo {
 	const char *name;
 	enum wiki_repo_state state;
 	char commit[41];
-	size_t pages, ready, failed, queued, running;
+	size_t pages, ready, failed, last_failed, queued, running;
 	uint64_t tokens_in, tokens_out, generated;
 	int phase;
 	uint64_t objects, objects_total, bytes;
@@ -48,7 +48,7 @@ struct snap {
 	struct clone_stats cl;
 	struct page_cache_stats pc;
 	uint64_t generated, cache_hits, failed, calls, tokens;
-	size_t ready, failed_now;
+	size_t ready, failed_now, last_failed;
 	int64_t uptime_ms, first_finish_ms, last_finish_ms;
 	const char *backend;
 	size_t nprov;
@@ -105,12 +105,15 @@ static int snapshot(struct wiki *w, struct snap *s)
 		if (r->state == WIKI_REPO_FAILED && r->error)
 			sr->error = strdup(r->error);
 		for (size_t k = 0; r->pages && k < r->pages->n; k++) {
-			switch (wiki_page_state_locked(w, &r->pages->pages[k])) {
+			struct wpage *p = &r->pages->pages[k];
+
+			switch (wiki_page_state_locked(w, p)) {
 			case WIKI_PAGE_READY:
 				sr->ready++;
 				break;
 			case WIKI_PAGE_FAILED:
 				sr->failed++;
+				sr->last_failed++;
 				break;
 			case WIKI_PAGE_QUEUED:
 				sr->queued++;
@@ -119,12 +122,15 @@ static int snapshot(struct wiki *w, struct snap *s)
 				sr->running++;
 				break;
 			case WIKI_PAGE_ABSENT:
+				/* failure_backoff is over, but nothing has tried it again */
+				sr->last_failed += p->failed;
 				break;
 			}
 		}
 		sr->pages = r->pages ? r->pages->n : 0;
 		s->ready += sr->ready;
 		s->failed_now += sr->failed;
+		s->last_failed += sr->last_failed;
 	}
 	gen_queue_foreach(w->q, REPORT_MAX_JOBS, add_job, s);
 	gen_queue_stats(w->q, &s->q);
@@ -278,6 +284,7 @@ int wiki_report_json(struct wiki *w, struct buf *out)
 	cJSON_AddNumberToObject(o, "retry_wait", (double)s.q.retry_wait);
 	cJSON_AddNumberToObject(o, "ready", (double)s.ready);
 	cJSON_AddNumberToObject(o, "failed", (double)s.failed_now);
+	cJSON_AddNumberToObject(o, "last_failed", (double)s.last_failed);
 	cJSON_AddNumberToObject(o, "generated", (double)s.generated);
 	cJSON_AddNumberToObject(o, "cache_hits", (double)s.cache_hits);
 	cJSON_AddNumberToObject(o, "failures", (double)s.failed);
@@ -298,6 +305,7 @@ int wiki_report_json(struct wiki *w, struct buf *out)
 		cJSON_AddNumberToObject(jr, "pages", (double)sr->pages);
 		cJSON_AddNumberToObject(jr, "ready", (double)sr->ready);
 		cJSON_AddNumberToObject(jr, "failed", (double)sr->failed);
+		cJSON_AddNumberToObject(jr, "last_failed", (double)sr->last_failed);
 		cJSON_AddNumberToObject(jr, "queued", (double)sr->queued);
 		cJSON_AddNumberToObject(jr, "running", (double)sr->running);
 		cJSON_AddNumberToObject(jr, "generated", (double)sr->generated);
@@ -435,6 +443,7 @@ int wiki_report_parse_totals(const char *json, size_t len, const char *prefix,
 		t->pages += (size_t)num(r, "pages");
 		t->ready += (size_t)num(r, "ready");
 		t->failed += (size_t)num(r, "failed");
+		t->last_failed += (size_t)num(r, "last_failed");
 		t->queued += (size_t)num(r, "queued");
 		t->running += (size_t)num(r, "running");
 	}
