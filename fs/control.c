@@ -7,11 +7,15 @@
  *   prefetch PATH   queue every page under PATH at prefetch priority
  *   cancel PATH     drop queued jobs under PATH that no person waits for
  *   retry PATH      forget failures (and, for a page, the cached copy)
- *   refresh REPO    fetch the repository now
+ *   refresh PATH    fetch the repositories under PATH now (one already
+ *                   syncing fetches once more when it is done)
  *
  * PATH is relative to the mount ("owner/repo", "owner/repo/Home.md", "",
- * "." or "/" for everything) or an absolute path inside the mount. A bad
- * command fails the write with EINVAL and leaves a line in errors.
+ * "." or "/" for everything; refresh wants it spelled, not empty) or an
+ * absolute path inside the mount. A bad command fails the write with
+ * EINVAL and leaves a line in errors. On several repositories a command
+ * goes on past one that refuses it, whose cause goes to errors and the
+ * log; the write fails only if every one refused.
  */
 #include "fs.h"
 #include "log.h"
@@ -54,11 +58,45 @@ static int apply(struct fs *fs, enum verb v, size_t repo, const char *slug, stru
 	return -EINVAL;
 }
 
+/*
+ * Every repository (of owner @owner, or all if 0). One that refuses does not
+ * stop the others: its cause is noted; the result is its error only if no
+ * repository took the command.
+ */
+static int apply_all(struct fs *fs, enum verb v, fuse_ino_t owner, struct wf_err *err)
+{
+	size_t took = 0, refused = 0;
+	int r = 0;
+
+	for (size_t i = 0; i < fs->conf->n_repos; i++) {
+		struct wf_err e = { "" };
+		struct node rn;
+		int q;
+
+		if (fs_node_get(fs, fs->repos[i].ino, &rn) < 0)
+			continue;
+		if (owner && rn.parent != owner)
+			continue;
+		q = apply(fs, v, i, NULL, &e);
+		if (q == 0) {
+			took++;
+			continue;
+		}
+		refused++;
+		if (r == 0) {
+			r = q;
+			snprintf(err->msg, sizeof(err->msg), "%s", e.msg);
+		}
+		wiki_error_note(fs->wiki, fs->conf->repos[i].name, e.msg);
+		log_warn("%s: %s", fs->conf->repos[i].name, e.msg);
+	}
+	return took || !refused ? 0 : r;
+}
+
 /* Every repository below @ino (itself, an owner's, or all), or its page. */
 static int apply_path(struct fs *fs, enum verb v, fuse_ino_t ino, struct wf_err *err)
 {
 	struct node n;
-	int r = 0;
 
 	if (fs_node_get(fs, ino, &n) < 0)
 		return wf_err_set(err, -ENOENT, "no such path");
@@ -71,19 +109,7 @@ static int apply_path(struct fs *fs, enum verb v, fuse_ino_t ino, struct wf_err 
 		return apply(fs, v, n.repo, NULL, err);
 	case NODE_ROOT:
 	case NODE_OWNER:
-		for (size_t i = 0; i < fs->conf->n_repos; i++) {
-			struct node rn;
-			int q;
-
-			if (fs_node_get(fs, fs->repos[i].ino, &rn) < 0)
-				continue;
-			if (n.type == NODE_OWNER && rn.parent != ino)
-				continue;
-			q = apply(fs, v, i, NULL, err);
-			if (q < 0 && r == 0)
-				r = q;
-		}
-		return r;
+		return apply_all(fs, v, n.type == NODE_OWNER ? ino : 0, err);
 	case NODE_CTLDIR:
 	case NODE_CTL:
 		break;
@@ -111,8 +137,10 @@ static int run_line(struct fs *fs, char *line, struct wf_err *err)
 		if (strcmp(verb, verbs[v]))
 			continue;
 		if (v == V_REFRESH && !*path)
-			return wf_err_set(err, -EINVAL, "refresh needs a repository");
-		r = fs_path_resolve(fs, *path ? path : ".", &ino);
+			return wf_err_set(err, -EINVAL,
+					  "refresh needs a repository, an owner or / for all");
+		/* "/" is the whole mount (as documented), not the host's root */
+		r = fs_path_resolve(fs, path[strspn(path, "/")] ? path : ".", &ino);
 		if (r == -EAGAIN) {
 			/* a page of a repository not planned yet: plan first, then ask again */
 			return wf_err_set(err, -EAGAIN,
