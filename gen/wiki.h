@@ -131,7 +131,9 @@ bool wiki_waiter_detach(struct wiki *w, struct wiki_waiter *wt);
  * Control commands on a repository (@slug NULL = all its pages):
  * prefetch queues at prefetch priority (cloning first if needed), cancel
  * drops queued jobs that no person waits for, retry forgets a failure and
- * the cached page, refresh fetches now. Return 0 or -errno with @err.
+ * the cached page, refresh fetches now (a repository already syncing
+ * fetches once more when that sync ends: never EBUSY). Return 0 or -errno
+ * with @err.
  */
 int wiki_prefetch(struct wiki *w, size_t repo, const char *slug, struct wf_err *err);
 int wiki_cancel(struct wiki *w, size_t repo, const char *slug, struct wf_err *err);
