@@ -266,6 +266,40 @@ int wiki_report_text(struct wiki *w, struct buf *out)
 	return out->len >= out->max ? -E2BIG : 0;
 }
 
+/* progress.json's "repos": one object per repository. */
+static void json_repos(cJSON *arr, const struct snap *s)
+{
+	for (size_t i = 0; i < s->nrepos; i++) {
+		const struct snap_repo *sr = &s->repos[i];
+		cJSON *jr = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(jr, "name", sr->name);
+		cJSON_AddStringToObject(jr, "state", repo_state_names[sr->state]);
+		cJSON_AddStringToObject(jr, "commit", sr->commit);
+		cJSON_AddNumberToObject(jr, "pages", (double)sr->pages);
+		cJSON_AddNumberToObject(jr, "ready", (double)sr->ready);
+		cJSON_AddNumberToObject(jr, "failed", (double)sr->failed);
+		cJSON_AddNumberToObject(jr, "last_failed", (double)sr->last_failed);
+		cJSON_AddNumberToObject(jr, "queued", (double)sr->queued);
+		cJSON_AddNumberToObject(jr, "running", (double)sr->running);
+		cJSON_AddNumberToObject(jr, "generated", (double)sr->generated);
+		cJSON_AddNumberToObject(jr, "tokens_in", (double)sr->tokens_in);
+		cJSON_AddNumberToObject(jr, "tokens_out", (double)sr->tokens_out);
+		if (sr->error)
+			cJSON_AddStringToObject(jr, "error", sr->error);
+		if (sr->phase != CLONE_IDLE) {
+			cJSON *c = cJSON_AddObjectToObject(jr, "clone");
+
+			cJSON_AddStringToObject(c, "phase", phase_names[sr->phase % 5]);
+			cJSON_AddNumberToObject(c, "objects_received", (double)sr->objects);
+			cJSON_AddNumberToObject(c, "objects_total", (double)sr->objects_total);
+			cJSON_AddNumberToObject(c, "bytes_received", (double)sr->bytes);
+			cJSON_AddNumberToObject(c, "elapsed_ms", (double)sr->clone_ms);
+		}
+		cJSON_AddItemToArray(arr, jr);
+	}
+}
+
 int wiki_report_json(struct wiki *w, struct buf *out)
 {
 	struct snap s;
@@ -294,36 +328,7 @@ int wiki_report_json(struct wiki *w, struct buf *out)
 	cJSON_AddNumberToObject(o, "done", (double)s.cl.done);
 	cJSON_AddNumberToObject(o, "failed", (double)s.cl.failed);
 	cJSON_AddNumberToObject(o, "max_active_seen", s.cl.max_active_seen);
-	arr = cJSON_AddArrayToObject(root, "repos");
-	for (size_t i = 0; i < s.nrepos; i++) {
-		const struct snap_repo *sr = &s.repos[i];
-		cJSON *jr = cJSON_CreateObject();
-
-		cJSON_AddStringToObject(jr, "name", sr->name);
-		cJSON_AddStringToObject(jr, "state", repo_state_names[sr->state]);
-		cJSON_AddStringToObject(jr, "commit", sr->commit);
-		cJSON_AddNumberToObject(jr, "pages", (double)sr->pages);
-		cJSON_AddNumberToObject(jr, "ready", (double)sr->ready);
-		cJSON_AddNumberToObject(jr, "failed", (double)sr->failed);
-		cJSON_AddNumberToObject(jr, "last_failed", (double)sr->last_failed);
-		cJSON_AddNumberToObject(jr, "queued", (double)sr->queued);
-		cJSON_AddNumberToObject(jr, "running", (double)sr->running);
-		cJSON_AddNumberToObject(jr, "generated", (double)sr->generated);
-		cJSON_AddNumberToObject(jr, "tokens_in", (double)sr->tokens_in);
-		cJSON_AddNumberToObject(jr, "tokens_out", (double)sr->tokens_out);
-		if (sr->error)
-			cJSON_AddStringToObject(jr, "error", sr->error);
-		if (sr->phase != CLONE_IDLE) {
-			cJSON *c = cJSON_AddObjectToObject(jr, "clone");
-
-			cJSON_AddStringToObject(c, "phase", phase_names[sr->phase % 5]);
-			cJSON_AddNumberToObject(c, "objects_received", (double)sr->objects);
-			cJSON_AddNumberToObject(c, "objects_total", (double)sr->objects_total);
-			cJSON_AddNumberToObject(c, "bytes_received", (double)sr->bytes);
-			cJSON_AddNumberToObject(c, "elapsed_ms", (double)sr->clone_ms);
-		}
-		cJSON_AddItemToArray(arr, jr);
-	}
+	json_repos(cJSON_AddArrayToObject(root, "repos"), &s);
 	arr = cJSON_AddArrayToObject(root, "jobs");
 	for (size_t i = 0; i < s.njobs; i++) {
 		const struct snap_job *j = &s.jobs[i];
