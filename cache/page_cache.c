@@ -75,10 +75,9 @@ struct page_claim {
 
 void page_cache_key(struct page_key *k, const struct page_key_parts *p)
 {
-	const char *parts[] = { PAGE_CACHE_VERSION, p->url,
-				p->commit,	    p->slug,
-				p->backend,	    p->model ? p->model : "",
-				p->prompt_version };
+	const char *model = p->model ? p->model : "", *repo = p->repo ? p->repo : "";
+	const char *parts[] = { PAGE_CACHE_VERSION, repo,  p->url,	     p->commit, p->slug,
+				p->backend,	    model, p->prompt_version };
 	struct sha256 s;
 	uint8_t d[SHA256_LEN];
 

@@ -63,8 +63,9 @@ struct page_key {
 	char hex[SHA256_HEX];
 };
 
+/* @repo is the repository's name: its pages say it, so two names of one URL differ. */
 struct page_key_parts {
-	const char *url, *commit, *slug, *backend, *model, *prompt_version;
+	const char *repo, *url, *commit, *slug, *backend, *model, *prompt_version;
 };
 
 void page_cache_key(struct page_key *k, const struct page_key_parts *p);

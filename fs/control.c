@@ -7,11 +7,15 @@
  *   prefetch PATH   queue every page under PATH at prefetch priority
  *   cancel PATH     drop queued jobs under PATH that no person waits for
  *   retry PATH      forget failures (and, for a page, the cached copy)
- *   refresh REPO    fetch the repository now
+ *   refresh PATH    fetch the repositories under PATH now (one already
+ *                   syncing fetches once more when it is done)
  *
  * PATH is relative to the mount ("owner/repo", "owner/repo/Home.md", "",
- * "." or "/" for everything) or an absolute path inside the mount. A bad
- * command fails the write with EINVAL and leaves a line in errors.
+ * "." or "/" for everything; refresh wants it spelled, not empty) or an
+ * absolute path inside the mount. A bad command fails the write with
+ * EINVAL and leaves a line in errors. On several repositories a command
+ * goes on past one that refuses it, whose cause goes to errors and the
+ * log; the write fails only if every one refused.
  */
 #include "fs.h"
 #include "log.h"
@@ -54,11 +58,44 @@ static int apply(struct fs *fs, enum verb v, size_t repo, const char *slug, stru
 	return -EINVAL;
 }
 
+/*
+ * Every repository (of owner @owner, or all if 0). One that refuses does not
+ * stop the others: its cause is noted; the result is its error only if no
+ * repository took the command.
+ */
+static int apply_all(struct fs *fs, enum verb v, fuse_ino_t owner, struct wf_err *err)
+{
+	size_t took = 0, refused = 0;
+	int r = 0;
+
+	for (size_t i = 0; i < fs->conf->n_repos; i++) {
+		struct node *rn = fs_node_get(fs, fs->repos[i].ino);
+		bool other = !rn || (owner && rn->parent != owner);
+		struct wf_err e = { "" };
+		int q;
+
+		fs_node_put(fs, rn);
+		if (other)
+			continue;
+		q = apply(fs, v, i, NULL, &e);
+		if (q == 0) {
+			took++;
+			continue;
+		}
+		refused++;
+		if (r == 0) {
+			r = q;
+			snprintf(err->msg, sizeof(err->msg), "%s", e.msg);
+		}
+		wiki_error_note(fs->wiki, fs->conf->repos[i].name, e.msg);
+		log_warn("%s: %s", fs->conf->repos[i].name, e.msg);
+	}
+	return took || !refused ? 0 : r;
+}
+
 /* Every repository below @n (itself, an owner's, or all), or its page. */
 static int apply_path(struct fs *fs, enum verb v, const struct node *n, struct wf_err *err)
 {
-	int r = 0;
-
 	switch (n->type) {
 	case NODE_PAGE:
 		if (v == V_REFRESH)
@@ -68,19 +105,7 @@ static int apply_path(struct fs *fs, enum verb v, const struct node *n, struct w
 		return apply(fs, v, n->repo, NULL, err);
 	case NODE_ROOT:
 	case NODE_OWNER:
-		for (size_t i = 0; i < fs->conf->n_repos; i++) {
-			struct node *rn = fs_node_get(fs, fs->repos[i].ino);
-			bool other = !rn || (n->type == NODE_OWNER && rn->parent != n->ino);
-			int q;
-
-			fs_node_put(fs, rn);
-			if (other)
-				continue;
-			q = apply(fs, v, i, NULL, err);
-			if (q < 0 && r == 0)
-				r = q;
-		}
-		return r;
+		return apply_all(fs, v, n->type == NODE_OWNER ? n->ino : 0, err);
 	case NODE_CTLDIR:
 	case NODE_CTL:
 		break;
@@ -108,8 +133,10 @@ static int run_line(struct fs *fs, char *line, struct wf_err *err)
 		if (strcmp(verb, verbs[v]))
 			continue;
 		if (v == V_REFRESH && !*path)
-			return wf_err_set(err, -EINVAL, "refresh needs a repository");
-		r = fs_path_resolve(fs, *path ? path : ".", &n);
+			return wf_err_set(err, -EINVAL,
+					  "refresh needs a repository, an owner or / for all");
+		/* "/" is the whole mount (as documented), not the host's root */
+		r = fs_path_resolve(fs, path[strspn(path, "/")] ? path : ".", &n);
 		if (r == -EAGAIN) {
 			/* a page of a repository not planned yet: plan first, then ask again */
 			return wf_err_set(err, -EAGAIN,

@@ -2,10 +2,15 @@
 /*
  * "wikifs prefetch [--no-wait] PATH": finds the mount that holds PATH (the
  * nearest ancestor with .wikifs/control), writes "prefetch REL" to it, and
- * unless --no-wait draws a progress bar from progress.json until every page
- * under PATH is ready or failed. Ctrl-C writes "cancel REL", which drops the
- * queued prefetch jobs (pages a person is waiting for keep going), and exits
- * 130. The exit status is 1 if any page or repository failed.
+ * unless --no-wait draws a progress bar from progress.json until nothing
+ * under PATH is cloning, queued or generating. Every page has then reached
+ * ready or failed (progress.json's last_failed: a failure whose
+ * failure_backoff is over counts, else the bar would wait for a page that
+ * nothing retries), or was never queued (cancelled, over budget, replaced
+ * by a refresh), which the end line says. Ctrl-C writes "cancel REL",
+ * which drops the queued prefetch jobs (pages a person is waiting for keep
+ * going), and exits 130. The exit status is 1 if any page or repository
+ * failed or was left absent.
  */
 #include "fs.h"
 #include "fsutil.h"
@@ -71,7 +76,7 @@ static int send_command(const char *root, const char *verb, const char *rel)
 
 static void draw(const struct wiki_totals *t, bool tty, int64_t t0)
 {
-	size_t done = t->ready + t->failed, total = t->pages;
+	size_t done = t->ready + t->last_failed, total = t->pages;
 	int width = 30, fill = total ? (int)((double)done * width / (double)total) : 0;
 	char bar[64];
 
@@ -79,8 +84,8 @@ static void draw(const struct wiki_totals *t, bool tty, int64_t t0)
 		bar[i] = i < fill ? '#' : '.';
 	bar[width] = '\0';
 	fprintf(stdout, "%s[%s] %zu/%zu pages", tty ? "\r" : "", bar, done, total);
-	if (t->failed)
-		fprintf(stdout, ", %zu failed", t->failed);
+	if (t->last_failed)
+		fprintf(stdout, ", %zu failed", t->last_failed);
 	if (t->repos_pending)
 		fprintf(stdout, ", %zu repositories cloning", t->repos_pending);
 	if (t->rate_per_min > 0)
@@ -89,6 +94,26 @@ static void draw(const struct wiki_totals *t, bool tty, int64_t t0)
 		fprintf(stdout, ", ETA %.0fs", t->eta_s);
 	fprintf(stdout, " (%.0fs)%s", (double)(now_ms() - t0) / 1000.0, tty ? "\033[K" : "\n");
 	fflush(stdout);
+}
+
+/* The end line: what did not become ready, and why to look. 0 or 1. */
+static int summary(const struct wiki_totals *t, const char *root)
+{
+	size_t left = t->pages - MIN(t->pages, t->ready + t->last_failed);
+
+	if (!t->last_failed && !t->repos_failed && !left)
+		return 0;
+	if (t->last_failed)
+		fprintf(stdout, "%zu of %zu pages failed\n", t->last_failed, t->pages);
+	if (left)
+		fprintf(stdout,
+			"%zu of %zu pages were not generated (cancelled, refused, or replaced by "
+			"a refresh)\n",
+			left, t->pages);
+	if (t->repos_failed)
+		fprintf(stdout, "%zu of %zu repositories failed\n", t->repos_failed, t->repos);
+	fprintf(stdout, "see %s/" CTLDIR_NAME "/errors\n", root);
+	return 1;
 }
 
 int prefetch_main(int argc, char **argv)
@@ -146,14 +171,14 @@ int prefetch_main(int argc, char **argv)
 				r < 0 ? strerror(-r) : "malformed progress.json");
 			return 1;
 		}
-		if (t.ready + t.failed != last_done || now_ms() - last_draw > (tty ? 500 : 5000)) {
+		if (t.ready + t.last_failed != last_done ||
+		    now_ms() - last_draw > (tty ? 500 : 5000)) {
 			draw(&t, tty, t0);
-			last_done = t.ready + t.failed;
+			last_done = t.ready + t.last_failed;
 			last_draw = now_ms();
 		}
-		if (t.repos_pending == 0 && t.queued == 0 && t.running == 0 &&
-		    t.ready + t.failed >= t.pages)
-			break;
+		if (t.repos_pending == 0 && t.queued == 0 && t.running == 0)
+			break;	    /* nothing left that could still change a page */
 		poll(NULL, 0, 200); /* progress is a snapshot: look again shortly */
 	}
 	if (interrupted) {
@@ -164,11 +189,5 @@ int prefetch_main(int argc, char **argv)
 	draw(&t, tty, t0);
 	if (tty)
 		fputc('\n', stdout);
-	if (t.failed || t.repos_failed) {
-		fprintf(stdout,
-			"%zu pages and %zu repositories failed: see %s/" CTLDIR_NAME "/errors\n",
-			t.failed, t.repos_failed, root);
-		return 1;
-	}
-	return 0;
+	return summary(&t, root);
 }

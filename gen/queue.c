@@ -8,6 +8,13 @@
  * worker to wake after the due time moves it back to the front of its
  * priority list.
  *
+ * A job leaves the lists for good in one of two ways: under q->lock with
+ * over set, then finished() runs without the lock (completion, shutdown);
+ * or gen_queue_cancel() frees it under q->lock and the caller, still under
+ * its own lock, forgets it. Either way promote and cancel never touch a job
+ * that is not in a list: an over job is left alone, a cancelled one is
+ * unreachable.
+ *
  * Locking: q->lock protects every list, counter and job field. It is never
  * held while calling ops.
  */
@@ -27,6 +34,7 @@ struct gen_job {
 	enum gen_job_state state;
 	unsigned attempt; /* attempts started */
 	bool no_retry;	  /* cancel asked while running */
+	bool over;	  /* out of every list, finished() pending: hands off */
 	int64_t submitted_ms, started_ms, due_ms;
 };
 
@@ -45,7 +53,7 @@ struct gen_queue {
 	struct list ready[GEN_PRIO_MAX], delayed, running;
 	unsigned *group_running;
 	bool stopping;
-	uint64_t attempts, succeeded, failed, retried;
+	uint64_t attempts, succeeded, failed, retried, cancelled;
 	int64_t busy_ms;
 	/* set at creation */
 	pthread_t *threads;
@@ -188,6 +196,7 @@ static void run_one(struct gen_queue *q, void *ws, struct gen_job *j)
 		q->failed++;
 	else
 		q->succeeded++;
+	j->over = true;
 	pthread_cond_broadcast(&q->cond); /* a group slot was freed */
 	pthread_mutex_unlock(&q->lock);
 	finish(q, j, r, r < 0 ? gerr.e.msg : "");
@@ -285,6 +294,7 @@ void gen_queue_free(struct gen_queue *q)
 			struct gen_job *j = l->head;
 
 			list_del(l, j);
+			j->over = true;
 			list_append(&dead, j);
 		}
 	}
@@ -341,7 +351,7 @@ int gen_queue_submit(struct gen_queue *q, size_t group, enum gen_prio prio, void
 void gen_queue_promote(struct gen_queue *q, struct gen_job *j)
 {
 	pthread_mutex_lock(&q->lock);
-	if (j->prio != GEN_PRIO_INTERACTIVE) {
+	if (j->prio != GEN_PRIO_INTERACTIVE && !j->over) {
 		struct list *l = list_of(q, j);
 
 		if (j->state == GEN_JOB_QUEUED) {
@@ -358,20 +368,19 @@ void gen_queue_promote(struct gen_queue *q, struct gen_job *j)
 
 bool gen_queue_cancel(struct gen_queue *q, struct gen_job *j)
 {
-	pthread_mutex_lock(&q->lock);
-	if (j->state == GEN_JOB_RUNNING) {
-		j->no_retry = true;
-		pthread_mutex_unlock(&q->lock);
-		return false;
-	}
-	list_del(list_of(q, j), j);
-	pthread_mutex_unlock(&q->lock);
-	return true;
-}
+	bool taken;
 
-void gen_queue_cancel_finish(struct gen_queue *q, struct gen_job *j)
-{
-	finish(q, j, -ECANCELED, "cancelled");
+	pthread_mutex_lock(&q->lock);
+	taken = j->state != GEN_JOB_RUNNING && !j->over;
+	if (taken) {
+		list_del(list_of(q, j), j);
+		q->cancelled++;
+		free(j);
+	} else {
+		j->no_retry = true;
+	}
+	pthread_mutex_unlock(&q->lock);
+	return taken;
 }
 
 void gen_queue_stats(struct gen_queue *q, struct gen_queue_stats *st)
@@ -384,6 +393,7 @@ void gen_queue_stats(struct gen_queue *q, struct gen_queue_stats *st)
 	st->succeeded = q->succeeded;
 	st->failed = q->failed;
 	st->retried = q->retried;
+	st->cancelled = q->cancelled;
 	st->busy_ms = q->busy_ms;
 	pthread_mutex_unlock(&q->lock);
 }

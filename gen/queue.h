@@ -8,7 +8,8 @@
  * The queue knows nothing about pages: a job carries an opaque payload and
  * a group number; ops->run makes one attempt and ops->finished reports the
  * final outcome. Single-flight (one job per page) is the caller's rule: it
- * keeps the job pointer it got from gen_queue_submit() until finished().
+ * keeps the job pointer it got from gen_queue_submit() until finished(), or
+ * until a gen_queue_cancel() that returned true.
  *
  * Thread-safety: all functions are thread-safe. Lock order: a caller's own
  * lock may be held while calling gen_queue_promote/cancel (they take the
@@ -34,9 +35,10 @@ struct gen_queue_ops {
 	/* One attempt on a worker thread. 0 or -errno with @gerr filled. */
 	int (*run)(void *ctx, void *wstate, void *payload, unsigned attempt, struct gen_err *gerr);
 	/*
-	 * The job is over: @err is 0, the last attempt's error, -ECANCELED or
-	 * -ESHUTDOWN; @msg its detail. Called once per job, without the queue
-	 * lock; the job is freed right after it returns.
+	 * The job is over: @err is 0, the last attempt's error or -ESHUTDOWN;
+	 * @msg its detail. Called once per job, except for a job that
+	 * gen_queue_cancel() took, without the queue lock; the job is freed
+	 * right after it returns.
 	 */
 	void (*finished)(void *ctx, void *payload, int err, const char *msg, unsigned attempts);
 	int (*worker_init)(void *ctx, void **wstate);
@@ -58,19 +60,26 @@ int gen_queue_new(struct gen_queue **ret, const struct gen_queue_opts *o,
 /* Cancels queued jobs (-ESHUTDOWN), waits for running ones, joins. */
 void gen_queue_free(struct gen_queue *q);
 
-/* Queues a job. -EAGAIN when the queue is full. *job is valid until finished(). */
+/*
+ * Queues a job. -EAGAIN when the queue is full. *job is valid until
+ * finished() returns or gen_queue_cancel() returned true.
+ */
 int gen_queue_submit(struct gen_queue *q, size_t group, enum gen_prio prio, void *payload,
 		     struct gen_job **job);
-/* Moves a queued prefetch job to interactive priority. */
+/*
+ * Moves a queued prefetch job to interactive priority. A job already on its
+ * way to finished() is left alone.
+ */
 void gen_queue_promote(struct gen_queue *q, struct gen_job *job);
 /*
- * Takes a job that is not running out of the queue and returns true; the
- * caller must then call gen_queue_cancel_finish() (which runs finished()
- * with -ECANCELED) once it holds no lock finished() takes. A running job is
- * only told not to retry (false). Safe under the caller's own lock.
+ * Takes a job that is not running out of the queue, frees it and returns
+ * true: finished() is NOT called for it, so the caller forgets the job in
+ * the same critical section of its own lock (which it may hold here) and
+ * there is no moment where the caller still points at a job the queue no
+ * longer has. A running job, or one whose finished() is under way, is only
+ * told not to retry (false); finished() follows as usual.
  */
 bool gen_queue_cancel(struct gen_queue *q, struct gen_job *job);
-void gen_queue_cancel_finish(struct gen_queue *q, struct gen_job *job);
 
 struct gen_job_info {
 	void *payload;
@@ -83,7 +92,7 @@ struct gen_job_info {
 
 struct gen_queue_stats {
 	size_t queued, running, retry_wait;
-	uint64_t attempts, succeeded, failed, retried;
+	uint64_t attempts, succeeded, failed, retried, cancelled;
 	int64_t busy_ms; /* summed run time of finished attempts */
 };
 

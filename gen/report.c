@@ -28,7 +28,7 @@ struct snap_repo {
 	const char *name;
 	enum wiki_repo_state state;
 	char commit[41];
-	size_t pages, ready, failed, queued, running;
+	size_t pages, ready, failed, last_failed, queued, running;
 	size_t versions; /* live page arrays: the current one, and older ones in use */
 	uint64_t tokens_in, tokens_out, generated;
 	int phase;
@@ -54,7 +54,7 @@ struct snap {
 	struct clone_stats cl;
 	struct page_cache_stats pc;
 	uint64_t generated, cache_hits, failed, calls, tokens;
-	size_t ready, failed_now;
+	size_t ready, failed_now, last_failed;
 	int64_t uptime_ms, first_finish_ms, last_finish_ms;
 	const char *backend;
 	size_t nprov;
@@ -122,12 +122,15 @@ static int snapshot(struct wiki *w, struct snap *s)
 		if (r->state == WIKI_REPO_FAILED && r->error)
 			sr->error = shown_dup(r->error);
 		for (size_t k = 0; r->pages && k < r->pages->n; k++) {
-			switch (wiki_page_state_locked(w, &r->pages->pages[k])) {
+			struct wpage *p = &r->pages->pages[k];
+
+			switch (wiki_page_state_locked(w, p)) {
 			case WIKI_PAGE_READY:
 				sr->ready++;
 				break;
 			case WIKI_PAGE_FAILED:
 				sr->failed++;
+				sr->last_failed++;
 				break;
 			case WIKI_PAGE_QUEUED:
 				sr->queued++;
@@ -136,6 +139,8 @@ static int snapshot(struct wiki *w, struct snap *s)
 				sr->running++;
 				break;
 			case WIKI_PAGE_ABSENT:
+				/* failure_backoff is over, but nothing has tried it again */
+				sr->last_failed += p->failed;
 				break;
 			}
 		}
@@ -144,6 +149,7 @@ static int snapshot(struct wiki *w, struct snap *s)
 			sr->versions += a->repo == r;
 		s->ready += sr->ready;
 		s->failed_now += sr->failed;
+		s->last_failed += sr->last_failed;
 	}
 	gen_queue_foreach(w->q, REPORT_MAX_JOBS, add_job, s);
 	gen_queue_stats(w->q, &s->q);
@@ -279,36 +285,11 @@ int wiki_report_text(struct wiki *w, struct buf *out)
 	return out->len >= out->max ? -E2BIG : 0;
 }
 
-int wiki_report_json(struct wiki *w, struct buf *out)
+/* progress.json's "repos": one object per repository. */
+static void json_repos(cJSON *arr, const struct snap *s)
 {
-	struct snap s;
-	double rate, eta;
-	cJSON *root, *o, *arr;
-	char *text;
-	int r = snapshot(w, &s);
-
-	if (r < 0)
-		return r;
-	rate_eta(&s, &rate, &eta);
-	root = cJSON_CreateObject();
-	o = cJSON_AddObjectToObject(root, "pages");
-	cJSON_AddNumberToObject(o, "queued", (double)s.q.queued);
-	cJSON_AddNumberToObject(o, "running", (double)s.q.running);
-	cJSON_AddNumberToObject(o, "retry_wait", (double)s.q.retry_wait);
-	cJSON_AddNumberToObject(o, "ready", (double)s.ready);
-	cJSON_AddNumberToObject(o, "failed", (double)s.failed_now);
-	cJSON_AddNumberToObject(o, "generated", (double)s.generated);
-	cJSON_AddNumberToObject(o, "cache_hits", (double)s.cache_hits);
-	cJSON_AddNumberToObject(o, "failures", (double)s.failed);
-	o = cJSON_AddObjectToObject(root, "clones");
-	cJSON_AddNumberToObject(o, "active", s.cl.active);
-	cJSON_AddNumberToObject(o, "queued", s.cl.queued);
-	cJSON_AddNumberToObject(o, "done", (double)s.cl.done);
-	cJSON_AddNumberToObject(o, "failed", (double)s.cl.failed);
-	cJSON_AddNumberToObject(o, "max_active_seen", s.cl.max_active_seen);
-	arr = cJSON_AddArrayToObject(root, "repos");
-	for (size_t i = 0; i < s.nrepos; i++) {
-		const struct snap_repo *sr = &s.repos[i];
+	for (size_t i = 0; i < s->nrepos; i++) {
+		const struct snap_repo *sr = &s->repos[i];
 		cJSON *jr = cJSON_CreateObject();
 
 		cJSON_AddStringToObject(jr, "name", sr->name);
@@ -317,6 +298,7 @@ int wiki_report_json(struct wiki *w, struct buf *out)
 		cJSON_AddNumberToObject(jr, "pages", (double)sr->pages);
 		cJSON_AddNumberToObject(jr, "ready", (double)sr->ready);
 		cJSON_AddNumberToObject(jr, "failed", (double)sr->failed);
+		cJSON_AddNumberToObject(jr, "last_failed", (double)sr->last_failed);
 		cJSON_AddNumberToObject(jr, "queued", (double)sr->queued);
 		cJSON_AddNumberToObject(jr, "running", (double)sr->running);
 		cJSON_AddNumberToObject(jr, "generated", (double)sr->generated);
@@ -336,6 +318,37 @@ int wiki_report_json(struct wiki *w, struct buf *out)
 		}
 		cJSON_AddItemToArray(arr, jr);
 	}
+}
+
+int wiki_report_json(struct wiki *w, struct buf *out)
+{
+	struct snap s;
+	double rate, eta;
+	cJSON *root, *o, *arr;
+	char *text;
+	int r = snapshot(w, &s);
+
+	if (r < 0)
+		return r;
+	rate_eta(&s, &rate, &eta);
+	root = cJSON_CreateObject();
+	o = cJSON_AddObjectToObject(root, "pages");
+	cJSON_AddNumberToObject(o, "queued", (double)s.q.queued);
+	cJSON_AddNumberToObject(o, "running", (double)s.q.running);
+	cJSON_AddNumberToObject(o, "retry_wait", (double)s.q.retry_wait);
+	cJSON_AddNumberToObject(o, "ready", (double)s.ready);
+	cJSON_AddNumberToObject(o, "failed", (double)s.failed_now);
+	cJSON_AddNumberToObject(o, "last_failed", (double)s.last_failed);
+	cJSON_AddNumberToObject(o, "generated", (double)s.generated);
+	cJSON_AddNumberToObject(o, "cache_hits", (double)s.cache_hits);
+	cJSON_AddNumberToObject(o, "failures", (double)s.failed);
+	o = cJSON_AddObjectToObject(root, "clones");
+	cJSON_AddNumberToObject(o, "active", s.cl.active);
+	cJSON_AddNumberToObject(o, "queued", s.cl.queued);
+	cJSON_AddNumberToObject(o, "done", (double)s.cl.done);
+	cJSON_AddNumberToObject(o, "failed", (double)s.cl.failed);
+	cJSON_AddNumberToObject(o, "max_active_seen", s.cl.max_active_seen);
+	json_repos(cJSON_AddArrayToObject(root, "repos"), &s);
 	arr = cJSON_AddArrayToObject(root, "jobs");
 	for (size_t i = 0; i < s.njobs; i++) {
 		const struct snap_job *j = &s.jobs[i];
@@ -456,6 +469,7 @@ int wiki_report_parse_totals(const char *json, size_t len, const char *prefix,
 		t->pages += (size_t)num(r, "pages");
 		t->ready += (size_t)num(r, "ready");
 		t->failed += (size_t)num(r, "failed");
+		t->last_failed += (size_t)num(r, "last_failed");
 		t->queued += (size_t)num(r, "queued");
 		t->running += (size_t)num(r, "running");
 	}

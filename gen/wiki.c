@@ -14,9 +14,13 @@
  * it, so memory does not grow with each commit a refresh brings.
  *
  * A page is READY when its key is in the page cache, QUEUED/GENERATING
- * while it has a job, FAILED for failure_backoff seconds after its last
- * attempt failed, ABSENT otherwise. There is at most one job per page
- * (single-flight); every waiter of the page joins it.
+ * while a job for its key is in flight, FAILED for failure_backoff seconds
+ * after its last attempt failed, ABSENT otherwise. There is at most one job
+ * per key (single-flight), whichever page started it: the page of a retired
+ * array at the same commit, say, after a refresh went there and back. Every
+ * waiter joins it. A job leaves a page only under w->lock: in job_finished()
+ * or in the same critical section in which gen_queue_cancel() took it, so
+ * nobody ever sees a page pointing at a job the queue no longer holds.
  */
 #include "wiki_int.h"
 #include "llm_planner.h"
@@ -67,6 +71,19 @@ static struct wiki_waiter *waiters_take(struct wiki_waiter **list)
 		head->pprev = NULL;
 	*list = NULL;
 	return head;
+}
+
+/* Moves all waiters of @list in front of the private chain @head. */
+static struct wiki_waiter *waiters_chain(struct wiki_waiter *head, struct wiki_waiter **list)
+{
+	struct wiki_waiter *l = waiters_take(list), *t;
+
+	for (t = l; t && t->next; t = t->next)
+		;
+	if (!t)
+		return head;
+	t->next = head;
+	return l;
 }
 
 static void notify_all(struct wiki_waiter *head, int err)
@@ -159,6 +176,7 @@ static struct page_array *page_array_new(struct wrepo *r, struct plan *plan)
 	for (size_t i = 0; i < plan->n; i++) {
 		struct wpage *p = &a->pages[i];
 		struct page_key_parts parts = {
+			.repo = r->cr->name,
 			.url = r->cr->url,
 			.commit = plan->commit,
 			.slug = plan->pages[i].slug,
@@ -215,6 +233,55 @@ static struct wpage *find_page(struct wrepo *r, const char *slug)
 	return NULL;
 }
 
+/* ---- single-flight by key (w->lock held) ---- */
+
+static struct wpage **flight_bucket(struct wiki *w, const struct page_key *k)
+{
+	size_t h = 0;
+
+	/* the key is a SHA-256 already: its first hex digits are uniform */
+	for (int i = 0; i < 8; i++)
+		h = h * 16 + (size_t)(k->hex[i] <= '9' ? k->hex[i] - '0' : k->hex[i] - 'a' + 10);
+	return &w->flights[h % WIKI_FLIGHT_BUCKETS];
+}
+
+/* The page whose job is in flight for @p's key (maybe @p), or NULL. */
+static struct wpage *flight_owner(struct wiki *w, struct wpage *p)
+{
+	struct wpage *o;
+
+	if (p->job)
+		return p;
+	for (o = *flight_bucket(w, &p->key); o; o = o->flight_next)
+		if (!memcmp(o->key.hex, p->key.hex, SHA256_HEX))
+			return o;
+	return NULL;
+}
+
+static void flight_start(struct wiki *w, struct wpage *p, struct gen_job *job)
+{
+	struct wpage **b = flight_bucket(w, &p->key);
+
+	p->job = job;
+	p->running = false;
+	p->flight_next = *b;
+	*b = p;
+}
+
+/* The job left @p (finished, or taken by gen_queue_cancel()). */
+static void flight_end(struct wiki *w, struct wpage *p)
+{
+	struct wpage **at = flight_bucket(w, &p->key);
+
+	while (*at && *at != p)
+		at = &(*at)->flight_next;
+	if (*at)
+		*at = p->flight_next;
+	p->flight_next = NULL;
+	p->job = NULL;
+	p->running = false;
+}
+
 static bool failure_fresh(const struct wiki *w, int64_t failed_at)
 {
 	return now_ms() - failed_at < (int64_t)w->c->failure_backoff * 1000;
@@ -237,8 +304,10 @@ static bool budget_exhausted(struct wiki *w, char *why, size_t n)
 
 enum wiki_page_state wiki_page_state_locked(struct wiki *w, struct wpage *p)
 {
-	if (p->job)
-		return p->running ? WIKI_PAGE_GENERATING : WIKI_PAGE_QUEUED;
+	struct wpage *o = flight_owner(w, p);
+
+	if (o)
+		return o->running ? WIKI_PAGE_GENERATING : WIKI_PAGE_QUEUED;
 	if (page_cache_lookup(w->pc, &p->key, NULL) == 0)
 		return WIKI_PAGE_READY;
 	if (p->failed && failure_fresh(w, p->failed_at))
@@ -246,20 +315,22 @@ enum wiki_page_state wiki_page_state_locked(struct wiki *w, struct wpage *p)
 	return WIKI_PAGE_ABSENT;
 }
 
-/* Submits or joins the page's job. w->lock held. 1 = queued/attached. */
+/* Submits or joins the job of the page's key. w->lock held. 1 = queued/attached. */
 static int page_submit_locked(struct wiki *w, struct wpage *p, enum gen_prio prio,
 			      struct wiki_waiter *wt)
 {
+	struct wpage *o = flight_owner(w, p);
+	struct gen_job *job;
 	char why[256];
 	int r;
 
 	if (wt && wt->cancelled)
 		return -EINTR;
-	if (p->job) {
+	if (o) {
 		if (prio == GEN_PRIO_INTERACTIVE)
-			gen_queue_promote(w->q, p->job);
+			gen_queue_promote(w->q, o->job);
 		if (wt)
-			waiter_attach(&p->waiters, wt);
+			waiter_attach(&o->waiters, wt);
 		return 1;
 	}
 	if (p->failed && failure_fresh(w, p->failed_at))
@@ -277,7 +348,7 @@ static int page_submit_locked(struct wiki *w, struct wpage *p, enum gen_prio pri
 		}
 		return -EDQUOT;
 	}
-	r = gen_queue_submit(w->q, p->repo->idx, prio, p, &p->job);
+	r = gen_queue_submit(w->q, p->repo->idx, prio, p, &job);
 	if (r < 0) {
 		if (r == -EAGAIN) {
 			free(p->error);
@@ -287,9 +358,9 @@ static int page_submit_locked(struct wiki *w, struct wpage *p, enum gen_prio pri
 		}
 		return r;
 	}
-	p->array->refs++; /* the job's, dropped when it finished */
+	flight_start(w, p, job);
+	p->array->refs++; /* the job's, dropped when it finishes or is cancelled */
 	p->failed = false;
-	p->running = false;
 	if (wt)
 		waiter_attach(&p->waiters, wt);
 	return 1;
@@ -426,8 +497,7 @@ static void job_finished(void *ctx, void *payload, int err, const char *msg, uns
 
 	page_path(p, path, sizeof(path));
 	pthread_mutex_lock(&w->lock);
-	p->job = NULL;
-	p->running = false;
+	flight_end(w, p);
 	p->attempts = attempts;
 	if (err == 0 && p->found) {
 		w->cache_hits++;
@@ -501,7 +571,7 @@ static void prefetch_all_locked(struct wiki *w, struct wrepo *r)
 	for (size_t i = 0; r->pages && i < r->pages->n; i++) {
 		struct wpage *p = &r->pages->pages[i];
 
-		if (!p->job && page_cache_lookup(w->pc, &p->key, NULL) < 0)
+		if (!flight_owner(w, p) && page_cache_lookup(w->pc, &p->key, NULL) < 0)
 			page_submit_locked(w, p, GEN_PRIO_PREFETCH, NULL);
 	}
 }
@@ -584,6 +654,37 @@ static int load_plan(struct wiki *w, struct wrepo *r, const char *git_dir, const
 	return 0;
 }
 
+/*
+ * Installs @plan (taking it) with a fresh page array if its commit differs
+ * from the current one. The repository's reference to the old array is
+ * dropped: it lives on while a job or a page reference uses it, and *@dead
+ * is set if it must be freed (by the caller, without w->lock). w->lock held.
+ * 0 or -ENOMEM.
+ */
+static int plan_install_locked(struct wiki *w, struct wrepo *r, struct plan **plan,
+			       const struct clone_result *res, bool *changed,
+			       struct page_array **dead)
+{
+	struct page_array *a;
+
+	if (r->plan && !strcmp(r->plan->commit, (*plan)->commit))
+		return 0;
+	a = page_array_new(r, *plan);
+	if (!a) {
+		r->state = r->plan ? WIKI_REPO_READY : WIKI_REPO_FAILED;
+		return -ENOMEM;
+	}
+	*dead = page_array_put_locked(w, r->pages); /* lives on while in use */
+	r->pages = a;
+	plan_unref(r->plan);
+	r->plan = TAKE_PTR(*plan);
+	*changed = r->state == WIKI_REPO_READY;
+	snprintf(r->commit, sizeof(r->commit), "%s", res->commit);
+	snprintf(r->git_dir, sizeof(r->git_dir), "%s", res->git_dir);
+	r->state = WIKI_REPO_READY;
+	return 0;
+}
+
 static void sync_task(void *data)
 {
 	struct sync_task *t = data;
@@ -611,8 +712,9 @@ static void sync_task(void *data)
 	if (ret == -ENOENT && (t->flags & CLONE_OFFLINE)) {
 		/* warm-up found no clone: not a failure; clone now if someone waits */
 		r->state = WIKI_REPO_NEW;
-		if ((r->waiters || r->prefetch_pending) && !w->stopping &&
+		if ((r->waiters || r->prefetch_pending || r->refresh_pending) && !w->stopping &&
 		    repo_sync_locked(w, r, 0) == 0) {
+			r->refresh_pending = false; /* the clone is the fetch */
 			pthread_mutex_unlock(&w->lock);
 			plan_unref(plan);
 			free(t);
@@ -636,28 +738,22 @@ static void sync_task(void *data)
 		if (r->state != WIKI_REPO_READY)
 			r->state = WIKI_REPO_FAILED; /* a failed refresh keeps the old plan */
 		note_error_locked(w, r->cr->name, err.msg);
-	} else if (!r->plan || strcmp(r->plan->commit, plan->commit)) {
-		struct page_array *a = page_array_new(r, plan);
-
-		if (a) {
-			dead = page_array_put_locked(w, r->pages); /* lives on if in use */
-			r->pages = a;
-			plan_unref(r->plan);
-			r->plan = TAKE_PTR(plan);
-			changed = r->state == WIKI_REPO_READY;
-			snprintf(r->commit, sizeof(r->commit), "%s", res.commit);
-			snprintf(r->git_dir, sizeof(r->git_dir), "%s", res.git_dir);
-			r->state = WIKI_REPO_READY;
-		} else {
-			ret = -ENOMEM;
-			r->state = r->plan ? WIKI_REPO_READY : WIKI_REPO_FAILED;
-		}
+	} else {
+		ret = plan_install_locked(w, r, &plan, &res, &changed, &dead);
+		if (ret < 0)
+			snprintf(err.msg, sizeof(err.msg), "cannot install the plan: %s",
+				 strerror(-ret));
 	}
 	if (ret == 0 && r->prefetch_pending) {
 		r->prefetch_pending = false;
 		prefetch_all_locked(w, r);
 	}
 	waiters = waiters_take(&r->waiters);
+	if (r->refresh_pending && !w->stopping) {
+		/* a refresh asked while this sync ran: it may predate the news */
+		r->refresh_pending = false;
+		repo_sync_locked(w, r, CLONE_FETCH);
+	}
 	pthread_mutex_unlock(&w->lock);
 
 	page_array_free(dead);
@@ -827,7 +923,7 @@ int wiki_page_want(struct wiki *w, struct wiki_page *page, enum gen_prio prio,
 	int r;
 
 	pthread_mutex_lock(&w->lock);
-	if (!p->job && page_cache_lookup(w->pc, &p->key, NULL) == 0) {
+	if (!flight_owner(w, p) && page_cache_lookup(w->pc, &p->key, NULL) == 0) {
 		pthread_mutex_unlock(&w->lock);
 		if (!o)
 			return 0;
@@ -920,23 +1016,35 @@ int wiki_prefetch(struct wiki *w, size_t repo, const char *slug, struct wf_err *
 int wiki_cancel(struct wiki *w, size_t repo, const char *slug, struct wf_err *err)
 {
 	struct wrepo *r = &w->repos[repo];
-	struct gen_job *jobs[PLAN_MAX_PAGES];
-	size_t n = 0;
+	struct page_array *dead = NULL, *d;
 
 	pthread_mutex_lock(&w->lock);
 	r->prefetch_pending = false;
 	for (size_t i = 0; r->pages && i < r->pages->n; i++) {
-		struct wpage *p = &r->pages->pages[i];
+		struct wpage *p = &r->pages->pages[i], *o = flight_owner(w, p);
 
-		/* a person waiting keeps the job alive */
-		if (p->job && !p->waiters && (!slug || !strcmp(p->pp->slug, slug)) &&
-		    gen_queue_cancel(w->q, p->job))
-			jobs[n++] = p->job;
+		if (!o || (slug && strcmp(p->pp->slug, slug)))
+			continue;
+		/*
+		 * A person waiting keeps the job alive. A job taken is freed by
+		 * the queue: forget it now, under the same lock hold, so no open
+		 * can find it in between.
+		 */
+		if (!o->waiters && gen_queue_cancel(w->q, o->job)) {
+			flight_end(w, o);
+			/* the job's reference to its version: job_finished() will not run */
+			d = page_array_put_locked(w, o->array);
+			if (d) {
+				d->next = dead;
+				dead = d;
+			}
+		}
 	}
 	pthread_mutex_unlock(&w->lock);
-	/* out of the queue, so still valid: finish them without w->lock */
-	for (size_t i = 0; i < n; i++)
-		gen_queue_cancel_finish(w->q, jobs[i]);
+	while ((d = dead)) {
+		dead = d->next;
+		page_array_free(d);
+	}
 	(void)err;
 	return 0;
 }
@@ -957,7 +1065,7 @@ int wiki_retry(struct wiki *w, size_t repo, const char *slug, struct wf_err *err
 		if (slug && strcmp(p->pp->slug, slug))
 			continue;
 		p->failed = false;
-		if (slug && !p->job) {
+		if (slug && !flight_owner(w, p)) {
 			page_cache_remove(w->pc, &p->key); /* regenerate it on the next open */
 			page_submit_locked(w, p, GEN_PRIO_PREFETCH, NULL);
 		}
@@ -973,10 +1081,16 @@ int wiki_refresh(struct wiki *w, size_t repo, struct wf_err *err)
 	int ret;
 
 	pthread_mutex_lock(&w->lock);
-	if (r->busy)
-		ret = wf_err_set(err, -EBUSY, "'%s' is already syncing", r->cr->name);
-	else
+	if (r->busy) {
+		/* coalesced: one more fetch once the running sync ends */
+		r->refresh_pending = true;
+		ret = 0;
+	} else {
 		ret = repo_sync_locked(w, r, CLONE_FETCH);
+		if (ret < 0)
+			wf_err_set(err, ret, "cannot start a fetch of '%s': %s", r->cr->name,
+				   strerror(-ret));
+	}
 	pthread_mutex_unlock(&w->lock);
 	return ret;
 }
@@ -1110,18 +1224,6 @@ out_free:
 }
 
 /* Moves the waiters of @list to the front of the chain *@chain. w->lock held. */
-static void waiters_splice(struct wiki_waiter **chain, struct wiki_waiter **list)
-{
-	struct wiki_waiter *l = waiters_take(list), *t;
-
-	for (t = l; t && t->next; t = t->next)
-		;
-	if (t) {
-		t->next = *chain;
-		*chain = l;
-	}
-}
-
 void wiki_shutdown(struct wiki *w)
 {
 	struct wiki_waiter *waiters = NULL;
@@ -1133,12 +1235,16 @@ void wiki_shutdown(struct wiki *w)
 	}
 	w->stopping = true;
 	pthread_cond_broadcast(&w->hk_cond);
-	/* every parked request is answered now, at any version; jobs are stopped below */
+	/*
+	 * Every parked request is answered now, at any version; jobs are
+	 * stopped below. Page waiters hang only on pages with a job, all of
+	 * them in w->flights (those of older versions too).
+	 */
 	for (size_t i = 0; i < w->nrepos; i++)
-		waiters_splice(&waiters, &w->repos[i].waiters);
-	for (struct page_array *a = w->arrays; a; a = a->next)
-		for (size_t k = 0; k < a->n; k++)
-			waiters_splice(&waiters, &a->pages[k].waiters);
+		waiters = waiters_chain(waiters, &w->repos[i].waiters);
+	for (size_t b = 0; b < WIKI_FLIGHT_BUCKETS; b++)
+		for (struct wpage *p = w->flights[b]; p; p = p->flight_next)
+			waiters = waiters_chain(waiters, &p->waiters);
 	pthread_mutex_unlock(&w->lock);
 	notify_all(waiters, -ESHUTDOWN);
 	if (w->ops && w->ops->abort && w->bstate)

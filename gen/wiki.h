@@ -153,7 +153,9 @@ bool wiki_waiter_detach(struct wiki *w, struct wiki_waiter *wt);
  * Control commands on a repository (@slug NULL = all its pages):
  * prefetch queues at prefetch priority (cloning first if needed), cancel
  * drops queued jobs that no person waits for, retry forgets a failure and
- * the cached page, refresh fetches now. Return 0 or -errno with @err.
+ * the cached page, refresh fetches now (a repository already syncing
+ * fetches once more when that sync ends: never EBUSY). Return 0 or -errno
+ * with @err.
  */
 int wiki_prefetch(struct wiki *w, size_t repo, const char *slug, struct wf_err *err);
 int wiki_cancel(struct wiki *w, size_t repo, const char *slug, struct wf_err *err);
@@ -168,11 +170,16 @@ int wiki_report_text(struct wiki *w, struct buf *out);
 int wiki_report_json(struct wiki *w, struct buf *out);
 int wiki_report_errors(struct wiki *w, struct buf *out);
 
-/* Totals of a progress.json text over the repositories at or below @prefix
- * ("" = all, "owner", "owner/repo"), for the prefetch client. */
+/*
+ * Totals of a progress.json text over the repositories at or below @prefix
+ * ("" = all, "owner", "owner/repo"), for the prefetch client. @failed
+ * counts pages that fail now (within failure_backoff); @last_failed also
+ * those whose backoff is over but that nothing has tried again since: a
+ * page reaches one of ready or last_failed once its job is over.
+ */
 struct wiki_totals {
 	size_t repos, repos_pending, repos_failed;
-	size_t pages, ready, failed, queued, running;
+	size_t pages, ready, failed, last_failed, queued, running;
 	double rate_per_min, eta_s;
 };
 int wiki_report_parse_totals(const char *json, size_t len, const char *prefix,

@@ -26,14 +26,20 @@ struct wpage {
 	const struct plan_page *pp; /* in pages_plan */
 	struct plan *pages_plan;    /* the plan this page belongs to (a reference) */
 	struct page_key key;
-	struct gen_job *job; /* in flight, or NULL */
+	/*
+	 * The job in flight for the key, or NULL. At most one page per key has
+	 * one (single-flight): every page with a job is in w->flights, and a
+	 * page of the same key joins that page's job (see flight_owner()).
+	 */
+	struct gen_job *job;
+	struct wpage *flight_next; /* chain in w->flights while job is set */
 	bool running;
-	bool found; /* the job found the page made by another process */
-	bool failed;
+	bool found;  /* the job found the page made by another process */
+	bool failed; /* the last attempt failed; cleared when a new job starts */
 	int64_t failed_at;
 	unsigned attempts;
 	char *error;
-	struct wiki_waiter *waiters;
+	struct wiki_waiter *waiters; /* only while job is set */
 };
 
 /*
@@ -56,6 +62,7 @@ struct wrepo {
 	const struct conf_repo *cr;
 	enum wiki_repo_state state;
 	bool busy;	       /* a sync task is queued or running */
+	bool refresh_pending;  /* fetch again when the running sync ends */
 	bool prefetch_pending; /* prefetch everything once planned */
 	char commit[41];
 	char git_dir[4096];
@@ -79,7 +86,8 @@ struct err_line {
 	char *what, *msg;
 };
 
-#define WIKI_ERRORS_MAX 256
+#define WIKI_ERRORS_MAX	    256
+#define WIKI_FLIGHT_BUCKETS 4096
 
 struct wiki {
 	const struct conf *c;
@@ -100,7 +108,8 @@ struct wiki {
 	bool stopping;
 	size_t nrepos;
 	struct wrepo *repos;
-	struct page_array *arrays; /* every live page array, current or not */
+	struct page_array *arrays;		    /* every live page array, current or not */
+	struct wpage *flights[WIKI_FLIGHT_BUCKETS]; /* pages with a job, by key */
 	struct err_line errors[WIKI_ERRORS_MAX];
 	size_t errors_next, errors_total;
 	uint64_t generated, cache_hits, failed, calls, tokens;

@@ -83,7 +83,7 @@ with Env() as env:
     missing = [k for k in keys if not re.search(rf"^ {{7}}{k} \(default", text, re.M)]
     t.eq(missing, [], "every mount.conf key is described in the man page with its default")
     words = ["progress", "progress.json", "errors", "control", "prefetch PATH", "cancel PATH",
-             "retry PATH", "refresh REPO", "user.wikifs.state", "user.wikifs.error",
+             "retry PATH", "refresh PATH", "user.wikifs.state", "user.wikifs.error",
              "user.wikifs.commit", "user.wikifs.backend", "check-config", "status",
              "fusermount3 -u", "mount.fuse.wikifs", "fuse.wikifs", "_netdev"]
     t.eq([w for w in words if w not in text], [], "control files, commands and xattrs are there")

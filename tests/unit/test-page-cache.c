@@ -80,6 +80,11 @@ static void test_keys(void)
 	p.backend = "eb";
 	page_cache_key(&c, &p);
 	ok(strcmp(a.hex, c.hex), "fields are separated (no 'Home'+'b' == 'Hom'+'eb')");
+	p.slug = "Home";
+	p.backend = "b";
+	p.repo = "acme/two";
+	page_cache_key(&c, &p);
+	ok(strcmp(a.hex, c.hex), "two repository names of one URL give two keys");
 	is_int(strlen(a.hex), 64, "a key is 64 hex digits");
 }
 

@@ -26,8 +26,13 @@ static pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
 static bool gate_open = true;
 static int order[4096], norder;
 static int running, max_running, group_running[4], group_max[4];
-static int finished_n, finished_err[4096];
+static int finished_n, finished_err[4096], finished_calls[4096];
 static unsigned finished_attempts[4096];
+/* a hook run by finished() for job hook_id, without mu */
+static struct gen_queue *hook_q;
+static struct gen_job *hook_job;
+static int hook_id = -1;
+static bool hook_cancelled, hook_ran;
 static int64_t attempt_at[4096][4];
 
 static int run(void *ctx, void *ws, void *payload, unsigned attempt, struct gen_err *gerr)
@@ -65,10 +70,18 @@ static void finished(void *ctx, void *payload, int err, const char *msg, unsigne
 {
 	struct job *j = payload;
 
+	if (j->id == hook_id) {
+		/* the job is on its way out: neither call may touch it */
+		gen_queue_promote(hook_q, hook_job);
+		hook_cancelled = gen_queue_cancel(hook_q, hook_job);
+		hook_ran = true;
+	}
 	pthread_mutex_lock(&mu);
 	finished_err[j->id] = err;
 	finished_attempts[j->id] = attempts;
+	finished_calls[j->id]++;
 	finished_n++;
+	gate_open = true; /* a shutdown must not wait for the gate */
 	pthread_cond_broadcast(&cv);
 	pthread_mutex_unlock(&mu);
 	(void)ctx, (void)msg;
@@ -83,6 +96,7 @@ static void reset(bool gate)
 	norder = running = max_running = finished_n = 0;
 	memset(group_max, 0, sizeof(group_max));
 	memset(finished_err, 0, sizeof(finished_err));
+	memset(finished_calls, 0, sizeof(finished_calls));
 	pthread_mutex_unlock(&mu);
 }
 
@@ -249,11 +263,47 @@ static void test_cancel_and_bound(void)
 	is_int(st.running, 1, "one running");
 	ok(!gen_queue_cancel(q, h[0]), "a running job is not cancelled");
 	ok(gen_queue_cancel(q, h[1]), "a queued job is");
-	gen_queue_cancel_finish(q, h[1]);
-	is_int(finished_err[31], -ECANCELED, "its finish says ECANCELED");
+	gen_queue_stats(q, &st);
+	is_int(st.queued, 1, "it left the queue at once");
+	is_int((int)st.cancelled, 1, "and is counted as cancelled");
+	gen_queue_promote(q, h[2]); /* the list it left is intact */
 	open_gate();
-	ok(wait_for(&finished_n, 3, 5000), "the rest finished");
+	ok(wait_for(&finished_n, 2, 5000), "the rest finished");
 	gen_queue_free(q);
+	is_int(finished_calls[31], 0, "finished() is never called for a cancelled job");
+	is_int(finished_calls[30] + finished_calls[32], 2, "the others finished once each");
+}
+
+/*
+ * A job whose finished() is under way is out of every list: promote and
+ * cancel must leave it alone (a caller may still hold its pointer until
+ * finished() clears it). At shutdown the queued jobs are in that state.
+ */
+static void test_cancel_while_finishing(void)
+{
+	static struct job jobs[3];
+	struct gen_job *h[3];
+	struct gen_queue *q;
+
+	reset(false);
+	q = make(1, 4, 8, 1, 10);
+	for (int i = 0; i < 3; i++)
+		jobs[i] = (struct job){ .id = 50 + i };
+	gen_queue_submit(q, 0, GEN_PRIO_PREFETCH, &jobs[0], &h[0]);
+	ok(wait_for(&norder, 1, 5000), "job 50 running");
+	gen_queue_submit(q, 1, GEN_PRIO_PREFETCH, &jobs[1], &h[1]);
+	gen_queue_submit(q, 2, GEN_PRIO_PREFETCH, &jobs[2], &h[2]);
+	hook_q = q;
+	hook_job = h[1];
+	hook_id = 51;
+	gen_queue_free(q); /* 51 and 52 finish with ESHUTDOWN; the hook opens the gate */
+	hook_id = -1;
+	ok(hook_ran, "finished() of 51 ran the hook");
+	ok(!hook_cancelled, "cancel during finished() says no");
+	is_int(finished_err[51], -ESHUTDOWN, "51 finished with ESHUTDOWN");
+	is_int(finished_calls[51], 1, "once");
+	is_int(finished_calls[52], 1, "52, behind it, finished once too");
+	is_int(finished_calls[50], 1, "and the running job once");
 }
 
 static void test_stress(void)
@@ -298,6 +348,7 @@ int main(void)
 	test_group_limit();
 	test_retries();
 	test_cancel_and_bound();
+	test_cancel_while_finishing();
 	test_stress();
 	return done_testing();
 }
