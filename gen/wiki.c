@@ -25,6 +25,7 @@
 #include "wiki_int.h"
 #include "llm_planner.h"
 #include "fsutil.h"
+#include "url.h"
 #include "util.h"
 
 #include <errno.h>
@@ -177,7 +178,7 @@ static struct page_array *page_array_new(struct wrepo *r, struct plan *plan)
 		struct wpage *p = &a->pages[i];
 		struct page_key_parts parts = {
 			.repo = r->cr->name,
-			.url = r->cr->url,
+			.url = r->id_url,
 			.commit = plan->commit,
 			.slug = plan->pages[i].slug,
 			.backend = r->w->ops->name,
@@ -422,7 +423,7 @@ static int job_generate(void *ctx, void *wstate, void *payload, unsigned attempt
 	}
 	req = (struct gen_request){
 		.repo_name = r->cr->name,
-		.url = r->cr->url,
+		.url = r->id_url, /* a prompt never carries the password */
 		.commit = p->pages_plan->commit,
 		.plan = p->pages_plan,
 		.page = p->pp,
@@ -600,14 +601,14 @@ static int load_plan(struct wiki *w, struct wrepo *r, const char *git_dir, const
 	struct wf_err perr = { "" };
 	int ret;
 
-	if (plan_cache_load(plan, w->c->cache_dir, r->cr->url, commit, planner) == 0)
+	if (plan_cache_load(plan, w->c->cache_dir, r->id_url, commit, planner) == 0)
 		return 0;
-	ret = plan_cache_load(&builtin, w->c->cache_dir, r->cr->url, commit, "builtin");
+	ret = plan_cache_load(&builtin, w->c->cache_dir, r->id_url, commit, "builtin");
 	if (ret < 0) {
 		ret = plan_builtin(&builtin, git_dir, commit, err);
 		if (ret < 0)
 			return ret;
-		plan_cache_store(builtin, w->c->cache_dir, r->cr->url); /* best effort */
+		plan_cache_store(builtin, w->c->cache_dir, r->id_url); /* best effort */
 	}
 	if (w->c->planner != PLANNER_LLM) {
 		*plan = builtin;
@@ -648,7 +649,7 @@ static int load_plan(struct wiki *w, struct wrepo *r, const char *git_dir, const
 		*plan = builtin;
 		return 0;
 	}
-	plan_cache_store(llm, w->c->cache_dir, r->cr->url);
+	plan_cache_store(llm, w->c->cache_dir, r->id_url);
 	plan_unref(builtin);
 	*plan = llm;
 	return 0;
@@ -1128,6 +1129,20 @@ void wiki_warm(struct wiki *w)
 	pthread_mutex_unlock(&w->lock);
 }
 
+/* The URL that identifies the repository's pages and plans: without its
+ * password, so that a changed password neither regenerates them nor reaches
+ * a prompt. */
+static int repo_id_url(struct wrepo *r, struct wf_err *err)
+{
+	char buf[4096];
+	int ret = url_strip_password(r->cr->url, buf, sizeof(buf));
+
+	if (ret < 0)
+		return wf_err_set(err, ret, "repository '%s': url too long", r->cr->name);
+	r->id_url = strdup(buf);
+	return r->id_url ? 0 : -ENOMEM;
+}
+
 int wiki_new(struct wiki **ret, const struct conf *c, const struct backend_ops *ops,
 	     const char *self, const struct wiki_events *ev, struct wf_err *err)
 {
@@ -1180,6 +1195,9 @@ int wiki_new(struct wiki **ret, const struct conf *c, const struct backend_ops *
 		w->repos[i].idx = i;
 		w->repos[i].cr = &c->repos[i];
 		pthread_mutex_init(&w->repos[i].facts_lock, NULL);
+		r = repo_id_url(&w->repos[i], err);
+		if (r < 0)
+			goto out_free;
 	}
 	/* others must not plant pages, clones or plans in it (like ssh's ~/.ssh) */
 	r = mkdir_private(c->cache_dir, &derr);
@@ -1277,6 +1295,7 @@ void wiki_free(struct wiki *w)
 		plan_unref(r->plan);
 		facts_unref(r->facts);
 		free(r->error);
+		free(r->id_url);
 		pthread_mutex_destroy(&r->facts_lock);
 	}
 	for (size_t i = 0; i < WIKI_ERRORS_MAX; i++) {

@@ -60,6 +60,7 @@ struct wrepo {
 	struct wiki *w;
 	size_t idx;
 	const struct conf_repo *cr;
+	char *id_url; /* cr->url without its password: the identity of pages and plans */
 	enum wiki_repo_state state;
 	bool busy;	       /* a sync task is queued or running */
 	bool refresh_pending;  /* fetch again when the running sync ends */

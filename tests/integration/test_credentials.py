@@ -345,8 +345,36 @@ def deleted_ref(env):
     t.eq(m.sanitizer_reports(), [], "no sanitizer reports (deleted ref)")
 
 
+def password_change(env, srv):
+    """A password is not part of a page's identity and never reaches a prompt:
+    a new password keeps every generated page (no generation after the
+    remount) and the generator's stdin never holds it."""
+    env.cache = os.path.join(env.root, "cache-rotate")
+    prompts = os.path.join(env.root, "prompts")
+    gen = write_script(env, "record.sh", f"cat >> {prompts}; echo '# page'; echo body\n")
+    srv.password = PASS
+    m = env.mount({"acme/secret": srv.url("secret.git", USER, PASS)},
+                  options={"refresh_interval": 0},
+                  generator={"backend": "command", "command": gen})
+    data, err = read_errno(m.path("acme", "secret", "Home.md"))
+    t.eq((data, err), (b"# page\nbody\n", 0), "a page generated through the password's URL")
+    t.eq(secrets_in(open(prompts).read()), [], "the prompt does not hold the password")
+    t.eq(m.unmount(), 0, "unmount")
+    srv.password = HELPED
+    m = env.mount({"acme/secret": srv.url("secret.git", USER, HELPED)},
+                  options={"refresh_interval": 0},
+                  generator={"backend": "command", "command": gen})
+    data, err = read_errno(m.path("acme", "secret", "Home.md"))
+    p = m.progress()["pages"]
+    t.ok(err == 0 and p["generated"] == 0 and p["cache_hits"] == 1,
+         "a changed password keeps the page: a cache hit, no generation", p)
+    t.eq(m.unmount(), 0, "unmount")
+    srv.password = PASS
+
+
 with Env() as env:
     srv = credentials(env)
+    password_change(env, srv)
     askpass(env, srv)
     credential_helper(env, srv)
     deleted_ref(env)
