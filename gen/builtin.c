@@ -15,6 +15,7 @@
  * CPU-only, fast and needs no per-thread state; abort() has nothing to stop.
  */
 #include "backend.h"
+#include "lang.h"
 #include "util.h"
 
 #include <cjson/cJSON.h>
@@ -955,7 +956,7 @@ static void page_module(struct md *m, struct ctx *c)
 			md_size(m, ff->size);
 			if (ff->binary && ff->lang)
 				md_puts(m, ", binary");
-			if (!x->scanned && facts_lang_is_code(ff->lang) && !ff->binary)
+			if (!x->scanned && lang_is_code(ff->lang) && !ff->binary)
 				md_puts(m, ", not scanned (too large)");
 			else if (x->scanned && ff->size > FACTS_SCAN_MAX && ns)
 				md_puts(m, ", symbols from its first 256 KiB");
@@ -994,64 +995,6 @@ static const struct facts_manifest *manifest(const struct ctx *c, const char *na
 			return &mf[i];
 	return NULL;
 }
-
-struct bsys {
-	const char *name;
-	const char *files[4];
-	const char *build;
-	const char *test;
-};
-
-static const struct bsys bsystems[] = {
-	{ "Meson", { "meson.build" }, "meson setup build\nninja -C build", "meson test -C build" },
-	{ "CMake",
-	  { "CMakeLists.txt" },
-	  "cmake -S . -B build\ncmake --build build",
-	  "ctest --test-dir build" },
-	{ "Autotools", { "configure.ac", "configure.in" }, NULL, "make check" },
-	{ "Make", { "Makefile", "GNUmakefile", "makefile" }, "make", NULL },
-	{ "Cargo (Rust)", { "Cargo.toml" }, "cargo build --release", "cargo test" },
-	{ "Go modules", { "go.mod" }, "go build ./...", "go test ./..." },
-	{ "npm (Node.js)", { "package.json" }, "npm install", NULL },
-	{ "Python (pyproject)",
-	  { "pyproject.toml" },
-	  "python -m pip install -e .",
-	  "python -m pytest" },
-	{ "Python (setuptools)",
-	  { "setup.py", "setup.cfg" },
-	  "python -m pip install .",
-	  "python -m pytest" },
-	{ "pip requirements",
-	  { "requirements.txt" },
-	  "python -m pip install -r requirements.txt",
-	  NULL },
-	{ "tox", { "tox.ini" }, NULL, "tox" },
-	{ "nox", { "noxfile.py" }, NULL, "nox" },
-	{ "Maven", { "pom.xml" }, "mvn package", "mvn test" },
-	{ "Gradle",
-	  { "build.gradle", "build.gradle.kts", "settings.gradle" },
-	  "./gradlew build",
-	  "./gradlew test" },
-	{ "Ant", { "build.xml" }, "ant", NULL },
-	{ "Bazel",
-	  { "MODULE.bazel", "WORKSPACE", "BUILD.bazel", "BUILD" },
-	  "bazel build //...",
-	  "bazel test //..." },
-	{ "SCons", { "SConstruct" }, "scons", NULL },
-	{ "Bundler (Ruby)", { "Gemfile" }, "bundle install", "bundle exec rake test" },
-	{ "Rake", { "Rakefile" }, "rake", "rake test" },
-	{ "Composer (PHP)", { "composer.json" }, "composer install", "composer test" },
-	{ "Mix (Elixir)", { "mix.exs" }, "mix deps.get\nmix compile", "mix test" },
-	{ "Stack (Haskell)", { "stack.yaml" }, "stack build", "stack test" },
-	{ "Dune (OCaml)", { "dune-project" }, "dune build", "dune test" },
-	{ "Swift Package Manager", { "Package.swift" }, "swift build", "swift test" },
-	{ "Zig", { "build.zig" }, "zig build", "zig build test" },
-	{ "just", { "Justfile", "justfile" }, "just --list", NULL },
-	{ "Task", { "Taskfile.yml" }, "task --list", NULL },
-	{ "Nix", { "flake.nix", "default.nix" }, "nix build", "nix flake check" },
-	{ "Deno", { "deno.json" }, "deno task", "deno test" },
-	{ "Docker", { "Dockerfile" }, "docker build -t image .", NULL },
-};
 
 /* Make targets: "name:" at the start of a line, not a variable or a special target. */
 static size_t make_targets(struct md *m, const char *text, bool *has_test, bool *has_check)
@@ -1126,22 +1069,7 @@ static void npm_scripts(struct md *m, const struct facts_manifest *mf, bool *has
 
 static bool is_ci(const char *p)
 {
-	static const char *const files[] = {
-		".gitlab-ci.yml", ".travis.yml", "azure-pipelines.yml",
-		"Jenkinsfile",	  ".cirrus.yml", "appveyor.yml",
-		".appveyor.yml",  ".drone.yml",	 "bitbucket-pipelines.yml",
-		".woodpecker.yml"
-	};
-	static const char *const dirs[] = { ".github/workflows/", ".circleci/", ".builds/",
-					    ".woodpecker/", ".gitlab/ci/" };
-
-	for (size_t i = 0; i < ARRAY_SIZE(files); i++)
-		if (!strcmp(p, files[i]))
-			return true;
-	for (size_t i = 0; i < ARRAY_SIZE(dirs); i++)
-		if (!strncmp(p, dirs[i], strlen(dirs[i])))
-			return true;
-	return false;
+	return ((lang_name_roles(p, false) | lang_path_roles(p)) & LANG_CI) != 0;
 }
 
 static bool is_test_dir(const char *name, size_t n)
@@ -1158,13 +1086,14 @@ static bool is_test_dir(const char *name, size_t n)
 
 static void page_build(struct md *m, struct ctx *c)
 {
-	size_t found = 0, ci = 0, tdirs = 0;
+	const struct lang_build_system *bsystems;
+	size_t nbs = lang_build_systems(&bsystems), found = 0, ci = 0, tdirs = 0;
 
 	page_header(m, c, c->req->page->title);
 	md_puts(m, "Build systems are recognised from the manifests at the top level of the "
 		   "repository; the commands are the usual ones for each system.\n\n");
-	for (size_t s = 0; s < ARRAY_SIZE(bsystems); s++) {
-		const struct bsys *b = &bsystems[s];
+	for (size_t s = 0; s < nbs; s++) {
+		const struct lang_build_system *b = &bsystems[s];
 		const struct facts_manifest *mf = NULL;
 		bool has_test = false, has_check = false, has_build = false;
 		const char *test = b->test;
