@@ -242,14 +242,15 @@ static const char *python_relative(const struct import_index *ix, const char *fr
 		*out_of_tree = true;
 		return NULL;
 	}
-	if ((r = resolve_exts(ix, out, py_exts, 2)) || (*rel && (r = lookup_path(ix, out, true, res))))
+	if ((r = resolve_exts(ix, out, py_exts, 2)) ||
+	    (*rel && (r = lookup_path(ix, out, true, res))))
 		return r;
 	return NULL;
 }
 
 /* "a/b": a module or package from the top, a source root, or beside @from. */
-static const char *python_absolute(const struct import_index *ix, const char *from,
-				   const char *rel, char *res)
+static const char *python_absolute(const struct import_index *ix, const char *from, const char *rel,
+				   char *res)
 {
 	static const char *const roots[] = { "", "src/", "lib/", "python/" };
 	char out[IMPORT_RESULT_MAX];
@@ -257,7 +258,8 @@ static const char *python_absolute(const struct import_index *ix, const char *fr
 
 	for (size_t k = 0; k < ARRAY_SIZE(roots); k++) {
 		snprintf(out, sizeof(out), "%s%s", roots[k], rel);
-		if ((r = resolve_exts(ix, out, py_exts, 2)) || (r = lookup_path(ix, out, true, res)))
+		if ((r = resolve_exts(ix, out, py_exts, 2)) ||
+		    (r = lookup_path(ix, out, true, res)))
 			return r;
 	}
 	/* a sibling module imported by its bare name */
@@ -361,7 +363,8 @@ static const char *resolve_rust_use(const struct import_index *ix, const char *f
 	while (*rel) {
 		if (!join_norm(root, n, rel, out, sizeof(out)))
 			return NULL;
-		if ((r = resolve_exts(ix, out, rs_exts, 2)) || (r = lookup_path(ix, out, true, res)))
+		if ((r = resolve_exts(ix, out, rs_exts, 2)) ||
+		    (r = lookup_path(ix, out, true, res)))
 			return r;
 		rel[dir_len(rel)] = '\0';
 	}

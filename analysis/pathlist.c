@@ -36,8 +36,7 @@ static bool before_key(const char *p, const char *dir, size_t dl, char last)
 }
 
 /* First path that does not sort before "@dir@last". */
-static size_t lower_bound(const char *const *paths, size_t n, const char *dir, size_t dl,
-			  char last)
+static size_t lower_bound(const char *const *paths, size_t n, const char *dir, size_t dl, char last)
 {
 	size_t lo = 0, hi = n;
 

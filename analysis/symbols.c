@@ -40,9 +40,9 @@ struct scan {
 	bool header; /* C/C++ header: prototypes count as symbols */
 	char *cl;    /* C family: the cleaned line, SYMBOLS_LINE_MAX + 1 bytes */
 	struct cstate cs;
-	bool in_str;	  /* Python: inside a triple-quoted string */
-	bool go_imports;  /* Go: inside import ( ... ) */
-	bool go_types;	  /* Go: inside type ( ... ) */
+	bool in_str;	 /* Python: inside a triple-quoted string */
+	bool go_imports; /* Go: inside import ( ... ) */
+	bool go_types;	 /* Go: inside type ( ... ) */
 };
 
 /* ---- helpers ------------------------------------------------------------- */
@@ -211,8 +211,8 @@ static size_t c_clean(struct cstate *cs, const char *p, const char *end, char *o
 }
 
 /* A preprocessor line (or its continuation): #include "x" and top-level #define. */
-static void c_preproc(struct scan *s, unsigned ln, const char *raw, const char *rend,
-		      const char *p, const char *end, int eff)
+static void c_preproc(struct scan *s, unsigned ln, const char *raw, const char *rend, const char *p,
+		      const char *end, int eff)
 {
 	struct cstate *cs = &s->cs;
 	const char *t, *q;
@@ -285,8 +285,7 @@ static const char *java_skip_modifiers(const char *w, const char *end)
 /* Java types at the top level and in a top-level type; methods in a top-level type. */
 static void java_decl(struct scan *s, unsigned ln, const char *p, const char *end, int eff)
 {
-	static const char *const kinds[] = { "class", "interface", "enum", "record",
-					     "@interface" };
+	static const char *const kinds[] = { "class", "interface", "enum", "record", "@interface" };
 	struct cstate *cs = &s->cs;
 	const char *w = java_skip_modifiers(p, end), *t, *q, *nm;
 	size_t n;
@@ -366,7 +365,8 @@ static bool c_aggregate(struct scan *s, unsigned ln, const char *p, const char *
 		t = a + n;
 		t = skip_ws(t, end);
 		/* "struct x {", "struct x\n{", "class x : base {"; not "struct x *f(" */
-		if (n && (t == end || *t == '{' || *t == ':' || (i == 3 && *t != ';' && *t != '*'))) {
+		if (n &&
+		    (t == end || *t == '{' || *t == ':' || (i == 3 && *t != ';' && *t != '*'))) {
 			emit_sym(s, ln, kw[i], a, n);
 			return true;
 		}
@@ -461,8 +461,7 @@ static void c_braces(struct scan *s, unsigned ln, const char *cl, const char *en
 	}
 }
 
-static void c_family_line(struct scan *s, unsigned ln, const char *raw, const char *rend,
-			  bool java)
+static void c_family_line(struct scan *s, unsigned ln, const char *raw, const char *rend, bool java)
 {
 	struct cstate *cs = &s->cs;
 	size_t cn = c_clean(cs, raw, rend, s->cl);
@@ -737,8 +736,8 @@ static void js_imports(struct scan *s, unsigned ln, const char *p, const char *e
 			break;
 		}
 	}
-	if ((t = word(p, end, "import")) && t < end && (*t == '"' || *t == '\'') && quoted(t, end, &q, &n) &&
-	    *q == '.')
+	if ((t = word(p, end, "import")) && t < end && (*t == '"' || *t == '\'') &&
+	    quoted(t, end, &q, &n) && *q == '.')
 		emit_import(s, ln, IMPORT_JS, q, n);
 	for (t = p; (t = memmem(t, (size_t)(end - t), "require(", 8)); t += 8) {
 		if (quoted(t + 8, end, &q, &n) && q == t + 9 && *q == '.')
@@ -827,11 +826,16 @@ static const struct scanner {
 	scan_line_fn line;
 	bool clean; /* needs the cleaned-line buffer */
 } scanners[] = {
-	{ "C", scan_c, true },		  { "C++", scan_c, true },
-	{ "Objective-C", scan_c, true },  { "Java", scan_java, true },
-	{ "Python", scan_python, false }, { "Go", scan_go, false },
-	{ "Rust", scan_rust, false },	  { "JavaScript", scan_js, false },
-	{ "TypeScript", scan_js, false }, { "Shell", scan_shell, false },
+	{ "C", scan_c, true },
+	{ "C++", scan_c, true },
+	{ "Objective-C", scan_c, true },
+	{ "Java", scan_java, true },
+	{ "Python", scan_python, false },
+	{ "Go", scan_go, false },
+	{ "Rust", scan_rust, false },
+	{ "JavaScript", scan_js, false },
+	{ "TypeScript", scan_js, false },
+	{ "Shell", scan_shell, false },
 };
 
 static const struct scanner *scanner_for(const char *lang)
