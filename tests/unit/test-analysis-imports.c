@@ -104,24 +104,22 @@ static void test_python(void)
 	is_str(res("x.py", IMPORT_PYTHON, "core.core"), "-", "Python: unknown module");
 	is_str(res("app/sub/deep.py", IMPORT_PYTHON_FROM, "..core"), "app/core.py",
 	       "Python: relative with two dots");
-	is_str(res("app/core.py", IMPORT_PYTHON_FROM, ".sub.missing_name"),
-	       "app/sub/__init__.py", "Python: from .pkg import name falls back to pkg");
+	is_str(res("app/core.py", IMPORT_PYTHON_FROM, ".sub.missing_name"), "app/sub/__init__.py",
+	       "Python: from .pkg import name falls back to pkg");
 	is_str(res("app/core.py", IMPORT_PYTHON_FROM, "app.sub.missing_name"),
 	       "app/sub/__init__.py", "Python: from pkg import name falls back to pkg");
 	is_str(res("app/core.py", IMPORT_PYTHON, "app.sub.missing_name"), "-",
 	       "Python: a plain import has no fallback");
 	is_str(res("app/core.py", IMPORT_PYTHON, "nsp"), "dir:nsp",
 	       "Python: a namespace package is a directory");
-	is_str(res("app/core.py", IMPORT_PYTHON_FROM, "....x"), "-",
-	       "Python: dots above the top");
+	is_str(res("app/core.py", IMPORT_PYTHON_FROM, "....x"), "-", "Python: dots above the top");
 }
 
 static void test_go_rust(void)
 {
 	is_str(res("pkg/a/a.go", IMPORT_GO, "example.com/demo/pkg/a"), "dir:pkg/a",
 	       "Go: a package directory of the module");
-	is_str(res("pkg/a/a.go", IMPORT_GO, "example.com/other/pkg/a"), "-",
-	       "Go: another module");
+	is_str(res("pkg/a/a.go", IMPORT_GO, "example.com/other/pkg/a"), "-", "Go: another module");
 	is_str(res("pkg/a/a.go", IMPORT_GO, "example.com/demopkg/a"), "-",
 	       "Go: the module path must end at a '/'");
 

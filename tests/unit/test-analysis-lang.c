@@ -42,8 +42,7 @@ static void test_roles(void)
 	r = lang_name_roles("makefile", false);
 	ok(r == LANG_MANIFEST, "makefile exactly: a manifest only (%#x)", r);
 	r = lang_name_roles("MAKEFILE", true);
-	ok(r & LANG_KEY_MANIFEST && r & LANG_MANIFEST, "ignoring case: every spelling (%#x)",
-	   r);
+	ok(r & LANG_KEY_MANIFEST && r & LANG_MANIFEST, "ignoring case: every spelling (%#x)", r);
 	is_int(lang_name_roles("MAKEFILE", false), 0, "exactly: no such name");
 	r = lang_name_roles("meson_options.txt", false);
 	ok(r == LANG_KEY_MANIFEST, "meson_options.txt: shown first, not kept (%#x)", r);

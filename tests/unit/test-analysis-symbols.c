@@ -10,9 +10,9 @@
 #include "util.h"
 
 static const char *const kind_names[] = {
-	[IMPORT_C_INCLUDE] = "c",     [IMPORT_PYTHON] = "py",	   [IMPORT_PYTHON_FROM] = "pyfrom",
-	[IMPORT_GO] = "go",	      [IMPORT_RUST_MOD] = "rsmod", [IMPORT_RUST_USE] = "rsuse",
-	[IMPORT_JS] = "js",	      [IMPORT_JAVA] = "java",
+	[IMPORT_C_INCLUDE] = "c", [IMPORT_PYTHON] = "py",      [IMPORT_PYTHON_FROM] = "pyfrom",
+	[IMPORT_GO] = "go",	  [IMPORT_RUST_MOD] = "rsmod", [IMPORT_RUST_USE] = "rsuse",
+	[IMPORT_JS] = "js",	  [IMPORT_JAVA] = "java",
 };
 
 static void on_symbol(void *ctx, unsigned line, const char *kind, const char *name, size_t len)
@@ -20,8 +20,7 @@ static void on_symbol(void *ctx, unsigned line, const char *kind, const char *na
 	buf_printf(ctx, "%u %s %.*s\n", line, kind, (int)len, name);
 }
 
-static void on_import(void *ctx, unsigned line, enum import_kind kind, const char *spec,
-		      size_t len)
+static void on_import(void *ctx, unsigned line, enum import_kind kind, const char *spec, size_t len)
 {
 	buf_printf(ctx, "%u import %s %.*s\n", line, kind_names[kind], (int)len, spec);
 }
