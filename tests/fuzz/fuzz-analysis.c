@@ -25,9 +25,8 @@
 #define MAX_PATHS   64
 #define MAX_IMPORTS 64
 
-static const char *const langs[] = { "C",	   "C++",	 "Objective-C", "Java",
-				     "Python",	   "Go",	 "Rust",	"JavaScript",
-				     "TypeScript", "Shell",	 "Markdown" };
+static const char *const langs[] = { "C",    "C++",	   "Objective-C", "Java",  "Python",  "Go",
+				     "Rust", "JavaScript", "TypeScript",  "Shell", "Markdown" };
 
 struct check {
 	const char *text;
@@ -68,8 +67,7 @@ static void on_symbol(void *ctx, unsigned line, const char *kind, const char *na
 	FUZZ_CHECK(in_text(c, name, len, !strcmp(kind, "method")));
 }
 
-static void on_import(void *ctx, unsigned line, enum import_kind kind, const char *spec,
-		      size_t len)
+static void on_import(void *ctx, unsigned line, enum import_kind kind, const char *spec, size_t len)
 {
 	struct check *c = ctx;
 
