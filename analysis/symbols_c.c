@@ -373,4 +373,3 @@ void symbols_java_line(struct scan *s, unsigned ln, const char *p, const char *l
 {
 	c_family_line(s, ln, p, le, true);
 }
-

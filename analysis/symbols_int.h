@@ -80,14 +80,15 @@ static inline const char *word(const char *p, const char *end, const char *w)
 	return NULL;
 }
 
-static inline void emit_sym(struct scan *s, unsigned line, const char *kind, const char *name, size_t n)
+static inline void emit_sym(struct scan *s, unsigned line, const char *kind, const char *name,
+			    size_t n)
 {
 	if (n)
 		s->sink->symbol(s->sink->ctx, line, kind, name, MIN(n, (size_t)SYMBOLS_NAME_MAX));
 }
 
-static inline void emit_import(struct scan *s, unsigned line, enum import_kind kind, const char *spec,
-			size_t n)
+static inline void emit_import(struct scan *s, unsigned line, enum import_kind kind,
+			       const char *spec, size_t n)
 {
 	if (n && n <= IMPORT_SPEC_MAX)
 		s->sink->import(s->sink->ctx, line, kind, spec, n);
@@ -127,7 +128,6 @@ static inline const char *name_before(const char *line, const char *p, size_t *n
 	*n = (size_t)(e - s);
 	return s;
 }
-
 
 /* symbols_c.c: one line of C, C++ or Objective-C; of Java. */
 void symbols_c_line(struct scan *s, unsigned ln, const char *line, const char *end);
