@@ -4,12 +4,14 @@
  * without any LLM, for the builtin planner, the builtin generator and the
  * prompts of LLM backends. Everything is bounded (files listed, bytes read
  * per blob, commits walked, symbols kept), so a hostile repository cannot
- * make it slow or large.
+ * make it slow or large. The reading is done here, with libgit2; what the
+ * bytes say (languages, symbols, imports) is analysis/'s job.
  *
  * A repo_facts is loaded once per (repository, commit), is immutable after
  * facts_load() and is shared between worker threads by reference counting.
  * Functions that read blobs open their own repository handle (libgit2 wants
- * one git_repository per thread), so they are thread-safe.
+ * one git_repository per thread), so they are thread-safe. libgit2 must have
+ * been initialised (gitrepo_global_init()) before any call.
  */
 #ifndef WIKIFS_FACTS_H
 #define WIKIFS_FACTS_H
@@ -25,7 +27,7 @@ struct repo_facts;
 struct facts_file {
 	const char *path; /* repository-relative, as stored (may hold odd bytes) */
 	uint64_t size;
-	const char *lang; /* "C", "Python", ... or NULL */
+	const char *lang; /* "C", "Python", ... (a lang.h name) or NULL */
 	int binary;	  /* 1 if it looks binary (NUL in the first 8 KiB) */
 };
 
@@ -139,8 +141,6 @@ long facts_find_file(const struct repo_facts *f, const char *path);
 size_t facts_dir_range(const struct repo_facts *f, const char *dir, size_t *first);
 /* Top-level symbols of file @idx, in line order. */
 size_t facts_file_symbols(const struct repo_facts *f, size_t idx, const struct facts_symbol **ret);
-/* All symbols, ordered by path then line. */
-size_t facts_symbols(const struct repo_facts *f, const struct facts_symbol **ret);
 /* Resolved imports, ordered by importing path then line. */
 size_t facts_imports(const struct repo_facts *f, const struct facts_import **ret);
 /* Languages by bytes (descending), then name. */
@@ -150,23 +150,5 @@ size_t facts_manifests(const struct repo_facts *f, const struct facts_manifest *
 /* The top-level README's text prefix and its path, or NULL if there is none. */
 const char *facts_readme(const struct repo_facts *f, const char **path);
 void facts_get_stats(const struct repo_facts *f, struct facts_stats *ret);
-
-/* The language of a file judged by its name alone, or NULL. Thread-safe. */
-const char *facts_lang_of(const char *path);
-/* 1 if @lang is a programming language (not markup, data or docs). */
-int facts_lang_is_code(const char *lang);
-
-/*
- * Calls @fn for every entry of the tree of @commit in @git_dir, depth first:
- * a directory (mode FACTS_MODE_TREE) comes just before everything below it,
- * so the entries below one directory are contiguous. Reads tree objects
- * only, never blobs; bounded by FACTS_MAX_DEPTH and FACTS_MAX_PATH (deeper
- * or longer entries are skipped). A non-zero return from @fn stops the walk
- * and is returned. Thread-safe (opens its own repository handle).
- */
-typedef int (*facts_tree_fn)(void *ctx, const char *path, size_t len, unsigned depth,
-			     unsigned mode);
-int facts_tree_foreach(const char *git_dir, const char *commit, facts_tree_fn fn, void *ctx,
-		       struct wf_err *err);
 
 #endif

@@ -2,7 +2,7 @@
 /*
  * The builtin planner: a deterministic page list from a commit's tree alone.
  *
- * It walks tree objects only (facts_tree_foreach, never a blob), counting
+ * It walks tree objects only (gitrepo_tree_foreach, never a blob), counting
  * code files (by file name) per top-level directory and per second-level
  * directory. Because the walk is depth first, everything below a directory
  * arrives contiguously, so one pass with a "current directory" record per
@@ -19,7 +19,8 @@
  * so the same commit always gives the same plan.
  */
 #include "plan.h"
-#include "facts.h"
+#include "gitrepo.h"
+#include "lang.h"
 #include "util.h"
 
 #include <errno.h>
@@ -107,13 +108,14 @@ static int add_dir(struct pctx *c, const char *path, size_t len, unsigned depth)
 	return (int)c->n++;
 }
 
-static int plan_tree_cb(void *ctx, const char *path, size_t len, unsigned depth, unsigned mode)
+static int plan_tree_cb(void *ctx, const char *path, size_t len, unsigned depth, unsigned mode,
+			const struct git_oid *id)
 {
 	struct pctx *c = ctx;
 	bool code;
 	int r;
 
-	if (mode == FACTS_MODE_TREE) {
+	if (mode == GITREPO_MODE_TREE) {
 		if (depth > 2)
 			return 0;
 		r = add_dir(c, path, len, depth);
@@ -127,9 +129,9 @@ static int plan_tree_cb(void *ctx, const char *path, size_t len, unsigned depth,
 		}
 		return 0;
 	}
-	if (mode == FACTS_MODE_LINK || mode == FACTS_MODE_GITLINK)
+	if (mode == GITREPO_MODE_LINK || mode == GITREPO_MODE_GITLINK)
 		return 0;
-	code = facts_lang_is_code(facts_lang_of(path));
+	code = lang_is_code(lang_of_path(path));
 	if (!code)
 		return 0;
 	c->total_code++;
@@ -288,7 +290,7 @@ int plan_builtin(struct plan **ret, const char *git_dir, const char *commit, str
 	struct plan *p = NULL;
 	int r;
 
-	r = facts_tree_foreach(git_dir, commit, plan_tree_cb, &c, err);
+	r = gitrepo_tree_foreach(git_dir, commit, plan_tree_cb, &c, NULL, err);
 	if (r < 0)
 		goto out_free_dirs;
 	r = plan_new(&p, commit, "builtin");

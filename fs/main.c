@@ -14,6 +14,7 @@
  */
 #include "fs.h"
 #include "clone_helper.h"
+#include "gitrepo.h"
 #include "fsutil.h"
 #include "log.h"
 #include "util.h"
@@ -795,7 +796,14 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	o.mountpoint = argv[optind];
-	ret = mount_main(&o);
+	/* once, before any thread: the clone cache, facts and planner use libgit2 */
+	if (gitrepo_global_init() < 0) {
+		fprintf(stderr, "wikifs: cannot initialise libgit2\n");
+		ret = 1;
+	} else {
+		ret = mount_main(&o);
+		gitrepo_global_shutdown();
+	}
 	for (size_t i = 0; i < o.noverrides; i++)
 		free(o.overrides[i]);
 	free(o.overrides);

@@ -14,6 +14,7 @@
 #include "prompt.h"
 #include "facts.h"
 #include "http.h"
+#include "lang.h"
 #include "util.h"
 
 #include <ctype.h>
@@ -92,33 +93,16 @@ static bool name_in(const char *name, const char *const *list, size_t n)
 	return false;
 }
 
+/* A manifest a reader should see first, wherever it is (names compared ignoring case). */
 static bool is_manifest(const char *path)
 {
-	static const char *const names[] = {
-		"Makefile",	  "GNUmakefile",  "meson.build",      "meson_options.txt",
-		"CMakeLists.txt", "configure.ac", "package.json",     "Cargo.toml",
-		"pyproject.toml", "setup.py",	  "setup.cfg",	      "go.mod",
-		"pom.xml",	  "build.gradle", "build.gradle.kts", "Gemfile",
-		"composer.json",  "BUILD.bazel",  "WORKSPACE",	      "Package.swift",
-		"mix.exs",	  "stack.yaml",	  "deno.json",	      "build.zig",
-	};
-
-	return name_in(base_name(path), names, ARRAY_SIZE(names));
+	return (lang_name_roles(base_name(path), true) & LANG_KEY_MANIFEST) != 0;
 }
 
 static bool is_build_file(const char *path)
 {
-	static const char *const names[] = {
-		"Dockerfile",  ".gitlab-ci.yml",      ".travis.yml", "tox.ini",
-		"noxfile.py",  "Makefile.am",	      "Justfile",    "Taskfile.yml",
-		"Vagrantfile", "azure-pipelines.yml",
-	};
-	const char *b = base_name(path);
-	size_t n = strlen(b);
-
-	return is_manifest(path) || name_in(b, names, ARRAY_SIZE(names)) ||
-	       !strncmp(path, ".github/workflows/", 18) || (n > 3 && !strcmp(b + n - 3, ".mk")) ||
-	       (n > 6 && !strcmp(b + n - 6, ".cmake"));
+	return ((lang_name_roles(base_name(path), true) & (LANG_KEY_MANIFEST | LANG_BUILD)) |
+		(lang_path_roles(path) & LANG_BUILD)) != 0;
 }
 
 static bool is_header_or_entry(const char *path)

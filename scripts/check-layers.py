@@ -1,8 +1,15 @@
 #!/usr/bin/env python3
-"""Fails when a source file includes a library that belongs to another layer.
+"""Fails when a source file reaches outside what its layer may use.
 
-core/ may use libc and pthreads only; cache/ adds libgit2; gen/ adds libcurl
-and cJSON; fs/ adds libfuse3. Usage: check-layers.py SRCDIR STAMP
+Layers, lowest first: core/ (libc and pthreads only), analysis/ (plain
+bytes: no library at all), cache/ (adds libgit2), gen/ (adds libcurl and
+cJSON), fs/ (adds libfuse3). Two rules:
+
+- a file includes a foreign library only in the layer that owns it;
+- a file includes a project header only from its own layer or one it
+  depends on (analysis/ sees core/; cache/ sees analysis/ and core/; ...).
+
+Usage: check-layers.py SRCDIR STAMP
 """
 import pathlib
 import re
@@ -15,21 +22,48 @@ FOREIGN = {
     "cjson/": "gen",
     "fuse": "fs",
 }
-INCLUDE = re.compile(r'^\s*#\s*include\s*[<"]([^>"]+)[>"]', re.M)
+# Each layer and the layers whose headers it may include (besides its own).
+SEES = {
+    "core": (),
+    "analysis": ("core",),
+    "cache": ("analysis", "core"),
+    "gen": ("cache", "analysis", "core"),
+    "fs": ("gen", "cache", "analysis", "core"),
+}
+INCLUDE = re.compile(r'^\s*#\s*include\s*([<"])([^>"]+)[>"]', re.M)
+
+
+def owner_of(src, header):
+    """The layer holding project header @header, or None."""
+    for layer in SEES:
+        if (src / layer / header).is_file():
+            return layer
+    return None
+
+
+def check_file(src, layer, f):
+    bad = []
+    text = f.read_text(errors="replace")
+    for m in INCLUDE.finditer(text):
+        kind, inc = m.group(1), m.group(2)
+        line = text[: m.start()].count("\n") + 1
+        where = f"{f.relative_to(src)}:{line}"
+        for prefix, owner in FOREIGN.items():
+            if inc.startswith(prefix) and owner != layer:
+                bad.append(f"{where}: <{inc}> belongs to {owner}/, not {layer}/")
+        if kind == '"' and not (f.parent / inc).is_file():
+            owner = owner_of(src, inc)
+            if owner and owner not in SEES[layer]:
+                bad.append(f'{where}: "{inc}" is in {owner}/, which {layer}/ may not use')
+    return bad
 
 
 def main():
     src = pathlib.Path(sys.argv[1])
     bad = []
-    for layer in ("core", "cache", "gen", "fs"):
+    for layer in SEES:
         for f in sorted((src / layer).glob("*.[ch]")):
-            for m in INCLUDE.finditer(f.read_text(errors="replace")):
-                inc = m.group(1)
-                for prefix, owner in FOREIGN.items():
-                    if inc.startswith(prefix) and owner != layer:
-                        line = f.read_text(errors="replace")[: m.start()].count("\n") + 1
-                        bad.append(f"{f.relative_to(src)}:{line}: <{inc}> belongs to {owner}/, "
-                                   f"not {layer}/")
+            bad += check_file(src, layer, f)
     if bad:
         print("\n".join(bad), file=sys.stderr)
         return 1

@@ -9,6 +9,7 @@
 #include "facts.h"
 #include "fsutil.h"
 #include "git-fixture.h"
+#include "gitrepo.h"
 #include "plan.h"
 #include "tap.h"
 
@@ -661,6 +662,8 @@ int main(void)
 		skip_all("no temporary directory");
 	if (fx_sh("git --version >/dev/null 2>&1") < 0)
 		skip_all("git not installed");
+	if (gitrepo_global_init() < 0)
+		skip_all("cannot initialise libgit2");
 	is_str(backend_builtin.name, "builtin", "backend name");
 	ok(backend_builtin.prompt_version && *backend_builtin.prompt_version, "prompt version");
 	test_demo();
@@ -668,5 +671,6 @@ int main(void)
 	test_large();
 	rm_rf(tmp);
 	free(tmp);
+	gitrepo_global_shutdown();
 	return done_testing();
 }

@@ -7,6 +7,7 @@
 #include "facts.h"
 #include "fsutil.h"
 #include "git-fixture.h"
+#include "gitrepo.h"
 #include "plan.h"
 #include "tap.h"
 
@@ -279,10 +280,13 @@ int main(void)
 		skip_all("no temporary directory");
 	if (fx_sh("git --version >/dev/null 2>&1") < 0)
 		skip_all("git not installed");
+	if (gitrepo_global_init() < 0)
+		skip_all("cannot initialise libgit2");
 	test_c_project();
 	test_python_project();
 	test_hostile();
 	rm_rf(tmp);
 	free(tmp);
+	gitrepo_global_shutdown();
 	return done_testing();
 }

@@ -13,6 +13,7 @@
 #include "llm-fixture.h"
 #include "plan.h"
 #include "prompt.h"
+#include "gitrepo.h"
 #include "tap.h"
 #include "util.h"
 
@@ -179,6 +180,8 @@ int main(void)
 	char *git = NULL;
 	int r;
 
+	if (gitrepo_global_init() < 0)
+		return 1;
 	tmp = fx_tmpdir("prompt");
 	if (!tmp)
 		skip_all("no temporary directory");
@@ -202,5 +205,6 @@ int main(void)
 	rm_rf(tmp);
 	free(tmp);
 	free(git);
+	gitrepo_global_shutdown();
 	return done_testing();
 }

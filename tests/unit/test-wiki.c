@@ -11,6 +11,7 @@
  */
 #include "clone_helper.h"
 #include "git-fixture.h"
+#include "gitrepo.h"
 #include "tap.h"
 #include "util.h"
 #include "wiki.h"
@@ -421,6 +422,8 @@ int main(int argc, char **argv)
 	if (system("git --version >/dev/null 2>&1") != 0)
 		skip_all("git not found");
 	cond_init_mono(&S.cond);
+	if (gitrepo_global_init() < 0)
+		return 1;
 	n = readlink("/proc/self/exe", self_exe, sizeof(self_exe) - 1);
 	root = fx_tmpdir("wiki");
 	if (n <= 0 || !root)
@@ -443,5 +446,6 @@ int main(int argc, char **argv)
 
 	rm_rf(root);
 	free(root);
+	gitrepo_global_shutdown();
 	return done_testing();
 }

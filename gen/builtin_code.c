@@ -1,0 +1,368 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The pages about the code's structure: Architecture (modules, the import
+ * graph between them as Mermaid, entry points) and one page per module
+ * (its files and their top-level symbols with source links).
+ */
+#include "builtin_int.h"
+#include "lang.h"
+
+#include <errno.h>
+#include <string.h>
+
+#define MAX_EDGES	 300
+#define MAX_ENTRY_POINTS 40
+#define MAX_MODULE_FILES 400
+#define MAX_FILE_SYMS	 60
+#define MAX_PAGE_SYMS	 4000
+
+/* ---- Architecture ------------------------------------------------------- */
+
+struct edge {
+	int from, to;
+	size_t n;
+};
+
+static int target_module(const struct builtin_ctx *c, const char *target)
+{
+	long i = facts_find_file(c->f, target);
+
+	return i >= 0 ? c->file_mod[i] : builtin_module_of(c, target);
+}
+
+/* Module-to-module import counts, sorted by (from, to). */
+static size_t module_edges(const struct builtin_ctx *c, struct edge **ret)
+{
+	const struct facts_import *im;
+	size_t ni = facts_imports(c->f, &im), n = 0, nm = c->nmods;
+	size_t *cnt = calloc(nm * nm + 1, sizeof(*cnt));
+	struct edge *e;
+
+	*ret = NULL;
+	if (!cnt)
+		return 0;
+	for (size_t i = 0; i < ni; i++) {
+		long fi = facts_find_file(c->f, im[i].from);
+		int a = fi >= 0 ? c->file_mod[fi] : -1, b = target_module(c, im[i].target);
+
+		if (a >= 0 && b >= 0 && a != b)
+			cnt[(size_t)a * nm + (size_t)b]++;
+	}
+	e = malloc((nm * nm + 1) * sizeof(*e));
+	if (e)
+		for (size_t a = 0; a < nm; a++)
+			for (size_t b = 0; b < nm; b++)
+				if (cnt[a * nm + b])
+					e[n++] = (struct edge){ (int)a, (int)b, cnt[a * nm + b] };
+	free(cnt);
+	*ret = e;
+	return e ? n : 0;
+}
+
+struct mod_stat {
+	size_t files, syms;
+	uint64_t bytes;
+};
+
+static void module_stats(const struct builtin_ctx *c, struct mod_stat *ms)
+{
+	for (size_t i = 0; i < c->nfiles; i++) {
+		int k = c->file_mod[i];
+		const struct facts_symbol *s;
+
+		if (k < 0)
+			continue;
+		ms[k].files++;
+		ms[k].bytes += c->files[i].size;
+		ms[k].syms += facts_file_symbols(c->f, i, &s);
+	}
+}
+
+static bool entry_file(const char *path)
+{
+	static const char *const names[] = {
+		"main.c",      "main.cc", "main.cpp", "main.go",   "main.rs",	"lib.rs",
+		"__main__.py", "main.py", "app.py",   "cli.py",	   "manage.py", "index.js",
+		"index.ts",    "main.js", "main.ts",  "server.js", "Main.java", "Application.java"
+	};
+	const char *b = strrchr(path, '/');
+
+	b = b ? b + 1 : path;
+	for (size_t i = 0; i < ARRAY_SIZE(names); i++)
+		if (!strcmp(b, names[i]))
+			return true;
+	return false;
+}
+
+static void arch_modules(struct md *m, const struct builtin_ctx *c, const struct mod_stat *ms)
+{
+	md_puts(m, "## Modules\n\n");
+	if (!c->nmods) {
+		md_puts(m, "No module holds source code.\n");
+		return;
+	}
+	md_puts(m, "| Module | Files | Size | Main language | Symbols |\n"
+		   "|---|---:|---:|---|---:|\n");
+	for (size_t k = 0; k < c->nmods; k++) {
+		const char *ml = builtin_main_lang(c, 0, c->nfiles, c->file_mod, (int)k);
+
+		md_puts(m, "| ");
+		builtin_link_page(m, c->mods[k]);
+		md_printf(m, " | %zu | ", ms[k].files);
+		md_size(m, ms[k].bytes);
+		md_puts(m, " | ");
+		md_text(m, ml ? ml : "—");
+		md_printf(m, " | %zu |\n", ms[k].syms);
+	}
+}
+
+static void arch_graph(struct md *m, const struct builtin_ctx *c)
+{
+	struct edge *e = NULL;
+	size_t ne = module_edges(c, &e);
+
+	md_puts(m, "\n## Dependencies between modules\n\n");
+	if (ne == 0) {
+		md_puts(m, "No include or import between modules was found.\n");
+		free(e);
+		return;
+	}
+	md_puts(m, "Edges count the include/import statements that resolve to a file or "
+		   "directory of another module.\n\n```mermaid\ngraph LR\n");
+	for (size_t k = 0; k < c->nmods; k++) {
+		md_printf(m, "  m%zu[\"", k);
+		md_mermaid_label(m, strcmp(c->mods[k]->arg, ".") ? c->mods[k]->arg : "(top level)");
+		md_puts(m, "\"]\n");
+	}
+	for (size_t i = 0; i < ne && i < MAX_EDGES; i++)
+		md_printf(m, "  m%d -->|%zu| m%d\n", e[i].from, e[i].n, e[i].to);
+	md_puts(m, "```\n\n| From | To | Imports |\n|---|---|---:|\n");
+	for (size_t i = 0; i < ne && i < MAX_EDGES; i++) {
+		md_puts(m, "| ");
+		builtin_link_page(m, c->mods[e[i].from]);
+		md_puts(m, " | ");
+		builtin_link_page(m, c->mods[e[i].to]);
+		md_printf(m, " | %zu |\n", e[i].n);
+	}
+	if (ne > MAX_EDGES)
+		md_printf(m, "\n... and %zu more edges.\n", ne - MAX_EDGES);
+	free(e);
+}
+
+/* A "main" (also "X.main", "X::main"), not a prototype. */
+static bool is_main(const struct facts_symbol *s)
+{
+	size_t nl = strlen(s->name);
+
+	return nl >= 4 && !strcmp(s->name + nl - 4, "main") &&
+	       (nl == 4 || s->name[nl - 5] == '.' || s->name[nl - 5] == ':') &&
+	       strcmp(s->kind, "prototype");
+}
+
+static void arch_entry_points(struct md *m, const struct builtin_ctx *c)
+{
+	size_t shown = 0;
+
+	md_puts(m, "\n## Entry points\n\n");
+	for (size_t i = 0; i < c->nfiles && shown < MAX_ENTRY_POINTS; i++) {
+		const struct facts_symbol *s;
+		size_t ns = facts_file_symbols(c->f, i, &s);
+		bool listed = false;
+
+		for (size_t k = 0; k < ns && shown < MAX_ENTRY_POINTS; k++) {
+			if (!is_main(&s[k]))
+				continue;
+			md_puts(m, "- ");
+			md_text(m, s[k].kind);
+			md_puts(m, " ");
+			md_code(m, s[k].name, 0);
+			md_puts(m, " in ");
+			builtin_src_link(m, c, s[k].path, s[k].line);
+			md_puts(m, "\n");
+			listed = true;
+			shown++;
+		}
+		if (!listed && entry_file(c->files[i].path)) {
+			md_puts(m, "- ");
+			md_code(m, c->files[i].path, 0);
+			md_puts(m, "\n");
+			shown++;
+		}
+	}
+	if (shown == 0)
+		md_puts(m, "No conventional entry point (a `main` function or a main/index file) "
+			   "was found.\n");
+}
+
+void builtin_page_architecture(struct md *m, struct builtin_ctx *c)
+{
+	struct mod_stat *ms = calloc(c->nmods + 1, sizeof(*ms));
+	size_t outside = 0;
+
+	if (!ms) {
+		m->err = -ENOMEM;
+		return;
+	}
+	builtin_header(m, c, c->req->page->title);
+	module_stats(c, ms);
+	for (size_t i = 0; i < c->nfiles; i++)
+		outside += c->file_mod[i] < 0;
+	md_printf(m,
+		  "The repository is divided into %zu modules, chosen from its directory layout "
+		  "(directories holding source code; vendored, generated and hidden directories "
+		  "are left out). %zu files belong to no module.\n\n",
+		  c->nmods, outside);
+	arch_modules(m, c, ms);
+	free(ms);
+	arch_graph(m, c);
+	arch_entry_points(m, c);
+	builtin_footer(m, c);
+}
+
+/* ---- Module ---------------------------------------------------------------- */
+
+/* "Directory `src/net`: 12 files, 40.1 KiB, mostly C." */
+static void module_summary(struct md *m, const struct builtin_ctx *c, int me, size_t first,
+			   size_t n)
+{
+	const struct plan_page *pg = c->req->page;
+	size_t files = 0;
+	uint64_t bytes = 0;
+	const char *ml;
+
+	for (size_t i = first; i < first + n; i++) {
+		if (c->file_mod[i] != me)
+			continue;
+		files++;
+		bytes += c->files[i].size;
+	}
+	ml = builtin_main_lang(c, first, n, c->file_mod, me);
+	if (!strcmp(pg->arg, "."))
+		md_printf(m, "The files at the top level of the repository: %zu files, ", files);
+	else {
+		md_puts(m, "Directory ");
+		md_code(m, pg->arg, 0);
+		md_printf(m, ": %zu files, ", files);
+	}
+	md_size(m, bytes);
+	if (ml) {
+		md_puts(m, ", mostly ");
+		md_text(m, ml);
+	}
+	md_puts(m, ".\n\n");
+}
+
+/* Sub-modules with pages of their own, then the modules this one uses and is used by. */
+static void module_links(struct md *m, const struct builtin_ctx *c, int me)
+{
+	const struct plan_page *pg = c->req->page;
+	bool root = !strcmp(pg->arg, ".");
+	struct edge *e = NULL;
+	size_t ne, subs = 0;
+
+	for (size_t k = 0; k < c->nmods; k++) {
+		const char *a = c->mods[k]->arg;
+		size_t al = strlen(pg->arg);
+
+		if ((int)k == me || root || strncmp(a, pg->arg, al) || a[al] != '/')
+			continue;
+		md_puts(m, subs ? ", " : "Sub-modules with their own pages: ");
+		builtin_link_page(m, c->mods[k]);
+		subs++;
+	}
+	if (subs)
+		md_puts(m, ".\n\n");
+
+	ne = module_edges(c, &e);
+	for (int dir = 0; dir < 2; dir++) {
+		size_t shown = 0;
+
+		for (size_t i = 0; i < ne; i++) {
+			int self = dir == 0 ? e[i].from : e[i].to;
+			int other = dir == 0 ? e[i].to : e[i].from;
+
+			if (self != me)
+				continue;
+			md_puts(m, shown ? ", " : dir == 0 ? "**Depends on:** " : "**Used by:** ");
+			builtin_link_page(m, c->mods[other]);
+			md_printf(m, " (%zu)", e[i].n);
+			shown++;
+		}
+		if (shown)
+			md_puts(m, "\n\n");
+	}
+	free(e);
+}
+
+/* One file of the list and its symbols; *@syms counts the symbols on the page. */
+static void module_file(struct md *m, const struct builtin_ctx *c, size_t i, size_t *syms)
+{
+	const struct facts_file *ff = &c->files[i];
+	const struct facts_file_ext *x = facts_file_ext(c->f, i);
+	const struct facts_symbol *s;
+	size_t ns = facts_file_symbols(c->f, i, &s);
+
+	md_puts(m, "- ");
+	md_code(m, ff->path, 0);
+	md_puts(m, " — ");
+	if (x->mode == 0120000)
+		md_puts(m, "symbolic link");
+	else if (x->mode == 0160000)
+		md_puts(m, "submodule");
+	else {
+		md_text(m, ff->lang ? ff->lang : ff->binary ? "binary" : "other");
+		md_puts(m, ", ");
+		md_size(m, ff->size);
+		if (ff->binary && ff->lang)
+			md_puts(m, ", binary");
+		if (!x->scanned && lang_is_code(ff->lang) && !ff->binary)
+			md_puts(m, ", not scanned (too large)");
+		else if (x->scanned && ff->size > FACTS_SCAN_MAX && ns)
+			md_puts(m, ", symbols from its first 256 KiB");
+	}
+	md_puts(m, "\n");
+	for (size_t k = 0; k < ns && k < MAX_FILE_SYMS && *syms < MAX_PAGE_SYMS; k++, (*syms)++) {
+		md_puts(m, "  - ");
+		md_text(m, s[k].kind);
+		md_puts(m, " ");
+		md_code(m, s[k].name, 0);
+		md_puts(m, " — ");
+		builtin_src_link(m, c, s[k].path, s[k].line);
+		md_puts(m, "\n");
+	}
+	if (ns > MAX_FILE_SYMS || (ns && *syms >= MAX_PAGE_SYMS))
+		md_printf(m, "  - ... and %zu more symbols\n", ns - MIN(ns, (size_t)MAX_FILE_SYMS));
+}
+
+void builtin_page_module(struct md *m, struct builtin_ctx *c)
+{
+	const struct plan_page *pg = c->req->page;
+	size_t first = 0, n, listed = 0, syms = 0;
+	int me = -1;
+
+	for (size_t k = 0; k < c->nmods; k++)
+		if (c->mods[k] == pg)
+			me = (int)k;
+	builtin_header(m, c, pg->title);
+	if (me < 0 || !pg->arg) {
+		md_puts(m, "This module names no directory.\n");
+		builtin_footer(m, c);
+		return;
+	}
+	n = !strcmp(pg->arg, ".") ? c->nfiles : facts_dir_range(c->f, pg->arg, &first);
+	module_summary(m, c, me, first, n);
+	module_links(m, c, me);
+
+	md_puts(m, "## Files and symbols\n\n");
+	for (size_t i = first; i < first + n && !m->err; i++) {
+		if (c->file_mod[i] != me)
+			continue;
+		if (listed++ < MAX_MODULE_FILES)
+			module_file(m, c, i, &syms);
+	}
+	if (listed > MAX_MODULE_FILES)
+		md_printf(m, "\n... and %zu more files.\n", listed - MAX_MODULE_FILES);
+	if (listed == 0)
+		md_puts(m, "No files.\n");
+	builtin_footer(m, c);
+}
