@@ -16,6 +16,7 @@
 #include "clone_cache.h"
 #include "fsutil.h"
 #include "log.h"
+#include "proctree.h"
 #include "util.h"
 
 #include <errno.h>
@@ -25,6 +26,8 @@
 #include <pwd.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/xattr.h>
 
@@ -475,6 +478,67 @@ static int wait_for_child(int fd, const char *mnt)
 	return 0;
 }
 
+/*
+ * Descriptors: every running generation holds pipes or a socket, every open
+ * page a file, every clone a helper's pipes. The soft limit is often 1024
+ * while the hard one is far higher; raising the soft limit to the hard one
+ * is always allowed (where the hard limit is unlimited, to fs.nr_open, the
+ * most a process may have). Returns 1 if raised, 0 if already there.
+ */
+static int raise_fd_limit(struct rlimit *was, struct rlimit *now)
+{
+	_cleanup_free_ char *nr_open = NULL;
+
+	if (getrlimit(RLIMIT_NOFILE, was) < 0)
+		return -errno;
+	*now = *was;
+	if (was->rlim_cur == was->rlim_max)
+		return 0;
+	now->rlim_cur = was->rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, now) == 0)
+		return 1;
+	if (read_file("/proc/sys/fs/nr_open", 64, &nr_open, NULL) < 0)
+		return -errno;
+	now->rlim_cur = MIN(was->rlim_max, (rlim_t)strtoull(nr_open, NULL, 10));
+	if (now->rlim_cur <= was->rlim_cur)
+		return 0;
+	return setrlimit(RLIMIT_NOFILE, now) < 0 ? -errno : 1;
+}
+
+/*
+ * The daemon is a child subreaper: a process that a helper left behind and
+ * that outlived its parent is reparented here instead of to init, so the
+ * sweep at unmount (proctree_end()) finds it too. Generator commands have
+ * their own guards (core/proctree.h), which also cover a daemon killed with
+ * SIGKILL.
+ */
+static void processes_init(void)
+{
+	struct rlimit was, now;
+	int r;
+
+	if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
+		log_warn("cannot become a child subreaper: %s", strerror(errno));
+	r = raise_fd_limit(&was, &now);
+	if (r < 0)
+		log_warn("cannot raise the open files limit from %llu: %s",
+			 (unsigned long long)was.rlim_cur, strerror(-r));
+	else if (r > 0)
+		log_info("open files limit raised from %llu to %llu",
+			 (unsigned long long)was.rlim_cur, (unsigned long long)now.rlim_cur);
+}
+
+/* After every worker thread is joined: nothing we started may outlive us. */
+static void processes_end(void)
+{
+	int n = proctree_end(PROCTREE_GRACE_MS, PROCTREE_GRACE_MS + 5000);
+
+	if (n > 0)
+		log_info("ended %d leftover process%s", n, n == 1 ? "" : "es");
+	else if (n < 0)
+		log_warn("cannot look for leftover processes: %s", strerror(-n));
+}
+
 static int mount_main(struct opts *o)
 {
 	_cleanup_free_ char *config = o->config ? strdup(o->config) : default_config();
@@ -553,6 +617,7 @@ static int mount_main(struct opts *o)
 		if (!c->log_file)
 			log_open(LOG_TO_SYSLOG, NULL, lvl);
 	}
+	processes_init();
 	if (fs_nodes_init(&fs) < 0) {
 		report_parent(&status_fd, "wikifs: out of memory\n");
 		goto out_nodes;
@@ -642,6 +707,7 @@ out_session:
 	fs.se = NULL;
 out_wiki:
 	wiki_free(fs.wiki);
+	processes_end();
 out_nodes:
 	fs_nodes_done(&fs);
 	fuse_opt_free_args(&args);
@@ -747,6 +813,8 @@ int main(int argc, char **argv)
 
 	if (argc > 1 && !strcmp(argv[1], "--clone-helper"))
 		return clone_helper_main(argc - 2, argv + 2);
+	if (argc > 1 && !strcmp(argv[1], PROCTREE_GUARD_ARG))
+		return proctree_guard_main(argc - 2, argv + 2);
 	ensure_home();
 	if (argc > 1 && !strcmp(argv[1], "prefetch"))
 		return prefetch_main(argc - 1, argv + 1);

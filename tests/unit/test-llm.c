@@ -17,6 +17,7 @@
 #include "llm.h"
 #include "llm_planner.h"
 #include "plan.h"
+#include "proctree.h"
 #include "prompt.h"
 #include "ratelimit.h"
 #include "tap.h"
@@ -1418,10 +1419,13 @@ static void cleanup(void)
 	}
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
 	int r;
 
+	/* the command backend runs its commands under this executable as a guard */
+	if (argc > 1 && !strcmp(argv[1], PROCTREE_GUARD_ARG))
+		return proctree_guard_main(argc - 2, argv + 2);
 	if (!mkdtemp(tmpdir))
 		skip_all("cannot create a temporary directory");
 	atexit(cleanup);

