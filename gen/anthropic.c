@@ -16,6 +16,7 @@
  * accepted too: its content array of text blocks is joined.
  */
 #include "llm.h"
+#include "page_check.h"
 #include "prompt.h"
 #include "util.h"
 
@@ -106,12 +107,19 @@ static int sse_add_text(struct sse *s, const cJSON *obj)
 static int sse_dispatch(struct sse *s)
 {
 	const char *end = NULL, *type;
+	char where[256];
 	const cJSON *jt;
 	cJSON *j;
 	int r = 0;
 
 	if (s->data.len == 0)
 		goto out_reset;
+	http_url_redact(s->url, where, sizeof(where));
+	r = page_check_json(s->data.data, s->data.len, where, s->err);
+	if (r < 0) {
+		s->failed = true; /* cJSON would cut the page at the NUL */
+		goto out_reset;
+	}
 	j = cJSON_ParseWithOpts(s->data.data, &end, true);
 	if (!j) {
 		s->err->retryable = true;
@@ -273,6 +281,8 @@ static int parse_json(const char *body, size_t len, const char *where, struct bu
 	cJSON *root;
 	int r = 0;
 
+	if (page_check_json(body, len, where, err) < 0)
+		return -EILSEQ; /* cJSON would cut the page at the NUL */
 	root = cJSON_ParseWithOpts(body, &end, true);
 	if (!root) {
 		err->retryable = true;

@@ -9,6 +9,7 @@
  * empty one is a failed attempt worth retrying.
  */
 #include "llm.h"
+#include "page_check.h"
 #include "prompt.h"
 #include "util.h"
 
@@ -51,6 +52,8 @@ static int parse_response(const char *body, size_t len, const char *where, struc
 	cJSON *root;
 	int r = 0;
 
+	if (page_check_json(body, len, where, err) < 0)
+		return -EILSEQ; /* cJSON would cut the page at the NUL */
 	root = cJSON_ParseWithOpts(body, &end, true);
 	if (!root) {
 		err->retryable = true;

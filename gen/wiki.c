@@ -17,6 +17,7 @@
  */
 #include "wiki_int.h"
 #include "llm_planner.h"
+#include "page_check.h"
 #include "fsutil.h"
 #include "util.h"
 
@@ -328,6 +329,8 @@ static int job_run(void *ctx, void *wstate, void *payload, unsigned attempt, str
 		ret =
 		    wf_err_set(&gerr->e, -EIO, "backend '%s' returned an empty page", w->ops->name);
 	}
+	if (ret == 0)
+		ret = page_check(&out, w->ops->name, gerr); /* text, whatever the backend */
 	if (ret == 0) {
 		ret = page_cache_commit(w->pc, &p->key, out.data, out.len);
 		if (ret < 0) {

@@ -16,6 +16,7 @@ Descriptors: the daemon raises its soft RLIMIT_NOFILE to the hard one; under
 a hard limit of 64 with many concurrent generations, running out of
 descriptors is retried until every page is made, and .wikifs/errors names
 the cause."""
+import re
 import sys
 sys.path.insert(0, __import__("os").path.dirname(__file__))
 from harness import *  # noqa
@@ -125,9 +126,92 @@ def test_processes(env, url):
     t.eq(m.sanitizer_reports(), [], "no sanitizer report")
 
 
+# ---- model output ---------------------------------------------------------
+
+ESC_PAGE = ("# Page\n\n\x1b[31mred\x1b[0m alert\x07 \x1b]0;pwned\x07 cr\rover \u009b2J "
+            "crlf\r\nbidi \u202eevil\ttab\n")
+CONTROL = re.compile(rb"[\x00-\x08\x0b-\x1f\x7f]|\xc2[\x80-\x9f]")
+
+
+def cat(path):
+    r = subprocess.run(["cat", path], capture_output=True)
+    return r.returncode, r.stdout, r.stderr.decode(errors="replace")
+
+
+def shows_clean(t, path, what):
+    code, out, err = cat(path)
+    t.ok(code == 0 and b"\x1b" not in out and not CONTROL.search(out)
+         and out.decode("utf-8", "strict") is not None and b"red" in out
+         and b"evil\ttab" in out and b"crlf\nbidi" in out,
+         f"{what}: cat shows the page without ESC or any control but newline and tab",
+         (code, out, err))
+
+
+def fails_with(t, m, path, words, what):
+    code, out, err = cat(path)
+    cause = xattr(path, "error")
+    errors = m.errors()
+    t.ok(code != 0 and "Input/output error" in err and all(w in cause for w in words)
+         and all(w in errors for w in words),
+         f"{what}: open fails (EIO) and the cause is in user.wikifs.error and .wikifs/errors: "
+         f"{cause!r}", (code, out, err, cause, errors))
+
+
+def test_llm_output(env, url, fake, backend):
+    env.cache = os.path.join(env.root, "cache-" + backend)
+    m = env.mount({"o/a": url}, options={"refresh_interval": 0, "retries": 2},
+                  generator={"backend": backend, "base_url": fake.base, "model": "m"})
+    pages = sorted(p for p in os.listdir(m.path("o", "a")) if p != "_Sidebar.md")
+    esc, nul, bad = (m.path("o", "a", p) for p in pages[:3])
+
+    fake.reset()
+    fake.script([{"mode": "content", "text": ESC_PAGE}])
+    shows_clean(t, esc, f"{backend}: an answer with terminal escapes")
+
+    fake.reset()
+    fake.script([{"mode": "content", "text": "# Page\n\nbefore\x00after\n"}] * 2)
+    fails_with(t, m, nul, ["NUL"], f"{backend}: an answer with a NUL (\\u0000)")
+    t.eq(len(fake.requests()), 2, f"{backend}: the NUL answer was retried (2 attempts)")
+
+    fake.reset()
+    fake.script([{"mode": "content_bytes", "text": "# Page\n\nbad \x01 bytes\n",
+                  "hex": b"\xff\xfe".hex()}] * 2)
+    fails_with(t, m, bad, ["not valid UTF-8", "line 3"], f"{backend}: invalid UTF-8")
+    t.eq(m.unmount(), 0, "unmount")
+
+
+GEN_OUTPUT = r"""
+cat >/dev/null
+case "$WIKIFS_PAGE" in
+Home) printf '# Home\n\n\033[31mred\033[0m alert\007 \033]0;pwned\007 cr\rover \302\2332J crlf\r\nbidi \342\200\256evil\ttab\n' ;;
+Architecture) printf '# A\n\nbefore\000after\n' ;;
+*) printf '# P\n\nbad \377\376 bytes\n' ;;
+esac
+"""
+
+
+def test_command_output(env, url):
+    env.cache = os.path.join(env.root, "cache-cmd-output")
+    script = write_script(env, "output.sh", GEN_OUTPUT)
+    m = env.mount({"o/a": url}, options={"refresh_interval": 0, "retries": 1},
+                  generator={"backend": "command", "command": script})
+    shows_clean(t, m.path("o", "a", "Home.md"), "command: a page with terminal escapes")
+    fails_with(t, m, m.path("o", "a", "Architecture.md"), ["NUL byte", "line 3"],
+               "command: a page with a NUL")
+    other = [p for p in os.listdir(m.path("o", "a")) if p not in ("Home.md", "Architecture.md")]
+    fails_with(t, m, m.path("o", "a", other[0]), ["not valid UTF-8", "line 3"],
+               "command: a page with invalid UTF-8")
+    t.eq(m.unmount(), 0, "unmount")
+
+
 with Env() as env:
     daemon = env.git_daemon()
     bare = env.make_repo("a", sample_files())
     url = daemon.url("a.git")
     test_processes(env, url)
+    fake = FakeLLM()
+    env.servers.append(fake)
+    test_llm_output(env, url, fake, "openai")
+    test_llm_output(env, url, fake, "anthropic")
+    test_command_output(env, url)
 t.done()

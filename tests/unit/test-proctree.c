@@ -88,8 +88,8 @@ static pid_t start_guard(const char *script)
 	snprintf(grace, sizeof(grace), "%d", 100);
 	pid = fork();
 	if (pid == 0) {
-		char *argv[] = { "wikifs",  PROCTREE_GUARD_ARG, ppid,		grace, "/bin/sh",
-				 "sh",	    "-c",		(char *)script, NULL };
+		char *argv[] = { "wikifs", PROCTREE_GUARD_ARG, ppid, grace, "/bin/sh", "sh",
+				 "-c",	   (char *)script,     NULL };
 
 		execv("/proc/self/exe", argv);
 		_exit(99);
@@ -149,8 +149,7 @@ static void test_guard_exit(void)
 
 	snprintf(pidfile, sizeof(pidfile), "%s/exit.pid", tmp);
 	sleeper(line, sizeof(line), pidfile);
-	snprintf(script, sizeof(script), "%s while [ ! -s %s ]; do :; done; exit 3", line,
-		 pidfile);
+	snprintf(script, sizeof(script), "%s while [ ! -s %s ]; do :; done; exit 3", line, pidfile);
 	t0 = now_ms();
 	guard = start_guard(script);
 	waitpid(guard, &st, 0);
