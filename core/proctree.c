@@ -220,7 +220,6 @@ static _Noreturn void exec_command(pid_t guard, const sigset_t *mask, char **arg
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	if (getppid() != guard)
 		_exit(125); /* the guard died before the line above */
-	close_range(3, ~0u, 0);
 	sigprocmask(SIG_SETMASK, mask, NULL);
 	execv(argv[0], argv + 1);
 	_exit(errno == ENOENT ? 127 : 126);
@@ -246,6 +245,7 @@ int proctree_guard_main(int argc, char **argv)
 	sigaddset(&wait_for, SIGQUIT);
 	sigprocmask(SIG_BLOCK, &wait_for, &old);
 	signal(SIGCHLD, SIG_DFL);
+	close_range(3, ~0u, 0); /* whatever the daemon's other threads had open: not ours */
 	ppid = (pid_t)strtol(argv[0], NULL, 10);
 	grace = (int)strtol(argv[1], NULL, 10);
 	prctl(PR_SET_PDEATHSIG, SIGTERM);

@@ -19,6 +19,7 @@
 #include "proctree.h"
 #include "util.h"
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -488,6 +489,7 @@ static int wait_for_child(int fd, const char *mnt)
 static int raise_fd_limit(struct rlimit *was, struct rlimit *now)
 {
 	_cleanup_free_ char *nr_open = NULL;
+	int r;
 
 	if (getrlimit(RLIMIT_NOFILE, was) < 0)
 		return -errno;
@@ -497,8 +499,9 @@ static int raise_fd_limit(struct rlimit *was, struct rlimit *now)
 	now->rlim_cur = was->rlim_max;
 	if (setrlimit(RLIMIT_NOFILE, now) == 0)
 		return 1;
-	if (read_file("/proc/sys/fs/nr_open", 64, &nr_open, NULL) < 0)
-		return -errno;
+	r = read_file("/proc/sys/fs/nr_open", 64, &nr_open, NULL);
+	if (r < 0)
+		return r;
 	now->rlim_cur = MIN(was->rlim_max, (rlim_t)strtoull(nr_open, NULL, 10));
 	if (now->rlim_cur <= was->rlim_cur)
 		return 0;
@@ -512,13 +515,22 @@ static int raise_fd_limit(struct rlimit *was, struct rlimit *now)
  * their own guards (core/proctree.h), which also cover a daemon killed with
  * SIGKILL.
  */
-static void processes_init(void)
+static void processes_init(const struct conf *c)
 {
-	struct rlimit was, now;
+	/* a guess: the daemon itself, then each worker (pipes or sockets) and clone */
+	unsigned long long need = 32 + 4ull * c->page_workers + 4ull * c->clone_concurrency;
+	struct rlimit was = { 0 }, now = { 0 };
 	int r;
 
 	if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
 		log_warn("cannot become a child subreaper: %s", strerror(errno));
+	/*
+	 * glibc loads libgcc_s at the first pthread_cancel() (libfuse cancels
+	 * its workers at unmount); with every descriptor in use that load
+	 * fails and glibc aborts. Load it now, while descriptors are free.
+	 */
+	if (!dlopen("libgcc_s.so.1", RTLD_NOW | RTLD_NODELETE))
+		log_warn("cannot load libgcc_s.so.1: %s", dlerror());
 	r = raise_fd_limit(&was, &now);
 	if (r < 0)
 		log_warn("cannot raise the open files limit from %llu: %s",
@@ -526,6 +538,11 @@ static void processes_init(void)
 	else if (r > 0)
 		log_info("open files limit raised from %llu to %llu",
 			 (unsigned long long)was.rlim_cur, (unsigned long long)now.rlim_cur);
+	if (r >= 0 && now.rlim_cur < need)
+		log_warn("open files limit %llu is low for page_workers = %u (about %llu "
+			 "needed): generations short of descriptors wait and retry; raise the hard "
+			 "limit (ulimit -Hn, systemd LimitNOFILE=) or lower page_workers",
+			 (unsigned long long)now.rlim_cur, c->page_workers, need);
 }
 
 /* After every worker thread is joined: nothing we started may outlive us. */
@@ -617,7 +634,7 @@ static int mount_main(struct opts *o)
 		if (!c->log_file)
 			log_open(LOG_TO_SYSLOG, NULL, lvl);
 	}
-	processes_init();
+	processes_init(c);
 	if (fs_nodes_init(&fs) < 0) {
 		report_parent(&status_fd, "wikifs: out of memory\n");
 		goto out_nodes;

@@ -74,14 +74,16 @@ int page_check(struct buf *page, const char *backend, struct gen_err *err)
 		size_t len = p[i] < 0x80 ? 1 : utf8_seq_len(p + i);
 		int v = verdict(p + i, len), r;
 
-		r = v == 2 ? 0 : buf_add(&clean, v ? REPLACEMENT : (const char *)p + i, v ? 3 : len);
+		r = v == 2 ? 0
+			   : buf_add(&clean, v ? REPLACEMENT : (const char *)p + i, v ? 3 : len);
 		if (r < 0) {
 			buf_done(&clean);
 			err->retryable = false;
-			return wf_err_set(&err->e, -EFBIG,
-					  "page from backend '%s' larger than %zu bytes once its %zu "
-					  "control characters are replaced",
-					  backend, page->max, changes);
+			return wf_err_set(
+			    &err->e, -EFBIG,
+			    "page from backend '%s' larger than %zu bytes once its %zu "
+			    "control characters are replaced",
+			    backend, page->max, changes);
 		}
 		i += len;
 	}
@@ -115,6 +117,7 @@ int page_check_json(const char *json, size_t len, const char *where, struct gen_
 	err->retryable = true;
 	err->budget = false;
 	err->retry_after_ms = 0;
-	return wf_err_set(&err->e, -EILSEQ, "answer from '%s' holds a NUL character (%s at byte %zu)",
-			  where, json[i] ? "\\u0000" : "a raw NUL", i);
+	return wf_err_set(&err->e, -EILSEQ,
+			  "answer from '%s' holds a NUL character (%s at byte %zu)", where,
+			  json[i] ? "\\u0000" : "a raw NUL", i);
 }

@@ -285,7 +285,8 @@ static struct repo_facts *repo_facts_get(struct wrepo *r, const char *git_dir, c
 	return f;
 }
 
-static int job_run(void *ctx, void *wstate, void *payload, unsigned attempt, struct gen_err *gerr)
+static int job_attempt(void *ctx, void *wstate, void *payload, unsigned attempt,
+		       struct gen_err *gerr)
 {
 	struct wiki *w = ctx;
 	struct wpage *p = payload;
@@ -350,6 +351,24 @@ static int job_run(void *ctx, void *wstate, void *payload, unsigned attempt, str
 	pthread_mutex_unlock(&w->lock);
 	(void)attempt;
 	return ret;
+}
+
+/*
+ * One attempt. Running out of descriptors anywhere in it (pipes, sockets,
+ * libgit2, the page cache) is retried, and shown in .wikifs/errors at once:
+ * the page will likely be made, but the operator should know.
+ */
+static int job_run(void *ctx, void *wstate, void *payload, unsigned attempt, struct gen_err *gerr)
+{
+	char path[4096], line[1024];
+	int r = job_attempt(ctx, wstate, payload, attempt, gerr);
+
+	if (r < 0 && gen_err_fd_shortage(r, gerr)) {
+		page_path(payload, path, sizeof(path));
+		snprintf(line, sizeof(line), "attempt %u: %s", attempt, gerr->e.msg);
+		report_error(ctx, path, line);
+	}
+	return r;
 }
 
 static void job_finished(void *ctx, void *payload, int err, const char *msg, unsigned attempts)

@@ -17,6 +17,7 @@ a hard limit of 64 with many concurrent generations, running out of
 descriptors is retried until every page is made, and .wikifs/errors names
 the cause."""
 import re
+import resource
 import sys
 sys.path.insert(0, __import__("os").path.dirname(__file__))
 from harness import *  # noqa
@@ -204,6 +205,81 @@ def test_command_output(env, url):
     t.eq(m.unmount(), 0, "unmount")
 
 
+# ---- descriptors ------------------------------------------------------------
+
+def limited(env, name, line):
+    """A wrapper that runs the daemon under the shell line @line (ulimit); exec keeps the pid."""
+    return write_script(env, name, f"{line}\nexec {WIKIFS} \"$@\"\n")
+
+
+def open_files(pid):
+    """(soft, hard) open files limit of pid, as /proc/PID/limits shows them."""
+    with open(f"/proc/{pid}/limits") as f:
+        for line in f:
+            if line.startswith("Max open files"):
+                return tuple(line.split()[3:5])
+    return None
+
+
+def test_descriptors(env, daemon):
+    real = harness.WIKIFS
+    repos = {}
+    for i in range(3):
+        env.make_repo(f"fd{i}", sample_files())
+        repos[f"o/fd{i}"] = daemon.url(f"fd{i}.git")
+
+    hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+    if hard == resource.RLIM_INFINITY or hard > 256:
+        env.cache = os.path.join(env.root, "cache-rlimit")
+        harness.WIKIFS = limited(env, "soft.sh", "ulimit -Sn 256")
+        m = env.mount({"o/fd0": repos["o/fd0"]}, options={"refresh_interval": 0})
+        harness.WIKIFS = real
+        lim = open_files(m.proc.pid)
+        t.ok(lim and lim[0] == lim[1] and lim[0] != "256",
+             f"started with a soft limit of 256, the daemon raised it to the hard one: {lim}")
+        t.eq(m.unmount(), 0, "unmount")
+    else:
+        t.ok(True, f"# SKIP the hard limit ({hard}) leaves no room to raise a soft one")
+        t.ok(True, "# SKIP unmount")
+
+    # hard limit 64, 24 workers, 27 pages, each generation holding 4 descriptors
+    env.cache = os.path.join(env.root, "cache-emfile")
+    gen = write_script(env, "fd.sh", "cat >/dev/null; sleep 0.2; "
+                       "printf '# %s\\n\\nmade with few descriptors\\n' \"$WIKIFS_PAGE\"\n")
+    harness.WIKIFS = limited(env, "hard.sh", "ulimit -n 64")
+    m = env.mount(repos, options={"refresh_interval": 0, "page_workers": 24,
+                                  "repo_page_workers": 24, "retries": 2},
+                  generator={"backend": "command", "command": gen})
+    harness.WIKIFS = real
+    t.eq(open_files(m.proc.pid), ("64", "64"), "the daemon runs with 64:64 open files")
+    pages = {r: sorted(os.listdir(m.path(*r.split("/")))) for r in repos}
+    total = sum(len(p) for p in pages.values())
+    t0 = time.monotonic()
+    for r in repos:
+        m.control("prefetch " + r)
+
+    def settled():
+        p = m.progress()["pages"]
+        return p["queued"] + p["running"] + p["retry_wait"] == 0 and p
+
+    p = wait_until(settled, 120, what="every page generated or failed")
+    t.ok(p["ready"] == total and p["failed"] == 0,
+         f"all {total} pages made in {time.monotonic() - t0:.1f}s, none failed", p)
+    errors = m.errors()
+    shortages = errors.count("out of file descriptors")
+    t.ok(shortages > 0 and "Too many open files" in errors and "failed after" not in errors,
+         f"{shortages} attempts short of descriptors, each in .wikifs/errors with its cause, "
+         "and retried", errors[:2000])
+    bad = [f"{r}/{n}" for r, names in pages.items() for n in names
+           if not (read_errno(m.path(*r.split("/"), n))[0] or b"").startswith(
+               b"# " + n[:-3].encode())]
+    t.eq(bad, [], "every page reads back whole")
+    t.ok("open files limit 64 is low for page_workers = 24" in m.log(),
+         "the log warns that the limit is low for the workers")
+    t.eq(m.unmount(), 0, "unmount")
+    t.eq(m.sanitizer_reports(), [], "no sanitizer report")
+
+
 with Env() as env:
     daemon = env.git_daemon()
     bare = env.make_repo("a", sample_files())
@@ -214,4 +290,5 @@ with Env() as env:
     test_llm_output(env, url, fake, "openai")
     test_llm_output(env, url, fake, "anthropic")
     test_command_output(env, url)
+    test_descriptors(env, daemon)
 t.done()

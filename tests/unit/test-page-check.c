@@ -74,17 +74,29 @@ static void test_replaced(void)
 	buf_done(&res.page);
 
 	CHECK("a\r\nb\rc\x7f\x08\n", 1 << 20, &res);
-	is_str(buf_str(&res.page), "a\nb\xef\xbf\xbd" "c\xef\xbf\xbd\xef\xbf\xbd\n",
+	is_str(buf_str(&res.page),
+	       "a\nb\xef\xbf\xbd"
+	       "c\xef\xbf\xbd\xef\xbf\xbd\n",
 	       "CR LF becomes LF; a lone CR, DEL and backspace become U+FFFD");
 	buf_done(&res.page);
 
-	CHECK("x\xc2\x9b" "31m \xc2\x85 \xc2\xa0y", 1 << 20, &res);
-	is_str(buf_str(&res.page), "x\xef\xbf\xbd" "31m \xef\xbf\xbd \xc2\xa0y",
+	CHECK("x\xc2\x9b"
+	      "31m \xc2\x85 \xc2\xa0y",
+	      1 << 20, &res);
+	is_str(buf_str(&res.page),
+	       "x\xef\xbf\xbd"
+	       "31m \xef\xbf\xbd \xc2\xa0y",
 	       "C1 controls (U+009B CSI, U+0085) become U+FFFD; U+00A0 stays");
 	buf_done(&res.page);
 
-	CHECK("a\xe2\x80\xae" "b\xe2\x81\xa6" "c\xe2\x80\x94", 1 << 20, &res);
-	is_str(buf_str(&res.page), "a\xef\xbf\xbd" "b\xef\xbf\xbd" "c\xe2\x80\x94",
+	CHECK("a\xe2\x80\xae"
+	      "b\xe2\x81\xa6"
+	      "c\xe2\x80\x94",
+	      1 << 20, &res);
+	is_str(buf_str(&res.page),
+	       "a\xef\xbf\xbd"
+	       "b\xef\xbf\xbd"
+	       "c\xe2\x80\x94",
 	       "bidi override U+202E and isolate U+2066 become U+FFFD; an em dash stays");
 	buf_done(&res.page);
 
@@ -104,10 +116,10 @@ static void test_refused(void)
 	} bad[] = {
 		{ "# T\nab\0cd\n", 10, 6, 2, "NUL byte" },
 		{ "ok\xff", 3, 2, 1, "not valid UTF-8" },
-		{ "\n\n\xc0\x80", 4, 2, 3, "not valid UTF-8" },	    /* overlong NUL */
-		{ "x\xed\xa0\x80", 4, 1, 1, "not valid UTF-8" },    /* surrogate */
+		{ "\n\n\xc0\x80", 4, 2, 3, "not valid UTF-8" },	     /* overlong NUL */
+		{ "x\xed\xa0\x80", 4, 1, 1, "not valid UTF-8" },     /* surrogate */
 		{ "x\xf4\x90\x80\x80", 5, 1, 1, "not valid UTF-8" }, /* past U+10FFFF */
-		{ "end \xe2\x82", 6, 4, 1, "not valid UTF-8" },	    /* cut sequence */
+		{ "end \xe2\x82", 6, 4, 1, "not valid UTF-8" },	     /* cut sequence */
 		{ "\x1b[1m\xe2\x28\xa1", 7, 4, 1, "not valid UTF-8" },
 	};
 
@@ -132,8 +144,8 @@ static void test_json(void)
 	static const char raw[] = "{\"content\":\"a\0b\"}";
 	struct gen_err err = { 0 };
 
-	ok(page_check_json(nul, sizeof(nul) - 1, "http://h/x", &err) == -EILSEQ &&
-	       err.retryable && strstr(err.e.msg, "NUL") && strstr(err.e.msg, "http://h/x"),
+	ok(page_check_json(nul, sizeof(nul) - 1, "http://h/x", &err) == -EILSEQ && err.retryable &&
+	       strstr(err.e.msg, "NUL") && strstr(err.e.msg, "http://h/x"),
 	   "\\u0000 in a JSON string is refused (%s)", err.e.msg);
 	is_int(page_check_json(esc_bs, sizeof(esc_bs) - 1, "w", &err), 0,
 	       "an escaped backslash before u0000 is just text");
