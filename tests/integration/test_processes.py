@@ -51,6 +51,11 @@ def pids_in(d):
     return out
 
 
+def both(pids):
+    """Pages whose command and grandchild both recorded their pid."""
+    return [n[:-7] for n in pids if n.endswith(".gc.pid") and n[:-7] + ".cmd.pid" in pids]
+
+
 def all_gone(pids, timeout):
     try:
         wait_until(lambda: not any(alive(p) for p in pids), timeout, what="processes gone")
@@ -100,7 +105,7 @@ def test_processes(env, url):
     d, gen = generator(env, "umount", "hang")
     m = env.mount({"o/a": url}, options=opts, generator=gen)
     m.control("prefetch o/a")
-    wait_until(lambda: len([n for n in pids_in(d) if n.endswith(".gc.pid")]) >= 2, 20,
+    wait_until(lambda: len(both(pids_in(d))) >= 2, 20,
                what="two generations with their grandchildren")
     pids = list(pids_in(d).values())
     t.ok(len(pids) >= 4 and all(alive(p) for p in pids),
@@ -115,7 +120,7 @@ def test_processes(env, url):
     d, gen = generator(env, "kill", "hang")
     m = env.mount({"o/a": url}, options=opts, generator=gen)
     m.control("prefetch o/a")
-    wait_until(lambda: len([n for n in pids_in(d) if n.endswith(".gc.pid")]) >= 2, 20,
+    wait_until(lambda: len(both(pids_in(d))) >= 2, 20,
                what="two generations with their grandchildren")
     pids = list(pids_in(d).values())
     t.ok(len(pids) >= 4 and all(alive(p) for p in pids),
@@ -264,7 +269,10 @@ def test_descriptors(env, daemon):
 
     p = wait_until(settled, 120, what="every page generated or failed")
     t.ok(p["ready"] == total and p["failed"] == 0,
-         f"all {total} pages made in {time.monotonic() - t0:.1f}s, none failed", p)
+         f"all {total} pages made in {time.monotonic() - t0:.1f}s, none failed",
+         (p, m.progress()["repos"], {r: [(n, xattr(m.path(*r.split("/"), n), "state"))
+                                         for n in names] for r, names in pages.items()},
+          m.errors()))
     errors = m.errors()
     shortages = errors.count("out of file descriptors")
     t.ok(shortages > 0 and "Too many open files" in errors and "failed after" not in errors,
@@ -277,6 +285,32 @@ def test_descriptors(env, daemon):
     t.ok("open files limit 64 is low for page_workers = 24" in m.log(),
          "the log warns that the limit is low for the workers")
     t.eq(m.unmount(), 0, "unmount")
+
+    # unmount while every descriptor is taken: 24 workers' LLM connections
+    env.cache = os.path.join(env.root, "cache-emfile-umount")
+    fake = FakeLLM(mode="latency:200")
+    env.servers.append(fake)
+    harness.WIKIFS = limited(env, "hard2.sh", "ulimit -n 64")
+    m = env.mount(repos, options={"refresh_interval": 0, "page_workers": 24,
+                                  "repo_page_workers": 24},
+                  generator={"backend": "openai", "base_url": fake.base, "model": "m"})
+    harness.WIKIFS = real
+    for r in repos:
+        os.listdir(m.path(*r.split("/")))
+        m.control("prefetch " + r)
+    fds = lambda: len(os.listdir(f"/proc/{m.proc.pid}/fd"))  # noqa: E731
+    wait_until(lambda: "out of file descriptors" in m.errors(), 60,
+               what="descriptors run out")
+    wait_until(lambda: fds() == 64, 30, interval=0.001, what="all 64 descriptors in use")
+    t.ok(True, f"{m.progress()['pages']['ready']} pages made, {len(fake.requests())} requests, "
+         f"the daemon holds {fds()} of 64 descriptors")
+    # SIGTERM: the daemon unmounts itself; nothing else frees a descriptor meanwhile
+    m.proc.send_signal(signal.SIGTERM)
+    code = m.proc.wait(timeout=30)
+    m.proc = None
+    t.eq(code, 0, "SIGTERM with no descriptor left: the daemon unmounts and exits 0",
+         m.log()[-1500:])
+    t.ok(not mounted(m.dir), "and the mount is gone")
     t.eq(m.sanitizer_reports(), [], "no sanitizer report")
 
 
