@@ -19,6 +19,11 @@
  * is seen in the next round, or is reparented to the subreaper once its
  * parent dies. Every wait is bounded.
  *
+ * Limits: a guard killed with SIGKILL from outside cannot end its subtree
+ * (the command itself still dies: its parent-death signal is SIGKILL); a
+ * process that leaves the tree by other means (a service manager, a new PID
+ * namespace's init) is not followed.
+ *
  * Thread-safety: proctree_signal() is thread-safe. proctree_end() reaps any
  * child of the caller (waitpid(-1)): call it only when no other thread of
  * the process waits for a child of its own.

@@ -27,7 +27,6 @@
 #include <pwd.h>
 #include <signal.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/xattr.h>
@@ -509,11 +508,12 @@ static int raise_fd_limit(struct rlimit *was, struct rlimit *now)
 }
 
 /*
- * The daemon is a child subreaper: a process that a helper left behind and
- * that outlived its parent is reparented here instead of to init, so the
- * sweep at unmount (proctree_end()) finds it too. Generator commands have
- * their own guards (core/proctree.h), which also cover a daemon killed with
- * SIGKILL.
+ * Generator commands run under guards (core/proctree.h), which end their
+ * whole subtree even when the daemon is killed with SIGKILL. The daemon
+ * itself is not a subreaper: it would adopt orphans it cannot tell from its
+ * own children (each waited for by the thread that started it), so it could
+ * not reap them while running, and zombies would pile up (LeakSanitizer's
+ * llvm-symbolizer, left behind by sanitizer-built clone helpers, did).
  */
 static void processes_init(const struct conf *c)
 {
@@ -522,8 +522,6 @@ static void processes_init(const struct conf *c)
 	struct rlimit was = { 0 }, now = { 0 };
 	int r;
 
-	if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
-		log_warn("cannot become a child subreaper: %s", strerror(errno));
 	/*
 	 * glibc loads libgcc_s at the first pthread_cancel() (libfuse cancels
 	 * its workers at unmount); with every descriptor in use that load
@@ -545,7 +543,7 @@ static void processes_init(const struct conf *c)
 			 (unsigned long long)now.rlim_cur, c->page_workers, need);
 }
 
-/* After every worker thread is joined: nothing we started may outlive us. */
+/* After every worker thread is joined: nothing we started and still hold may outlive us. */
 static void processes_end(void)
 {
 	int n = proctree_end(PROCTREE_GRACE_MS, PROCTREE_GRACE_MS + 5000);

@@ -301,7 +301,13 @@ def test_descriptors(env, daemon):
     fds = lambda: len(os.listdir(f"/proc/{m.proc.pid}/fd"))  # noqa: E731
     wait_until(lambda: "out of file descriptors" in m.errors(), 60,
                what="descriptors run out")
-    wait_until(lambda: fds() == 64, 30, interval=0.001, what="all 64 descriptors in use")
+    seen = []
+    try:
+        wait_until(lambda: seen.append(fds()) or seen[-1] == 64, 60, interval=0.001,
+                   what="all 64 descriptors in use")
+    except TimeoutError:
+        t.diag(f"descriptors seen: {sorted(set(seen))}, {m.progress()['pages']}")
+        raise
     t.ok(True, f"{m.progress()['pages']['ready']} pages made, {len(fake.requests())} requests, "
          f"the daemon holds {fds()} of 64 descriptors")
     # SIGTERM: the daemon unmounts itself; nothing else frees a descriptor meanwhile

@@ -33,7 +33,7 @@ static void test_fd_shortage(void)
 
 	memset(&e, 0, sizeof(e));
 	ok(gen_err_fd_shortage(-ENFILE, &e) && !strcmp(e.e.msg, "out of file descriptors "
-							       "(Too many open files in system)"),
+								"(Too many open files in system)"),
 	   "ENFILE without a message: strerror is the cause");
 
 	memset(&e, 0, sizeof(e));
