@@ -164,6 +164,10 @@ static int git_fail(struct wf_err *err, int code, const char *what, const char *
 		break;
 	default:
 		r = code == -1 && e && e->klass == GIT_ERROR_NOMEMORY ? -ENOMEM : -EIO;
+		/* out of descriptors: the machine's state, worth another attempt */
+		if (e && e->klass == GIT_ERROR_OS && e->message &&
+		    strstr(e->message, strerror(EMFILE)))
+			r = strstr(e->message, strerror(ENFILE)) ? -ENFILE : -EMFILE;
 	}
 	return wf_err_set(err, r, "%s '%s': %s", what, arg ? arg : "",
 			  e && e->message ? e->message : "libgit2 error");

@@ -273,7 +273,11 @@ static struct repo_facts *repo_facts_get(struct wrepo *r, const char *git_dir, c
 	if (!r->facts || strcmp(facts_commit_id(r->facts), commit)) {
 		struct repo_facts *nf = NULL;
 
-		ret = facts_load(&nf, git_dir, commit, err);
+		/* libgit2 1.5 leaks when a pack cannot be opened for want of a descriptor */
+		ret = fd_headroom(16);
+		ret = ret ? wf_err_set(err, ret, "cannot load the facts of '%s': %s", r->cr->name,
+				       strerror(-ret))
+			  : facts_load(&nf, git_dir, commit, err);
 		if (ret == 0) {
 			facts_unref(r->facts);
 			r->facts = nf;
