@@ -47,4 +47,7 @@ int path_is_below(const char *path, const char *dir);
  */
 int fd_headroom(unsigned n);
 
+/* What a repository open by libgit2 may take: config, refs, pack indexes and packs. */
+#define FD_HEADROOM_REPO 16
+
 #endif

@@ -23,16 +23,15 @@
 #include <string.h>
 #include <time.h>
 
-#define FILE_LIST_MAX	  300
-#define FILE_LIST_BYTES	  (24u << 10)
-#define PAGE_LIST_BYTES	  (64u << 10)
-#define HISTORY_SHORT	  15
-#define HISTORY_LONG	  200
-#define AUTHORS_MAX	  100
-#define FILE_MIN_CAP	  2048
-#define FILE_MIN_ROOM	  1024 /* less budget left than this: stop */
-#define FILE_OVERHEAD	  768  /* heading and fences of one file */
-#define PROMPT_READER_FDS 16   /* a repository open: config, refs, pack indexes and packs */
+#define FILE_LIST_MAX	300
+#define FILE_LIST_BYTES (24u << 10)
+#define PAGE_LIST_BYTES (64u << 10)
+#define HISTORY_SHORT	15
+#define HISTORY_LONG	200
+#define AUTHORS_MAX	100
+#define FILE_MIN_CAP	2048
+#define FILE_MIN_ROOM	1024 /* less budget left than this: stop */
+#define FILE_OVERHEAD	768  /* heading and fences of one file */
 
 static const char system_prompt[] =
     "You are a senior engineer writing one page of a GitHub-style wiki for a source code "
@@ -310,7 +309,7 @@ static int add_sources(struct buf *u, const struct gen_request *req, const struc
 	qsort(cands, nc, sizeof(*cands), cand_cmp);
 	r = buf_printf(u, "\n## Source files (line-numbered, at commit %s)\n", req->commit);
 	/* libgit2 1.5 leaks when a pack cannot be opened for want of one */
-	rr = fd_headroom(PROMPT_READER_FDS) ?: facts_reader_new(&rd, req->facts);
+	rr = fd_headroom(FD_HEADROOM_REPO) ?: facts_reader_new(&rd, req->facts);
 	if (rr == -EMFILE || rr == -ENFILE)
 		return rr; /* without its sources the page would be worse, and kept: retry */
 	if (rr < 0)

@@ -274,7 +274,7 @@ static struct repo_facts *repo_facts_get(struct wrepo *r, const char *git_dir, c
 		struct repo_facts *nf = NULL;
 
 		/* libgit2 1.5 leaks when a pack cannot be opened for want of a descriptor */
-		ret = fd_headroom(16);
+		ret = fd_headroom(FD_HEADROOM_REPO);
 		ret = ret ? wf_err_set(err, ret, "cannot load the facts of '%s': %s", r->cr->name,
 				       strerror(-ret))
 			  : facts_load(&nf, git_dir, commit, err);
