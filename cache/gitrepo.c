@@ -49,6 +49,9 @@ int gitrepo_errno(int code)
 		{ "failed to resolve path", ENOENT },
 		{ "does not appear to be a git repository", ENOENT },
 		{ "repository not found", ENOENT },
+		/* out of descriptors: the machine's state, worth another attempt */
+		{ "too many open files in system", ENFILE },
+		{ "too many open files", EMFILE },
 	};
 	const git_error *e = git_error_last();
 	const char *msg = e && e->message ? e->message : "";

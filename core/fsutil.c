@@ -422,3 +422,22 @@ int path_is_below(const char *path, const char *dir)
 		return 0;
 	return path[n] == '\0' || path[n] == '/' || (n == 1 && dir[0] == '/');
 }
+
+int fd_headroom(unsigned n)
+{
+	int fds[16], k = 0, r = 0;
+
+	n = MIN(n, (unsigned)ARRAY_SIZE(fds));
+	while ((unsigned)k < n) {
+		fds[k] =
+		    k ? fcntl(fds[0], F_DUPFD_CLOEXEC, 0) : open("/dev/null", O_RDONLY | O_CLOEXEC);
+		if (fds[k] < 0) {
+			r = errno == EMFILE || errno == ENFILE ? -errno : 0;
+			break;
+		}
+		k++;
+	}
+	while (k > 0)
+		close(fds[--k]);
+	return r;
+}

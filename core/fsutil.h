@@ -80,4 +80,14 @@ char *path_expand_home(const char *path);
 /* 1 if @path is @dir or below it (both must be absolute and normalised). */
 int path_is_below(const char *path, const char *dir);
 
+/*
+ * 0 if @n more descriptors can be opened now, else -EMFILE or -ENFILE. A
+ * hint, not a reservation (another thread may take them next): for work
+ * that would rather not start than fail half-way inside a library.
+ */
+int fd_headroom(unsigned n);
+
+/* What a repository open by libgit2 may take: config, refs, pack indexes and packs. */
+#define FD_HEADROOM_REPO 16
+
 #endif

@@ -17,8 +17,10 @@
 #include "gitrepo.h"
 #include "fsutil.h"
 #include "log.h"
+#include "proctree.h"
 #include "util.h"
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -26,6 +28,7 @@
 #include <pwd.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/xattr.h>
 
@@ -480,6 +483,82 @@ static int wait_for_child(int fd, const char *mnt)
 	return 0;
 }
 
+/*
+ * Descriptors: every running generation holds pipes or a socket, every open
+ * page a file, every clone a helper's pipes. The soft limit is often 1024
+ * while the hard one is far higher; raising the soft limit to the hard one
+ * is always allowed (where the hard limit is unlimited, to fs.nr_open, the
+ * most a process may have). Returns 1 if raised, 0 if already there.
+ */
+static int raise_fd_limit(struct rlimit *was, struct rlimit *now)
+{
+	_cleanup_free_ char *nr_open = NULL;
+	int r;
+
+	if (getrlimit(RLIMIT_NOFILE, was) < 0)
+		return -errno;
+	*now = *was;
+	if (was->rlim_cur == was->rlim_max)
+		return 0;
+	now->rlim_cur = was->rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, now) == 0)
+		return 1;
+	r = read_file("/proc/sys/fs/nr_open", 64, &nr_open, NULL);
+	if (r < 0)
+		return r;
+	now->rlim_cur = MIN(was->rlim_max, (rlim_t)strtoull(nr_open, NULL, 10));
+	if (now->rlim_cur <= was->rlim_cur)
+		return 0;
+	return setrlimit(RLIMIT_NOFILE, now) < 0 ? -errno : 1;
+}
+
+/*
+ * Generator commands run under guards (core/proctree.h), which end their
+ * whole subtree even when the daemon is killed with SIGKILL. The daemon
+ * itself is not a subreaper: it would adopt orphans it cannot tell from its
+ * own children (each waited for by the thread that started it), so it could
+ * not reap them while running, and zombies would pile up (LeakSanitizer's
+ * llvm-symbolizer, left behind by sanitizer-built clone helpers, did).
+ */
+static void processes_init(const struct conf *c)
+{
+	/* a guess: the daemon itself, then each worker (pipes or sockets) and clone */
+	unsigned long long need = 32 + 4ull * c->page_workers + 4ull * c->clone_concurrency;
+	struct rlimit was = { 0 }, now = { 0 };
+	int r;
+
+	/*
+	 * glibc loads libgcc_s at the first pthread_cancel() (libfuse cancels
+	 * its workers at unmount); with every descriptor in use that load
+	 * fails and glibc aborts. Load it now, while descriptors are free.
+	 */
+	if (!dlopen("libgcc_s.so.1", RTLD_NOW | RTLD_NODELETE))
+		log_warn("cannot load libgcc_s.so.1: %s", dlerror());
+	r = raise_fd_limit(&was, &now);
+	if (r < 0)
+		log_warn("cannot raise the open files limit from %llu: %s",
+			 (unsigned long long)was.rlim_cur, strerror(-r));
+	else if (r > 0)
+		log_info("open files limit raised from %llu to %llu",
+			 (unsigned long long)was.rlim_cur, (unsigned long long)now.rlim_cur);
+	if (r >= 0 && now.rlim_cur < need)
+		log_warn("open files limit %llu is low for page_workers = %u (about %llu "
+			 "needed): generations short of descriptors wait and retry; raise the hard "
+			 "limit (ulimit -Hn, systemd LimitNOFILE=) or lower page_workers",
+			 (unsigned long long)now.rlim_cur, c->page_workers, need);
+}
+
+/* After every worker thread is joined: nothing we started and still hold may outlive us. */
+static void processes_end(void)
+{
+	int n = proctree_end(PROCTREE_GRACE_MS, PROCTREE_GRACE_MS + 5000);
+
+	if (n > 0)
+		log_info("ended %d leftover process%s", n, n == 1 ? "" : "es");
+	else if (n < 0)
+		log_warn("cannot look for leftover processes: %s", strerror(-n));
+}
+
 static int mount_main(struct opts *o)
 {
 	_cleanup_free_ char *config = o->config ? strdup(o->config) : default_config();
@@ -558,6 +637,7 @@ static int mount_main(struct opts *o)
 		if (!c->log_file)
 			log_open(LOG_TO_SYSLOG, NULL, lvl);
 	}
+	processes_init(c);
 	if (fs_nodes_init(&fs) < 0) {
 		report_parent(&status_fd, "wikifs: out of memory\n");
 		goto out_nodes;
@@ -647,6 +727,7 @@ out_session:
 	fs.se = NULL;
 out_wiki:
 	wiki_free(fs.wiki);
+	processes_end();
 out_nodes:
 	fs_nodes_done(&fs);
 	fuse_opt_free_args(&args);
@@ -752,6 +833,8 @@ int main(int argc, char **argv)
 
 	if (argc > 1 && !strcmp(argv[1], "--clone-helper"))
 		return clone_helper_main(argc - 2, argv + 2);
+	if (argc > 1 && !strcmp(argv[1], PROCTREE_GUARD_ARG))
+		return proctree_guard_main(argc - 2, argv + 2);
 	ensure_home();
 	if (argc > 1 && !strcmp(argv[1], "prefetch"))
 		return prefetch_main(argc - 1, argv + 1);

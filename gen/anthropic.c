@@ -17,6 +17,7 @@
  */
 #include "anthropic.h"
 #include "http.h"
+#include "page_check.h"
 #include "util.h"
 
 #include <errno.h>
@@ -111,6 +112,11 @@ static int sse_dispatch(struct sse *s)
 
 	if (s->data.len == 0)
 		goto out_reset;
+	r = page_check_json(s->data.data, s->data.len, s->where, s->err);
+	if (r < 0) {
+		s->failed = true; /* cJSON would cut the page at the NUL */
+		goto out_reset;
+	}
 	j = cJSON_ParseWithOpts(s->data.data, &end, true);
 	if (!j) {
 		s->err->retryable = true;
@@ -299,6 +305,8 @@ static int parse_json(const char *body, size_t len, const char *where, struct bu
 	cJSON *root;
 	int r = 0;
 
+	if (page_check_json(body, len, where, err) < 0)
+		return -EILSEQ; /* cJSON would cut the page at the NUL */
 	root = cJSON_ParseWithOpts(body, &end, true);
 	if (!root) {
 		err->retryable = true;

@@ -44,8 +44,18 @@ struct gen_err {
 	bool retryable;		/* another attempt may succeed */
 	int64_t retry_after_ms; /* server asked to wait this long; 0 = use backoff */
 	bool budget;		/* a billing / quota / budget error: never retry */
+	bool resource;		/* the machine ran short (descriptors), not the page */
 	struct wf_err e;	/* message: "http 429 from 'url': rate limited" */
 };
+
+/*
+ * Running out of file descriptors is the machine's state, not the page's.
+ * If @r is -EMFILE or -ENFILE, or @err's message carries strerror(EMFILE)
+ * (libgit2 and curl word an OS error that way), makes @err retryable and a
+ * resource shortage, words it "out of file descriptors (CAUSE)" and returns
+ * true; else leaves @err alone. Thread-safe.
+ */
+bool gen_err_fd_shortage(int r, struct gen_err *err);
 
 struct backend_ops {
 	const char *name;	    /* "builtin", "openai", ... (user.wikifs.backend) */

@@ -11,24 +11,29 @@
  * environment (WIKIFS_REPO, WIKIFS_PAGE, WIKIFS_COMMIT), which a shell
  * expands only where the user's command asks for it, never re-parses.
  *
- * Lifetime: the child leads its own process group, so a timeout or an
- * unmount kills it and everything it started (SIGKILL to the group). It is
- * started with PR_SET_PDEATHSIG, so it dies with the daemon even on kill -9
- * (a program run through the shell is the shell's child and is not covered:
- * run it directly, or with "exec", if that matters). All
- * three pipes are served by one poll() loop, so a large prompt and a large
- * page cannot deadlock each other; an eventfd written by abort() is in the
- * same poll set, so unmount is immediate. A pidfd (where the kernel has one)
- * tells when the child exits even if a background grandchild still holds
- * stdout. The child is always reaped with waitpid(); the group is killed
- * before reaping, while the zombie leader still pins the group id.
+ * Lifetime: the command runs under a guard (core/proctree.h): the wikifs
+ * executable started again as a child subreaper, which starts the command
+ * and ends its whole subtree -- grandchildren that called setsid() or ignore
+ * SIGTERM included -- when the command exits, when we send it SIGTERM
+ * (timeout, abort, unmount) and when the daemon dies, even by SIGKILL (its
+ * parent-death signal is SIGTERM, which it catches). Here the guard is the
+ * child: its own process group, so a terminal's signals to the daemon's
+ * group do not reach it, and it exits only once every process it guarded is
+ * gone, with the command's status. All three pipes are served by one poll()
+ * loop, so a large prompt and a large page cannot deadlock each other; an
+ * eventfd written by abort() is in the same poll set, so unmount is
+ * immediate. A pidfd (where the kernel has one) tells when the guard exits.
+ * The guard is always reaped with waitpid().
  *
  * Failures: a timeout, a non-zero exit, death by a signal and an empty page
  * are retryable: CLI agents fail transiently (network, rate limits) and the
- * pool's attempt limit bounds the cost. Exit 126/127 (not executable / not
- * found) and a page over PAGE_MAX_BYTES are not: they will not change.
+ * pool's attempt limit bounds the cost. So is a failure to start it for want
+ * of descriptors, processes or memory (the machine's state, not the page's;
+ * 125 is the guard's own failure to start it). Exit 126/127 (not executable
+ * / not found) and a page over PAGE_MAX_BYTES are not: they will not change.
  */
 #include "backend.h"
+#include "proctree.h"
 #include "prompt.h"
 #include "util.h"
 
@@ -313,12 +318,12 @@ static char *find_program(const char *name)
 
 /*
  * vfork + execve instead of posix_spawn, for the one thing posix_spawn
- * cannot do: PR_SET_PDEATHSIG, so the generator dies with the daemon even
+ * cannot do: PR_SET_PDEATHSIG, so the guard learns of the daemon's death even
  * when the daemon is killed with SIGKILL. Between vfork and execve the child
  * makes only async-signal-safe system calls. All signals are blocked in this
  * thread around vfork so no handler of the daemon runs in the child.
  */
-static pid_t spawn_vfork(const char *path, char *const argv[], char *const envp[], const int fds[3])
+static pid_t spawn_guard(char *const argv[], char *const envp[], const int fds[3])
 {
 	static const int defaults[] = { SIGPIPE, SIGINT, SIGTERM, SIGHUP, SIGCHLD, SIGQUIT };
 	pid_t parent = getpid(), pid;
@@ -331,22 +336,45 @@ static pid_t spawn_vfork(const char *path, char *const argv[], char *const envp[
 		struct sigaction dfl = { .sa_handler = SIG_DFL };
 		sigset_t none;
 
-		setpgid(0, 0); /* its own group: a timeout kills everything it started */
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		setpgid(0, 0); /* not in the daemon's group: a terminal's ^C is the daemon's */
+		prctl(PR_SET_PDEATHSIG, SIGTERM); /* the guard catches it and ends the subtree */
 		if (getppid() != parent)
-			_exit(127); /* the daemon died before the line above */
+			_exit(125); /* the daemon died before the line above */
 		for (int i = 0; i < 3; i++)
 			if (dup2(fds[i], i) < 0)
-				_exit(127);
+				_exit(125);
 		for (size_t i = 0; i < ARRAY_SIZE(defaults); i++)
 			sigaction(defaults[i], &dfl, NULL);
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL);
-		execve(path, argv, envp);
-		_exit(errno == ENOENT ? 127 : 126);
+		execve("/proc/self/exe", argv, envp); /* this very executable, even if replaced */
+		_exit(125);
 	}
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	return pid;
+}
+
+/* "wikifs --proc-guard PPID GRACE PATH ARGV..." for @argv run as @path. */
+static char **guard_argv(const char *path, char **argv, char ppid[16], char grace[16])
+{
+	size_t n = 0, k = 0;
+	char **g;
+
+	while (argv[n])
+		n++;
+	g = calloc(n + 6, sizeof(*g));
+	if (!g)
+		return NULL;
+	snprintf(ppid, 16, "%d", (int)getpid());
+	snprintf(grace, 16, "%d", PROCTREE_GRACE_MS);
+	g[k++] = "wikifs";
+	g[k++] = PROCTREE_GUARD_ARG;
+	g[k++] = ppid;
+	g[k++] = grace;
+	g[k++] = (char *)path;
+	for (size_t i = 0; i < n; i++)
+		g[k++] = argv[i];
+	return g;
 }
 
 static int spawn_child(const struct command *cmd, const struct gen_request *req, struct run *run,
@@ -357,10 +385,11 @@ static int spawn_child(const struct command *cmd, const struct gen_request *req,
 	char *shell_argv[] = { "sh", "-c", cmd->c->command, NULL };
 	_cleanup_free_ char *words = NULL, *path = NULL;
 	_cleanup_free_ char **simple = split_simple(cmd->c->command, &words);
-	char **argv = shell_argv, **env = NULL;
+	_cleanup_free_ char **gargv = NULL;
+	char **argv = shell_argv, **env = NULL, ppid[16], grace[16];
 	int r = 0;
 
-	/* a plain "prog args" runs directly: one exec less, and prog gets the death signal */
+	/* a plain "prog args" runs directly: one exec less */
 	path = simple ? find_program(simple[0]) : strdup("/bin/sh");
 	if (simple && path)
 		argv = simple;
@@ -369,6 +398,9 @@ static int spawn_child(const struct command *cmd, const struct gen_request *req,
 		path = strdup("/bin/sh"); /* not found: let the shell say so (exit 127) */
 	}
 	if (!path)
+		return wf_err_set(err, -ENOMEM, "out of memory");
+	gargv = guard_argv(path, argv, ppid, grace);
+	if (!gargv)
 		return wf_err_set(err, -ENOMEM, "out of memory");
 	if (pipe2(pin, O_CLOEXEC) < 0 || pipe2(pout, O_CLOEXEC) < 0 || pipe2(perr, O_CLOEXEC) < 0) {
 		r = wf_err_set(err, -errno, "cannot create pipes: %s", strerror(errno));
@@ -379,7 +411,7 @@ static int spawn_child(const struct command *cmd, const struct gen_request *req,
 		r = wf_err_set(err, -ENOMEM, "out of memory");
 		goto out_close;
 	}
-	run->pid = spawn_vfork(path, argv, env, (const int[3]){ pin[0], pout[1], perr[1] });
+	run->pid = spawn_guard(gargv, env, (const int[3]){ pin[0], pout[1], perr[1] });
 	if (run->pid < 0) {
 		r = wf_err_set(err, -errno, "cannot run '%s': %s", path, strerror(errno));
 		goto out_close;
@@ -526,11 +558,15 @@ static int command_generate(void *state, void *wstate, const struct gen_request 
 	run.prompt_len = prompt.len;
 	run.page = out;
 	r = spawn_child(cmd, req, &run, err);
-	if (r < 0)
+	if (r < 0) {
+		/* short of descriptors, processes or memory: the machine's state */
+		gerr->retryable = r == -EMFILE || r == -ENFILE || r == -EAGAIN || r == -ENOMEM;
 		goto out_free;
+	}
 	pump(cmd, &run, now_ms() + (int64_t)cmd->c->gen_timeout * 1000);
-	/* the group dies first, while the unreaped leader still pins its id */
-	kill(-run.pid, SIGKILL);
+	/* stopped early: the guard ends the whole subtree, then exits */
+	if (!run.child_exited)
+		kill(run.pid, SIGTERM);
 	while (waitpid(run.pid, &status, 0) < 0 && errno == EINTR)
 		;
 	if (run.errfd >= 0)

@@ -19,6 +19,7 @@
 #include <pthread.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 
 #include <cJSON.h>
 #include <curl/curl.h>
@@ -41,7 +42,8 @@ struct xfer {
 	size_t received;
 	bool too_big;
 	bool stream_checked;
-	int stream_err; /* from rq->on_stream */
+	int stream_err;	  /* from rq->on_stream */
+	int socket_errno; /* socket() failed so (curl words it "couldn't connect") */
 };
 
 static pthread_once_t global_once = PTHREAD_ONCE_INIT;
@@ -497,6 +499,17 @@ static void capture_headers(struct http_client *h, struct http_response *resp)
 		copy_header(h->curl, "x-request-id", resp->request_id, sizeof(resp->request_id));
 }
 
+/* curl's socket(), close-on-exec, keeping why it failed (EMFILE: retry later). */
+static curl_socket_t open_socket_cb(void *clientp, curlsocktype purpose, struct curl_sockaddr *a)
+{
+	struct xfer *x = clientp;
+	int fd = socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
+
+	if (fd < 0)
+		x->socket_errno = errno;
+	return fd < 0 ? CURL_SOCKET_BAD : fd;
+}
+
 static int setup(struct http_client *h, const struct http_request *rq, struct curl_slist *hdrs,
 		 struct xfer *x)
 {
@@ -534,6 +547,8 @@ static int setup(struct http_client *h, const struct http_request *rq, struct cu
 	SET(CURLOPT_XFERINFODATA, h);
 	SET(CURLOPT_WRITEFUNCTION, write_cb);
 	SET(CURLOPT_WRITEDATA, x);
+	SET(CURLOPT_OPENSOCKETFUNCTION, open_socket_cb);
+	SET(CURLOPT_OPENSOCKETDATA, x);
 	SET(CURLOPT_ERRORBUFFER, h->errbuf);
 	SET(CURLOPT_USERAGENT, "wikifs/0.1");
 #undef SET
@@ -589,9 +604,14 @@ int http_post(struct http_client *h, const struct http_request *rq, struct http_
 	} else if (x.stream_err < 0) {
 		r = x.stream_err; /* the stream consumer filled @err through its ctx */
 	} else {
-		r = x.too_big ? -EFBIG : http_curl_errno(rc);
-		err->retryable = errno_retryable(r);
-		if (r == -EFBIG)
+		bool no_fd = x.socket_errno == EMFILE || x.socket_errno == ENFILE;
+
+		r = no_fd ? -x.socket_errno : x.too_big ? -EFBIG : http_curl_errno(rc);
+		err->retryable = no_fd || errno_retryable(r);
+		if (no_fd)
+			wf_err_set(&err->e, r, "request to '%s' failed: cannot open a socket: %s",
+				   where, strerror(-r));
+		else if (r == -EFBIG)
 			wf_err_set(&err->e, r, "response from '%s' larger than %zu bytes", where,
 				   rq->max_response);
 		else if (r == -ECANCELED)

@@ -290,8 +290,8 @@ int llm_complete(struct llm *l, struct http_client *h, const char *system, const
 	r = post(l, h, system, user, out, usage, err);
 	if (r == 0)
 		ratelimit_record(l->rl, true, now_ms());
-	else if (err->retryable && r != -ECANCELED)
-		ratelimit_record(l->rl, false, now_ms());
+	else if (err->retryable && r != -ECANCELED && r != -EMFILE && r != -ENFILE)
+		ratelimit_record(l->rl, false, now_ms()); /* our descriptors are not its health */
 	return r;
 }
 

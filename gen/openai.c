@@ -9,6 +9,7 @@
  * attempt worth retrying.
  */
 #include "openai.h"
+#include "page_check.h"
 #include "util.h"
 
 #include <errno.h>
@@ -50,6 +51,8 @@ static int parse_response(const char *body, size_t len, const char *where, struc
 	cJSON *root;
 	int r = 0;
 
+	if (page_check_json(body, len, where, err) < 0)
+		return -EILSEQ; /* cJSON would cut the page at the NUL */
 	root = cJSON_ParseWithOpts(body, &end, true);
 	if (!root) {
 		err->retryable = true;

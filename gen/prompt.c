@@ -13,6 +13,7 @@
  */
 #include "prompt.h"
 #include "facts.h"
+#include "fsutil.h"
 #include "http.h"
 #include "lang.h"
 #include "util.h"
@@ -274,7 +275,7 @@ static int add_sources(struct buf *u, const struct gen_request *req, const struc
 	_cleanup_free_ struct cand *cands = NULL;
 	struct facts_reader *rd = NULL;
 	struct buf text;
-	int r = 0;
+	int r = 0, rr;
 
 	if (n == 0)
 		return 0;
@@ -291,7 +292,11 @@ static int add_sources(struct buf *u, const struct gen_request *req, const struc
 		return 0;
 	qsort(cands, nc, sizeof(*cands), cand_cmp);
 	r = buf_printf(u, "\n## Source files (line-numbered, at commit %s)\n", req->commit);
-	if (facts_reader_new(&rd, req->facts) < 0)
+	/* libgit2 1.5 leaks when a pack cannot be opened for want of one */
+	rr = fd_headroom(FD_HEADROOM_REPO) ?: facts_reader_new(&rd, req->facts);
+	if (rr == -EMFILE || rr == -ENFILE)
+		return rr; /* without its sources the page would be worse, and kept: retry */
+	if (rr < 0)
 		rd = NULL; /* each read opens the repository itself then */
 	buf_init(&text, budget);
 	/* the budget counts what the model reads: numbers, headings and fences too */
@@ -301,10 +306,11 @@ static int add_sources(struct buf *u, const struct gen_request *req, const struc
 		if (room < FILE_MIN_ROOM)
 			break;
 		buf_reset(&text);
-		if ((rd ? facts_reader_read(rd, cands[i].f->path, MIN(cap, room), &text)
-			: facts_read_file(req->facts, cands[i].f->path, MIN(cap, room), &text)) <
-			0 ||
-		    !text.len)
+		rr = rd ? facts_reader_read(rd, cands[i].f->path, MIN(cap, room), &text)
+			: facts_read_file(req->facts, cands[i].f->path, MIN(cap, room), &text);
+		if (rr == -EMFILE || rr == -ENFILE)
+			r = rr; /* as above */
+		if (rr < 0 || !text.len)
 			continue; /* vanished or unreadable: the list still shows it */
 		if (memchr(text.data, '\0', text.len))
 			continue;

@@ -33,6 +33,7 @@ struct gen_job {
 	enum gen_prio prio;
 	enum gen_job_state state;
 	unsigned attempt; /* attempts started */
+	unsigned spared;  /* of them, failed for want of resources: not counted */
 	bool no_retry;	  /* cancel asked while running */
 	bool over;	  /* out of every list, finished() pending: hands off */
 	int64_t submitted_ms, started_ms, due_ms;
@@ -166,6 +167,7 @@ static void run_one(struct gen_queue *q, void *ws, struct gen_job *j)
 {
 	struct gen_err gerr;
 	int64_t t0 = now_ms(), dt;
+	bool spare;
 	int r;
 
 	memset(&gerr, 0, sizeof(gerr));
@@ -176,10 +178,15 @@ static void run_one(struct gen_queue *q, void *ws, struct gen_job *j)
 	q->busy_ms += dt;
 	list_del(&q->running, j);
 	q->group_running[j->group]--;
+	/* a shortage of the machine's, not the page's: retried without spending an attempt */
+	spare = r < 0 && gerr.retryable && gerr.resource && j->spared < GEN_SPARED_MAX;
+	if (spare)
+		j->spared++;
 	if (r < 0 && gerr.retryable && !gerr.budget && !j->no_retry && !q->stopping &&
-	    j->attempt < q->o.max_attempts) {
-		int64_t wait =
-		    gerr.retry_after_ms > 0 ? gerr.retry_after_ms : backoff_ms(&q->o, j->attempt);
+	    j->attempt < q->o.max_attempts + j->spared) {
+		int64_t wait = gerr.retry_after_ms > 0 ? gerr.retry_after_ms
+			       : spare		       ? backoff_ms(&q->o, MIN(j->spared, 3u))
+						       : backoff_ms(&q->o, j->attempt - j->spared);
 		struct gen_job *at = q->delayed.head;
 
 		j->due_ms = now_ms() + wait;

@@ -45,6 +45,13 @@ struct gen_queue_ops {
 	void (*worker_done)(void *ctx, void *wstate);
 };
 
+/*
+ * An attempt that failed for want of resources (gen_err.resource: out of
+ * file descriptors) does not count towards max_attempts, up to this many
+ * per job; it waits a short backoff (at most 4 * backoff_base_ms).
+ */
+#define GEN_SPARED_MAX 20
+
 struct gen_queue_opts {
 	unsigned workers;
 	unsigned group_limit; /* running jobs per group */

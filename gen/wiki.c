@@ -24,6 +24,7 @@
  */
 #include "wiki_int.h"
 #include "llm_planner.h"
+#include "page_check.h"
 #include "fsutil.h"
 #include "url.h"
 #include "util.h"
@@ -379,7 +380,11 @@ static struct repo_facts *repo_facts_get(struct wrepo *r, const char *git_dir, c
 	if (!r->facts || strcmp(facts_commit_id(r->facts), commit)) {
 		struct repo_facts *nf = NULL;
 
-		ret = facts_load(&nf, git_dir, commit, err);
+		/* libgit2 1.5 leaks when a pack cannot be opened for want of a descriptor */
+		ret = fd_headroom(FD_HEADROOM_REPO);
+		ret = ret ? wf_err_set(err, ret, "cannot load the facts of '%s': %s", r->cr->name,
+				       strerror(-ret))
+			  : facts_load(&nf, git_dir, commit, err);
 		if (ret == 0) {
 			facts_unref(r->facts);
 			r->facts = nf;
@@ -436,6 +441,8 @@ static int job_generate(void *ctx, void *wstate, void *payload, unsigned attempt
 		ret =
 		    wf_err_set(&gerr->e, -EIO, "backend '%s' returned an empty page", w->ops->name);
 	}
+	if (ret == 0)
+		ret = page_check(&out, w->ops->name, gerr); /* text, whatever the backend */
 	if (ret == 0) {
 		ret = page_cache_commit(w->pc, &p->key, out.data, out.len);
 		if (ret < 0) {
@@ -461,7 +468,8 @@ static int job_generate(void *ctx, void *wstate, void *payload, unsigned attempt
  * One attempt, claimed across the processes sharing the cache directory: a
  * page another daemon is generating is waited for and found, not made twice.
  */
-static int job_run(void *ctx, void *wstate, void *payload, unsigned attempt, struct gen_err *gerr)
+static int job_claimed(void *ctx, void *wstate, void *payload, unsigned attempt,
+		       struct gen_err *gerr)
 {
 	struct wiki *w = ctx;
 	struct wpage *p = payload;
@@ -486,6 +494,24 @@ static int job_run(void *ctx, void *wstate, void *payload, unsigned attempt, str
 					     : strerror(-ret));
 	}
 	return ret;
+}
+
+/*
+ * One attempt. Running out of descriptors anywhere in it (pipes, sockets,
+ * libgit2, the page cache) is retried, and shown in .wikifs/errors at once:
+ * the page will likely be made, but the operator should know.
+ */
+static int job_run(void *ctx, void *wstate, void *payload, unsigned attempt, struct gen_err *gerr)
+{
+	char path[4096], line[1024];
+	int r = job_claimed(ctx, wstate, payload, attempt, gerr);
+
+	if (r < 0 && gen_err_fd_shortage(r, gerr)) {
+		page_path(payload, path, sizeof(path));
+		snprintf(line, sizeof(line), "attempt %u: %s", attempt, gerr->e.msg);
+		report_error(ctx, path, line);
+	}
+	return r;
 }
 
 static void job_finished(void *ctx, void *payload, int err, const char *msg, unsigned attempts)

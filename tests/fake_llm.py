@@ -32,6 +32,9 @@ A mode is a string "NAME" or "NAME:ARG", or an object {"mode": NAME, ...}:
   empty                   an answer with empty content
   length                  finish_reason "length" / stop_reason "max_tokens"
   content  {text}         answer with exactly this text (e.g. a JSON plan)
+  content_bytes {hex, text}  answer with text (default U+0001) whose U+0001 characters
+                          are these bytes, raw in the JSON (invalid UTF-8, say), in
+                          every protocol
 
 The page title echoed is the first line of the last user message, without a
 leading "Page: ". The port is printed as the first line of stdout (and
@@ -74,7 +77,7 @@ def parse_mode(m):
     mode = {"mode": name}
     if arg:
         key = {"latency": "ms", "trickle": "interval_ms", "429": "retry_after",
-               "content": "text"}.get(name, "arg")
+               "content": "text", "content_bytes": "hex"}.get(name, "arg")
         mode[key] = arg
     return mode
 
@@ -113,8 +116,18 @@ class Handler(BaseHTTPRequestHandler):
         n = int(self.headers.get("Content-Length") or 0)
         return self.rfile.read(n) if n else b""
 
-    def send_json(self, status, obj, headers=None):
+    # content_bytes: each RAW_MARK in the text becomes the raw bytes once encoded
+    RAW_MARK = "\x01"
+    raw_sub = None
+
+    def encode(self, obj):
         data = json.dumps(obj).encode()
+        if self.raw_sub is not None:
+            data = data.replace(b"\\u0001", self.raw_sub)
+        return data
+
+    def send_json(self, status, obj, headers=None):
+        data = self.encode(obj)
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
@@ -190,8 +203,12 @@ class Handler(BaseHTTPRequestHandler):
         body = body if isinstance(body, dict) else {}
         model = body.get("model", "?")
         text = page_text(model, title_of(body, anthropic))
+        self.raw_sub = None
         if name == "content":
             text = mode.get("text", "")
+        elif name == "content_bytes":
+            self.raw_sub = bytes.fromhex(mode.get("hex", ""))
+            text = mode.get("text", self.RAW_MARK)
         elif name == "empty":
             text = ""
 
@@ -259,7 +276,7 @@ class Handler(BaseHTTPRequestHandler):
             return self.stream(mode, model, text)
         obj = self.anthropic_json(mode, model, text) if anthropic else \
             self.openai_json(mode, model, text)
-        data = json.dumps(obj).encode()
+        data = self.encode(obj)
         if name == "truncated":
             self.send_response(200)
             self.send_header("Content-Type", "application/json")
@@ -323,7 +340,7 @@ class Handler(BaseHTTPRequestHandler):
         self.close_connection = True
 
         def ev(kind, obj):
-            self.wfile.write(f"event: {kind}\ndata: {json.dumps(obj)}\n\n".encode())
+            self.wfile.write(f"event: {kind}\ndata: ".encode() + self.encode(obj) + b"\n\n")
             self.wfile.flush()
             if name == "trickle":
                 self.server.state.stopping.wait(int(mode.get("interval_ms", 200)) / 1000.0)

@@ -22,6 +22,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/file.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -554,6 +555,31 @@ static void test_log_redacts(void)
 	free(data);
 }
 
+static void test_fd_headroom(void)
+{
+	struct rlimit old, low;
+	int fds[64], n = 0, before, r;
+
+	is_int(fd_headroom(8), 0, "fd_headroom: 8 descriptors are free");
+	before = fcntl(0, F_DUPFD_CLOEXEC, 0);
+	close(before);
+	getrlimit(RLIMIT_NOFILE, &old);
+	low = old;
+	low.rlim_cur = MIN(old.rlim_cur, (rlim_t)before + 6);
+	setrlimit(RLIMIT_NOFILE, &low);
+	is_int(fd_headroom(4), 0, "fd_headroom: 4 of the 6 left are free");
+	is_int(fd_headroom(8), -EMFILE, "fd_headroom: not 8 of them");
+	while (n < (int)ARRAY_SIZE(fds) && (fds[n] = open("/dev/null", O_RDONLY | O_CLOEXEC)) >= 0)
+		n++;
+	r = fd_headroom(1);
+	while (n > 0)
+		close(fds[--n]);
+	setrlimit(RLIMIT_NOFILE, &old);
+	is_int(r, -EMFILE, "fd_headroom: none left");
+	is_int(fcntl(0, F_DUPFD_CLOEXEC, 0), before, "fd_headroom: closes what it opened");
+	close(before);
+}
+
 int main(void)
 {
 	const char *t = getenv("TMPDIR");
@@ -576,6 +602,7 @@ int main(void)
 	test_paths();
 	test_url();
 	test_log_redacts();
+	test_fd_headroom();
 	is_int(rm_rf(tmp), 0, "cleanup: temporary directory removed");
 	return done_testing();
 }

@@ -12,8 +12,10 @@
 #include "util.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 #include <netinet/in.h>
@@ -79,6 +81,43 @@ static void test_refused(void)
 	buf_done(&a.out);
 }
 
+/*
+ * Out of descriptors, curl cannot open its socket and says only "couldn't
+ * connect": the transfer must come back as a retryable -EMFILE that says so.
+ */
+static void test_no_descriptors(void)
+{
+	const char *ex[] = { "generator.timeout=5", NULL };
+	struct plan *p = make_plan();
+	struct gen_request req = make_req(p, 1);
+	struct rlimit old, low;
+	struct attempt a = { 0 };
+	struct be be;
+	int fds[256], n = 0;
+
+	if (!be_open(&be, &backend_openai, "openai", ex)) {
+		ok(0, "no descriptors: backend opens");
+		goto out;
+	}
+	getrlimit(RLIMIT_NOFILE, &old);
+	low = old;
+	low.rlim_cur = MIN(old.rlim_cur, 256);
+	setrlimit(RLIMIT_NOFILE, &low);
+	while (n < (int)ARRAY_SIZE(fds) && (fds[n] = open("/dev/null", O_RDONLY | O_CLOEXEC)) >= 0)
+		n++;
+	attempt_run(&be, &req, &a);
+	while (n > 0)
+		close(fds[--n]);
+	setrlimit(RLIMIT_NOFILE, &old);
+	ok(a.r == -EMFILE && a.err.retryable && strstr(a.err.e.msg, "cannot open a socket") &&
+	       strstr(a.err.e.msg, strerror(EMFILE)),
+	   "no descriptor for a socket: retryable -EMFILE that says so (%s)", a.err.e.msg);
+	buf_done(&a.out);
+out:
+	be_close(&be);
+	plan_unref(p);
+}
+
 /* ---- breaker through a backend ------------------------------------------- */
 
 static void test_backend_breaker(void)
@@ -131,6 +170,7 @@ int main(void)
 	test_abort(&backend_openai, "openai");
 	test_abort(&backend_anthropic, "anthropic");
 	test_refused();
+	test_no_descriptors();
 	test_backend_breaker();
 	return done_testing();
 }

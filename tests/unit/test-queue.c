@@ -17,7 +17,8 @@ struct job {
 	int id;
 	int fail_times; /* fail (retryable) this many attempts first */
 	int64_t retry_after;
-	bool permanent; /* fail, not retryable */
+	bool permanent;	 /* fail, not retryable */
+	int short_times; /* then fail this many attempts short of descriptors */
 };
 
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
@@ -62,6 +63,11 @@ static int run(void *ctx, void *ws, void *payload, unsigned attempt, struct gen_
 		gerr->retryable = true;
 		gerr->retry_after_ms = j->retry_after;
 		return wf_err_set(&gerr->e, -EIO, "transient %u", attempt);
+	}
+	if ((int)attempt <= j->fail_times + j->short_times) {
+		gerr->retryable = true;
+		gerr->resource = true;
+		return wf_err_set(&gerr->e, -EMFILE, "out of file descriptors (%u)", attempt);
 	}
 	return 0;
 }
@@ -241,6 +247,38 @@ static void test_retries(void)
 	gen_queue_free(q);
 }
 
+/* Running short of descriptors spends no attempt, up to GEN_SPARED_MAX per job. */
+static void test_spared(void)
+{
+	static struct job a, b, c;
+	struct gen_job *h;
+	struct gen_queue *q;
+	int64_t t0;
+
+	reset(true);
+	q = make(2, 4, 100, 2, 5);
+	a = (struct job){ .id = 30, .short_times = 6 };			 /* ok at attempt 7 */
+	b = (struct job){ .id = 31, .fail_times = 1, .short_times = 4 }; /* 1 + 4 spared, ok */
+	c = (struct job){ .id = 32, .short_times = 1000 };		 /* never enough */
+	t0 = now_ms();
+	gen_queue_submit(q, 0, GEN_PRIO_INTERACTIVE, &a, &h);
+	gen_queue_submit(q, 1, GEN_PRIO_INTERACTIVE, &b, &h);
+	gen_queue_submit(q, 2, GEN_PRIO_INTERACTIVE, &c, &h);
+	ok(wait_for(&finished_n, 3, 20000), "three jobs finished");
+	diag("%u attempts with short backoffs took %lld ms", 7 + 6 + 2 + GEN_SPARED_MAX,
+	     (long long)(now_ms() - t0));
+	ok(finished_err[30] == 0 && finished_attempts[30] == 7,
+	   "6 attempts short of descriptors did not use up retries = 2 (made at attempt %u)",
+	   finished_attempts[30]);
+	ok(finished_err[31] == 0 && finished_attempts[31] == 6,
+	   "an ordinary failure still counts, the shortages do not (attempt %u)",
+	   finished_attempts[31]);
+	ok(finished_err[32] == -EMFILE && finished_attempts[32] == 2 + GEN_SPARED_MAX,
+	   "a shortage that never ends stops after %u attempts (2 + %d spared)",
+	   finished_attempts[32], GEN_SPARED_MAX);
+	gen_queue_free(q);
+}
+
 static void test_cancel_and_bound(void)
 {
 	static struct job jobs[4];
@@ -347,6 +385,7 @@ int main(void)
 	test_priority();
 	test_group_limit();
 	test_retries();
+	test_spared();
 	test_cancel_and_bound();
 	test_cancel_while_finishing();
 	test_stress();

@@ -1,0 +1,123 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The page check; see page_check.h for what is refused and what replaced.
+ * One pass finds the first refused byte and counts what must change; only a
+ * page that needs a change is copied (a clean page, the usual case, costs
+ * one read of its bytes).
+ */
+#include "page_check.h"
+#include "utf8.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <string.h>
+
+#define REPLACEMENT "\xef\xbf\xbd" /* U+FFFD */
+
+/*
+ * The bytes at @p (a UTF-8 sequence of @len bytes) as shown: 0 to keep, 1 to
+ * replace with U+FFFD, 2 to drop (the CR of CR LF).
+ */
+static int verdict(const unsigned char *p, size_t len)
+{
+	if (len == 1) {
+		if (p[0] == '\r')
+			return p[1] == '\n' ? 2 : 1;
+		return (p[0] < 0x20 && p[0] != '\t' && p[0] != '\n') || p[0] == 0x7f;
+	}
+	if (len == 2) /* U+0080-U+009F: the C1 controls */
+		return p[0] == 0xc2 && p[1] < 0xa0;
+	if (len == 3 && p[0] == 0xe2) /* U+202A-U+202E, U+2066-U+2069 */
+		return (p[1] == 0x80 && p[2] >= 0xaa && p[2] <= 0xae) ||
+		       (p[1] == 0x81 && p[2] >= 0xa6 && p[2] <= 0xa9);
+	return 0;
+}
+
+static size_t line_of(const char *s, size_t off)
+{
+	size_t line = 1;
+
+	for (const char *p = s; (p = memchr(p, '\n', (size_t)(s + off - p))); p++)
+		line++;
+	return line;
+}
+
+static int refuse(const struct buf *page, size_t off, bool nul, const char *backend,
+		  struct gen_err *err)
+{
+	err->retryable = true; /* a model samples: the next answer may be clean */
+	err->budget = false;
+	err->retry_after_ms = 0;
+	return wf_err_set(&err->e, -EILSEQ, "page from backend '%s' %s at byte %zu (line %zu)",
+			  backend, nul ? "holds a NUL byte" : "is not valid UTF-8", off,
+			  line_of(page->data, off));
+}
+
+int page_check(struct buf *page, const char *backend, struct gen_err *err)
+{
+	const unsigned char *p = (const unsigned char *)page->data;
+	size_t n = page->len, changes = 0;
+	struct buf clean;
+
+	for (size_t i = 0; i < n;) {
+		size_t len = p[i] < 0x80 ? 1 : utf8_seq_len(p + i);
+
+		if (p[i] == '\0' || len == 0 || len > n - i)
+			return refuse(page, i, p[i] == '\0', backend, err);
+		changes += verdict(p + i, len) != 0;
+		i += len;
+	}
+	if (!changes)
+		return 0;
+	buf_init(&clean, page->max);
+	for (size_t i = 0; i < n;) {
+		size_t len = p[i] < 0x80 ? 1 : utf8_seq_len(p + i);
+		int v = verdict(p + i, len), r;
+
+		r = v == 2 ? 0
+			   : buf_add(&clean, v ? REPLACEMENT : (const char *)p + i, v ? 3 : len);
+		if (r < 0) {
+			buf_done(&clean);
+			err->retryable = false;
+			return wf_err_set(
+			    &err->e, -EFBIG,
+			    "page from backend '%s' larger than %zu bytes once its %zu "
+			    "control characters are replaced",
+			    backend, page->max, changes);
+		}
+		i += len;
+	}
+	buf_done(page);
+	*page = clean;
+	return 0;
+}
+
+int page_check_json(const char *json, size_t len, const char *where, struct gen_err *err)
+{
+	bool in_string = false;
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		if (json[i] == '\0')
+			break;
+		if (!in_string) {
+			in_string = json[i] == '"';
+			continue;
+		}
+		if (json[i] == '"') {
+			in_string = false;
+		} else if (json[i] == '\\' && i + 1 < len) {
+			if (json[i + 1] == 'u' && len - i >= 6 && !memcmp(json + i + 2, "0000", 4))
+				break;
+			i++; /* the escaped character */
+		}
+	}
+	if (i == len)
+		return 0;
+	err->retryable = true;
+	err->budget = false;
+	err->retry_after_ms = 0;
+	return wf_err_set(&err->e, -EILSEQ,
+			  "answer from '%s' holds a NUL character (%s at byte %zu)", where,
+			  json[i] ? "\\u0000" : "a raw NUL", i);
+}
