@@ -23,9 +23,9 @@
 struct dcase {
 	const char *what;
 	const char *s;
-	size_t n;	/* bytes readable */
-	size_t len;	/* wanted length */
-	uint32_t cp;	/* wanted code point */
+	size_t n;    /* bytes readable */
+	size_t len;  /* wanted length */
+	uint32_t cp; /* wanted code point */
 };
 
 static const struct dcase dcases[] = {
@@ -104,8 +104,9 @@ static void test_decode_cases(void)
 static void test_decode_stream(void)
 {
 	static const char s[] = "a\xe2\x82x\xc3\xa9\x80\xf0\x9f\x98\x80\xed\xa0\x80z";
-	static const uint32_t want[] = { 'a', BAD, BAD,	 'x',  0xe9, BAD,
-					 0x1f600, BAD, BAD, BAD, 'z' };
+	static const uint32_t want[] = {
+		'a', BAD, BAD, 'x', 0xe9, BAD, 0x1f600, BAD, BAD, BAD, 'z'
+	};
 	uint32_t got[32];
 	size_t n = 0;
 
@@ -229,12 +230,12 @@ static void test_unsafe(void)
 		uint32_t cp;
 		bool unsafe;
 	} cps[] = {
-		{ 0x00, true },	    { 0x09, true },	{ 0x1f, true },	   { 0x20, false },
-		{ 0x7e, false },    { 0x7f, true },	{ 0x80, true },	   { 0x85, true },
-		{ 0x9f, true },	    { 0xa0, false },	{ 0xe9, false },   { 0x2027, false },
-		{ 0x2028, true },   { 0x2029, true },	{ 0x202a, true },  { 0x202e, true },
-		{ 0x202f, false },  { 0x2065, false },	{ 0x2066, true },  { 0x2069, true },
-		{ 0x206a, false },  { 0xfefe, false },	{ 0xfeff, true },  { 0xfffd, false },
+		{ 0x00, true },	     { 0x09, true },	 { 0x1f, true },   { 0x20, false },
+		{ 0x7e, false },     { 0x7f, true },	 { 0x80, true },   { 0x85, true },
+		{ 0x9f, true },	     { 0xa0, false },	 { 0xe9, false },  { 0x2027, false },
+		{ 0x2028, true },    { 0x2029, true },	 { 0x202a, true }, { 0x202e, true },
+		{ 0x202f, false },   { 0x2065, false },	 { 0x2066, true }, { 0x2069, true },
+		{ 0x206a, false },   { 0xfefe, false },	 { 0xfeff, true }, { 0xfffd, false },
 		{ 0x10ffff, false }, { 0x110000, true }, { BAD, true },
 	};
 
@@ -257,8 +258,10 @@ static void test_sanitize(void)
 	struct buf b;
 
 	buf_init(&b, 1 << 20);
-	is_str(san(&b, "caf\xc3\xa9", 5, "?", SIZE_MAX), "caf\xc3\xa9", "sanitize: valid text kept");
-	is_str(san(&b, "caf\xe9!", 5, "?", SIZE_MAX), "caf" R "!", "sanitize: Latin-1 byte replaced");
+	is_str(san(&b, "caf\xc3\xa9", 5, "?", SIZE_MAX), "caf\xc3\xa9",
+	       "sanitize: valid text kept");
+	is_str(san(&b, "caf\xe9!", 5, "?", SIZE_MAX), "caf" R "!",
+	       "sanitize: Latin-1 byte replaced");
 	is_str(san(&b, "\xe2\x82x", 3, "?", SIZE_MAX), R R "x",
 	       "sanitize: a cut character is one U+FFFD per byte, the next kept");
 	is_str(san(&b, "\xed\xa0\x80|\xc0\xaf|\xf4\x90\x80\x80", 11, NULL, SIZE_MAX),
