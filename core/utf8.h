@@ -12,10 +12,10 @@
  * a bad byte is never swallowed). Each error, wherever text is repaired,
  * becomes one U+FFFD.
  *
- * Every string wikifs shows is valid UTF-8, because pages are read by
- * people and by strict decoders, progress.json is JSON, and the LLM APIs
- * reject a request body that is not UTF-8 (cJSON copies bytes as they are).
- * What each kind of text accepts, and what happens to the rest:
+ * The text below is always valid UTF-8, because pages are read by people
+ * and by strict decoders, progress.json is JSON, and the LLM APIs reject a
+ * request body that is not UTF-8 (cJSON copies bytes as they are). What
+ * each kind of text accepts, and what happens to the rest:
  *
  *   repository names   mount.conf: valid UTF-8 without C0 controls, DEL or
  *                      '\' (conf_repo_name_valid()); anything else is a
@@ -37,7 +37,9 @@
  *                      NUL is binary and left out before this).
  *
  * utf8_sanitize() does the repairing for titles and prompts; md.c decodes
- * with utf8_decode() because it escapes Markdown at the same time.
+ * with utf8_decode() because it escapes Markdown at the same time. Error
+ * messages (struct wf_err) are not repaired yet: one cut at its buffer's
+ * size may end inside a character.
  *
  * Pure functions: thread-safe, no state.
  */
