@@ -105,29 +105,27 @@ int plan_add(struct plan *p, const char *slug, const char *title, enum page_kind
 char *plan_slugify(const char *name)
 {
 	char *out = malloc(PLAN_MAX_SLUG_LEN + 1);
-	size_t n = 0;
+	size_t n = 0, left = strlen(name), len;
 	bool dash = false;
 
 	if (!out)
 		return NULL;
-	for (const unsigned char *s = (const unsigned char *)name; *s && n < PLAN_MAX_SLUG_LEN;
-	     s++) {
-		unsigned char c = *s;
+	for (const char *s = name; left > 0 && n < PLAN_MAX_SLUG_LEN; s += len, left -= len) {
+		unsigned char c = (unsigned char)*s;
+		uint32_t cp;
 
+		len = utf8_decode(s, left, &cp);
 		if (isalnum(c) || c == '_' || (c == '.' && n > 0 && out[n - 1] != '.')) {
 			out[n++] = (char)c;
 			dash = false;
 		} else if (c >= 0x80) {
-			/* keep UTF-8 sequences whole, or stop before a cut one */
-			size_t len = utf8_seq_len(s);
-
-			if (len == 0)
+			/* keep characters whole, or stop before a cut one */
+			if (cp == UTF8_INVALID)
 				continue; /* invalid byte: drop it */
 			if (n + len > PLAN_MAX_SLUG_LEN)
 				break;
 			memcpy(out + n, s, len);
 			n += len;
-			s += len - 1;
 			dash = false;
 		} else if (n > 0 && !dash) {
 			out[n++] = '-'; /* spaces, slashes, control characters, punctuation */

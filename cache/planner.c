@@ -21,6 +21,7 @@
 #include "plan.h"
 #include "gitrepo.h"
 #include "lang.h"
+#include "utf8.h"
 #include "util.h"
 
 #include <errno.h>
@@ -171,41 +172,18 @@ static int cmp_path(const void *a, const void *b)
 	return strcmp(((const struct cand *)a)->path, ((const struct cand *)b)->path);
 }
 
-/* Title text: invalid UTF-8 and control characters become U+FFFD. */
+/* Title text: invalid UTF-8 and control characters become U+FFFD (utf8.h). */
 static char *clean_title(const char *prefix, const char *s)
 {
-	size_t pl = strlen(prefix), n = strlen(s), o = pl;
-	char *out = malloc(pl + n * 3 + 1);
+	struct buf b;
 
-	if (!out)
+	buf_init(&b, SIZE_MAX);
+	if (buf_adds(&b, prefix) < 0 ||
+	    utf8_sanitize(&b, s, strlen(s), UTF8_REPLACEMENT, SIZE_MAX) < 0) {
+		buf_done(&b);
 		return NULL;
-	memcpy(out, prefix, pl);
-	for (size_t i = 0; i < n;) {
-		unsigned char ch = (unsigned char)s[i];
-		size_t len = ch < 0x80		   ? 1
-			     : (ch & 0xe0) == 0xc0 ? 2
-			     : (ch & 0xf0) == 0xe0 ? 3
-			     : (ch & 0xf8) == 0xf0 ? 4
-						   : 0;
-		size_t k = 1;
-
-		while (len && k < len && i + k < n && ((unsigned char)s[i + k] & 0xc0) == 0x80)
-			k++;
-		if (len == 1 && ch >= 0x20 && ch != 0x7f) {
-			out[o++] = (char)ch;
-			i++;
-		} else if (len > 1 && k == len && !(len == 2 && ch < 0xc2)) {
-			memcpy(out + o, s + i, len);
-			o += len;
-			i += len;
-		} else {
-			memcpy(out + o, "\xef\xbf\xbd", 3);
-			o += 3;
-			i += len > 1 ? k : 1;
-		}
 	}
-	out[o] = '\0';
-	return out;
+	return buf_steal(&b, NULL);
 }
 
 /* Adds a page, making its slug unique with "-2", "-3", ... when needed. */

@@ -13,8 +13,9 @@
  * state; abort() has nothing to stop.
  *
  * This file is the backend: it builds the page context and hands it to the
- * page's renderer (builtin_overview.c, builtin_code.c, builtin_build.c,
- * builtin_history.c), which share builtin_page.c.
+ * renderer its table names for the page's kind (builtin_overview.c,
+ * builtin_code.c, builtin_build.c, builtin_history.c), which share
+ * builtin_page.c.
  */
 #include "builtin_int.h"
 
@@ -92,24 +93,42 @@ static void builtin_abort(void *state)
 	/* generation is CPU-only and bounded: nothing to interrupt */
 }
 
-static int builtin_generate(void *state, void *wstate, const struct gen_request *req,
-			    struct buf *out, struct gen_usage *usage, struct gen_err *err)
-{
-	struct builtin_ctx *c;
-	struct md m = { .err = 0 };
-	int r = 0;
+/* The renderer of each page kind; a kind without one (custom) gets builtin_page_custom(). */
+typedef void renderer_fn(struct md *m, struct builtin_ctx *c);
 
-	if (err) {
-		err->retryable = false;
-		err->retry_after_ms = 0;
-		err->budget = false;
-		wf_err_clear(&err->e);
+static renderer_fn *const renderers[PAGE_KIND_MAX] = {
+	[PAGE_HOME] = builtin_page_home,
+	[PAGE_SIDEBAR] = builtin_page_sidebar,
+	[PAGE_ARCHITECTURE] = builtin_page_architecture,
+	[PAGE_MODULE] = builtin_page_module,
+	[PAGE_BUILD] = builtin_page_build,
+	[PAGE_HISTORY] = builtin_page_history,
+	[PAGE_CONTRIBUTORS] = builtin_page_contributors,
+	[PAGE_CUSTOM] = builtin_page_custom,
+};
+
+static renderer_fn *renderer_of(enum page_kind kind)
+{
+	if ((unsigned)kind < ARRAY_SIZE(renderers) && renderers[kind])
+		return renderers[kind];
+	return builtin_page_custom;
+}
+
+static void ctx_free(struct builtin_ctx *c)
+{
+	if (c) {
+		free(c->file_mod);
+		free(c);
 	}
-	if (!req || !req->facts || !req->plan || !req->page)
-		return wf_err_set(err ? &err->e : NULL, -EINVAL, "builtin: incomplete request");
-	c = calloc(1, sizeof(*c));
+}
+
+/* The context of one page: files, modules and each file's module. -ENOMEM or 0. */
+static int ctx_new(struct builtin_ctx **ret, const struct gen_request *req)
+{
+	struct builtin_ctx *c = calloc(1, sizeof(*c));
+
 	if (!c)
-		return wf_err_set(err ? &err->e : NULL, -ENOMEM, "builtin: out of memory");
+		return -ENOMEM;
 	c->req = req;
 	c->f = req->facts;
 	c->nfiles = facts_files(c->f, &c->files);
@@ -120,41 +139,37 @@ static int builtin_generate(void *state, void *wstate, const struct gen_request 
 			c->mods[c->nmods++] = &req->plan->pages[i];
 	c->file_mod = malloc((c->nfiles + 1) * sizeof(*c->file_mod));
 	if (!c->file_mod) {
-		free(c);
-		return wf_err_set(err ? &err->e : NULL, -ENOMEM, "builtin: out of memory");
+		ctx_free(c);
+		return -ENOMEM;
 	}
 	for (size_t i = 0; i < c->nfiles; i++)
 		c->file_mod[i] = builtin_module_of(c, c->files[i].path);
+	*ret = c;
+	return 0;
+}
 
-	buf_init(&m.b, MD_MAX);
-	switch (req->page->kind) {
-	case PAGE_HOME:
-		builtin_page_home(&m, c);
-		break;
-	case PAGE_SIDEBAR:
-		builtin_page_sidebar(&m, c);
-		break;
-	case PAGE_ARCHITECTURE:
-		builtin_page_architecture(&m, c);
-		break;
-	case PAGE_MODULE:
-		builtin_page_module(&m, c);
-		break;
-	case PAGE_BUILD:
-		builtin_page_build(&m, c);
-		break;
-	case PAGE_HISTORY:
-		builtin_page_history(&m, c);
-		break;
-	case PAGE_CONTRIBUTORS:
-		builtin_page_contributors(&m, c);
-		break;
-	default:
-		builtin_page_custom(&m, c);
-		break;
+static int builtin_generate(void *state, void *wstate, const struct gen_request *req,
+			    struct buf *out, struct gen_usage *usage, struct gen_err *err)
+{
+	struct wf_err *e = err ? &err->e : NULL;
+	struct builtin_ctx *c;
+	struct md m = { .err = 0 };
+	int r;
+
+	if (err) {
+		err->retryable = false;
+		err->retry_after_ms = 0;
+		err->budget = false;
+		wf_err_clear(&err->e);
 	}
+	if (!req || !req->facts || !req->plan || !req->page)
+		return wf_err_set(e, -EINVAL, "builtin: incomplete request");
+	if (ctx_new(&c, req) < 0)
+		return wf_err_set(e, -ENOMEM, "builtin: out of memory");
+	buf_init(&m.b, MD_MAX);
+	renderer_of(req->page->kind)(&m, c);
 	if (m.err == -ENOMEM) {
-		r = wf_err_set(err ? &err->e : NULL, -ENOMEM, "builtin: out of memory");
+		r = wf_err_set(e, -ENOMEM, "builtin: out of memory");
 		if (err)
 			err->retryable = true;
 	} else {
@@ -163,14 +178,10 @@ static int builtin_generate(void *state, void *wstate, const struct gen_request 
 			r = buf_adds(out,
 				     "\n\n*(page truncated: it reached the page size limit)*\n");
 		if (r < 0)
-			wf_err_set(err ? &err->e : NULL, r,
-				   "builtin: page of %zu bytes does not fit", m.b.len);
+			wf_err_set(e, r, "builtin: page of %zu bytes does not fit", m.b.len);
 	}
-	if (usage)
-		usage->input_tokens += 0;
 	buf_done(&m.b);
-	free(c->file_mod);
-	free(c);
+	ctx_free(c);
 	return r;
 }
 

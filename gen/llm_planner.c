@@ -8,6 +8,7 @@
  */
 #include "llm_planner.h"
 #include "llm.h"
+#include "utf8.h"
 #include "util.h"
 
 #include <errno.h>
@@ -29,25 +30,21 @@ static const char planner_system[] =
     "significant modules, build and test, and whatever else this repository needs. "
     "The pages Home and _Sidebar exist already: do not list them.\n";
 
-/* Copies @s with control characters as spaces, at most @max bytes, whole UTF-8 only. */
+/* Copies @s with control characters as spaces, at most @max bytes, whole characters (utf8.h). */
 static char *clean_text(const char *s, size_t max)
 {
-	size_t n = strlen(s), k = 0;
+	struct buf b;
 	char *out;
+	size_t k;
 
-	if (n > max) {
-		n = max;
-		while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
-			n--; /* do not cut a character in half */
+	buf_init(&b, SIZE_MAX);
+	if (utf8_sanitize(&b, s, strlen(s), " ", max) < 0) {
+		buf_done(&b);
+		return NULL;
 	}
-	out = malloc(n + 1);
+	out = buf_steal(&b, &k);
 	if (!out)
 		return NULL;
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		out[k++] = c < 0x20 || c == 0x7f ? ' ' : (char)c;
-	}
 	while (k > 0 && out[k - 1] == ' ')
 		k--;
 	out[k] = '\0';
@@ -149,10 +146,11 @@ out_free_json:
 	return r;
 }
 
+/* A name in the prompt: control characters as '?', at most @max bytes (utf8.h). */
 static void add_clean_line(struct buf *b, const char *s, size_t max)
 {
-	for (size_t i = 0; s && s[i] && i < max; i++)
-		buf_addc(b, (unsigned char)s[i] < 0x20 ? '?' : s[i]);
+	if (s)
+		utf8_sanitize(b, s, strnlen(s, max + 3), "?", max);
 }
 
 static int planner_prompt(struct buf *u, const char *repo_name, const char *commit,
@@ -187,7 +185,7 @@ static int planner_prompt(struct buf *u, const char *repo_name, const char *comm
 			    facts_read_file(facts, files[i].path, PLAN_README_BYTES, &readme) ==
 				0) {
 				buf_printf(u, "\n%s:\n", files[i].path);
-				buf_add(u, readme.data ? readme.data : "", readme.len);
+				utf8_sanitize(u, buf_str(&readme), readme.len, NULL, SIZE_MAX);
 				buf_addc(u, '\n');
 				break;
 			}

@@ -2,13 +2,15 @@
 /*
  * Markdown that repository text cannot break. Every string that comes from
  * a repository goes through md_text(), md_code(), md_url() or
- * md_mermaid_label(), which turn invalid UTF-8 and control or bidi
- * characters into U+FFFD and escape what would break the structure (tables,
+ * md_mermaid_label(), which turn invalid UTF-8 and the characters
+ * utf8_is_unsafe() names (controls, bidi formatting...) into U+FFFD, as the
+ * policy in utf8.h says, and escape what would break the structure (tables,
  * code spans, links, headings, Mermaid labels). The first failed append
  * sticks in m->err and turns every later call into a no-op, so a page is
  * written without checking each call.
  */
 #include "md.h"
+#include "utf8.h"
 
 #include <ctype.h>
 #include <stdarg.h>
@@ -37,61 +39,17 @@ void md_printf(struct md *m, const char *fmt, ...)
 	va_end(ap);
 }
 
-/*
- * Decodes one UTF-8 sequence at @s (n bytes left). Returns its length and
- * the code point in *cp, or -1 in *cp for an invalid or overlong sequence
- * (length 1 then, so the caller resynchronises on the next byte).
- */
-static size_t utf8_next(const unsigned char *s, size_t n, long *cp)
-{
-	unsigned char c = s[0];
-	size_t len;
-	long v;
-
-	if (c < 0x80) {
-		*cp = c;
-		return 1;
-	}
-	len = (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3 : (c & 0xf8) == 0xf0 ? 4 : 0;
-	if (len == 0 || len > n)
-		goto bad;
-	v = c & (0x7f >> len);
-	for (size_t i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			goto bad;
-		v = (v << 6) | (s[i] & 0x3f);
-	}
-	if ((len == 2 && v < 0x80) || (len == 3 && v < 0x800) || (len == 4 && v < 0x10000) ||
-	    v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff))
-		goto bad;
-	*cp = v;
-	return len;
-bad:
-	*cp = -1;
-	return 1;
-}
-
-/* Characters never copied: controls, C1, line separators, bidi overrides. */
-static bool unsafe_cp(long cp)
-{
-	return cp < 0 || cp < 0x20 || cp == 0x7f || (cp >= 0x80 && cp < 0xa0) || cp == 0x2028 ||
-	       cp == 0x2029 || (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069) ||
-	       cp == 0xfeff;
-}
-
 /* Inline text: safe UTF-8, Markdown punctuation escaped. */
 void md_textn(struct md *m, const char *s, size_t n)
 {
-	const unsigned char *p = (const unsigned char *)s;
-
 	for (size_t i = 0; i < n && !m->err;) {
-		long cp;
-		size_t len = utf8_next(p + i, n - i, &cp);
+		uint32_t cp;
+		size_t len = utf8_decode(s + i, n - i, &cp);
 
 		if (cp == '\t' || cp == '\n' || cp == '\r')
 			md_add(m, " ", 1);
-		else if (unsafe_cp(cp))
-			md_add(m, "\xef\xbf\xbd", 3);
+		else if (utf8_is_unsafe(cp))
+			md_puts(m, UTF8_REPLACEMENT);
 		else if (cp < 0x80 && strchr("\\`*_[]<>|~&#!$", (int)cp))
 			md_printf(m, "\\%c", (char)cp);
 		else
@@ -108,7 +66,6 @@ void md_text(struct md *m, const char *s)
 /* A code span that no content can break out of. */
 void md_coden(struct md *m, const char *s, size_t n, int flags)
 {
-	const unsigned char *p = (const unsigned char *)s;
 	size_t run = 0, longest = 0;
 	char fence[16];
 	bool pad;
@@ -129,11 +86,11 @@ void md_coden(struct md *m, const char *s, size_t n, int flags)
 	if (pad)
 		md_add(m, " ", 1);
 	for (size_t i = 0; i < n && !m->err;) {
-		long cp;
-		size_t len = utf8_next(p + i, n - i, &cp);
+		uint32_t cp;
+		size_t len = utf8_decode(s + i, n - i, &cp);
 
-		if (unsafe_cp(cp))
-			md_add(m, "\xef\xbf\xbd", 3);
+		if (utf8_is_unsafe(cp))
+			md_puts(m, UTF8_REPLACEMENT);
 		else if (cp == '|' && (flags & MDF_TABLE))
 			md_add(m, "\\|", 2);
 		else
@@ -190,15 +147,14 @@ void md_date(struct md *m, int64_t t, bool month_only)
 
 void md_mermaid_label(struct md *m, const char *s)
 {
-	const unsigned char *p = (const unsigned char *)s;
 	size_t n = strlen(s);
 
 	for (size_t i = 0; i < n && !m->err;) {
-		long cp;
-		size_t len = utf8_next(p + i, n - i, &cp);
+		uint32_t cp;
+		size_t len = utf8_decode(s + i, n - i, &cp);
 
-		if (unsafe_cp(cp))
-			md_add(m, "\xef\xbf\xbd", 3);
+		if (utf8_is_unsafe(cp))
+			md_puts(m, UTF8_REPLACEMENT);
 		else if (cp == '"')
 			md_puts(m, "#quot;");
 		else if (cp == '`')

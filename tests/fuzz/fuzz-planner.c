@@ -5,7 +5,8 @@
  * Home first and _Sidebar last, at most PLAN_MAX_PAGES pages, and every
  * slug a safe file name: non-empty, bounded, no '/', no control character,
  * no leading '.' or '_' (except _Sidebar), not "." or "..", strict UTF-8,
- * unique even case-insensitively; titles bounded and free of control bytes.
+ * unique even case-insensitively; titles bounded, strict UTF-8 and free of
+ * control bytes; descriptions bounded and strict UTF-8.
  */
 #include "fuzz.h"
 
@@ -53,6 +54,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			FUZZ_CHECK(!pg->arg || strlen(pg->arg) <= LLM_PLAN_DESC_MAX);
 			for (const char *t = pg->title; *t; t++)
 				FUZZ_CHECK((unsigned char)*t >= 0x20 && *t != 0x7f);
+			FUZZ_CHECK(
+			    fuzz_utf8_valid((const unsigned char *)pg->title, strlen(pg->title)));
+			FUZZ_CHECK(!pg->arg || fuzz_utf8_valid((const unsigned char *)pg->arg,
+							       strlen(pg->arg)));
 		}
 		for (size_t k = 0; k < i; k++)
 			FUZZ_CHECK(strcasecmp(pg->slug, p->pages[k].slug));

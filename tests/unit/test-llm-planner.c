@@ -1,14 +1,16 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * gen/llm_planner.c: the model's plan answer validated into a plan (wrapped,
- * hostile, malformed), a plan asked of the fake LLM server through either
- * protocol, and the backend's abort ending the planner's request.
+ * hostile, malformed, not UTF-8), a plan asked of the fake LLM server
+ * through either protocol, and the backend's abort ending the planner's request.
  */
 #include "backend.h"
 #include "llm-fixture.h"
 #include "llm_planner.h"
 #include "plan.h"
 #include "tap.h"
+#include "utf8.h"
+#include "utf8-oracle.h"
 #include "util.h"
 
 #include <errno.h>
@@ -104,6 +106,40 @@ static void test_planner_parse(void)
 	ok(r < 0 && !p, "planner rejects a NUL byte");
 }
 
+/* Raw bytes in the answer that are not UTF-8: titles and descriptions come out UTF-8, bounded. */
+static void test_planner_not_utf8(void)
+{
+	struct plan *p = NULL;
+	struct wf_err e = { { 0 } };
+	struct buf a;
+	int r;
+
+	buf_init(&a, 1 << 16);
+	buf_adds(&a, "{\"pages\": [{\"title\": \"caf\xe9 \xed\xa0\x80\", \"slug\": \"Cafe\","
+		     " \"description\": \"d\xff\"}, {\"slug\": \"Long\", \"title\": \"");
+	for (int i = 0; i < LLM_PLAN_TITLE_MAX - 2; i++)
+		buf_addc(&a, 'x');
+	buf_adds(&a, "\xff\xff\"}]}");
+	r = llm_plan_parse(&p, a.data, a.len, "abc123", "llm:m", &e);
+	ok(r == 0 && p && p->n == 4, "planner: an answer with bytes that are not UTF-8 (%s)",
+	   e.msg);
+	if (r == 0 && p->n == 4) {
+		const struct plan_page *cafe = &p->pages[1], *lng = &p->pages[2];
+
+		is_str(cafe->title,
+		       "caf" UTF8_REPLACEMENT
+		       " " UTF8_REPLACEMENT UTF8_REPLACEMENT UTF8_REPLACEMENT,
+		       "planner: each bad byte of a title is U+FFFD");
+		is_str(cafe->arg, "d" UTF8_REPLACEMENT, "planner: and of a description");
+		ok(strlen(lng->title) == LLM_PLAN_TITLE_MAX - 2 &&
+		       oracle_utf8_valid(lng->title, strlen(lng->title)),
+		   "planner: a U+FFFD that would pass the title's %d bytes is left out (%zu)",
+		   LLM_PLAN_TITLE_MAX, strlen(lng->title));
+	}
+	plan_unref(p);
+	buf_done(&a);
+}
+
 static void test_planner_llm(void)
 {
 	const char *ex[] = { "generator.timeout=5", NULL };
@@ -129,6 +165,30 @@ static void test_planner_llm(void)
 		const char *sys = jstr(body, "system", NULL);
 
 		ok(sys && strstr(sys, "\"pages\""), "llm_plan: asks for the pages json");
+		cJSON_Delete(reqs);
+	}
+	plan_unref(p);
+	p = NULL;
+	conf_free(c);
+
+	/* a title that is not UTF-8 (a plan cached by an older wikifs) */
+	plan_add(builtin, "Latin", "caf\xe9 \xed\xa0\x80", PAGE_CUSTOM, NULL);
+	fake_script("[{\"mode\":\"content\",\"text\":\"{\\\"pages\\\":[{\\\"title\\\":"
+		    "\\\"Data Model\\\"}]}\"}]");
+	c = make_conf("openai", ex);
+	r = c ? llm_plan(&p, c, "owner/repo", "abc123", NULL, builtin, &u, &e) : -1;
+	ok(r == 0, "llm_plan with a title that is not UTF-8 (%s)", e.msg);
+	{
+		cJSON *reqs = fake_requests();
+		const cJSON *body =
+		    cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(reqs, 0), "body");
+		char *text = cJSON_IsObject(body) ? cJSON_PrintUnformatted(body) : NULL;
+
+		ok(text &&
+		       strstr(text, "- Latin: caf" UTF8_REPLACEMENT
+				    " " UTF8_REPLACEMENT UTF8_REPLACEMENT UTF8_REPLACEMENT "\\n"),
+		   "llm_plan: the request is JSON the server can decode, U+FFFD for each bad byte");
+		free(text);
 		cJSON_Delete(reqs);
 	}
 	plan_unref(p);
@@ -205,6 +265,7 @@ int main(void)
 	int r;
 
 	test_planner_parse();
+	test_planner_not_utf8();
 	r = fake_start();
 	if (r < 0) {
 		diag("cannot start fake_llm.py: %s", strerror(-r));

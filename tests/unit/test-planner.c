@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The builtin planner on real repositories made with git: a C project, a
- * Python project, determinism, slug safety, the plan cache round trip and
- * hostile directory names.
+ * Python project, determinism, slug safety, the plan cache round trip,
+ * hostile directory names and titles made from names that are not UTF-8.
  */
 #include "facts.h"
 #include "fsutil.h"
@@ -10,6 +10,8 @@
 #include "gitrepo.h"
 #include "plan.h"
 #include "tap.h"
+#include "utf8-oracle.h"
+#include "util.h"
 
 #include <stdbool.h>
 #include <string.h>
@@ -273,6 +275,62 @@ static void test_hostile(void)
 	free(git);
 }
 
+/*
+ * Directory names that are not UTF-8 in every way RFC 3629 forbids: each
+ * module's title must still be strict UTF-8, one U+FFFD per bad byte.
+ */
+static void test_invalid_titles(void)
+{
+	static const char *const dirs[][2] = {
+		{ "sur\xed\xa0\x80"
+		  "dir",
+		  "Module sur\uFFFD\uFFFD\uFFFDdir" },
+		{ "over\xe0\x80\xaf"
+		  "dir",
+		  "Module over\uFFFD\uFFFD\uFFFDdir" },
+		{ "big\xf4\x90\x80\x80"
+		  "dir",
+		  "Module big\uFFFD\uFFFD\uFFFD\uFFFDdir" },
+		{ "cut\xe2\x82"
+		  "dir",
+		  "Module cut\uFFFD\uFFFDdir" },
+		{ "caf\xc3\xa9", "Module caf\u00e9" },
+	};
+	struct plan *p = NULL;
+	struct wf_err e = { "" };
+	char *stream, *git, head[41], path[64];
+	FILE *s;
+	int r;
+
+	if (asprintf(&stream, "%s/t.fi", tmp) < 0 || asprintf(&git, "%s/t.git", tmp) < 0)
+		return;
+	s = fopen(stream, "w");
+	fx_fi_commit(s, "mallory", 1700000000, "names");
+	for (size_t i = 0; i < ARRAY_SIZE(dirs); i++) {
+		int n = snprintf(path, sizeof(path), "%s/m.c", dirs[i][0]);
+
+		fx_fi_file(s, "100644", path, (size_t)n, "int m(void) { return 0; }\n", 26);
+	}
+	fclose(s);
+	r = fx_fast_import(git, stream);
+	r = r ?: fx_rev(git, "main", head);
+	r = r ?: plan_builtin(&p, git, head, &e);
+	is_int(r, 0, "plan of invalid names (%s)", e.msg);
+	for (size_t i = 0; r == 0 && i < ARRAY_SIZE(dirs); i++) {
+		const struct plan_page *pg = NULL;
+
+		for (size_t k = 0; k < p->n; k++)
+			if (p->pages[k].arg && !strcmp(p->pages[k].arg, dirs[i][0]))
+				pg = &p->pages[k];
+		ok(pg && oracle_utf8_valid(pg->title, strlen(pg->title)),
+		   "module %zu: its title is strict UTF-8", i);
+		is_str(pg ? pg->title : NULL, dirs[i][1], "module %zu: each bad byte is U+FFFD", i);
+	}
+	plan_unref(p);
+	free(stream);
+	free(git);
+}
+
 int main(void)
 {
 	tmp = fx_tmpdir("planner");
@@ -285,6 +343,7 @@ int main(void)
 	test_c_project();
 	test_python_project();
 	test_hostile();
+	test_invalid_titles();
 	rm_rf(tmp);
 	free(tmp);
 	gitrepo_global_shutdown();

@@ -2,8 +2,8 @@
 /*
  * Prompts (gen/prompt.c), without facts and with the facts of a real bare
  * repository made with git fast-import: which sources a page gets, how they
- * are numbered and fenced, the byte budget, and control characters from the
- * history.
+ * are numbered and fenced, the byte budget, control characters from the
+ * history, and text that is not UTF-8.
  */
 #include "backend.h"
 #include "conf.h"
@@ -15,6 +15,8 @@
 #include "prompt.h"
 #include "gitrepo.h"
 #include "tap.h"
+#include "utf8.h"
+#include "utf8-oracle.h"
 #include "util.h"
 
 #include <string.h>
@@ -170,6 +172,65 @@ static void test_home(const struct conf *c, struct repo_facts *f)
 	plan_unref(p);
 }
 
+/*
+ * A repository whose text is not all UTF-8: a Latin-1 source file and
+ * author, a directory name holding a surrogate, and a subject whose 200th
+ * byte falls inside a character. The prompt goes into a JSON body, which
+ * must be UTF-8: every bad byte becomes U+FFFD, and nothing is cut in half.
+ */
+static void test_not_utf8(const struct conf *c)
+{
+	static const char subject[] = "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+				      "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+				      "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+				      "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+				      "\xc3\xa9 and more";
+	struct plan *p = make_plan();
+	struct gen_request req = make_req(p, 1); /* Architecture: files, history, sources */
+	struct repo_facts *f = NULL;
+	struct wf_err e = { { 0 } };
+	char *stream = NULL, *git = NULL, head[41], cut[256];
+	struct buf sys, user;
+	FILE *s;
+	int r;
+
+	buf_init(&sys, 1 << 20);
+	buf_init(&user, 1 << 20);
+	if (asprintf(&stream, "%s/latin.fi", tmp) < 0 || asprintf(&git, "%s/latin.git", tmp) < 0)
+		abort();
+	s = fopen(stream, "w");
+	if (!s)
+		abort();
+	fx_fi_commit(s, "ren\xe9", 1700000000, subject);
+#define T(path, text) fx_fi_file(s, "100644", path, strlen(path), text, strlen(text))
+	T("src/core/latin1.c", "/* caf\xe9 cr\xe8me */\nint latin(void);\n");
+	T("sur\xed\xa0\x80/a.c", "int a;\n");
+#undef T
+	fclose(s);
+	r = fx_fast_import(git, stream);
+	r = r ?: fx_rev(git, "main", head);
+	r = r ?: facts_load(&f, git, head, &e);
+	req.facts = f;
+	req.commit = head;
+	r = r ?: prompt_build(&req, c, &sys, &user, &e);
+	is_int(r, 0, "prompt of a repository with Latin-1 text builds (%s)", e.msg);
+	ok(oracle_utf8_valid(user.data, user.len), "the prompt is strict UTF-8");
+	ok(strstr(buf_str(&user), "caf" UTF8_REPLACEMENT " cr" UTF8_REPLACEMENT "me"),
+	   "a Latin-1 source line keeps its text, each bad byte a U+FFFD");
+	ok(strstr(buf_str(&user), "sur" UTF8_REPLACEMENT UTF8_REPLACEMENT UTF8_REPLACEMENT "/a.c"),
+	   "a surrogate in a path: three U+FFFD");
+	ok(strstr(buf_str(&user), " ren" UTF8_REPLACEMENT ": x"), "a Latin-1 author: one U+FFFD");
+	snprintf(cut, sizeof(cut), ": %.199s\n", subject);
+	ok(strstr(buf_str(&user), cut),
+	   "a subject cut at 200 bytes leaves out the split character");
+	buf_done(&sys);
+	buf_done(&user);
+	facts_unref(f);
+	plan_unref(p);
+	free(stream);
+	free(git);
+}
+
 int main(void)
 {
 	struct conf *c =
@@ -199,6 +260,8 @@ int main(void)
 		test_module(c, f, f2);
 		test_home(c, f);
 	}
+	if (c)
+		test_not_utf8(c);
 	facts_unref(f);
 	facts_unref(f2);
 	conf_free(c);
