@@ -60,9 +60,10 @@ int page_check(struct buf *page, const char *backend, struct gen_err *err)
 	struct buf clean;
 
 	for (size_t i = 0; i < n;) {
-		size_t len = p[i] < 0x80 ? 1 : utf8_seq_len(p + i);
+		uint32_t cp;
+		size_t len = utf8_decode((const char *)p + i, n - i, &cp);
 
-		if (p[i] == '\0' || len == 0 || len > n - i)
+		if (p[i] == '\0' || cp == UTF8_INVALID)
 			return refuse(page, i, p[i] == '\0', backend, err);
 		changes += verdict(p + i, len) != 0;
 		i += len;
@@ -71,7 +72,8 @@ int page_check(struct buf *page, const char *backend, struct gen_err *err)
 		return 0;
 	buf_init(&clean, page->max);
 	for (size_t i = 0; i < n;) {
-		size_t len = p[i] < 0x80 ? 1 : utf8_seq_len(p + i);
+		uint32_t cp;
+		size_t len = utf8_decode((const char *)p + i, n - i, &cp);
 		int v = verdict(p + i, len), r;
 
 		r = v == 2 ? 0
