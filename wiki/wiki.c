@@ -841,26 +841,6 @@ void wiki_repo_error(struct wiki *w, size_t repo, char *out, size_t n)
 	pthread_mutex_unlock(&w->lock);
 }
 
-size_t wiki_repo_count(const struct wiki *w)
-{
-	return w->nrepos;
-}
-
-const char *wiki_repo_name(const struct wiki *w, size_t repo)
-{
-	return w->repos[repo].cr->name;
-}
-
-enum wiki_repo_state wiki_repo_state(struct wiki *w, size_t repo)
-{
-	enum wiki_repo_state s;
-
-	pthread_mutex_lock(&w->lock);
-	s = w->repos[repo].state;
-	pthread_mutex_unlock(&w->lock);
-	return s;
-}
-
 /* ---- pages: the FUSE-facing calls ---- */
 
 int wiki_repo_pages(struct wiki *w, size_t repo, struct plan **plan, struct wiki_page **pages)

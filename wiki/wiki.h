@@ -51,8 +51,6 @@ struct wiki_events {
 	void *ctx;
 	/* A failure worth a log line: clone, plan or page. @what is a path. */
 	void (*error)(void *ctx, const char *what, const char *msg);
-	/* Informational (clone done, plan changed); may be NULL. */
-	void (*info)(void *ctx, const char *what, const char *msg);
 	/* The repository's plan or commit changed: invalidate what was shown. */
 	void (*repo_changed)(void *ctx, size_t repo);
 	/*
@@ -85,10 +83,6 @@ void wiki_free(struct wiki *w); /* NULL is fine; implies wiki_shutdown() */
 
 /* Resolves cached clones and plans in the background, without network. */
 void wiki_warm(struct wiki *w);
-
-size_t wiki_repo_count(const struct wiki *w);
-const char *wiki_repo_name(const struct wiki *w, size_t repo);
-enum wiki_repo_state wiki_repo_state(struct wiki *w, size_t repo);
 
 /*
  * Makes sure the repository is cloned and planned. 0: ready now (no
