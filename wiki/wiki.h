@@ -12,8 +12,10 @@
  * it (completion, or the caller via wiki_waiter_detach) owns the reply.
  *
  * Thread-safety: every function is thread-safe and none blocks on the
- * network or on generation, so FUSE threads may call them. Callbacks run on
- * background threads with no wiki lock held.
+ * network or on generation, so FUSE threads may call them. Callbacks run
+ * with no wiki lock held (but for one error event, see struct wiki_events),
+ * mostly on background threads: a waiter may be answered by the thread
+ * that calls wiki_shutdown(), and page_ready raised by wiki_page_want().
  */
 #ifndef WIKIFS_WIKI_H
 #define WIKIFS_WIKI_H
@@ -42,14 +44,18 @@ struct wiki_page;
 struct wiki_waiter {
 	/* Called once with 0 or -errno, unless detached first. */
 	void (*done)(struct wiki_waiter *w, int err);
-	/* private: protected by the wiki's waiter lock */
+	/* private: protected by the wiki's lock */
 	struct wiki_waiter *next, **pprev;
 	bool attached, cancelled;
 };
 
 struct wiki_events {
 	void *ctx;
-	/* A failure worth a log line: clone, plan or page. @what is a path. */
+	/*
+	 * A failure worth a log line: clone, plan or page. @what is a path.
+	 * The budget's refusal of a page is raised with the wiki's lock held,
+	 * on the thread that asked for the page: log, never call the wiki.
+	 */
 	void (*error)(void *ctx, const char *what, const char *msg);
 	/* The repository's plan or commit changed: invalidate what was shown. */
 	void (*repo_changed)(void *ctx, size_t repo);
