@@ -113,6 +113,14 @@ static int job_run(void *ctx, void *wstate, void *payload, unsigned attempt, str
 	return ret;
 }
 
+/* What a waiter hears: EDQUOT and friends keep their meaning; other failures read as EIO. */
+static int waiter_err(int err)
+{
+	if (err == 0 || err == -EDQUOT || err == -ECANCELED || err == -ESHUTDOWN || err == -ENOSPC)
+		return err;
+	return -EIO;
+}
+
 /*
  * The job is over (done, failed after its retries, cancelled by shutdown):
  * records the outcome, ends the flight, answers the waiters.
@@ -158,11 +166,7 @@ static void job_finished(void *ctx, void *payload, int err, const char *msg, uns
 		wiki_error_emit(w, path, line);
 	if (err == 0 && w->ev.page_ready)
 		w->ev.page_ready(w->ev.ctx, p->repo->idx, (const struct wiki_page *)p);
-	/* EDQUOT and friends keep their meaning; other failures read as EIO */
-	wiki_waiter_notify(waiters, err == 0 || err == -EDQUOT || err == -ECANCELED || err == -ESHUTDOWN ||
-				    err == -ENOSPC
-				? err
-				: -EIO);
+	wiki_waiter_notify(waiters, waiter_err(err));
 	if (err == 0)
 		page_cache_unpin(w->pc, &p->key); /* the pin taken by the commit */
 	pthread_mutex_lock(&w->lock);

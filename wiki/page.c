@@ -130,7 +130,7 @@ enum wiki_page_state wiki_page_state_locked(struct wiki *w, struct wpage *p)
 
 /* Submits or joins the job of the page's key. w->lock held. 1 = queued/attached. */
 int wiki_page_submit_locked(struct wiki *w, struct wpage *p, enum gen_prio prio,
-			      struct wiki_waiter *wt)
+			    struct wiki_waiter *wt)
 {
 	struct wpage *o = wiki_flight_owner(w, p);
 	struct gen_job *job;

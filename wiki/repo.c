@@ -63,7 +63,7 @@ void wiki_repo_done(struct wrepo *r)
 }
 
 struct repo_facts *wiki_repo_facts_get(struct wrepo *r, const char *git_dir, const char *commit,
-					 struct wf_err *err)
+				       struct wf_err *err)
 {
 	struct repo_facts *f = NULL;
 	int ret = 0;

@@ -1,12 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The wiki: everything below the filesystem, behind one interface. It owns
- * the clone cache, the page cache, the job queue and the backend, keeps the
- * state of every configured repository (cloning, planned, failed) and of
- * every page of its current plan (absent, queued, generating, ready,
- * failed), and answers asynchronously: a caller that must wait hands in a
- * struct wiki_waiter and is called back exactly once, from a background
- * thread, unless it detaches first.
+ * The engine (wiki/): everything below the filesystem, behind one
+ * interface. It owns the clone cache, the page cache, the job queue and the
+ * backend, keeps the state of every configured repository (cloning,
+ * planned, failed) and of every page of its current plan (absent, queued,
+ * generating, ready, failed), and answers asynchronously: a caller that
+ * must wait hands in a struct wiki_waiter and is called back exactly once,
+ * from a background thread, unless it detaches first.
  *
  * Exactly-once: a waiter is attached to one list at a time; whoever removes
  * it (completion, or the caller via wiki_waiter_detach) owns the reply.
