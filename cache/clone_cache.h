@@ -15,7 +15,7 @@
  *
  * Thread-safety: all functions are thread-safe. clone_cache_sync() blocks and
  * must only be called from background threads, never from a FUSE thread.
- * Single-flight per URL is the caller's job (gen/wiki.c).
+ * Single-flight per URL is the caller's job (wiki/repo.c: one sync per repository).
  *
  * A URL may carry a password ("https://user:password@host/..."): it is
  * used for the network and shown nowhere: every message shows the URL as

@@ -568,17 +568,6 @@ int page_cache_commit(struct page_cache *pc, const struct page_key *k, const voi
 	return r;
 }
 
-void page_cache_pin(struct page_cache *pc, const struct page_key *k)
-{
-	struct entry *e;
-
-	pthread_mutex_lock(&pc->lock);
-	e = find(pc, k->hex);
-	if (e)
-		e->pins++;
-	pthread_mutex_unlock(&pc->lock);
-}
-
 void page_cache_unpin(struct page_cache *pc, const struct page_key *k)
 {
 	struct entry *e;

@@ -112,7 +112,7 @@ int page_cache_open(struct page_cache *pc, const struct page_key *k, int *fd, ui
 int page_cache_commit(struct page_cache *pc, const struct page_key *k, const void *data,
 		      size_t len);
 
-void page_cache_pin(struct page_cache *pc, const struct page_key *k);
+/* Drops the pin of a page_cache_open() or page_cache_commit(). */
 void page_cache_unpin(struct page_cache *pc, const struct page_key *k);
 
 /*

@@ -424,12 +424,6 @@ static void ev_error(void *ctx, const char *what, const char *msg)
 	(void)ctx;
 }
 
-static void ev_info(void *ctx, const char *what, const char *msg)
-{
-	log_info("%s: %s", what, msg);
-	(void)ctx;
-}
-
 /* Tells the waiting parent (with -f: stderr) how it went: "" = mounted, else why not. */
 static void report_parent(int *fd, const char *msg)
 {
@@ -568,7 +562,6 @@ static int mount_main(struct opts *o)
 	struct fuse_args args = FUSE_ARGS_INIT(0, NULL);
 	struct fuse_loop_config *lc = NULL;
 	struct wiki_events ev = { .error = ev_error,
-				  .info = ev_info,
 				  .repo_changed = fs_repo_changed,
 				  .page_ready = fs_page_ready };
 	struct wf_err err = { "" };

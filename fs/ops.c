@@ -570,7 +570,7 @@ static void open_page(fuse_req_t req, struct fs *fs, struct node *n, struct fuse
 		reply_open_page(req, fi, &o, fs);
 		return;
 	}
-	if (r < 0 && r != -EINTR) {
+	if (r < 0) {
 		fuse_reply_err(req, open_errno(r));
 		return;
 	}

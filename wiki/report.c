@@ -198,23 +198,20 @@ static void fmt_duration(char *out, size_t n, int64_t ms)
 		snprintf(out, n, "%lldh%02lldm", (long long)s / 3600, (long long)(s / 60) % 60);
 }
 
-int wiki_report_text(struct wiki *w, struct buf *out)
+/* The totals at the head of .wikifs/progress. */
+static void text_totals(struct buf *out, const struct snap *s)
 {
-	struct snap s;
 	double rate, eta;
 	char up[32], t[32];
-	int r = snapshot(w, &s);
 
-	if (r < 0)
-		return r;
-	rate_eta(&s, &rate, &eta);
-	fmt_duration(up, sizeof(up), s.uptime_ms);
-	buf_printf(out, "wikifs: %zu repositories, backend %s, up %s\n", s.nrepos, s.backend, up);
+	rate_eta(s, &rate, &eta);
+	fmt_duration(up, sizeof(up), s->uptime_ms);
+	buf_printf(out, "wikifs: %zu repositories, backend %s, up %s\n", s->nrepos, s->backend, up);
 	buf_printf(out,
 		   "pages:  %zu ready, %zu generating, %zu queued, %zu retrying, %zu failed "
 		   "(generated %llu, cache hits %llu)\n",
-		   s.ready, s.q.running, s.q.queued, s.q.retry_wait, s.failed_now,
-		   (unsigned long long)s.generated, (unsigned long long)s.cache_hits);
+		   s->ready, s->q.running, s->q.queued, s->q.retry_wait, s->failed_now,
+		   (unsigned long long)s->generated, (unsigned long long)s->cache_hits);
 	if (eta >= 0) {
 		fmt_duration(t, sizeof(t), (int64_t)(eta * 1000));
 		buf_printf(out, "rate:   %.1f pages/min, ETA %s\n", rate, t);
@@ -223,16 +220,24 @@ int wiki_report_text(struct wiki *w, struct buf *out)
 	}
 	buf_printf(out,
 		   "clones: %u active, %u queued, %llu done, %llu failed (at most %u at once)\n",
-		   s.cl.active, s.cl.queued, (unsigned long long)s.cl.done,
-		   (unsigned long long)s.cl.failed, s.cl.max_active_seen);
+		   s->cl.active, s->cl.queued, (unsigned long long)s->cl.done,
+		   (unsigned long long)s->cl.failed, s->cl.max_active_seen);
 	buf_printf(out, "cache:  %llu pages, %.1f of %.1f MiB; calls %llu, tokens %llu\n\n",
-		   (unsigned long long)s.pc.entries, (double)s.pc.bytes / 1048576.0,
-		   (double)s.pc.max_bytes / 1048576.0, (unsigned long long)s.calls,
-		   (unsigned long long)s.tokens);
+		   (unsigned long long)s->pc.entries, (double)s->pc.bytes / 1048576.0,
+		   (double)s->pc.max_bytes / 1048576.0, (unsigned long long)s->calls,
+		   (unsigned long long)s->tokens);
+}
+
+/* The table of repositories, then the clones under way. */
+static void text_repos(struct buf *out, const struct snap *s)
+{
+	bool header = false;
+	char t[32];
+
 	buf_printf(out, "%-32s %-8s %-8s %5s %5s %5s %5s %9s\n", "REPOSITORY", "STATE", "COMMIT",
 		   "PAGES", "READY", "RUN", "FAIL", "TOKENS");
-	for (size_t i = 0; i < s.nrepos; i++) {
-		const struct snap_repo *sr = &s.repos[i];
+	for (size_t i = 0; i < s->nrepos; i++) {
+		const struct snap_repo *sr = &s->repos[i];
 
 		buf_printf(out, "%-32s %-8s %-8.8s %5zu %5zu %5zu %5zu %9llu\n", sr->name,
 			   repo_state_names[sr->state], sr->commit[0] ? sr->commit : "-", sr->pages,
@@ -241,10 +246,8 @@ int wiki_report_text(struct wiki *w, struct buf *out)
 		if (sr->error)
 			buf_printf(out, "  error: %s\n", sr->error);
 	}
-	bool header = false;
-
-	for (size_t i = 0; i < s.nrepos; i++) {
-		const struct snap_repo *sr = &s.repos[i];
+	for (size_t i = 0; i < s->nrepos; i++) {
+		const struct snap_repo *sr = &s->repos[i];
 
 		if (sr->phase == CLONE_IDLE)
 			continue;
@@ -256,10 +259,17 @@ int wiki_report_text(struct wiki *w, struct buf *out)
 			   phase_names[sr->phase % 5], (unsigned long long)sr->objects,
 			   (unsigned long long)sr->objects_total, (double)sr->bytes / 1048576.0, t);
 	}
-	if (s.nprov)
+}
+
+/* The LLM providers (rate limits, circuit breakers), then the jobs. */
+static void text_providers_jobs(struct buf *out, const struct snap *s)
+{
+	char t[32];
+
+	if (s->nprov)
 		buf_printf(out, "\nPROVIDERS\n");
-	for (size_t i = 0; i < s.nprov; i++) {
-		const struct ratelimit_status *p = &s.prov[i];
+	for (size_t i = 0; i < s->nprov; i++) {
+		const struct ratelimit_status *p = &s->prov[i];
 
 		buf_printf(out, "  %-40s %s, %llu requests, %u consecutive failures", p->name,
 			   p->open ? "PAUSED (circuit open)" : "ok",
@@ -272,15 +282,27 @@ int wiki_report_text(struct wiki *w, struct buf *out)
 			buf_printf(out, ", limit %u/min", p->per_minute);
 		buf_addc(out, '\n');
 	}
-	if (s.njobs)
+	if (s->njobs)
 		buf_printf(out, "\nJOBS\n");
-	for (size_t i = 0; i < s.njobs; i++) {
-		const struct snap_job *j = &s.jobs[i];
+	for (size_t i = 0; i < s->njobs; i++) {
+		const struct snap_job *j = &s->jobs[i];
 
 		fmt_duration(t, sizeof(t), j->elapsed_ms);
 		buf_printf(out, "  %-48s %-10s attempt %u  %s%s\n", j->path, j->state, j->attempt,
 			   t, j->prefetch ? "  (prefetch)" : "");
 	}
+}
+
+int wiki_report_text(struct wiki *w, struct buf *out)
+{
+	struct snap s;
+	int r = snapshot(w, &s);
+
+	if (r < 0)
+		return r;
+	text_totals(out, &s);
+	text_repos(out, &s);
+	text_providers_jobs(out, &s);
 	snap_done(&s);
 	return out->len >= out->max ? -E2BIG : 0;
 }
@@ -320,11 +342,48 @@ static void json_repos(cJSON *arr, const struct snap *s)
 	}
 }
 
+/* progress.json's "jobs": what the queue holds, running ones first. */
+static void json_jobs(cJSON *arr, const struct snap *s)
+{
+	for (size_t i = 0; i < s->njobs; i++) {
+		const struct snap_job *j = &s->jobs[i];
+		cJSON *jj = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(jj, "path", j->path);
+		cJSON_AddStringToObject(jj, "state", j->state);
+		cJSON_AddNumberToObject(jj, "attempt", j->attempt);
+		cJSON_AddNumberToObject(jj, "elapsed_ms", (double)j->elapsed_ms);
+		cJSON_AddStringToObject(jj, "priority", j->prefetch ? "prefetch" : "interactive");
+		if (j->retry_in_ms)
+			cJSON_AddNumberToObject(jj, "retry_in_ms", (double)j->retry_in_ms);
+		cJSON_AddItemToArray(arr, jj);
+	}
+}
+
+/* progress.json's "providers": each LLM endpoint's limits and breaker. */
+static void json_providers(cJSON *arr, const struct snap *s)
+{
+	for (size_t i = 0; i < s->nprov; i++) {
+		const struct ratelimit_status *p = &s->prov[i];
+		cJSON *jp = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(jp, "name", p->name);
+		cJSON_AddBoolToObject(jp, "circuit_open", p->open);
+		cJSON_AddNumberToObject(jp, "resumes_in_ms",
+					p->open ? (double)MAX(p->open_until_ms - now_ms(), 0) : 0);
+		cJSON_AddNumberToObject(jp, "consecutive_failures", p->failures);
+		cJSON_AddNumberToObject(jp, "requests", (double)p->requests);
+		cJSON_AddNumberToObject(jp, "refused", (double)p->refused);
+		cJSON_AddNumberToObject(jp, "rate_limit_per_min", p->per_minute);
+		cJSON_AddItemToArray(arr, jp);
+	}
+}
+
 int wiki_report_json(struct wiki *w, struct buf *out)
 {
 	struct snap s;
 	double rate, eta;
-	cJSON *root, *o, *arr;
+	cJSON *root, *o;
 	char *text;
 	int r = snapshot(w, &s);
 
@@ -349,35 +408,8 @@ int wiki_report_json(struct wiki *w, struct buf *out)
 	cJSON_AddNumberToObject(o, "failed", (double)s.cl.failed);
 	cJSON_AddNumberToObject(o, "max_active_seen", s.cl.max_active_seen);
 	json_repos(cJSON_AddArrayToObject(root, "repos"), &s);
-	arr = cJSON_AddArrayToObject(root, "jobs");
-	for (size_t i = 0; i < s.njobs; i++) {
-		const struct snap_job *j = &s.jobs[i];
-		cJSON *jj = cJSON_CreateObject();
-
-		cJSON_AddStringToObject(jj, "path", j->path);
-		cJSON_AddStringToObject(jj, "state", j->state);
-		cJSON_AddNumberToObject(jj, "attempt", j->attempt);
-		cJSON_AddNumberToObject(jj, "elapsed_ms", (double)j->elapsed_ms);
-		cJSON_AddStringToObject(jj, "priority", j->prefetch ? "prefetch" : "interactive");
-		if (j->retry_in_ms)
-			cJSON_AddNumberToObject(jj, "retry_in_ms", (double)j->retry_in_ms);
-		cJSON_AddItemToArray(arr, jj);
-	}
-	arr = cJSON_AddArrayToObject(root, "providers");
-	for (size_t i = 0; i < s.nprov; i++) {
-		const struct ratelimit_status *p = &s.prov[i];
-		cJSON *jp = cJSON_CreateObject();
-
-		cJSON_AddStringToObject(jp, "name", p->name);
-		cJSON_AddBoolToObject(jp, "circuit_open", p->open);
-		cJSON_AddNumberToObject(jp, "resumes_in_ms",
-					p->open ? (double)MAX(p->open_until_ms - now_ms(), 0) : 0);
-		cJSON_AddNumberToObject(jp, "consecutive_failures", p->failures);
-		cJSON_AddNumberToObject(jp, "requests", (double)p->requests);
-		cJSON_AddNumberToObject(jp, "refused", (double)p->refused);
-		cJSON_AddNumberToObject(jp, "rate_limit_per_min", p->per_minute);
-		cJSON_AddItemToArray(arr, jp);
-	}
+	json_jobs(cJSON_AddArrayToObject(root, "jobs"), &s);
+	json_providers(cJSON_AddArrayToObject(root, "providers"), &s);
 	o = cJSON_AddObjectToObject(root, "generation");
 	cJSON_AddStringToObject(o, "backend", s.backend);
 	cJSON_AddNumberToObject(o, "calls", (double)s.calls);

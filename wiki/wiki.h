@@ -1,19 +1,21 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The wiki: everything below the filesystem, behind one interface. It owns
- * the clone cache, the page cache, the job queue and the backend, keeps the
- * state of every configured repository (cloning, planned, failed) and of
- * every page of its current plan (absent, queued, generating, ready,
- * failed), and answers asynchronously: a caller that must wait hands in a
- * struct wiki_waiter and is called back exactly once, from a background
- * thread, unless it detaches first.
+ * The engine (wiki/): everything below the filesystem, behind one
+ * interface. It owns the clone cache, the page cache, the job queue and the
+ * backend, keeps the state of every configured repository (cloning,
+ * planned, failed) and of every page of its current plan (absent, queued,
+ * generating, ready, failed), and answers asynchronously: a caller that
+ * must wait hands in a struct wiki_waiter and is called back exactly once,
+ * from a background thread, unless it detaches first.
  *
  * Exactly-once: a waiter is attached to one list at a time; whoever removes
  * it (completion, or the caller via wiki_waiter_detach) owns the reply.
  *
  * Thread-safety: every function is thread-safe and none blocks on the
- * network or on generation, so FUSE threads may call them. Callbacks run on
- * background threads with no wiki lock held.
+ * network or on generation, so FUSE threads may call them. Callbacks run
+ * with no wiki lock held (but for one error event, see struct wiki_events),
+ * mostly on background threads: a waiter may be answered by the thread
+ * that calls wiki_shutdown(), and page_ready raised by wiki_page_want().
  */
 #ifndef WIKIFS_WIKI_H
 #define WIKIFS_WIKI_H
@@ -42,17 +44,19 @@ struct wiki_page;
 struct wiki_waiter {
 	/* Called once with 0 or -errno, unless detached first. */
 	void (*done)(struct wiki_waiter *w, int err);
-	/* private: protected by the wiki's waiter lock */
+	/* private: protected by the wiki's lock */
 	struct wiki_waiter *next, **pprev;
 	bool attached, cancelled;
 };
 
 struct wiki_events {
 	void *ctx;
-	/* A failure worth a log line: clone, plan or page. @what is a path. */
+	/*
+	 * A failure worth a log line: clone, plan or page. @what is a path.
+	 * The budget's refusal of a page is raised with the wiki's lock held,
+	 * on the thread that asked for the page: log, never call the wiki.
+	 */
 	void (*error)(void *ctx, const char *what, const char *msg);
-	/* Informational (clone done, plan changed); may be NULL. */
-	void (*info)(void *ctx, const char *what, const char *msg);
 	/* The repository's plan or commit changed: invalidate what was shown. */
 	void (*repo_changed)(void *ctx, size_t repo);
 	/*
@@ -85,10 +89,6 @@ void wiki_free(struct wiki *w); /* NULL is fine; implies wiki_shutdown() */
 
 /* Resolves cached clones and plans in the background, without network. */
 void wiki_warm(struct wiki *w);
-
-size_t wiki_repo_count(const struct wiki *w);
-const char *wiki_repo_name(const struct wiki *w, size_t repo);
-enum wiki_repo_state wiki_repo_state(struct wiki *w, size_t repo);
 
 /*
  * Makes sure the repository is cloned and planned. 0: ready now (no

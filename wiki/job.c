@@ -1,0 +1,221 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * What the generation queue runs for a page: the callbacks gen/queue.c is
+ * handed (wiki_job_ops). An attempt first claims the page across the
+ * processes sharing the cache directory, so a page another daemon is
+ * generating is waited for and found, not made twice; then it charges the
+ * budget, generates from the repository's facts at the page's own commit
+ * and commits the bytes to the page cache. When the job is over, whatever
+ * its outcome, job_finished() records it, ends the flight, raises
+ * page_ready (before the waiters hear: no stale size survives them),
+ * answers the waiters and drops the job's reference to the page's array.
+ * Runs on worker threads; w->lock is taken around state changes only,
+ * never across a claim, a generation or a write.
+ */
+#include "wiki_int.h"
+#include "page_check.h"
+#include "util.h"
+
+#include <errno.h>
+#include <string.h>
+
+/* One attempt at generating page @payload, the claim held. */
+static int job_generate(void *ctx, void *wstate, void *payload, unsigned attempt,
+			struct gen_err *gerr)
+{
+	struct wiki *w = ctx;
+	struct wpage *p = payload;
+	struct wrepo *r = p->repo;
+	struct gen_usage usage = { 0 };
+	struct gen_request req;
+	struct repo_facts *facts;
+	char git_dir[4096], why[256];
+	struct buf out;
+	int ret;
+
+	pthread_mutex_lock(&w->lock);
+	if (wiki_budget_exhausted_locked(w, why, sizeof(why))) {
+		pthread_mutex_unlock(&w->lock);
+		gerr->budget = true;
+		return wf_err_set(&gerr->e, -EDQUOT, "%s", why);
+	}
+	p->running = true;
+	wiki_budget_charge_locked(w, r);
+	snprintf(git_dir, sizeof(git_dir), "%s", r->git_dir);
+	pthread_mutex_unlock(&w->lock);
+
+	facts = wiki_repo_facts_get(r, git_dir, p->pages_plan->commit, &gerr->e);
+	if (!facts) {
+		gerr->retryable = false;
+		return -EIO;
+	}
+	req = (struct gen_request){
+		.repo_name = r->cr->name,
+		.url = r->id_url, /* a prompt never carries the password */
+		.commit = p->pages_plan->commit,
+		.plan = p->pages_plan,
+		.page = p->pp,
+		.facts = facts,
+	};
+	buf_init(&out, PAGE_MAX_BYTES);
+	ret = w->ops->generate(w->bstate, wstate, &req, &out, &usage, gerr);
+	if (ret == 0 && out.len == 0) {
+		gerr->retryable = true;
+		ret =
+		    wf_err_set(&gerr->e, -EIO, "backend '%s' returned an empty page", w->ops->name);
+	}
+	if (ret == 0)
+		ret = page_check(&out, w->ops->name, gerr); /* text, whatever the backend */
+	if (ret == 0) {
+		ret = page_cache_commit(w->pc, &p->key, out.data, out.len);
+		if (ret < 0) {
+			gerr->retryable = false;
+			wf_err_set(&gerr->e, ret, "cannot write the page cache: %s",
+				   strerror(-ret));
+		}
+	}
+	buf_done(&out);
+	facts_unref(facts);
+
+	pthread_mutex_lock(&w->lock);
+	wiki_budget_spend_locked(w, r, &usage);
+	p->running = false;
+	pthread_mutex_unlock(&w->lock);
+	(void)attempt;
+	return ret;
+}
+
+/*
+ * One attempt, claimed across the processes sharing the cache directory: a
+ * page another daemon is generating is waited for and found, not made twice.
+ */
+static int job_claimed(void *ctx, void *wstate, void *payload, unsigned attempt,
+		       struct gen_err *gerr)
+{
+	struct wiki *w = ctx;
+	struct wpage *p = payload;
+	/* the holder's attempt, commit included, with room for its facts */
+	int64_t wait_ms = (int64_t)w->c->gen_timeout * 2000 + 60000;
+	struct page_claim *claim;
+	int ret = page_cache_claim(w->pc, &p->key, wait_ms, &claim);
+
+	if (ret == 0) {
+		ret = job_generate(ctx, wstate, payload, attempt, gerr);
+		page_cache_release(claim);
+	} else if (ret == 1) {
+		pthread_mutex_lock(&w->lock);
+		p->found = true; /* made by another process: pinned as by a commit */
+		pthread_mutex_unlock(&w->lock);
+		ret = 0;
+	} else {
+		gerr->retryable = ret == -ETIMEDOUT;
+		wf_err_set(&gerr->e, ret, "cannot claim the page in the cache: %s",
+			   ret == -ETIMEDOUT ? "another wikifs process has been generating it "
+					       "for too long"
+					     : strerror(-ret));
+	}
+	return ret;
+}
+
+/*
+ * One attempt. Running out of descriptors anywhere in it (pipes, sockets,
+ * libgit2, the page cache) is retried, and shown in .wikifs/errors at once:
+ * the page will likely be made, but the operator should know.
+ */
+static int job_run(void *ctx, void *wstate, void *payload, unsigned attempt, struct gen_err *gerr)
+{
+	char path[4096], line[1024];
+	int r = job_claimed(ctx, wstate, payload, attempt, gerr);
+
+	if (r < 0 && gen_err_fd_shortage(r, gerr)) {
+		wiki_page_path(payload, path, sizeof(path));
+		snprintf(line, sizeof(line), "attempt %u: %s", attempt, gerr->e.msg);
+		wiki_error_report(ctx, path, line);
+	}
+	return r;
+}
+
+/* What a waiter hears: EDQUOT and friends keep their meaning; other failures read as EIO. */
+static int waiter_err(int err)
+{
+	if (err == 0 || err == -EDQUOT || err == -ECANCELED || err == -ESHUTDOWN || err == -ENOSPC)
+		return err;
+	return -EIO;
+}
+
+/*
+ * The job is over (done, failed after its retries, cancelled by shutdown):
+ * records the outcome, ends the flight, answers the waiters.
+ */
+static void job_finished(void *ctx, void *payload, int err, const char *msg, unsigned attempts)
+{
+	struct wiki *w = ctx;
+	struct wpage *p = payload;
+	struct wiki_waiter *waiters;
+	struct page_array *dead;
+	char path[4096], line[1024] = "";
+
+	wiki_page_path(p, path, sizeof(path));
+	pthread_mutex_lock(&w->lock);
+	wiki_flight_end(w, p);
+	p->attempts = attempts;
+	if (err == 0 && p->found) {
+		w->cache_hits++;
+		p->failed = false;
+	} else if (err == 0) {
+		w->generated++;
+		p->repo->generated++;
+		p->failed = false;
+		if (!w->first_finish_ms)
+			w->first_finish_ms = now_ms();
+		w->last_finish_ms = now_ms();
+		w->finished_times_n++;
+	} else if (err != -ECANCELED && err != -ESHUTDOWN) {
+		snprintf(line, sizeof(line), "failed after %u attempt%s: %s", attempts,
+			 attempts == 1 ? "" : "s", msg && *msg ? msg : strerror(-err));
+		free(p->error);
+		p->error = strdup(line);
+		p->failed = true;
+		p->failed_at = now_ms();
+		w->failed++;
+		wiki_error_note_locked(w, path, line);
+	}
+	p->found = false;
+	waiters = wiki_waiter_take(&p->waiters);
+	pthread_mutex_unlock(&w->lock);
+
+	if (err < 0 && err != -ECANCELED && err != -ESHUTDOWN)
+		wiki_error_emit(w, path, line);
+	if (err == 0 && w->ev.page_ready)
+		w->ev.page_ready(w->ev.ctx, p->repo->idx, (const struct wiki_page *)p);
+	wiki_waiter_notify(waiters, waiter_err(err));
+	if (err == 0)
+		page_cache_unpin(w->pc, &p->key); /* the pin taken by the commit */
+	pthread_mutex_lock(&w->lock);
+	dead = wiki_page_array_put_locked(w, p->array); /* the job's reference */
+	pthread_mutex_unlock(&w->lock);
+	wiki_page_array_free(dead);
+}
+
+static int job_worker_init(void *ctx, void **ws)
+{
+	struct wiki *w = ctx;
+
+	*ws = NULL;
+	return w->ops->worker_init ? w->ops->worker_init(w->bstate, ws) : 0;
+}
+
+static void job_worker_done(void *ctx, void *ws)
+{
+	struct wiki *w = ctx;
+
+	if (w->ops->worker_done)
+		w->ops->worker_done(w->bstate, ws);
+}
+
+const struct gen_queue_ops wiki_job_ops = {
+	.run = job_run,
+	.finished = job_finished,
+	.worker_init = job_worker_init,
+	.worker_done = job_worker_done,
+};

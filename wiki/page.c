@@ -1,0 +1,285 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Pages: the versions of a repository's page list, and what a reader asks
+ * of a page. Each plan a sync installs gets a page array, one struct wpage
+ * per page of the plan, keyed by its recipe (page_cache_key). Arrays are
+ * reference-counted: the repository holds its current one, every job in
+ * flight and every struct wiki_page reference (an inode of the mount) hold
+ * theirs, so the array a refresh replaced lives on while a job or an open
+ * file uses it: a page opened at the old commit still reads, and even
+ * generates, at that commit. The last reference frees it, so memory does
+ * not grow with each commit a refresh brings.
+ *
+ * A page is READY when its key is in the page cache, QUEUED/GENERATING
+ * while a job for its key is in flight (flight.c), FAILED for
+ * failure_backoff seconds after its last attempt failed, ABSENT otherwise.
+ * wiki_page_want() opens a ready page at once, or submits a job for it (or
+ * joins the one in flight) and attaches the caller's waiter to it.
+ */
+#include "wiki_int.h"
+#include "util.h"
+
+#include <errno.h>
+#include <string.h>
+
+static const char *const page_state_names[] = { "absent", "queued", "generating", "ready",
+						"failed" };
+
+const char *wiki_page_state_name(enum wiki_page_state s)
+{
+	return (unsigned)s < ARRAY_SIZE(page_state_names) ? page_state_names[s] : "?";
+}
+
+void wiki_page_path(const struct wpage *p, char *out, size_t n)
+{
+	snprintf(out, n, "%s/%s.md", p->repo->cr->name, p->pp->slug);
+}
+
+static struct wpage *wpage_of(struct wiki_page *p)
+{
+	return (struct wpage *)p;
+}
+
+/* A new array with one reference (the repository's), listed. w->lock held. */
+struct page_array *wiki_page_array_new(struct wrepo *r, struct plan *plan)
+{
+	struct page_array *a = calloc(1, sizeof(*a) + plan->n * sizeof(struct wpage));
+	const struct conf *c = r->w->c;
+
+	if (!a)
+		return NULL;
+	a->repo = r;
+	a->refs = 1;
+	a->next = r->w->arrays;
+	if (a->next)
+		a->next->prev = a;
+	r->w->arrays = a;
+	a->n = plan->n;
+	for (size_t i = 0; i < plan->n; i++) {
+		struct wpage *p = &a->pages[i];
+		struct page_key_parts parts = {
+			.repo = r->cr->name,
+			.url = r->id_url,
+			.commit = plan->commit,
+			.slug = plan->pages[i].slug,
+			.backend = r->w->ops->name,
+			.model = c->model,
+			.prompt_version = r->w->ops->prompt_version,
+		};
+
+		p->repo = r;
+		p->array = a;
+		p->pp = &plan->pages[i];
+		p->pages_plan = plan_ref(plan);
+		page_cache_key(&p->key, &parts);
+	}
+	return a;
+}
+
+/* Frees an array that is unlisted already (no lock needed). NULL is fine. */
+void wiki_page_array_free(struct page_array *a)
+{
+	if (!a)
+		return;
+	for (size_t i = 0; i < a->n; i++) {
+		free(a->pages[i].error);
+		plan_unref(a->pages[i].pages_plan);
+	}
+	free(a);
+}
+
+/*
+ * Drops a reference to @a; w->lock held. Returns @a, unlisted, when that was
+ * the last one: the caller frees it with wiki_page_array_free() after unlocking.
+ */
+struct page_array *wiki_page_array_put_locked(struct wiki *w, struct page_array *a)
+{
+	if (!a || --a->refs > 0)
+		return NULL;
+	if (a->prev)
+		a->prev->next = a->next;
+	else
+		w->arrays = a->next;
+	if (a->next)
+		a->next->prev = a->prev;
+	return a;
+}
+
+struct wpage *wiki_page_find_locked(struct wrepo *r, const char *slug)
+{
+	if (!r->pages)
+		return NULL;
+	for (size_t i = 0; i < r->pages->n; i++)
+		if (!strcmp(r->pages->pages[i].pp->slug, slug))
+			return &r->pages->pages[i];
+	return NULL;
+}
+
+enum wiki_page_state wiki_page_state_locked(struct wiki *w, struct wpage *p)
+{
+	struct wpage *o = wiki_flight_owner(w, p);
+
+	if (o)
+		return o->running ? WIKI_PAGE_GENERATING : WIKI_PAGE_QUEUED;
+	if (page_cache_lookup(w->pc, &p->key, NULL) == 0)
+		return WIKI_PAGE_READY;
+	if (p->failed && wiki_error_fresh(w, p->failed_at))
+		return WIKI_PAGE_FAILED;
+	return WIKI_PAGE_ABSENT;
+}
+
+/* Submits or joins the job of the page's key. w->lock held. 1 = queued/attached. */
+int wiki_page_submit_locked(struct wiki *w, struct wpage *p, enum gen_prio prio,
+			    struct wiki_waiter *wt)
+{
+	struct wpage *o = wiki_flight_owner(w, p);
+	struct gen_job *job;
+	char why[256];
+	int r;
+
+	if (wt && wt->cancelled)
+		return -EINTR;
+	if (o) {
+		if (prio == GEN_PRIO_INTERACTIVE)
+			gen_queue_promote(w->q, o->job);
+		if (wt)
+			wiki_waiter_attach(&o->waiters, wt);
+		return 1;
+	}
+	if (p->failed && wiki_error_fresh(w, p->failed_at))
+		return -EIO;
+	if (wiki_budget_exhausted_locked(w, why, sizeof(why))) {
+		if (!p->error || strcmp(p->error, why)) {
+			char path[4096];
+
+			/* said once per page, not at every open */
+			free(p->error);
+			p->error = strdup(why);
+			wiki_page_path(p, path, sizeof(path));
+			wiki_error_note_locked(w, path, why);
+			wiki_error_emit(w, path, why); /* logs only; takes no wiki lock */
+		}
+		return -EDQUOT;
+	}
+	r = gen_queue_submit(w->q, p->repo->idx, prio, p, &job);
+	if (r < 0) {
+		if (r == -EAGAIN) {
+			free(p->error);
+			if (asprintf(&p->error, "job queue full (queue_max = %u)",
+				     w->c->queue_max) < 0)
+				p->error = NULL;
+		}
+		return r;
+	}
+	wiki_flight_start(w, p, job);
+	p->array->refs++; /* the job's, dropped when it finishes or is cancelled */
+	p->failed = false;
+	if (wt)
+		wiki_waiter_attach(&p->waiters, wt);
+	return 1;
+}
+
+void wiki_page_prefetch_all_locked(struct wiki *w, struct wrepo *r)
+{
+	for (size_t i = 0; r->pages && i < r->pages->n; i++) {
+		struct wpage *p = &r->pages->pages[i];
+
+		if (!wiki_flight_owner(w, p) && page_cache_lookup(w->pc, &p->key, NULL) < 0)
+			wiki_page_submit_locked(w, p, GEN_PRIO_PREFETCH, NULL);
+	}
+}
+
+void wiki_page_unref(struct wiki *w, struct wiki_page *p)
+{
+	struct page_array *dead;
+
+	if (!p)
+		return;
+	pthread_mutex_lock(&w->lock);
+	dead = wiki_page_array_put_locked(w, wpage_of(p)->array);
+	pthread_mutex_unlock(&w->lock);
+	wiki_page_array_free(dead);
+}
+
+const char *wiki_page_slug(const struct wiki_page *p)
+{
+	return ((const struct wpage *)p)->pp->slug;
+}
+
+static int open_cached(struct wiki *w, struct wpage *p, struct wiki_open *o)
+{
+	struct page_key key = p->key;
+	int r;
+
+	r = page_cache_open(w->pc, &key, &o->fd, &o->size);
+	/* another process replaced the file: what the kernel cached of it is stale */
+	if (r == 1 && w->ev.page_ready)
+		w->ev.page_ready(w->ev.ctx, p->repo->idx, (const struct wiki_page *)p);
+	if (r < 0)
+		return r;
+	o->key = key;
+	return 0;
+}
+
+int wiki_page_want(struct wiki *w, struct wiki_page *page, enum gen_prio prio,
+		   struct wiki_waiter *wt, struct wiki_open *o)
+{
+	struct wpage *p = wpage_of(page);
+	int r;
+
+	pthread_mutex_lock(&w->lock);
+	if (!wiki_flight_owner(w, p) && page_cache_lookup(w->pc, &p->key, NULL) == 0) {
+		pthread_mutex_unlock(&w->lock);
+		if (!o)
+			return 0;
+		r = open_cached(w, p, o); /* verifies; -ENOENT if it was corrupt */
+		if (r != -ENOENT) {
+			if (r == 0) {
+				pthread_mutex_lock(&w->lock);
+				w->cache_hits++;
+				pthread_mutex_unlock(&w->lock);
+			}
+			return r;
+		}
+		pthread_mutex_lock(&w->lock);
+	}
+	if (w->stopping)
+		r = -ESHUTDOWN;
+	else
+		r = wiki_page_submit_locked(w, p, prio, wt);
+	pthread_mutex_unlock(&w->lock);
+	return r;
+}
+
+int wiki_page_open(struct wiki *w, struct wiki_page *p, struct wiki_open *o)
+{
+	/* the key never changes: no lock */
+	return open_cached(w, wpage_of(p), o) < 0 ? -ENOENT : 0;
+}
+
+void wiki_page_close(struct wiki *w, struct wiki_open *o)
+{
+	if (o->fd >= 0)
+		close(o->fd);
+	o->fd = -1;
+	page_cache_unpin(w->pc, &o->key);
+}
+
+int wiki_page_size(struct wiki *w, struct wiki_page *p, uint64_t *size)
+{
+	return page_cache_size(w->pc, &wpage_of(p)->key, size);
+}
+
+void wiki_page_info(struct wiki *w, struct wiki_page *page, struct wiki_page_info *info)
+{
+	struct wpage *p = wpage_of(page);
+
+	memset(info, 0, sizeof(*info));
+	info->backend = w->ops->name;
+	pthread_mutex_lock(&w->lock);
+	info->state = wiki_page_state_locked(w, p);
+	snprintf(info->error, sizeof(info->error), "%s",
+		 info->state != WIKI_PAGE_READY && p->error ? p->error : "");
+	snprintf(info->commit, sizeof(info->commit), "%s", p->pages_plan->commit);
+	pthread_mutex_unlock(&w->lock);
+}
