@@ -15,6 +15,7 @@
  */
 #include "clone_helper.h"
 #include "credential.h"
+#include "local_copy.h"
 #include "url.h"
 #include "util.h"
 
@@ -424,13 +425,23 @@ static void add_coalescing_writer(git_repository *repo)
 	git_odb_free(odb);
 }
 
+/* Progress of a local copy, shown and bounded like a transfer. */
+static int local_progress(uint64_t done, uint64_t total, uint64_t bytes, void *payload)
+{
+	git_indexer_progress st = { .received_objects = (unsigned)done,
+				    .total_objects = (unsigned)total,
+				    .received_bytes = (size_t)bytes };
+
+	return helper_transfer(&st, payload);
+}
+
 static int helper_run(struct helper_state *hs, bool clone, const char *dir)
 {
 	git_repository *repo = NULL;
 	git_remote *remote = NULL;
 	git_fetch_options fo = GIT_FETCH_OPTIONS_INIT;
 	git_buf head = { 0 };
-	char stored[CLONE_HELPER_URL_MAX];
+	char stored[CLONE_HELPER_URL_MAX], path[CLONE_HELPER_URL_MAX];
 	int r;
 
 	fo.callbacks.transfer_progress = helper_transfer;
@@ -450,6 +461,11 @@ static int helper_run(struct helper_state *hs, bool clone, const char *dir)
 	r = helper_open(&repo, &remote, clone, hs->url, stored, dir);
 	if (r < 0)
 		goto out;
+	/* A local path: its files, linked, not libgit2's local transport. */
+	if (local_copy_path(hs->url, path, sizeof(path))) {
+		r = local_copy_sync(repo, path, local_progress, hs);
+		goto out;
+	}
 	add_coalescing_writer(repo);
 	/* Connect first: the server's HEAD is only known while connected. */
 	r = git_remote_connect(remote, GIT_DIRECTION_FETCH, &fo.callbacks, &fo.proxy_opts, NULL);
