@@ -71,6 +71,7 @@ struct helper_proc {
 struct clone_cache {
 	char *clones_dir;
 	char *helper_path;
+	char *options; /* the helper's option lines, "key=value\n" each, never NULL */
 	unsigned timeout_s;
 	uint64_t max_bytes;
 	struct fifo_sem *sem; /* admission of helpers, FIFO */
@@ -206,18 +207,22 @@ static bool untrack_helper(struct clone_cache *cc, struct helper_proc *hp)
 	return shut;
 }
 
-/* A pipe already holding "@url\n" for the helper's stdin; its read end in *@ret_fd. */
-static int url_pipe(const char *url, int *ret_fd)
+/*
+ * A pipe already holding "@url\n" and the option lines for the helper's
+ * stdin; its read end in *@ret_fd.
+ */
+static int url_pipe(const char *url, const char *options, int *ret_fd)
 {
-	size_t len = strlen(url);
+	size_t len = strlen(url), olen = strlen(options);
 	int fds[2], r = 0;
 
 	/* Far below a pipe's capacity (64 KiB): the write cannot block. */
-	if (len >= CLONE_HELPER_URL_MAX)
+	if (len >= CLONE_HELPER_URL_MAX || len + olen + 1 >= CLONE_HELPER_INPUT_MAX)
 		return -ENAMETOOLONG;
 	if (pipe2(fds, O_CLOEXEC) < 0)
 		return -errno;
-	if (write(fds[1], url, len) != (ssize_t)len || write(fds[1], "\n", 1) != 1)
+	if (write(fds[1], url, len) != (ssize_t)len || write(fds[1], "\n", 1) != 1 ||
+	    write(fds[1], options, olen) != (ssize_t)olen)
 		r = -EIO;
 	close(fds[1]);
 	if (r < 0)
@@ -249,7 +254,7 @@ static int spawn_helper(struct clone_cache *cc, const char *mode, const char *ur
 
 	snprintf(ppid, sizeof(ppid), "%ld", (long)getpid());
 	snprintf(maxb, sizeof(maxb), "%" PRIu64, cc->max_bytes);
-	r = url_pipe(url, &in);
+	r = url_pipe(url, cc->options, &in);
 	if (r < 0)
 		return r;
 	if (pipe2(fds, O_CLOEXEC) < 0) {
@@ -644,6 +649,25 @@ out:
 
 /* ---- public ------------------------------------------------------------ */
 
+/* The option lines for every helper: "ssh_key=PATH\n", "ca_bundle=PATH\n". */
+static char *helper_options(const struct clone_cache_opts *o)
+{
+	const char *keys[] = { "ssh_key", "ca_bundle" }, *vals[] = { o->ssh_key, o->ca_bundle };
+	char *out = strdup("");
+
+	for (size_t i = 0; out && i < ARRAY_SIZE(keys); i++) {
+		char *more = NULL;
+
+		if (!vals[i] || !*vals[i] || strchr(vals[i], '\n'))
+			continue;
+		if (asprintf(&more, "%s%s=%s\n", out, keys[i], vals[i]) < 0)
+			more = NULL;
+		free(out);
+		out = more;
+	}
+	return out;
+}
+
 int clone_cache_new(struct clone_cache **ret, const struct clone_cache_opts *o)
 {
 	struct clone_cache *cc;
@@ -660,7 +684,8 @@ int clone_cache_new(struct clone_cache **ret, const struct clone_cache_opts *o)
 	cc->helper_path = strdup(o->helper_path);
 	if (asprintf(&cc->clones_dir, "%s/clones", o->cache_dir) < 0)
 		cc->clones_dir = NULL;
-	if (!cc->helper_path || !cc->clones_dir) {
+	cc->options = helper_options(o);
+	if (!cc->helper_path || !cc->clones_dir || !cc->options) {
 		r = -ENOMEM;
 		goto out_free;
 	}
@@ -684,6 +709,7 @@ int clone_cache_new(struct clone_cache **ret, const struct clone_cache_opts *o)
 	return 0;
 
 out_free:
+	free(cc->options);
 	free(cc->clones_dir);
 	free(cc->helper_path);
 	free(cc);
@@ -713,6 +739,7 @@ void clone_cache_free(struct clone_cache *cc)
 	fifo_sem_free(cc->sem);
 	pthread_cond_destroy(&cc->idle);
 	pthread_mutex_destroy(&cc->lock);
+	free(cc->options);
 	free(cc->clones_dir);
 	free(cc->helper_path);
 	free(cc);

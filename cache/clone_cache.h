@@ -44,6 +44,8 @@ struct clone_cache_opts {
 	unsigned timeout_s;	 /* kill a helper after this long without progress */
 	const char *helper_path; /* executable that understands --clone-helper */
 	uint64_t max_bytes;	 /* abort a clone/fetch receiving more; 0 = no limit */
+	const char *ssh_key;	 /* private key file for ssh URLs; NULL/"" = ssh-agent's */
+	const char *ca_bundle;	 /* CA certificates for https URLs; NULL/"" = the system's */
 };
 
 enum clone_phase { CLONE_IDLE, CLONE_QUEUED, CLONE_CLONING, CLONE_FETCHING, CLONE_RESOLVING };

@@ -16,6 +16,7 @@
 #include "clone_helper.h"
 #include "credential.h"
 #include "local_copy.h"
+#include "transport_tap.h"
 #include "url.h"
 #include "util.h"
 
@@ -53,6 +54,10 @@ int clone_helper_git_errno(int code)
 		{ "failed to resolve address", EHOSTUNREACH },
 		{ "connection timed out", ETIMEDOUT },
 		{ "connection reset", ECONNRESET },
+		{ "early eof", ECONNRESET },
+		{ "unexpected eof", ECONNRESET },
+		{ "unexpected disconnect", ECONNRESET },
+		{ "connection closed", ECONNRESET },
 		{ "authentication", EACCES },
 		{ "status code: 401", EACCES },
 		{ "status code: 403", EACCES },
@@ -105,11 +110,15 @@ const char *clone_helper_git_text(void)
 /* ---- helper process ---------------------------------------------------- */
 
 struct helper_state {
-	const char *url; /* the real URL, password and all */
+	const char *url;	  /* the real URL, password and all */
+	const char *ssh_key;	  /* private key file for ssh, NULL = ssh-agent only */
+	const char *ca_bundle;	  /* CA certificates for https, NULL = the system's */
+	struct transport_tap tap; /* what the server said */
 	uint64_t max_bytes;
 	int64_t last_line_ms;
 	bool too_big;
 	unsigned cred_tried;	/* GIT_CREDENTIAL_* types offered so far */
+	bool key_tried;		/* ssh_key offered */
 	struct credential cred; /* from git credential fill, if asked */
 	bool filled;		/* cred holds a filled credential */
 };
@@ -220,9 +229,25 @@ static int userpass_credentials(git_credential **out, struct helper_state *hs,
 	return git_credential_userpass_plaintext_new(out, hs->cred.username, hs->cred.password);
 }
 
+/* The key file of ssh_key, with its public half if "KEY.pub" exists. */
+static int ssh_key_credential(git_credential **out, const char *user, const char *key)
+{
+	_cleanup_free_ char *pub = NULL;
+
+	if (access(key, R_OK) < 0) {
+		git_error_set(GIT_ERROR_SSH, "authentication failed: cannot read ssh_key '%s': %s",
+			      key, strerror(errno));
+		return GIT_EAUTH;
+	}
+	if (asprintf(&pub, "%s.pub", key) < 0)
+		pub = NULL;
+	return git_credential_ssh_key_new(out, user, pub && access(pub, R_OK) == 0 ? pub : NULL,
+					  key, NULL);
+}
+
 /*
  * https: see userpass_credentials(). ssh: the user name from the URL (or
- * "git"), then whatever keys ssh-agent holds (libssh2 tries each of them
+ * "git"), then the key file of ssh_key if set, then whatever keys ssh-agent holds (libssh2 tries each of them
  * within one attempt). libgit2 asks again after a rejected credential;
  * offering the same type twice would loop forever, so a second request for
  * a type is a final failure.
@@ -243,7 +268,12 @@ static int helper_credentials(git_credential **out, const char *url, const char 
 		hs->cred_tried |= GIT_CREDENTIAL_USERNAME;
 		return git_credential_username_new(out, user);
 	}
-	if ((allowed & GIT_CREDENTIAL_SSH_KEY) && !(hs->cred_tried & GIT_CREDENTIAL_SSH_KEY)) {
+	if ((allowed & GIT_CREDENTIAL_SSH_KEY) && hs->ssh_key && !hs->key_tried) {
+		hs->key_tried = true;
+		return ssh_key_credential(out, user, hs->ssh_key);
+	}
+	if ((allowed & GIT_CREDENTIAL_SSH_KEY) && !(hs->cred_tried & GIT_CREDENTIAL_SSH_KEY) &&
+	    getenv("SSH_AUTH_SOCK")) {
 		hs->cred_tried |= GIT_CREDENTIAL_SSH_KEY;
 		return git_credential_ssh_key_from_agent(out, user);
 	}
@@ -254,11 +284,29 @@ static int helper_credentials(git_credential **out, const char *url, const char 
 							     : "authentication failed");
 		return GIT_EAUTH;
 	}
-	if (hs->cred_tried) {
-		git_error_set_str(GIT_ERROR_SSH, "authentication with ssh-agent keys failed");
+	if (allowed & GIT_CREDENTIAL_SSH_KEY) {
+		bool agent = hs->cred_tried & GIT_CREDENTIAL_SSH_KEY;
+
+		if (!hs->key_tried && !agent)
+			git_error_set_str(GIT_ERROR_SSH,
+					  "authentication failed: no ssh key to offer "
+					  "(set ssh_key, or run ssh-agent)");
+		else
+			git_error_set(GIT_ERROR_SSH,
+				      "authentication failed: the server refused %s%s%s",
+				      hs->key_tried ? "the key of ssh_key" : "",
+				      hs->key_tried && agent ? " and " : "",
+				      agent ? "the keys of ssh-agent" : "");
 		return GIT_EAUTH;
 	}
 	return GIT_PASSTHROUGH; /* no stored or interactive credentials: unauthenticated */
+}
+
+static int helper_transport(git_transport **out, git_remote *owner, void *payload)
+{
+	struct helper_state *hs = payload;
+
+	return transport_tap_new(out, owner, hs->url, &hs->tap);
 }
 
 /*
@@ -448,6 +496,7 @@ static int helper_run(struct helper_state *hs, bool clone, const char *dir)
 	fo.callbacks.sideband_progress = helper_sideband;
 	fo.callbacks.update_tips = helper_update_tip;
 	fo.callbacks.credentials = helper_credentials;
+	fo.callbacks.transport = helper_transport;
 	fo.callbacks.payload = hs;
 	fo.proxy_opts.type = GIT_PROXY_AUTO;
 	fo.prune = GIT_FETCH_PRUNE;
@@ -496,26 +545,121 @@ out:
 	return r;
 }
 
-/* The URL, one line on stdin (kept off the command line). */
-static int read_url(char *out, size_t size)
+/*
+ * The helper's input on stdin (kept off the command line): the URL, then
+ * "key=value" lines (ssh_key, ca_bundle). Returns 0 with hs->url and the
+ * options pointing into @buf, or -EINVAL.
+ */
+static int read_input(struct helper_state *hs, char *buf, size_t size)
 {
 	size_t len = 0;
+	char *line, *save = NULL;
 
 	while (len < size - 1) {
-		ssize_t n = read(STDIN_FILENO, out + len, size - 1 - len);
+		ssize_t n = read(STDIN_FILENO, buf + len, size - 1 - len);
 
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
 			break;
 		len += (size_t)n;
-		if (memchr(out + len - n, '\n', (size_t)n))
-			break;
 	}
-	out[len] = '\0';
-	len = strcspn(out, "\n");
-	out[len] = '\0';
-	return len > 0 ? 0 : -EINVAL;
+	buf[len] = '\0';
+	line = strtok_r(buf, "\n", &save);
+	if (!line || !*line)
+		return -EINVAL;
+	hs->url = line;
+	while ((line = strtok_r(NULL, "\n", &save))) {
+		if (!strncmp(line, "ssh_key=", 8) && line[8])
+			hs->ssh_key = line + 8;
+		else if (!strncmp(line, "ca_bundle=", 10) && line[10])
+			hs->ca_bundle = line + 10;
+	}
+	return 0;
+}
+
+/*
+ * https: the CA certificates of clone_ca_bundle, else of GIT_SSL_CAINFO
+ * (git's variable), else the system's. They replace the system's.
+ */
+static int use_ca_bundle(const struct helper_state *hs)
+{
+	const char *ca = hs->ca_bundle ? hs->ca_bundle : getenv("GIT_SSL_CAINFO");
+
+	if (!ca || !*ca || strncasecmp(hs->url, "https://", 8))
+		return 0;
+	if (access(ca, R_OK) < 0) {
+		git_error_set(GIT_ERROR_SSL, "cannot read the CA certificates '%s': %s", ca,
+			      strerror(errno));
+		return GIT_ECERTIFICATE;
+	}
+	return git_libgit2_opts(GIT_OPT_SET_SSL_CERT_LOCATIONS, ca, NULL);
+}
+
+/* How each errno reads, whatever the transport that met it. */
+static const char *cause_text(int e)
+{
+	switch (e) {
+	case ENOENT:
+		return "repository not found";
+	case EACCES:
+		return "access denied";
+	case ECONNREFUSED:
+		return "connection refused";
+	case ECONNRESET:
+		return "connection lost in the middle of the transfer";
+	case EHOSTUNREACH:
+	case ENETUNREACH:
+		return "host unreachable";
+	case ETIMEDOUT:
+		return "connection timed out";
+	case EINVAL:
+		return "invalid request";
+	default:
+		return "transfer failed";
+	}
+}
+
+/* snprintf() whose output may be cut: a message, not data. */
+static void cut_printf(char *out, size_t n, const char *fmt, ...) PRINTF(3, 4);
+static void cut_printf(char *out, size_t n, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(out, n, fmt, ap);
+	va_end(ap);
+}
+
+/*
+ * The errno and message of a failed clone or fetch: the cause in the same
+ * words for every transport, then the server's own message if it sent one
+ * (libgit2 drops the side-band error channel), else libgit2's. A connection
+ * that ended while data was still expected, with nothing more specific
+ * known, is ECONNRESET whatever the transport called it.
+ */
+static int helper_cause(const struct helper_state *hs, int code, char *msg, size_t n)
+{
+	int e = clone_helper_git_errno(code);
+	char detail[CLONE_HELPER_LINE_MAX];
+
+	snprintf(detail, sizeof(detail), "%s", clone_helper_git_text());
+	if (hs->tap.remote_msg[0]) {
+		git_error_set_str(GIT_ERROR_NET, hs->tap.remote_msg);
+		e = clone_helper_git_errno(GIT_ERROR);
+		if (e == -ECONNRESET)
+			e = -EIO; /* the server spoke: it was not a lost connection */
+		if (strstr(detail, hs->tap.remote_msg))
+			cut_printf(msg, n, "%s: %s", cause_text(-e), detail);
+		else
+			cut_printf(msg, n, "%s: the server said: %s (%s)", cause_text(-e),
+				   hs->tap.remote_msg, detail);
+		return e;
+	}
+	if (hs->tap.eof && e == -EIO)
+		e = -ECONNRESET;
+	cut_printf(msg, n, "%s: %s", cause_text(-e), detail);
+	return e;
 }
 
 /* The parent renames a new clone into place on success: make it durable first. */
@@ -540,7 +684,7 @@ static int sync_clone(const char *dir)
 int clone_helper_main(int argc, char **argv)
 {
 	struct helper_state hs = { 0 };
-	char url[CLONE_HELPER_URL_MAX];
+	char input[CLONE_HELPER_INPUT_MAX], msg[CLONE_HELPER_LINE_MAX];
 	bool clone;
 	int r;
 
@@ -560,25 +704,28 @@ int clone_helper_main(int argc, char **argv)
 		return 3;
 	/* A closed pipe must become an error we handle, not a silent death. */
 	signal(SIGPIPE, SIG_IGN);
-	if (read_url(url, sizeof(url)) < 0) {
+	if (read_input(&hs, input, sizeof(input)) < 0) {
 		emit("E %d no URL on stdin", EINVAL);
 		return 2;
 	}
-	hs.url = url;
 	clone = !strcmp(argv[0], "clone");
 	hs.max_bytes = strtoull(argv[4], NULL, 10);
 
 	git_libgit2_init();
-	r = helper_run(&hs, clone, argv[2]);
+	r = use_ca_bundle(&hs);
+	if (r == 0)
+		r = helper_run(&hs, clone, argv[2]);
 	if (r == 0)
 		r = sync_clone(argv[2]);
-	if (r < 0 && hs.too_big)
+	if (r < 0 && hs.too_big) {
 		emit("E %d more than %" PRIu64 " bytes received", EFBIG, hs.max_bytes);
-	else if (r < 0)
-		emit("E %d %s", -clone_helper_git_errno(r), clone_helper_git_text());
-	else
+	} else if (r < 0) {
+		r = helper_cause(&hs, r, msg, sizeof(msg));
+		emit("E %d %s", -r, msg);
+	} else {
 		emit("OK");
+	}
 	git_libgit2_shutdown();
-	explicit_bzero(url, sizeof(url));
+	explicit_bzero(input, sizeof(input));
 	return r < 0 ? 1 : 0;
 }

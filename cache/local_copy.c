@@ -28,7 +28,7 @@
 
 #include <git2/sys/odb_backend.h>
 
-#define REFS_EVERY 64	   /* refs set between two progress calls */
+#define REFS_EVERY  64	 /* refs set between two progress calls */
 #define OBJECTS_MAX 4096 /* an objects directory path */
 #define PATH_BUF    (OBJECTS_MAX + 512)
 
@@ -68,8 +68,8 @@ bool local_copy_path(const char *url, char *path, size_t n)
 			return false;
 		if (file && p[0] == '%' && isxdigit((unsigned char)p[1]) &&
 		    isxdigit((unsigned char)p[2])) {
-			path[o++] = (char)(hexval((unsigned char)p[1]) * 16 +
-					   hexval((unsigned char)p[2]));
+			path[o++] =
+			    (char)(hexval((unsigned char)p[1]) * 16 + hexval((unsigned char)p[2]));
 			p += 2;
 		} else {
 			path[o++] = *p;
@@ -283,8 +283,8 @@ static int copy_objects(struct copier *c)
 		int e = link_or_copy(c, &c->todo[i]);
 
 		if (e < 0)
-			return fail(GIT_ERROR, "cannot copy '%s' into the clone: %s", c->todo[i].from,
-				    strerror(-e));
+			return fail(GIT_ERROR, "cannot copy '%s' into the clone: %s",
+				    c->todo[i].from, strerror(-e));
 		c->done++;
 		c->bytes += c->todo[i].size;
 		r = progress(c);
@@ -402,7 +402,8 @@ static int source_refs(struct copier *c, const char *src, git_odb *odb, struct r
 				r = fail(GIT_ERROR,
 					 "'%s' of '%s' names object %s, which is not there: "
 					 "the repository is corrupt",
-					 git_reference_name(ref), src, git_oid_tostr(hex, sizeof(hex), id));
+					 git_reference_name(ref), src,
+					 git_oid_tostr(hex, sizeof(hex), id));
 			else
 				r = ref_list_add(l, git_reference_name(ref), id);
 		}
@@ -644,8 +645,7 @@ static int set_dirs(struct copier *c)
 	return 0;
 }
 
-int local_copy_sync(git_repository *dst, const char *src, local_copy_progress_cb cb,
-		    void *payload)
+int local_copy_sync(git_repository *dst, const char *src, local_copy_progress_cb cb, void *payload)
 {
 	struct copier c = { .dst = dst, .cb = cb, .payload = payload };
 	int r;

@@ -41,8 +41,7 @@ bool local_copy_path(const char *url, char *path, size_t n);
  * files to do, bytes of those files. A negative return stops the copy, which
  * then returns GIT_EUSER.
  */
-typedef int (*local_copy_progress_cb)(uint64_t done, uint64_t total, uint64_t bytes,
-				      void *payload);
+typedef int (*local_copy_progress_cb)(uint64_t done, uint64_t total, uint64_t bytes, void *payload);
 
 /*
  * Brings the bare clone @dst up to date with the repository at @src (bare or
@@ -51,7 +50,6 @@ typedef int (*local_copy_progress_cb)(uint64_t done, uint64_t total, uint64_t by
  * 0 or a libgit2 error code: GIT_ENOTFOUND when @src is not a repository,
  * GIT_ERROR when a branch or tag names an object the source lacks.
  */
-int local_copy_sync(git_repository *dst, const char *src, local_copy_progress_cb cb,
-		    void *payload);
+int local_copy_sync(git_repository *dst, const char *src, local_copy_progress_cb cb, void *payload);
 
 #endif

@@ -947,6 +947,8 @@ int wiki_new(struct wiki **ret, const struct conf *c, const struct backend_ops *
 		.concurrency = c->clone_concurrency,
 		.timeout_s = c->clone_timeout,
 		.helper_path = self,
+		.ssh_key = c->ssh_key,
+		.ca_bundle = c->clone_ca_bundle,
 	};
 	struct gen_queue_opts qo = {
 		.workers = c->page_workers,
