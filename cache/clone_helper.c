@@ -658,7 +658,10 @@ static int helper_cause(const struct helper_state *hs, int code, char *msg, size
 	}
 	if (hs->tap.eof && e == -EIO)
 		e = -ECONNRESET;
-	cut_printf(msg, n, "%s: %s", cause_text(-e), detail);
+	if (code == GIT_ECERTIFICATE)
+		cut_printf(msg, n, "server not trusted: %s", detail);
+	else
+		cut_printf(msg, n, "%s: %s", cause_text(-e), detail);
 	return e;
 }
 

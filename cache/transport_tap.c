@@ -31,12 +31,14 @@ struct tap_stream {
 	struct tap_sub *sub;
 	char hdr[4];
 	unsigned hdr_len;
-	size_t left;   /* payload bytes of the current pkt still to come */
-	bool keeping;  /* the current pkt may be a message */
-	bool first;    /* the next payload byte is the pkt's first */
-	bool stopped;  /* not pkt-lines: stop looking */
+	size_t left;  /* payload bytes of the current pkt still to come */
+	bool keeping; /* the current pkt may be a message */
+	bool first;   /* the next payload byte is the pkt's first */
+	bool stopped; /* not pkt-lines: stop looking */
 	char keep[KEEP_MAX + 1];
 	size_t kept;
+	char line[KEEP_MAX + 1]; /* progress text up to its end of line */
+	size_t line_len;
 };
 
 struct tap_sub {
@@ -62,16 +64,29 @@ static void note(struct transport_tap *tap, const char *s, size_t n)
 		return;
 	if (have + n + 3 >= sizeof(tap->remote_msg))
 		have = 0; /* keep the latest: it is usually the cause */
-	snprintf(tap->remote_msg + have, sizeof(tap->remote_msg) - have, "%s%.*s",
-		 have ? "; " : "", (int)n, s);
+	snprintf(tap->remote_msg + have, sizeof(tap->remote_msg) - have, "%s%.*s", have ? "; " : "",
+		 (int)n, s);
 }
 
-/* A progress-channel pkt: only its error lines are messages. */
-static void note_progress(struct transport_tap *tap, char *text)
+/*
+ * Progress-channel text, whose lines may be split across pkts: only its
+ * "error:" and "fatal:" lines are messages.
+ */
+static void note_progress(struct tap_stream *s, const char *text, size_t n)
 {
-	for (char *line = strtok(text, "\r\n"); line; line = strtok(NULL, "\r\n"))
-		if (!strncasecmp(line, "error", 5) || !strncasecmp(line, "fatal", 5))
-			note(tap, line, strlen(line));
+	for (size_t i = 0; i < n; i++) {
+		char c = text[i];
+
+		if (c != '\n' && c != '\r') {
+			if (s->line_len < KEEP_MAX)
+				s->line[s->line_len++] = c;
+			continue;
+		}
+		s->line[s->line_len] = '\0';
+		if (!strncasecmp(s->line, "error", 5) || !strncasecmp(s->line, "fatal", 5))
+			note(s->sub->tap, s->line, s->line_len);
+		s->line_len = 0;
+	}
 }
 
 static void pkt_done(struct tap_stream *s)
@@ -85,7 +100,7 @@ static void pkt_done(struct tap_stream *s)
 		else if (s->keep[0] == 3)
 			note(tap, s->keep + 1, s->kept - 1);
 		else if (s->keep[0] == 2)
-			note_progress(tap, s->keep + 1);
+			note_progress(s, s->keep + 1, s->kept - 1);
 	}
 	s->keeping = false;
 	s->kept = 0;
