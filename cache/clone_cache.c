@@ -34,6 +34,7 @@
  * over the pipe) and by the local resolve.
  */
 #include "clone_cache.h"
+#include "clone_dirs.h"
 #include "clone_helper.h"
 #include "fifo_sem.h"
 #include "fsutil.h"
@@ -58,9 +59,10 @@
 
 extern char **environ;
 
-#define TAIL_MAX  32		      /* readable part of a clone's directory name */
-#define LAST_REFS "refs/wikifs/last/" /* last commit each ref resolved to */
-#define SHOWN_MAX 1024		      /* a URL as messages show it, cut beyond */
+#define TAIL_MAX    32			/* readable part of a clone's directory name */
+#define LAST_REFS   "refs/wikifs/last/" /* last commit each ref resolved to */
+#define SHOWN_MAX   1024		/* a URL as messages show it, cut beyond */
+#define GC_EVERY_MS (3600 * 1000)	/* between two looks for unused clones */
 
 /* One running helper, on the stack of the thread that spawned it. */
 struct helper_proc {
@@ -72,6 +74,7 @@ struct clone_cache {
 	char *clones_dir;
 	char *helper_path;
 	char *options; /* the helper's option lines, "key=value\n" each, never NULL */
+	struct clone_dirs *dirs;
 	unsigned timeout_s;
 	uint64_t max_bytes;
 	struct fifo_sem *sem; /* admission of helpers, FIFO */
@@ -84,6 +87,7 @@ struct clone_cache {
 	unsigned users; /* threads inside clone_cache_sync() */
 	struct helper_proc *helpers;
 	uint64_t done, failed;
+	int64_t last_gc_ms; /* when unused clones were last looked for */
 };
 
 /* Relaxed stores: readers only want a recent value, never a consistent set. */
@@ -377,43 +381,6 @@ static int run_helper(struct clone_cache *cc, bool clone, const struct sync_url 
 
 /* ---- parent: clone directory and network step ------------------------- */
 
-/*
- * "<tail>-<16 hex>.git": readable, unique per URL without its password,
- * never matching ".tmp.".
- */
-static int clone_dir_name(const char *clones_dir, const char *full_url, char *out, size_t size)
-{
-	uint8_t d[SHA256_LEN];
-	char hex[SHA256_HEX], tail[TAIL_MAX + 1], url[CLONE_HELPER_URL_MAX];
-	size_t end, start, n = 0;
-	int len;
-
-	if (url_strip_password(full_url, url, sizeof(url)) < 0)
-		return -ENAMETOOLONG;
-	end = strlen(url);
-
-	while (end > 0 && url[end - 1] == '/')
-		end--;
-	if (end >= 4 && !strncmp(url + end - 4, ".git", 4))
-		end -= 4;
-	while (end > 0 && url[end - 1] == '/')
-		end--;
-	start = end;
-	while (start > 0 && url[start - 1] != '/' && url[start - 1] != ':')
-		start--;
-	/* Only [A-Za-z0-9_-]: no dots, so a name can never look like a temp. */
-	for (size_t i = start; i < end && n < TAIL_MAX; i++) {
-		unsigned char c = (unsigned char)url[i];
-
-		tail[n++] = isalnum(c) || c == '-' || c == '_' ? (char)c : '_';
-	}
-	tail[n] = '\0';
-	sha256_digest(url, strlen(url), d);
-	sha256_to_hex(d, hex);
-	len = snprintf(out, size, "%s/%s-%.16s.git", clones_dir, n ? tail : "repo", hex);
-	return len < 0 || (size_t)len >= size ? -ENAMETOOLONG : 0;
-}
-
 static bool is_dir(const char *path)
 {
 	struct stat st;
@@ -434,14 +401,14 @@ static int fsync_dir(const char *dir)
 static int clone_fresh(struct clone_cache *cc, const struct sync_url *u, const char *git_dir,
 		       struct clone_progress *prog, struct wf_err *err)
 {
-	_cleanup_free_ char *tmp = NULL;
+	_cleanup_close_ int lock = -1; /* keeps the temporary from removal, until renamed */
+	char tmp[sizeof(((struct clone_result *)0)->git_dir) + 16];
 	int r;
 
-	if (asprintf(&tmp, "%s.tmp.XXXXXX", git_dir) < 0)
-		return wf_err_set(err, -ENOMEM, "clone of '%s' failed: out of memory", u->shown);
-	if (!mkdtemp(tmp))
-		return wf_err_set(err, -errno, "clone of '%s' failed: cannot create '%s': %s",
-				  u->shown, tmp, strerror(errno));
+	r = clone_dirs_mktemp(cc->dirs, git_dir, tmp, sizeof(tmp), &lock);
+	if (r < 0)
+		return wf_err_set(err, r, "clone of '%s' failed: cannot create '%s.tmp.*': %s",
+				  u->shown, git_dir, strerror(-r));
 	r = run_helper(cc, true, u, tmp, prog, err);
 	if (r < 0)
 		goto out_remove_tmp;
@@ -480,6 +447,8 @@ static int network(struct clone_cache *cc, const struct sync_url *u, bool cached
 		r = run_helper(cc, false, u, git_dir, prog, err);
 	else
 		r = clone_fresh(cc, u, git_dir, prog, err);
+	if (r == 0)
+		clone_dirs_touch(git_dir);
 	pthread_mutex_lock(&cc->lock);
 	if (r < 0)
 		cc->failed++;
@@ -668,6 +637,21 @@ static char *helper_options(const struct clone_cache_opts *o)
 	return out;
 }
 
+/* Every configured repository's clone is named after it and claimed, cloned or not. */
+static int claim_repos(struct clone_cache *cc, const struct clone_cache_opts *o)
+{
+	char dir[sizeof(((struct clone_result *)0)->git_dir)];
+
+	for (size_t i = 0; i < o->n_repos; i++) {
+		int r =
+		    clone_dirs_claim(cc->dirs, o->repos[i].name, o->repos[i].url, dir, sizeof(dir));
+
+		if (r < 0 && r != -ENAMETOOLONG)
+			return r; /* too long: its sync says so */
+	}
+	return 0;
+}
+
 int clone_cache_new(struct clone_cache **ret, const struct clone_cache_opts *o)
 {
 	struct clone_cache *cc;
@@ -692,22 +676,30 @@ int clone_cache_new(struct clone_cache **ret, const struct clone_cache_opts *o)
 	r = mkdir_p(cc->clones_dir, 0700);
 	if (r < 0)
 		goto out_free;
-	/* A crash or kill -9 mid-clone leaves "<name>.tmp.XXXXXX" behind. */
-	r = remove_stale_temps(cc->clones_dir, NULL);
+	git_libgit2_init(); /* clone_dirs reads the configuration of clones */
+	r = clone_dirs_new(&cc->dirs, cc->clones_dir, o->gc_grace_s);
 	if (r < 0)
-		goto out_free;
+		goto out_shutdown;
+	r = claim_repos(cc, o);
+	if (r < 0)
+		goto out_shutdown;
+	/* unused clones, and temporaries left by a crash or kill -9 mid-clone */
+	clone_dirs_gc(cc->dirs);
+	cc->last_gc_ms = now_ms();
 	r = fifo_sem_new(&cc->sem, o->concurrency);
 	if (r < 0)
-		goto out_free;
+		goto out_shutdown;
 	pthread_mutex_init(&cc->lock, NULL);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&cc->idle, &ca);
 	pthread_condattr_destroy(&ca);
-	git_libgit2_init();
 	*ret = cc;
 	return 0;
 
+out_shutdown:
+	clone_dirs_free(cc->dirs);
+	git_libgit2_shutdown();
 out_free:
 	free(cc->options);
 	free(cc->clones_dir);
@@ -739,6 +731,7 @@ void clone_cache_free(struct clone_cache *cc)
 	fifo_sem_free(cc->sem);
 	pthread_cond_destroy(&cc->idle);
 	pthread_mutex_destroy(&cc->lock);
+	clone_dirs_free(cc->dirs);
 	free(cc->options);
 	free(cc->clones_dir);
 	free(cc->helper_path);
@@ -766,6 +759,20 @@ static void leave(struct clone_cache *cc)
 	pthread_mutex_unlock(&cc->lock);
 }
 
+/* A long-running mount looks for unused clones now and then too. */
+static void gc_if_due(struct clone_cache *cc)
+{
+	bool due;
+
+	pthread_mutex_lock(&cc->lock);
+	due = now_ms() - cc->last_gc_ms >= GC_EVERY_MS;
+	if (due)
+		cc->last_gc_ms = now_ms();
+	pthread_mutex_unlock(&cc->lock);
+	if (due)
+		clone_dirs_gc(cc->dirs);
+}
+
 int clone_cache_sync(struct clone_cache *cc, const char *url, const char *ref, unsigned flags,
 		     struct clone_progress *prog, struct clone_result *res, struct wf_err *err)
 {
@@ -785,9 +792,11 @@ int clone_cache_sync(struct clone_cache *cc, const char *url, const char *ref, u
 	if (!enter(cc))
 		return wf_err_set(err, -ECANCELED, "sync of '%s' cancelled: shutting down",
 				  u.shown);
-	r = clone_dir_name(cc->clones_dir, url, res->git_dir, sizeof(res->git_dir));
+	r = clone_dirs_claim(cc->dirs, NULL, url, res->git_dir, sizeof(res->git_dir));
 	if (r < 0) {
-		wf_err_set(err, r, "sync of '%s' failed: clone path too long", u.shown);
+		wf_err_set(err, r, "sync of '%s' failed: %s", u.shown,
+			   r == -ENAMETOOLONG ? "the clone's path would be too long"
+					      : strerror(-r));
 		goto out;
 	}
 	cached = is_dir(res->git_dir);
@@ -815,6 +824,7 @@ int clone_cache_sync(struct clone_cache *cc, const char *url, const char *ref, u
 		wf_err_set(err, 0, "%s; %s", neterr.msg, warn.msg);
 out:
 	prog_phase(prog, CLONE_IDLE);
+	gc_if_due(cc);
 	leave(cc);
 	return r;
 }

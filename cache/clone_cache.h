@@ -46,6 +46,15 @@ struct clone_cache_opts {
 	uint64_t max_bytes;	 /* abort a clone/fetch receiving more; 0 = no limit */
 	const char *ssh_key;	 /* private key file for ssh URLs; NULL/"" = ssh-agent's */
 	const char *ca_bundle;	 /* CA certificates for https URLs; NULL/"" = the system's */
+	unsigned gc_grace_s;	 /* remove clones unused this long; 0 = never */
+	const struct clone_cache_repo *repos; /* the configured repositories, copied */
+	size_t n_repos;
+};
+
+/* A configured repository: its clone is named after @name and kept while it runs. */
+struct clone_cache_repo {
+	const char *name; /* "owner/repo" or "repo" */
+	const char *url;
 };
 
 enum clone_phase { CLONE_IDLE, CLONE_QUEUED, CLONE_CLONING, CLONE_FETCHING, CLONE_RESOLVING };

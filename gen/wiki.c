@@ -938,6 +938,22 @@ void wiki_warm(struct wiki *w)
 	pthread_mutex_unlock(&w->lock);
 }
 
+/* The configured repositories, for the clone cache to name and keep their clones. */
+static int clone_repos(const struct conf *c, struct clone_cache_opts *co)
+{
+	struct clone_cache_repo *v = calloc(MAX(c->n_repos, 1), sizeof(*v));
+
+	if (!v)
+		return -ENOMEM;
+	for (size_t i = 0; i < c->n_repos; i++) {
+		v[i].name = c->repos[i].name;
+		v[i].url = c->repos[i].url;
+	}
+	co->repos = v;
+	co->n_repos = c->n_repos;
+	return 0;
+}
+
 int wiki_new(struct wiki **ret, const struct conf *c, const struct backend_ops *ops,
 	     const char *self, const struct wiki_events *ev, struct wf_err *err)
 {
@@ -949,6 +965,7 @@ int wiki_new(struct wiki **ret, const struct conf *c, const struct backend_ops *
 		.helper_path = self,
 		.ssh_key = c->ssh_key,
 		.ca_bundle = c->clone_ca_bundle,
+		.gc_grace_s = c->clone_gc_grace,
 	};
 	struct gen_queue_opts qo = {
 		.workers = c->page_workers,
@@ -1001,7 +1018,10 @@ int wiki_new(struct wiki **ret, const struct conf *c, const struct backend_ops *
 	r = ops->init ? ops->init(&w->bstate, c, err) : 0;
 	if (r < 0)
 		goto out_free;
-	r = clone_cache_new(&w->cc, &co);
+	r = clone_repos(c, &co);
+	if (r == 0)
+		r = clone_cache_new(&w->cc, &co);
+	free((void *)co.repos);
 	if (r < 0) {
 		wf_err_set(err, r, "cannot set up the clone cache in '%s': %s", c->cache_dir,
 			   strerror(-r));
