@@ -31,12 +31,12 @@
 #include <git2.h>
 
 #define URL_MAX	    8192
-#define TAIL_MAX    32		     /* readable part of an old-style name */
-#define CLAIMS_DIR  ".in-use"	     /* one claim file per running process */
-#define GC_LOCK	    ".gc.lock"	     /* claims and temporaries: shared; removal: exclusive */
-#define TEMP_MARK   ".tmp."	     /* then 6 characters, as mkdtemp() makes them */
-#define CLAIMS_READ (16u << 20)	     /* bytes of one claim file read */
-#define REL_MAX	    512		     /* a clone's path below the clones directory */
+#define TAIL_MAX    32		/* readable part of an old-style name */
+#define CLAIMS_DIR  ".in-use"	/* one claim file per running process */
+#define GC_LOCK	    ".gc.lock"	/* claims and temporaries: shared; removal: exclusive */
+#define TEMP_MARK   ".tmp."	/* then 6 characters, as mkdtemp() makes them */
+#define CLAIMS_READ (16u << 20) /* bytes of one claim file read */
+#define REL_MAX	    512		/* a clone's path below the clones directory */
 
 struct claim {
 	char *url; /* without password */
@@ -131,7 +131,8 @@ static void name_from_url(const char *url, char *out, size_t n)
 	const char *path = strstr(url, "://"), *end, *mid, *start;
 	char a[TAIL_MAX * 2 + 2], b[TAIL_MAX * 2 + 2];
 
-	path = path ? strchr(path + 3, '/') : (strchr(url, ':') && url[0] != '/' ? strchr(url, ':') + 1 : url);
+	path = path ? strchr(path + 3, '/')
+		    : (strchr(url, ':') && url[0] != '/' ? strchr(url, ':') + 1 : url);
 	if (!path)
 		path = url + strlen(url);
 	end = path + strlen(path);
@@ -339,8 +340,7 @@ int clone_dirs_claim(struct clone_dirs *cd, const char *name, const char *full_u
 	return len < 0 || (size_t)len >= n ? -ENAMETOOLONG : 0;
 }
 
-int clone_dirs_mktemp(struct clone_dirs *cd, const char *git_dir, char *tmp, size_t n,
-		      int *lock_fd)
+int clone_dirs_mktemp(struct clone_dirs *cd, const char *git_dir, char *tmp, size_t n, int *lock_fd)
 {
 	char *slash;
 	int r, len, fd = -1;
@@ -416,6 +416,18 @@ static bool names_has(const struct names *l, const char *s)
 	return false;
 }
 
+/* Whether a path of @l ends in "/@name". */
+static bool names_has_base(const struct names *l, const char *name)
+{
+	for (size_t i = 0; i < l->n; i++) {
+		const char *slash = strrchr(l->v[i], '/');
+
+		if (slash && !strcmp(slash + 1, name))
+			return true;
+	}
+	return false;
+}
+
 /* Whether some claimed clone lives in owner directory @owner. */
 static bool names_under(const struct names *l, const char *owner)
 {
@@ -481,34 +493,45 @@ static int read_claims(struct clone_dirs *cd, struct names *used)
 struct gc_pass {
 	struct clone_dirs *cd;
 	const struct names *used;
-	time_t older_than; /* remove clones last used before this */
+	time_t older_than;   /* remove clones last used before this */
 	struct names doomed; /* paths renamed aside, deleted after the lock */
 	size_t removed;
 };
 
-/* Marks @name in @dfd (relative path @rel) for removal if it is due. */
-static void gc_entry(struct gc_pass *g, int dfd, const char *name, const char *rel)
+/*
+ * Moves @name (in @dfd) aside, to a temporary of the clones directory that
+ * is deleted once the lock is released (or swept, after a crash).
+ */
+static void doom(struct gc_pass *g, int dfd, const char *name)
 {
 	char aside[REL_MAX + 4096];
+
+	if (pathf(aside, sizeof(aside), "%s/removed" TEMP_MARK "XXXXXX", g->cd->dir) < 0 ||
+	    !mkdtemp(aside))
+		return;
+	if (renameat(dfd, name, AT_FDCWD, aside) == 0)
+		names_add(&g->doomed, aside, strlen(aside));
+	else
+		rmdir(aside);
+}
+
+/* Removes @name in @dfd (relative path @rel) if it is due. */
+static void gc_entry(struct gc_pass *g, int dfd, const char *name, const char *rel)
+{
 	struct stat st;
 
 	if (is_temp(name)) {
 		_cleanup_close_ int fd = openat(dfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 
 		/* locked: its maker is at work */
-		if (fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) == 0) {
-			snprintf(aside, sizeof(aside), "%s/%s", g->cd->dir, rel);
-			names_add(&g->doomed, aside, strlen(aside));
-		}
+		if (fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) == 0)
+			doom(g, dfd, name);
 		return;
 	}
-	if (!is_clone(dfd, name) || names_has(g->used, rel) || !g->cd->grace_s ||
-	    fstatat(dfd, name, &st, 0) < 0 || st.st_mtime >= g->older_than)
+	if (!g->cd->grace_s || names_has(g->used, rel) || fstatat(dfd, name, &st, 0) < 0 ||
+	    st.st_mtime >= g->older_than)
 		return;
-	snprintf(aside, sizeof(aside), "%s/%s.tmp.%06x", g->cd->dir, rel,
-		 (unsigned)(random() & 0xffffff));
-	if (renameat(dfd, name, AT_FDCWD, aside) == 0)
-		names_add(&g->doomed, aside, strlen(aside));
+	doom(g, dfd, name);
 }
 
 /* One directory level: the clones directory (@owner NULL) or an owner's. */
@@ -527,6 +550,8 @@ static void gc_dir(struct gc_pass *g, const char *owner)
 			continue;
 		snprintf(rel, sizeof(rel), "%s%s%s", owner ? owner : "", owner ? "/" : "",
 			 de->d_name);
+		if (!owner && is_temp(de->d_name) && names_has_base(&g->doomed, de->d_name))
+			continue; /* moved aside by this pass */
 		if (is_temp(de->d_name) || is_clone(dirfd(d), de->d_name))
 			gc_entry(g, dirfd(d), de->d_name, rel);
 		else if (!owner && de->d_type == DT_DIR && !ends_git(de->d_name))
@@ -595,8 +620,8 @@ int clone_dirs_new(struct clone_dirs **ret, const char *clones_dir, unsigned gra
 	r = lock_shared(cd);
 	if (r < 0)
 		goto out_free;
-	cd->claim_fd = open(cd->claim_path, O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC,
-			    0600);
+	cd->claim_fd =
+	    open(cd->claim_path, O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0600);
 	if (cd->claim_fd < 0 || flock(cd->claim_fd, LOCK_EX | LOCK_NB) < 0)
 		r = -errno;
 	unlock(cd);

@@ -49,8 +49,7 @@ void clone_dirs_free(struct clone_dirs *cd);
  * claimed before gets the same directory whatever @name. -ENAMETOOLONG if
  * the path does not fit, -errno on I/O failure.
  */
-int clone_dirs_claim(struct clone_dirs *cd, const char *name, const char *url, char *out,
-		     size_t n);
+int clone_dirs_claim(struct clone_dirs *cd, const char *name, const char *url, char *out, size_t n);
 
 /* Stamps now as @git_dir's last use. */
 void clone_dirs_touch(const char *git_dir);

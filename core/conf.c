@@ -32,7 +32,8 @@ struct conf_key {
 	const char *doc;
 };
 
-#define OFF(f) offsetof(struct conf, f)
+#define OFF(f)	      offsetof(struct conf, f)
+#define REPO_NAME_MAX 200 /* bytes of a [repo NAME]: a directory name, with room for suffixes */
 
 static const struct conf_key conf_keys[] = {
 	{ "wikifs", "cache_dir", T_PATH, OFF(cache_dir), "~/.cache/wikifs", 0, 0, NULL,
@@ -322,7 +323,7 @@ int conf_repo_name_valid(const char *name)
 	const char *slash = strchr(name, '/');
 	size_t n = strlen(name);
 
-	if (n == 0 || n > 200 || name[n - 1] == '/' || name[0] == '/')
+	if (n == 0 || n > REPO_NAME_MAX || name[n - 1] == '/' || name[0] == '/')
 		return 0;
 	if (slash && strchr(slash + 1, '/'))
 		return 0;
@@ -521,6 +522,14 @@ static void parse_line(struct parser *p, char *s, unsigned line, char **section,
 		if (!strncmp(s, "repo", 4) && (!s[4] || isspace((unsigned char)s[4]))) {
 			char *name = trim(s + 4);
 
+			if (strlen(name) > REPO_NAME_MAX) {
+				perr(p, line,
+				     "repository name \"%.32s...\" is too long: %zu bytes, at most "
+				     "%d",
+				     name, strlen(name), REPO_NAME_MAX);
+				*bad_section = true;
+				return;
+			}
 			if (!conf_repo_name_valid(name)) {
 				perr(p, line,
 				     "bad repository name \"%s\": expected REPO or OWNER/REPO in "
