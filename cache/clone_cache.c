@@ -1,13 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Clone cache. Each URL maps to one bare repository in CACHE_DIR/clones,
- * named "<tail>-<sha256(url without password)[0:16]>.git" (a new password
- * for the same repository keeps its clone). Its layout mirrors the remote:
+ * named after its repository by cache/clone_dirs.c (a new password for the
+ * same repository keeps its clone). Its layout mirrors the remote:
  * branches are fetched into refs/heads, tags into refs/tags, and HEAD is
  * set to the branch the server's HEAD pointed to, so resolving a ref is a
  * purely local libgit2 lookup done in the calling thread.
  *
- * Network work (clone or fetch) never runs in this process: libgit2 1.5 has
+ * A local path is copied in the calling thread (cache/local_copy.h: no
+ * network, nothing to kill, and starting a helper would cost more than the
+ * copy). Network work (clone or fetch) never runs in this process: libgit2 1.5 has
  * no socket timeout, so a server that accepts and never answers would hang
  * a thread forever. Instead the program's own executable is posix_spawn()ed
  * as a clone helper (clone_helper.h: the URL on its stdin, never on its
@@ -16,9 +18,10 @@
  * a pipe; the parent poll()s that pipe and SIGKILLs the group after
  * timeout_s seconds without a line. The helper is always reaped by the
  * thread that spawned it, before the sync returns. A clone goes to
- * "<name>.tmp.XXXXXX" and is renamed into place only after the helper
- * reported success; a fetch updates the clone in place (libgit2 writes
- * objects before refs, so a killed fetch leaves the old refs intact).
+ * "<name>.tmp.XXXXXX" (locked against removal while it lives) and is
+ * renamed into place only after the helper reported success; a fetch
+ * updates the clone in place (objects are written before refs, so a killed
+ * fetch leaves the old refs intact).
  *
  * Every message names the URL as url_redact() shows it: a password in the
  * URL is used, never shown.
@@ -36,6 +39,7 @@
 #include "clone_cache.h"
 #include "clone_dirs.h"
 #include "clone_helper.h"
+#include "local_copy.h"
 #include "fifo_sem.h"
 #include "fsutil.h"
 #include "sha256.h"
@@ -397,6 +401,56 @@ static int fsync_dir(const char *dir)
 	return 0;
 }
 
+/* Progress of an in-process local copy, and whether to stop it. */
+struct local_run {
+	struct clone_cache *cc;
+	struct clone_progress *prog;
+	bool too_big, cancelled;
+};
+
+static int local_progress(uint64_t done, uint64_t total, uint64_t bytes, void *payload)
+{
+	struct local_run *lr = payload;
+	struct clone_cache *cc = lr->cc;
+
+	prog_set(&lr->prog->objects_received, done);
+	prog_set(&lr->prog->objects_total, total);
+	prog_set(&lr->prog->bytes_received, bytes);
+	lr->too_big = cc->max_bytes && bytes > cc->max_bytes;
+	pthread_mutex_lock(&cc->lock);
+	lr->cancelled = cc->shut;
+	pthread_mutex_unlock(&cc->lock);
+	return lr->too_big || lr->cancelled ? -1 : 0;
+}
+
+/*
+ * A clone (@clone) or fetch into @dir: a local path is copied in this
+ * thread (no network, so nothing to kill; a helper's start would cost more
+ * than the copy), anything else goes to a helper process.
+ */
+static int transfer(struct clone_cache *cc, bool clone, const struct sync_url *u, const char *dir,
+		    struct clone_progress *prog, struct wf_err *err)
+{
+	const char *verb = clone ? "clone" : "fetch";
+	char path[CLONE_HELPER_URL_MAX], msg[CLONE_HELPER_LINE_MAX];
+	struct local_run lr = { .cc = cc, .prog = prog };
+	int r;
+
+	if (!local_copy_path(u->url, path, sizeof(path)))
+		return run_helper(cc, clone, u, dir, prog, err);
+	r = local_copy_run(dir, clone, u->url, path, local_progress, &lr);
+	if (r == 0)
+		return 0;
+	if (lr.cancelled)
+		return wf_err_set(err, -ECANCELED, "%s of '%s' cancelled: shutting down", verb,
+				  u->shown);
+	if (lr.too_big)
+		return wf_err_set(err, -EFBIG, "%s of '%s' failed: more than %" PRIu64 " bytes",
+				  verb, u->shown, cc->max_bytes);
+	r = clone_helper_describe(r, false, msg, sizeof(msg));
+	return wf_err_set(err, r, "%s of '%s' failed: %s", verb, u->shown, msg);
+}
+
 /* Clones into a temporary directory and renames it to @git_dir on success. */
 static int clone_fresh(struct clone_cache *cc, const struct sync_url *u, const char *git_dir,
 		       struct clone_progress *prog, struct wf_err *err)
@@ -409,7 +463,7 @@ static int clone_fresh(struct clone_cache *cc, const struct sync_url *u, const c
 	if (r < 0)
 		return wf_err_set(err, r, "clone of '%s' failed: cannot create '%s.tmp.*': %s",
 				  u->shown, git_dir, strerror(-r));
-	r = run_helper(cc, true, u, tmp, prog, err);
+	r = transfer(cc, true, u, tmp, prog, err);
 	if (r < 0)
 		goto out_remove_tmp;
 	if (rename(tmp, git_dir) < 0) {
@@ -444,7 +498,7 @@ static int network(struct clone_cache *cc, const struct sync_url *u, bool cached
 	__atomic_store_n(&prog->started_ms, now_ms(), __ATOMIC_RELAXED);
 	prog_phase(prog, cached ? CLONE_FETCHING : CLONE_CLONING);
 	if (cached)
-		r = run_helper(cc, false, u, git_dir, prog, err);
+		r = transfer(cc, false, u, git_dir, prog, err);
 	else
 		r = clone_fresh(cc, u, git_dir, prog, err);
 	if (r == 0)

@@ -26,6 +26,7 @@
 #include <stdbool.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 
 #include <git2.h>
@@ -589,6 +590,41 @@ size_t clone_dirs_gc(struct clone_dirs *cd)
 
 /* ---- lifetime ---------------------------------------------------------- */
 
+/*
+ * Creates and locks this process's claim file, under the shared lock: a
+ * removal pass never sees it unlocked. Its name is PID.RANDOM, made anew
+ * if taken (by a dead process of the same pid whose file is still there).
+ */
+static int make_claim_file(struct clone_dirs *cd, const char *claims)
+{
+	int r = lock_shared(cd);
+
+	for (int i = 0; r == 0 && i < 16; i++) {
+		uint32_t rnd = 0;
+
+		if (getrandom(&rnd, sizeof(rnd), 0) != sizeof(rnd))
+			rnd = (uint32_t)random() ^ (uint32_t)now_ms();
+		free(cd->claim_path);
+		if (asprintf(&cd->claim_path, "%s/%ld.%08x", claims, (long)getpid(), rnd) < 0) {
+			cd->claim_path = NULL;
+			r = -ENOMEM;
+			break;
+		}
+		cd->claim_fd =
+		    open(cd->claim_path, O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0600);
+		if (cd->claim_fd >= 0)
+			break;
+		if (errno != EEXIST)
+			r = -errno;
+	}
+	if (r == 0 && cd->claim_fd < 0)
+		r = -EEXIST;
+	if (r == 0 && flock(cd->claim_fd, LOCK_EX | LOCK_NB) < 0)
+		r = -errno;
+	unlock(cd);
+	return r;
+}
+
 int clone_dirs_new(struct clone_dirs **ret, const char *clones_dir, unsigned grace_s)
 {
 	_cleanup_free_ char *claims = NULL, *lock = NULL;
@@ -600,11 +636,11 @@ int clone_dirs_new(struct clone_dirs **ret, const char *clones_dir, unsigned gra
 	cd->lock_fd = cd->claim_fd = -1;
 	cd->grace_s = grace_s;
 	cd->dir = strdup(clones_dir);
-	if (!cd->dir || asprintf(&claims, "%s/" CLAIMS_DIR, clones_dir) < 0 ||
-	    asprintf(&lock, "%s/" GC_LOCK, clones_dir) < 0 ||
-	    asprintf(&cd->claim_path, "%s/%ld.%08lx", claims, (long)getpid(),
-		     (unsigned long)random()) < 0) {
-		cd->claim_path = NULL;
+	if (asprintf(&claims, "%s/" CLAIMS_DIR, clones_dir) < 0)
+		claims = NULL;
+	if (asprintf(&lock, "%s/" GC_LOCK, clones_dir) < 0)
+		lock = NULL;
+	if (!cd->dir || !claims || !lock) {
 		r = -ENOMEM;
 		goto out_free;
 	}
@@ -616,15 +652,7 @@ int clone_dirs_new(struct clone_dirs **ret, const char *clones_dir, unsigned gra
 		r = -errno;
 		goto out_free;
 	}
-	/* made and locked under the shared lock: a removal pass never sees it unlocked */
-	r = lock_shared(cd);
-	if (r < 0)
-		goto out_free;
-	cd->claim_fd =
-	    open(cd->claim_path, O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0600);
-	if (cd->claim_fd < 0 || flock(cd->claim_fd, LOCK_EX | LOCK_NB) < 0)
-		r = -errno;
-	unlock(cd);
+	r = make_claim_file(cd, claims);
 	if (r < 0)
 		goto out_free;
 	pthread_mutex_init(&cd->lock, NULL);

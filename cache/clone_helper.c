@@ -1,11 +1,16 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The clone helper process (see clone_helper.h for its protocol). It reads
- * the URL from stdin, opens or creates the bare repository, connects (the
- * server's HEAD is only known while connected), fetches every branch and
- * tag with pruning, points HEAD at the server's default branch, and reports
- * on stdout. A line at least every PROGRESS_EVERY ms while data flows
- * (coalesced; any line resets the parent's stall deadline).
+ * the URL (and options) from stdin, opens or creates the bare repository,
+ * connects (the server's HEAD is only known while connected), fetches
+ * every branch and tag with pruning (the refspecs: nothing else is asked
+ * for, whatever else the server advertises), points HEAD at the server's
+ * default branch, and reports on stdout. A line at least every
+ * PROGRESS_EVERY ms while data flows (coalesced; any line resets the
+ * parent's stall deadline). A local path is not fetched but copied
+ * (cache/local_copy.h). The transport is libgit2's own, tapped to hear what
+ * the server says (cache/transport_tap.h), and a failure is reported by
+ * helper_cause() in the same words whatever the transport.
  *
  * The remote's URL in the clone's configuration is the URL without its
  * password (url_strip_password()); the real one is set on the in-memory
@@ -632,36 +637,45 @@ static void cut_printf(char *out, size_t n, const char *fmt, ...)
 }
 
 /*
- * The errno and message of a failed clone or fetch: the cause in the same
- * words for every transport, then the server's own message if it sent one
- * (libgit2 drops the side-band error channel), else libgit2's. A connection
- * that ended while data was still expected, with nothing more specific
- * known, is ECONNRESET whatever the transport called it.
+ * helper_cause(): the errno and message of a failed clone or fetch: the
+ * cause in the same words for every transport, then the server's own
+ * message if it sent one (libgit2 drops the side-band error channel), else
+ * libgit2's (clone_helper_describe()). A connection that ended while data
+ * was still expected, with nothing more specific known, is ECONNRESET
+ * whatever the transport called it.
  */
-static int helper_cause(const struct helper_state *hs, int code, char *msg, size_t n)
+int clone_helper_describe(int code, bool eof, char *msg, size_t n)
 {
 	int e = clone_helper_git_errno(code);
 	char detail[CLONE_HELPER_LINE_MAX];
 
 	snprintf(detail, sizeof(detail), "%s", clone_helper_git_text());
-	if (hs->tap.remote_msg[0]) {
-		git_error_set_str(GIT_ERROR_NET, hs->tap.remote_msg);
-		e = clone_helper_git_errno(GIT_ERROR);
-		if (e == -ECONNRESET)
-			e = -EIO; /* the server spoke: it was not a lost connection */
-		if (strstr(detail, hs->tap.remote_msg))
-			cut_printf(msg, n, "%s: %s", cause_text(-e), detail);
-		else
-			cut_printf(msg, n, "%s: the server said: %s (%s)", cause_text(-e),
-				   hs->tap.remote_msg, detail);
-		return e;
-	}
-	if (hs->tap.eof && e == -EIO)
+	if (eof && e == -EIO)
 		e = -ECONNRESET;
 	if (code == GIT_ECERTIFICATE)
 		cut_printf(msg, n, "server not trusted: %s", detail);
 	else
 		cut_printf(msg, n, "%s: %s", cause_text(-e), detail);
+	return e;
+}
+
+static int helper_cause(const struct helper_state *hs, int code, char *msg, size_t n)
+{
+	int e;
+	char detail[CLONE_HELPER_LINE_MAX];
+
+	if (!hs->tap.remote_msg[0])
+		return clone_helper_describe(code, hs->tap.eof, msg, n);
+	snprintf(detail, sizeof(detail), "%s", clone_helper_git_text());
+	git_error_set_str(GIT_ERROR_NET, hs->tap.remote_msg);
+	e = clone_helper_git_errno(GIT_ERROR);
+	if (e == -ECONNRESET)
+		e = -EIO; /* the server spoke: it was not a lost connection */
+	if (strstr(detail, hs->tap.remote_msg))
+		cut_printf(msg, n, "%s: %s", cause_text(-e), detail);
+	else
+		cut_printf(msg, n, "%s: the server said: %s (%s)", cause_text(-e),
+			   hs->tap.remote_msg, detail);
 	return e;
 }
 

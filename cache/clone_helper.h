@@ -37,6 +37,9 @@
 #ifndef WIKIFS_CLONE_HELPER_H
 #define WIKIFS_CLONE_HELPER_H
 
+#include <stdbool.h>
+#include <stddef.h>
+
 #define CLONE_HELPER_LINE_MAX  1024  /* longest line either side keeps */
 #define CLONE_HELPER_URL_MAX   8192  /* longest URL the helper accepts */
 #define CLONE_HELPER_INPUT_MAX 16384 /* its whole stdin: the URL and options */
@@ -54,6 +57,14 @@ int clone_helper_main(int argc, char **argv);
  * last error is per thread).
  */
 int clone_helper_git_errno(int code);
+
+/*
+ * A failed clone or fetch in the words the helper uses ("repository not
+ * found: <libgit2's message>", see above) for libgit2 return @code and the
+ * thread's last error; @eof: the connection ended while data was expected.
+ * Returns the -errno. Thread-safe.
+ */
+int clone_helper_describe(int code, bool eof, char *msg, size_t n);
 
 /* The thread's last libgit2 error message, never NULL. */
 const char *clone_helper_git_text(void);

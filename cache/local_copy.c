@@ -18,6 +18,7 @@
 #include "util.h"
 
 #include <ctype.h>
+#include <stdarg.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -46,6 +47,7 @@ struct copier {
 	size_t n_todo, cap_todo;
 	uint64_t done, bytes;
 	bool no_link; /* a link failed with EXDEV: copy from now on */
+	bool fresh;   /* the clone had no refs: a first copy */
 };
 
 static int hexval(int c)
@@ -77,6 +79,19 @@ bool local_copy_path(const char *url, char *path, size_t n)
 	}
 	path[o] = '\0';
 	return true;
+}
+
+/* snprintf() into a path buffer: -ENAMETOOLONG if it does not fit. */
+static int pathf(char *out, size_t n, const char *fmt, ...) PRINTF(3, 4);
+static int pathf(char *out, size_t n, const char *fmt, ...)
+{
+	va_list ap;
+	int len;
+
+	va_start(ap, fmt);
+	len = vsnprintf(out, n, fmt, ap);
+	va_end(ap);
+	return len < 0 || (size_t)len >= n ? -ENAMETOOLONG : 0;
 }
 
 static int fail(int code, const char *fmt, ...) PRINTF(2, 3);
@@ -467,6 +482,31 @@ static int copy_head(struct copier *c, const struct ref_list *refs, git_odb *odb
 	return r;
 }
 
+/*
+ * A first copy writes every ref at once into packed-refs, as git clone
+ * does: one file instead of one loose ref, lock and rename per ref (most of
+ * the time of a copy with a few hundred branches and tags). The file is
+ * sorted, with no peeled lines (readers peel on demand).
+ */
+static int write_packed_refs(struct copier *c, const struct ref_list *refs)
+{
+	char path[PATH_BUF], hex[GIT_OID_HEXSZ + 1];
+	struct buf out;
+	int r;
+
+	buf_init(&out, SIZE_MAX);
+	r = buf_adds(&out, "# pack-refs with: sorted \n");
+	for (size_t i = 0; r == 0 && i < refs->n; i++)
+		r = buf_printf(&out, "%s %s\n", git_oid_tostr(hex, sizeof(hex), &refs->v[i].id),
+			       refs->v[i].name);
+	if (r == 0)
+		r = pathf(path, sizeof(path), "%spacked-refs", git_repository_path(c->dst));
+	if (r == 0)
+		r = write_atomic(path, NULL, 0, buf_str(&out), out.len, 0644);
+	buf_done(&out);
+	return r < 0 ? fail(GIT_ERROR, "cannot write the refs of the clone: %s", strerror(-r)) : 0;
+}
+
 static int copy_refs(struct copier *c, const char *src)
 {
 	struct ref_list refs = { 0 };
@@ -477,6 +517,10 @@ static int copy_refs(struct copier *c, const char *src)
 	r = git_odb_open(&odb, c->dst_objects);
 	if (r == 0)
 		r = source_refs(c, src, odb, &refs);
+	if (r == 0 && c->fresh) {
+		r = write_packed_refs(c, &refs);
+		goto out_head;
+	}
 	if (r == 0)
 		r = prune_refs(c, &refs);
 	for (size_t i = 0; r == 0 && i < refs.n; i++) {
@@ -492,6 +536,7 @@ static int copy_refs(struct copier *c, const char *src)
 		if (r == 0 && i % REFS_EVERY == 0)
 			r = progress(c);
 	}
+out_head:
 	if (r == 0)
 		r = copy_head(c, &refs, odb);
 	ref_list_done(&refs);
@@ -632,6 +677,21 @@ static void prune_loose(struct copier *c)
 
 /* ---- public ------------------------------------------------------------ */
 
+/* Whether @repo has any ref (HEAD aside). */
+static int has_refs(git_repository *repo, bool *any)
+{
+	git_reference_iterator *it = NULL;
+	git_reference *ref = NULL;
+	int r = git_reference_iterator_new(&it, repo);
+
+	if (r == 0)
+		r = git_reference_next(&ref, it);
+	*any = r == 0;
+	git_reference_free(ref);
+	git_reference_iterator_free(it);
+	return r == GIT_ITEROVER || r == 0 ? 0 : r;
+}
+
 static int set_dirs(struct copier *c)
 {
 	const char *common = git_repository_commondir(c->src);
@@ -657,12 +717,15 @@ int local_copy_sync(git_repository *dst, const char *src, local_copy_progress_cb
 		return r;
 	r = set_dirs(&c);
 	if (r == 0)
+		r = has_refs(dst, &c.fresh);
+	c.fresh = !c.fresh;
+	if (r == 0)
 		r = copy_alternates(&c);
 	if (r == 0)
 		r = copy_objects(&c);
 	if (r == 0)
 		r = copy_refs(&c, src);
-	if (r == 0) {
+	if (r == 0 && !c.fresh) {
 		prune_packs(&c);
 		prune_loose(&c);
 	}
@@ -672,5 +735,48 @@ int local_copy_sync(git_repository *dst, const char *src, local_copy_progress_cb
 	}
 	free(c.todo);
 	git_repository_free(c.src);
+	return r;
+}
+
+#define REMOTE_NAME "origin"
+
+/* The remote "origin" of the clone: @url, branches and tags. */
+static int set_remote(git_repository *repo, bool create, const char *url)
+{
+	git_remote *remote = NULL;
+	int r;
+
+	if (!create) {
+		r = git_remote_lookup(&remote, repo, REMOTE_NAME);
+		if (r == 0 && strcmp(git_remote_url(remote), url))
+			r = git_remote_set_url(repo, REMOTE_NAME, url);
+		git_remote_free(remote);
+		return r;
+	}
+	r = git_remote_create_with_fetchspec(&remote, repo, REMOTE_NAME, url,
+					     "+refs/heads/*:refs/heads/*");
+	git_remote_free(remote);
+	return r == 0 ? git_remote_add_fetch(repo, REMOTE_NAME, "+refs/tags/*:refs/tags/*") : r;
+}
+
+int local_copy_run(const char *dir, bool create, const char *url, const char *src,
+		   local_copy_progress_cb cb, void *payload)
+{
+	git_repository *repo = NULL;
+	int r, fd;
+
+	r = create ? git_repository_init(&repo, dir, 1) : git_repository_open_bare(&repo, dir);
+	if (r == 0)
+		r = set_remote(repo, create, url);
+	if (r == 0)
+		r = local_copy_sync(repo, src, cb, payload);
+	git_repository_free(repo);
+	if (r < 0)
+		return r;
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0 || syncfs(fd) < 0)
+		r = fail(GIT_ERROR, "cannot sync the clone to disk: %s", strerror(errno));
+	if (fd >= 0)
+		close(fd);
 	return r;
 }

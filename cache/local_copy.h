@@ -16,10 +16,12 @@
  * `git gc`; a pack holding objects found nowhere else (such as the history
  * of a branch deleted upstream, still named by refs/wikifs/last/) stays.
  *
- * Used by the clone helper process (cache/clone_helper.c). Errors follow
+ * Used in-process by the clone cache (local_copy_run(); a local copy needs
+ * no killable helper, and a process start costs more than the copy) and by
+ * the clone helper process (cache/clone_helper.c). Errors follow
  * libgit2's convention (a negative GIT_E* code, the message in
- * git_error_last()), so that the helper maps them to errno with the rest.
- * Not thread-safe: one call at a time per clone.
+ * git_error_last(), per thread), mapped to errno by clone_helper_describe().
+ * One call at a time per clone.
  */
 #ifndef WIKIFS_LOCAL_COPY_H
 #define WIKIFS_LOCAL_COPY_H
@@ -51,5 +53,17 @@ typedef int (*local_copy_progress_cb)(uint64_t done, uint64_t total, uint64_t by
  * GIT_ERROR when a branch or tag names an object the source lacks.
  */
 int local_copy_sync(git_repository *dst, const char *src, local_copy_progress_cb cb, void *payload);
+
+/*
+ * The whole of a local clone or fetch, for a caller in-process: opens the
+ * bare clone @dir (creates it with @create), makes its remote "origin" @url
+ * (the URL as stored; branch and tag refspecs, as the clone helper sets
+ * them), runs local_copy_sync() from @src, and flushes the clone's file
+ * system (syncfs) so that a new clone may be renamed into place. Same
+ * errors as local_copy_sync(). Thread-safe for distinct @dir (libgit2 must
+ * be initialised).
+ */
+int local_copy_run(const char *dir, bool create, const char *url, const char *src,
+		   local_copy_progress_cb cb, void *payload);
 
 #endif
