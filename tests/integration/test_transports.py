@@ -154,79 +154,82 @@ def check_failures(m, cases):
                  f"errno {errno.errorcode.get(err, err)}; error line: {line}")
 
 
-def main(env):
-    daemon = env.git_daemon()
-    bare, pull = mirror(env)
-    env.make_repo("big", {"README.md": "# Big\n", "data.bin": os.urandom(1500000)})
-    corrupt_repo(env)
-    env.make_repo("secret", {"README.md": "# Secret\n", "s.c": "int s;\n"})
-    ca, cert, key = make_ca(os.path.join(env.root, "ca"))
-    https = GitHttpServer(env.repos, USER, SECRET, private={"secret.git"}, tls=(cert, key))
-    env.servers.append(https)
-    https.redirects["/moved.git"] = "/mirror.git"
-    https.drop_after["big.git"] = 200000
-    ssh = SshServer(os.path.join(env.root, "ssh"))
-    ssh_why = ssh.start()
-    if not ssh_why:
-        env.servers.append(ssh)
-    closed = free_port()
+class World:
+    """The servers of the test and what they serve."""
 
-    urls = {"local": bare, "file": "file://" + bare, "git": daemon.url("mirror.git"),
-            "https": https.url("mirror.git")}
-    repos = {f"ok/{k}": u for k, u in urls.items()}
-    cases = {"missing": {"local": "missing/local", "file": "missing/file",
-                         "git": "missing/git", "https": "missing/https"},
-             "refused": {"git": "refused/git", "https": "refused/https"},
-             "dropped": {"git": "dropped/git", "https": "dropped/https"},
-             "corrupt": {"git": "corrupt/git", "https": "corrupt/https"}}
-    git_drop = DropProxy(daemon.port, 200000)
-    env.servers.append(git_drop)
-    repos.update({
-        "missing/local": os.path.join(env.repos, "nope.git"),
-        "missing/file": "file://" + os.path.join(env.repos, "nope.git"),
-        "missing/git": daemon.url("nope.git"), "missing/https": https.url("nope.git"),
-        "refused/git": f"git://127.0.0.1:{closed}/mirror.git",
-        "refused/https": f"https://127.0.0.1:{closed}/mirror.git",
-        "dropped/git": f"git://127.0.0.1:{git_drop.port}/big.git",
-        "dropped/https": https.url("big.git"),
-        "corrupt/git": daemon.url("corrupt.git"), "corrupt/https": https.url("corrupt.git"),
-        "moved/https": https.url("moved.git"),
-        "private/https": https.url("secret.git"),
-    })
-    home = os.path.join(env.root, "home")
-    os.makedirs(os.path.join(home, ".ssh"))
-    helper = write_script(env, "cred-helper.sh",
-                          f'cat > /dev/null\n[ "$1" = get ] && echo username={USER} && '
-                          f'echo password={SECRET}\nexit 0\n')
-    with open(os.path.join(home, ".gitconfig"), "w") as f:
-        f.write(f"[credential]\n\thelper = {helper}\n")
-    options = {"refresh_interval": 0, "clone_concurrency": 3, "clone_timeout": 60,
-               "clone_ca_bundle": ca}
-    if not ssh_why:
-        ssh_drop = DropProxy(ssh.port, 300000)
-        env.servers.append(ssh_drop)
-        with open(os.path.join(home, ".ssh", "known_hosts"), "w") as f:
-            f.write(ssh.known_hosts_line() + ssh.known_hosts_line(ssh_drop.port) +
-                    ssh.known_hosts_line(closed))
-        options["ssh_key"] = ssh.user_key
-        urls["ssh"] = ssh.url(bare)
-        repos.update({"ok/ssh": urls["ssh"],
-                      "missing/ssh": ssh.url(os.path.join(env.repos, "nope.git")),
-                      "refused/ssh": ssh.url(bare, port=closed),
-                      "dropped/ssh": ssh.url(os.path.join(env.repos, "big.git"),
-                                             port=ssh_drop.port),
-                      "corrupt/ssh": ssh.url(os.path.join(env.repos, "corrupt.git"))})
-        for cause in cases:
-            cases[cause]["ssh"] = f"{cause}/ssh"
-    quiet = {"HOME": home, "GIT_CONFIG_NOSYSTEM": "1", "SSH_AUTH_SOCK": None,
-             "GIT_SSL_CAINFO": None, "GIT_ASKPASS": None}
-    m = mount_env(env, repos, options, quiet)
+    def __init__(self, env):
+        self.daemon = env.git_daemon()
+        self.bare, self.pull = mirror(env)
+        env.make_repo("big", {"README.md": "# Big\n", "data.bin": os.urandom(1500000)})
+        corrupt_repo(env)
+        env.make_repo("secret", {"README.md": "# Secret\n", "s.c": "int s;\n"})
+        self.ca, cert, key = make_ca(os.path.join(env.root, "ca"))
+        self.https = GitHttpServer(env.repos, USER, SECRET, private={"secret.git"},
+                                   tls=(cert, key))
+        env.servers.append(self.https)
+        self.https.redirects["/moved.git"] = "/mirror.git"
+        self.https.drop_after["big.git"] = 200000
+        self.git_drop = DropProxy(self.daemon.port, 200000)
+        env.servers.append(self.git_drop)
+        self.ssh = SshServer(os.path.join(env.root, "ssh"))
+        self.ssh_why = self.ssh.start()
+        if not self.ssh_why:
+            env.servers.append(self.ssh)
+            self.ssh_drop = DropProxy(self.ssh.port, 300000)
+            env.servers.append(self.ssh_drop)
+        self.closed = free_port()
 
-    check_mirrors(m, env.cache, urls, pull)
-    if ssh_why:
-        skip("ssh: a mirror clones with the key of ssh_key", ssh_why)
-    check_failures(m, cases)
+    def repos(self, env):
+        """(repos of the mount, mirror URL per transport, failure cases)."""
+        https, nope = self.https, os.path.join(env.repos, "nope.git")
+        urls = {"local": self.bare, "file": "file://" + self.bare,
+                "git": self.daemon.url("mirror.git"), "https": https.url("mirror.git")}
+        repos = {f"ok/{k}": u for k, u in urls.items()}
+        repos.update({
+            "missing/local": nope, "missing/file": "file://" + nope,
+            "missing/git": self.daemon.url("nope.git"), "missing/https": https.url("nope.git"),
+            "refused/git": f"git://127.0.0.1:{self.closed}/mirror.git",
+            "refused/https": f"https://127.0.0.1:{self.closed}/mirror.git",
+            "dropped/git": f"git://127.0.0.1:{self.git_drop.port}/big.git",
+            "dropped/https": https.url("big.git"),
+            "corrupt/git": self.daemon.url("corrupt.git"),
+            "corrupt/https": https.url("corrupt.git"),
+            "moved/https": https.url("moved.git"), "private/https": https.url("secret.git"),
+        })
+        if not self.ssh_why:
+            ssh = self.ssh
+            urls["ssh"] = ssh.url(self.bare)
+            repos.update({
+                "ok/ssh": urls["ssh"], "missing/ssh": ssh.url(nope),
+                "refused/ssh": ssh.url(self.bare, port=self.closed),
+                "dropped/ssh": ssh.url(os.path.join(env.repos, "big.git"),
+                                       port=self.ssh_drop.port),
+                "corrupt/ssh": ssh.url(os.path.join(env.repos, "corrupt.git"))})
+        cases = {cause: {k: f"{cause}/{k}" for k in urls if f"{cause}/{k}" in repos}
+                 for cause in CAUSES}
+        return repos, urls, cases
 
+    def home(self, env):
+        """A HOME with a git credential helper and the ssh host keys."""
+        home = os.path.join(env.root, "home")
+        os.makedirs(os.path.join(home, ".ssh"))
+        helper = write_script(env, "cred-helper.sh",
+                              f'cat > /dev/null\n[ "$1" = get ] && echo username={USER} && '
+                              f'echo password={SECRET}\nexit 0\n')
+        with open(os.path.join(home, ".gitconfig"), "w") as f:
+            f.write(f"[credential]\n\thelper = {helper}\n")
+        if not self.ssh_why:
+            with open(os.path.join(home, ".ssh", "known_hosts"), "w") as f:
+                for port in (self.ssh.port, self.ssh_drop.port, self.closed):
+                    f.write(self.ssh.known_hosts_line(port))
+        return home
+
+
+QUIET = {"GIT_CONFIG_NOSYSTEM": "1", "SSH_AUTH_SOCK": None, "GIT_SSL_CAINFO": None,
+         "GIT_ASKPASS": None}
+
+
+def check_https(m, w):
     names, err = listdir_errno(m.path("moved", "https"))
     t.ok(err == 0 and "Home.md" in (names or []), "https: a redirect is followed",
          error_of(m, "moved/https"))
@@ -234,40 +237,58 @@ def main(env):
     t.ok(err == 0 and data.startswith(b"# Home"),
          "https: a private repository clones with the password of a credential helper",
          error_of(m, "private/https"))
-    t.ok(any(ok for _, p, ok in https.seen if p.startswith("/secret.git")),
+    t.ok(any(ok for _, p, ok in w.https.seen if p.startswith("/secret.git")),
          "the server saw the helper's password")
     shown = {"errors": m.errors(), "log": m.log(),
              "progress": open(m.path(".wikifs", "progress")).read(),
              "progress.json": open(m.path(".wikifs", "progress.json")).read()}
     t.eq([k for k, v in shown.items() if SECRET in v], [],
          "the password is in no error, log line or progress")
+
+
+def untrusted(env, w):
+    """A mount that trusts neither the test CA nor the ssh host key."""
+    repos = {"untrusted/https": w.https.url("mirror.git")}
+    if not w.ssh_why:
+        repos["untrusted/ssh"] = w.ssh.url(w.bare)
+    home = os.path.join(env.root, "home-empty")
+    os.makedirs(home)
+    env.cache = os.path.join(env.root, "cache-untrusted")
+    m = mount_env(env, repos, {"refresh_interval": 0, "ssh_key": w.ssh.user_key},
+                  dict(QUIET, HOME=home))
+    _, err = listdir_errno(m.path("untrusted", "https"))
+    line = error_of(m, "untrusted/https")
+    t.ok(err == errno.EACCES and "server not trusted" in line,
+         "https: a certificate from an unknown CA is refused (EACCES)", f"{err}: {line}")
+    if w.ssh_why:
+        skip("ssh: an unknown host key is refused", w.ssh_why)
+    else:
+        _, err = listdir_errno(m.path("untrusted", "ssh"))
+        line = error_of(m, "untrusted/ssh")
+        t.ok(err == errno.EACCES and "hostkey" in line,
+             "ssh: a host key missing from known_hosts is refused (EACCES)", f"{err}: {line}")
+    t.eq(m.unmount(), 0, "unmount")
+
+
+def main(env):
+    w = World(env)
+    repos, urls, cases = w.repos(env)
+    options = {"refresh_interval": 0, "clone_concurrency": 3, "clone_timeout": 60,
+               "clone_ca_bundle": w.ca}
+    if not w.ssh_why:
+        options["ssh_key"] = w.ssh.user_key
+    m = mount_env(env, repos, options, dict(QUIET, HOME=w.home(env)))
+    check_mirrors(m, env.cache, urls, w.pull)
+    if w.ssh_why:
+        skip("ssh: a mirror clones with the key of ssh_key", w.ssh_why)
+    check_failures(m, cases)
+    check_https(m, w)
     t.diag("\n".join(l for l in m.errors().splitlines()))
     t.eq(m.unmount(), 0, "unmount")
     hits = [os.path.join(d, f) for d, _, fs in os.walk(env.cache) for f in fs
             if SECRET.encode() in open(os.path.join(d, f), "rb").read()]
     t.eq(hits, [], "nor in the cache directory")
-
-    # ---- a mount that trusts neither the test CA nor the ssh host key
-    untrusted = {"untrusted/https": https.url("mirror.git")}
-    if not ssh_why:
-        untrusted["untrusted/ssh"] = ssh.url(bare)
-    bare_home = os.path.join(env.root, "home-empty")
-    os.makedirs(bare_home)
-    env.cache = os.path.join(env.root, "cache-untrusted")
-    m2 = mount_env(env, untrusted, {"refresh_interval": 0, "ssh_key": ssh.user_key},
-                   dict(quiet, HOME=bare_home))
-    _, err = listdir_errno(m2.path("untrusted", "https"))
-    line = error_of(m2, "untrusted/https")
-    t.ok(err == errno.EACCES and "server not trusted" in line,
-         "https: a certificate from an unknown CA is refused (EACCES)", f"{err}: {line}")
-    if ssh_why:
-        skip("ssh: an unknown host key is refused", ssh_why)
-    else:
-        _, err = listdir_errno(m2.path("untrusted", "ssh"))
-        line = error_of(m2, "untrusted/ssh")
-        t.ok(err == errno.EACCES and "hostkey" in line,
-             "ssh: a host key missing from known_hosts is refused (EACCES)", f"{err}: {line}")
-    t.eq(m2.unmount(), 0, "unmount")
+    untrusted(env, w)
 
 
 with Env() as env:
