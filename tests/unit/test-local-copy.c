@@ -105,7 +105,8 @@ static void test_first_copy(const char *src, const char *dst)
 	       "first: no pull-request ref");
 	is_int(sh("test \"$(git -C %s symbolic-ref HEAD)\" = refs/heads/main", dst), 0,
 	       "first: HEAD names the source's branch");
-	is_int(sh("git -C %s fsck --no-dangling --no-progress", dst), 0, "first: git fsck is clean");
+	is_int(sh("git -C %s fsck --no-dangling --no-progress", dst), 0,
+	       "first: git fsck is clean");
 	is_int(sh("test \"$(git -C %s config remote.origin.url)\" = %s", dst, src), 0,
 	       "first: the remote is the source");
 	ok(stat(dst, &st) == 0, "first: clone made");
@@ -127,9 +128,9 @@ static void test_later_copy(const char *src, const char *dst)
 	       root, src, src, src);
 	is_int(r, 0, "later: a commit upstream, dev deleted, feature made");
 	is_int(copy(dst, false, src), 0, "later: the copy succeeds");
-	is_int(sh("test \"$(git -C %s rev-parse main)\" = \"$(git -C %s rev-parse main)\"", dst,
-		  src),
-	       0, "later: main moved");
+	is_int(
+	    sh("test \"$(git -C %s rev-parse main)\" = \"$(git -C %s rev-parse main)\"", dst, src),
+	    0, "later: main moved");
 	is_int(sh("git -C %s rev-parse -q --verify refs/heads/dev >/dev/null", dst), 1,
 	       "later: the deleted branch is pruned");
 	is_int(sh("git -C %s rev-parse -q --verify refs/heads/feature >/dev/null", dst), 0,
@@ -166,9 +167,9 @@ static void test_later_copy(const char *src, const char *dst)
 	packs(src, pack_src, sizeof(pack_src));
 	packs(dst, pack_dst, sizeof(pack_dst));
 	is_int(sh("git -C %s fsck --no-dangling --no-progress", dst), 0, "gc: git fsck is clean");
-	is_int(sh("test \"$(git -C %s rev-parse main)\" = \"$(git -C %s rev-parse main)\"", dst,
-		  src),
-	       0, "gc: main is current");
+	is_int(
+	    sh("test \"$(git -C %s rev-parse main)\" = \"$(git -C %s rev-parse main)\"", dst, src),
+	    0, "gc: main is current");
 }
 
 static void test_errors(const char *src)
@@ -209,7 +210,8 @@ int main(void)
 	test_first_copy(src, dst);
 	test_later_copy(src, dst);
 	test_errors(src);
-	ok(local_copy_path("file:///a%20b/c.git", path, sizeof(path)) && !strcmp(path, "/a b/c.git"),
+	ok(local_copy_path("file:///a%20b/c.git", path, sizeof(path)) &&
+	       !strcmp(path, "/a b/c.git"),
 	   "file:// URLs are decoded: %s", path);
 	ok(local_copy_path("/srv/x.git", path, sizeof(path)) && !strcmp(path, "/srv/x.git"),
 	   "an absolute path is a local path");
