@@ -1,13 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Clone cache. Each URL maps to one bare repository in CACHE_DIR/clones,
- * named "<tail>-<sha256(url without password)[0:16]>.git" (a new password
- * for the same repository keeps its clone). Its layout mirrors the remote:
+ * named after its repository by cache/clone_dirs.c (a new password for the
+ * same repository keeps its clone). Its layout mirrors the remote:
  * branches are fetched into refs/heads, tags into refs/tags, and HEAD is
  * set to the branch the server's HEAD pointed to, so resolving a ref is a
  * purely local libgit2 lookup done in the calling thread.
  *
- * Network work (clone or fetch) never runs in this process: libgit2 1.5 has
+ * A local path is copied in the calling thread (cache/local_copy.h: no
+ * network, nothing to kill, and starting a helper would cost more than the
+ * copy). Network work (clone or fetch) never runs in this process: libgit2 1.5 has
  * no socket timeout, so a server that accepts and never answers would hang
  * a thread forever. Instead the program's own executable is posix_spawn()ed
  * as a clone helper (clone_helper.h: the URL on its stdin, never on its
@@ -16,9 +18,10 @@
  * a pipe; the parent poll()s that pipe and SIGKILLs the group after
  * timeout_s seconds without a line. The helper is always reaped by the
  * thread that spawned it, before the sync returns. A clone goes to
- * "<name>.tmp.XXXXXX" and is renamed into place only after the helper
- * reported success; a fetch updates the clone in place (libgit2 writes
- * objects before refs, so a killed fetch leaves the old refs intact).
+ * "<name>.tmp.XXXXXX" (locked against removal while it lives) and is
+ * renamed into place only after the helper reported success; a fetch
+ * updates the clone in place (objects are written before refs, so a killed
+ * fetch leaves the old refs intact).
  *
  * Every message names the URL as url_redact() shows it: a password in the
  * URL is used, never shown.
@@ -34,7 +37,9 @@
  * over the pipe) and by the local resolve.
  */
 #include "clone_cache.h"
+#include "clone_dirs.h"
 #include "clone_helper.h"
+#include "local_copy.h"
 #include "fifo_sem.h"
 #include "fsutil.h"
 #include "sha256.h"
@@ -58,9 +63,10 @@
 
 extern char **environ;
 
-#define TAIL_MAX  32		      /* readable part of a clone's directory name */
-#define LAST_REFS "refs/wikifs/last/" /* last commit each ref resolved to */
-#define SHOWN_MAX 1024		      /* a URL as messages show it, cut beyond */
+#define TAIL_MAX    32			/* readable part of a clone's directory name */
+#define LAST_REFS   "refs/wikifs/last/" /* last commit each ref resolved to */
+#define SHOWN_MAX   1024		/* a URL as messages show it, cut beyond */
+#define GC_EVERY_MS (3600 * 1000)	/* between two looks for unused clones */
 
 /* One running helper, on the stack of the thread that spawned it. */
 struct helper_proc {
@@ -71,6 +77,8 @@ struct helper_proc {
 struct clone_cache {
 	char *clones_dir;
 	char *helper_path;
+	char *options; /* the helper's option lines, "key=value\n" each, never NULL */
+	struct clone_dirs *dirs;
 	unsigned timeout_s;
 	uint64_t max_bytes;
 	struct fifo_sem *sem; /* admission of helpers, FIFO */
@@ -83,6 +91,7 @@ struct clone_cache {
 	unsigned users; /* threads inside clone_cache_sync() */
 	struct helper_proc *helpers;
 	uint64_t done, failed;
+	int64_t last_gc_ms; /* when unused clones were last looked for */
 };
 
 /* Relaxed stores: readers only want a recent value, never a consistent set. */
@@ -206,18 +215,22 @@ static bool untrack_helper(struct clone_cache *cc, struct helper_proc *hp)
 	return shut;
 }
 
-/* A pipe already holding "@url\n" for the helper's stdin; its read end in *@ret_fd. */
-static int url_pipe(const char *url, int *ret_fd)
+/*
+ * A pipe already holding "@url\n" and the option lines for the helper's
+ * stdin; its read end in *@ret_fd.
+ */
+static int url_pipe(const char *url, const char *options, int *ret_fd)
 {
-	size_t len = strlen(url);
+	size_t len = strlen(url), olen = strlen(options);
 	int fds[2], r = 0;
 
 	/* Far below a pipe's capacity (64 KiB): the write cannot block. */
-	if (len >= CLONE_HELPER_URL_MAX)
+	if (len >= CLONE_HELPER_URL_MAX || len + olen + 1 >= CLONE_HELPER_INPUT_MAX)
 		return -ENAMETOOLONG;
 	if (pipe2(fds, O_CLOEXEC) < 0)
 		return -errno;
-	if (write(fds[1], url, len) != (ssize_t)len || write(fds[1], "\n", 1) != 1)
+	if (write(fds[1], url, len) != (ssize_t)len || write(fds[1], "\n", 1) != 1 ||
+	    write(fds[1], options, olen) != (ssize_t)olen)
 		r = -EIO;
 	close(fds[1]);
 	if (r < 0)
@@ -249,7 +262,7 @@ static int spawn_helper(struct clone_cache *cc, const char *mode, const char *ur
 
 	snprintf(ppid, sizeof(ppid), "%ld", (long)getpid());
 	snprintf(maxb, sizeof(maxb), "%" PRIu64, cc->max_bytes);
-	r = url_pipe(url, &in);
+	r = url_pipe(url, cc->options, &in);
 	if (r < 0)
 		return r;
 	if (pipe2(fds, O_CLOEXEC) < 0) {
@@ -372,43 +385,6 @@ static int run_helper(struct clone_cache *cc, bool clone, const struct sync_url 
 
 /* ---- parent: clone directory and network step ------------------------- */
 
-/*
- * "<tail>-<16 hex>.git": readable, unique per URL without its password,
- * never matching ".tmp.".
- */
-static int clone_dir_name(const char *clones_dir, const char *full_url, char *out, size_t size)
-{
-	uint8_t d[SHA256_LEN];
-	char hex[SHA256_HEX], tail[TAIL_MAX + 1], url[CLONE_HELPER_URL_MAX];
-	size_t end, start, n = 0;
-	int len;
-
-	if (url_strip_password(full_url, url, sizeof(url)) < 0)
-		return -ENAMETOOLONG;
-	end = strlen(url);
-
-	while (end > 0 && url[end - 1] == '/')
-		end--;
-	if (end >= 4 && !strncmp(url + end - 4, ".git", 4))
-		end -= 4;
-	while (end > 0 && url[end - 1] == '/')
-		end--;
-	start = end;
-	while (start > 0 && url[start - 1] != '/' && url[start - 1] != ':')
-		start--;
-	/* Only [A-Za-z0-9_-]: no dots, so a name can never look like a temp. */
-	for (size_t i = start; i < end && n < TAIL_MAX; i++) {
-		unsigned char c = (unsigned char)url[i];
-
-		tail[n++] = isalnum(c) || c == '-' || c == '_' ? (char)c : '_';
-	}
-	tail[n] = '\0';
-	sha256_digest(url, strlen(url), d);
-	sha256_to_hex(d, hex);
-	len = snprintf(out, size, "%s/%s-%.16s.git", clones_dir, n ? tail : "repo", hex);
-	return len < 0 || (size_t)len >= size ? -ENAMETOOLONG : 0;
-}
-
 static bool is_dir(const char *path)
 {
 	struct stat st;
@@ -425,21 +401,69 @@ static int fsync_dir(const char *dir)
 	return 0;
 }
 
+/* Progress of an in-process local copy, and whether to stop it. */
+struct local_run {
+	struct clone_cache *cc;
+	struct clone_progress *prog;
+	bool too_big, cancelled;
+};
+
+static int local_progress(uint64_t done, uint64_t total, uint64_t bytes, void *payload)
+{
+	struct local_run *lr = payload;
+	struct clone_cache *cc = lr->cc;
+
+	prog_set(&lr->prog->objects_received, done);
+	prog_set(&lr->prog->objects_total, total);
+	prog_set(&lr->prog->bytes_received, bytes);
+	lr->too_big = cc->max_bytes && bytes > cc->max_bytes;
+	pthread_mutex_lock(&cc->lock);
+	lr->cancelled = cc->shut;
+	pthread_mutex_unlock(&cc->lock);
+	return lr->too_big || lr->cancelled ? -1 : 0;
+}
+
+/*
+ * A clone (@clone) or fetch into @dir: a local path is copied in this
+ * thread (no network, so nothing to kill; a helper's start would cost more
+ * than the copy), anything else goes to a helper process.
+ */
+static int transfer(struct clone_cache *cc, bool clone, const struct sync_url *u, const char *dir,
+		    struct clone_progress *prog, struct wf_err *err)
+{
+	const char *verb = clone ? "clone" : "fetch";
+	char path[CLONE_HELPER_URL_MAX], msg[CLONE_HELPER_LINE_MAX];
+	struct local_run lr = { .cc = cc, .prog = prog };
+	int r;
+
+	if (!local_copy_path(u->url, path, sizeof(path)))
+		return run_helper(cc, clone, u, dir, prog, err);
+	r = local_copy_run(dir, clone, u->url, path, local_progress, &lr);
+	if (r == 0)
+		return 0;
+	if (lr.cancelled)
+		return wf_err_set(err, -ECANCELED, "%s of '%s' cancelled: shutting down", verb,
+				  u->shown);
+	if (lr.too_big)
+		return wf_err_set(err, -EFBIG, "%s of '%s' failed: more than %" PRIu64 " bytes",
+				  verb, u->shown, cc->max_bytes);
+	r = clone_helper_describe(r, false, msg, sizeof(msg));
+	return wf_err_set(err, r, "%s of '%s' failed: %s", verb, u->shown, msg);
+}
+
 /* Clones into a temporary directory and renames it to @git_dir on success. */
 static int clone_fresh(struct clone_cache *cc, const struct sync_url *u, const char *git_dir,
 		       struct clone_progress *prog, struct wf_err *err)
 {
-	_cleanup_free_ char *tmp = NULL;
-	_cleanup_close_ int live = -1; /* its lock: another process's sweep skips it */
+	_cleanup_close_ int lock = -1; /* keeps the temporary from removal, until renamed */
+	char tmp[sizeof(((struct clone_result *)0)->git_dir) + 16];
 	int r;
 
-	if (asprintf(&tmp, "%s.tmp.XXXXXX", git_dir) < 0)
-		return wf_err_set(err, -ENOMEM, "clone of '%s' failed: out of memory", u->shown);
-	r = mkdtemp_locked(tmp, &live);
+	r = clone_dirs_mktemp(cc->dirs, git_dir, tmp, sizeof(tmp), &lock);
 	if (r < 0)
-		return wf_err_set(err, r, "clone of '%s' failed: cannot create '%s': %s", u->shown,
-				  tmp, strerror(-r));
-	r = run_helper(cc, true, u, tmp, prog, err);
+		return wf_err_set(err, r, "clone of '%s' failed: cannot create '%s.tmp.*': %s",
+				  u->shown, git_dir, strerror(-r));
+	r = transfer(cc, true, u, tmp, prog, err);
 	if (r < 0)
 		goto out_remove_tmp;
 	if (rename(tmp, git_dir) < 0) {
@@ -474,9 +498,11 @@ static int network(struct clone_cache *cc, const struct sync_url *u, bool cached
 	__atomic_store_n(&prog->started_ms, now_ms(), __ATOMIC_RELAXED);
 	prog_phase(prog, cached ? CLONE_FETCHING : CLONE_CLONING);
 	if (cached)
-		r = run_helper(cc, false, u, git_dir, prog, err);
+		r = transfer(cc, false, u, git_dir, prog, err);
 	else
 		r = clone_fresh(cc, u, git_dir, prog, err);
+	if (r == 0)
+		clone_dirs_touch(git_dir);
 	pthread_mutex_lock(&cc->lock);
 	if (r < 0)
 		cc->failed++;
@@ -646,6 +672,40 @@ out:
 
 /* ---- public ------------------------------------------------------------ */
 
+/* The option lines for every helper: "ssh_key=PATH\n", "ca_bundle=PATH\n". */
+static char *helper_options(const struct clone_cache_opts *o)
+{
+	const char *keys[] = { "ssh_key", "ca_bundle" }, *vals[] = { o->ssh_key, o->ca_bundle };
+	char *out = strdup("");
+
+	for (size_t i = 0; out && i < ARRAY_SIZE(keys); i++) {
+		char *more = NULL;
+
+		if (!vals[i] || !*vals[i] || strchr(vals[i], '\n'))
+			continue;
+		if (asprintf(&more, "%s%s=%s\n", out, keys[i], vals[i]) < 0)
+			more = NULL;
+		free(out);
+		out = more;
+	}
+	return out;
+}
+
+/* Every configured repository's clone is named after it and claimed, cloned or not. */
+static int claim_repos(struct clone_cache *cc, const struct clone_cache_opts *o)
+{
+	char dir[sizeof(((struct clone_result *)0)->git_dir)];
+
+	for (size_t i = 0; i < o->n_repos; i++) {
+		int r =
+		    clone_dirs_claim(cc->dirs, o->repos[i].name, o->repos[i].url, dir, sizeof(dir));
+
+		if (r < 0 && r != -ENAMETOOLONG)
+			return r; /* too long: its sync says so */
+	}
+	return 0;
+}
+
 int clone_cache_new(struct clone_cache **ret, const struct clone_cache_opts *o)
 {
 	struct clone_cache *cc;
@@ -662,34 +722,40 @@ int clone_cache_new(struct clone_cache **ret, const struct clone_cache_opts *o)
 	cc->helper_path = strdup(o->helper_path);
 	if (asprintf(&cc->clones_dir, "%s/clones", o->cache_dir) < 0)
 		cc->clones_dir = NULL;
-	if (!cc->helper_path || !cc->clones_dir) {
+	cc->options = helper_options(o);
+	if (!cc->helper_path || !cc->clones_dir || !cc->options) {
 		r = -ENOMEM;
 		goto out_free;
 	}
 	r = mkdir_p(cc->clones_dir, 0700);
 	if (r < 0)
 		goto out_free;
-	/*
-	 * A crash or kill -9 mid-clone leaves "<name>.tmp.XXXXXX" behind. One
-	 * that another process sharing the cache is cloning into is locked
-	 * (mkdtemp_locked()) and stays.
-	 */
-	r = remove_stale_temps(cc->clones_dir, NULL);
+	git_libgit2_init(); /* clone_dirs reads the configuration of clones */
+	r = clone_dirs_new(&cc->dirs, cc->clones_dir, o->gc_grace_s);
 	if (r < 0)
-		goto out_free;
+		goto out_shutdown;
+	r = claim_repos(cc, o);
+	if (r < 0)
+		goto out_shutdown;
+	/* unused clones, and temporaries left by a crash or kill -9 mid-clone */
+	clone_dirs_gc(cc->dirs);
+	cc->last_gc_ms = now_ms();
 	r = fifo_sem_new(&cc->sem, o->concurrency);
 	if (r < 0)
-		goto out_free;
+		goto out_shutdown;
 	pthread_mutex_init(&cc->lock, NULL);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&cc->idle, &ca);
 	pthread_condattr_destroy(&ca);
-	git_libgit2_init();
 	*ret = cc;
 	return 0;
 
+out_shutdown:
+	clone_dirs_free(cc->dirs);
+	git_libgit2_shutdown();
 out_free:
+	free(cc->options);
 	free(cc->clones_dir);
 	free(cc->helper_path);
 	free(cc);
@@ -719,6 +785,8 @@ void clone_cache_free(struct clone_cache *cc)
 	fifo_sem_free(cc->sem);
 	pthread_cond_destroy(&cc->idle);
 	pthread_mutex_destroy(&cc->lock);
+	clone_dirs_free(cc->dirs);
+	free(cc->options);
 	free(cc->clones_dir);
 	free(cc->helper_path);
 	free(cc);
@@ -745,6 +813,20 @@ static void leave(struct clone_cache *cc)
 	pthread_mutex_unlock(&cc->lock);
 }
 
+/* A long-running mount looks for unused clones now and then too. */
+static void gc_if_due(struct clone_cache *cc)
+{
+	bool due;
+
+	pthread_mutex_lock(&cc->lock);
+	due = now_ms() - cc->last_gc_ms >= GC_EVERY_MS;
+	if (due)
+		cc->last_gc_ms = now_ms();
+	pthread_mutex_unlock(&cc->lock);
+	if (due)
+		clone_dirs_gc(cc->dirs);
+}
+
 int clone_cache_sync(struct clone_cache *cc, const char *url, const char *ref, unsigned flags,
 		     struct clone_progress *prog, struct clone_result *res, struct wf_err *err)
 {
@@ -764,9 +846,11 @@ int clone_cache_sync(struct clone_cache *cc, const char *url, const char *ref, u
 	if (!enter(cc))
 		return wf_err_set(err, -ECANCELED, "sync of '%s' cancelled: shutting down",
 				  u.shown);
-	r = clone_dir_name(cc->clones_dir, url, res->git_dir, sizeof(res->git_dir));
+	r = clone_dirs_claim(cc->dirs, NULL, url, res->git_dir, sizeof(res->git_dir));
 	if (r < 0) {
-		wf_err_set(err, r, "sync of '%s' failed: clone path too long", u.shown);
+		wf_err_set(err, r, "sync of '%s' failed: %s", u.shown,
+			   r == -ENAMETOOLONG ? "the clone's path would be too long"
+					      : strerror(-r));
 		goto out;
 	}
 	cached = is_dir(res->git_dir);
@@ -794,6 +878,7 @@ int clone_cache_sync(struct clone_cache *cc, const char *url, const char *ref, u
 		wf_err_set(err, 0, "%s; %s", neterr.msg, warn.msg);
 out:
 	prog_phase(prog, CLONE_IDLE);
+	gc_if_due(cc);
 	leave(cc);
 	return r;
 }

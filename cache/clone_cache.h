@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Clone cache: one bare clone per repository URL under CACHE_DIR/clones/.
+ * Clone cache: one bare clone per repository URL under CACHE_DIR/clones/,
+ * named after the repository (cache/clone_dirs.h): only branches and tags
+ * are fetched, whatever the transport; a local path is copied as git clone
+ * --local does (cache/local_copy.h).
  *
  * A clone or fetch runs in a helper process (the program's own executable
  * started as "HELPER --clone-helper ...", see clone_helper.h; the URL goes
@@ -8,7 +11,8 @@
  * socket timeout: the parent watches the helper's progress pipe and kills it after
  * @timeout_s seconds without progress. A clone goes to a temporary
  * directory that is renamed into place only on success, so a killed clone
- * leaves nothing half-made behind (leftovers are removed at start).
+ * leaves nothing half-made behind (a dead clone's leftovers are removed by
+ * the next mount to start).
  *
  * At most @concurrency clones/fetches run at once, admitted in FIFO order by
  * a fifo_sem.
@@ -25,8 +29,13 @@
  * Processes: each helper is a child of the thread that runs the sync (its
  * death signal is tied to that thread) and is reaped with waitpid() on its
  * own pid, so the program must not reap children with waitpid(-1) or set
- * SIGCHLD to SIG_IGN. One cache directory belongs to one process: leftover
- * temporaries are removed by clone_cache_new().
+ * SIGCHLD to SIG_IGN.
+ *
+ * Sharing: several processes may use one cache directory. Each claims the
+ * clones of its configured repositories while it runs; clone_cache_new()
+ * and, hourly, clone_cache_sync() remove clones no running process claims
+ * and unused for @gc_grace_s seconds, and temporaries whose maker is gone,
+ * never a clone or a clone in progress of another running process.
  */
 #ifndef WIKIFS_CLONE_CACHE_H
 #define WIKIFS_CLONE_CACHE_H
@@ -44,6 +53,17 @@ struct clone_cache_opts {
 	unsigned timeout_s;	 /* kill a helper after this long without progress */
 	const char *helper_path; /* executable that understands --clone-helper */
 	uint64_t max_bytes;	 /* abort a clone/fetch receiving more; 0 = no limit */
+	const char *ssh_key;	 /* private key file for ssh URLs; NULL/"" = ssh-agent's */
+	const char *ca_bundle;	 /* CA certificates for https URLs; NULL/"" = the system's */
+	unsigned gc_grace_s;	 /* remove clones unused this long; 0 = never */
+	const struct clone_cache_repo *repos; /* the configured repositories, copied */
+	size_t n_repos;
+};
+
+/* A configured repository: its clone is named after @name and kept while it runs. */
+struct clone_cache_repo {
+	const char *name; /* "owner/repo" or "repo" */
+	const char *url;
 };
 
 enum clone_phase { CLONE_IDLE, CLONE_QUEUED, CLONE_CLONING, CLONE_FETCHING, CLONE_RESOLVING };

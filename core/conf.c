@@ -32,7 +32,8 @@ struct conf_key {
 	const char *doc;
 };
 
-#define OFF(f) offsetof(struct conf, f)
+#define OFF(f)	      offsetof(struct conf, f)
+#define REPO_NAME_MAX 200 /* bytes of a [repo NAME]: a directory name, with room for suffixes */
 
 static const struct conf_key conf_keys[] = {
 	{ "wikifs", "cache_dir", T_PATH, OFF(cache_dir), "~/.cache/wikifs", 0, 0, NULL,
@@ -49,6 +50,12 @@ static const struct conf_key conf_keys[] = {
 	  "seconds a parked open may wait" },
 	{ "wikifs", "clone_timeout", T_UINT, OFF(clone_timeout), "600", 1, 86400, NULL,
 	  "seconds without progress before a clone is killed" },
+	{ "wikifs", "clone_gc_grace", T_UINT, OFF(clone_gc_grace), "604800", 0, 315360000, NULL,
+	  "seconds an unused clone is kept before removal, 0 = forever" },
+	{ "wikifs", "clone_ca_bundle", T_PATH, OFF(clone_ca_bundle), "", 0, 0, NULL,
+	  "CA certificates for https clones, default: the system's" },
+	{ "wikifs", "ssh_key", T_PATH, OFF(ssh_key), "", 0, 0, NULL,
+	  "private key for ssh clones, default: ssh-agent's keys" },
 	{ "wikifs", "refresh_interval", T_UINT, OFF(refresh_interval), "3600", 0, 31536000, NULL,
 	  "seconds between fetches of a repository, 0 = never" },
 	{ "wikifs", "cache_max_bytes", T_SIZE, OFF(cache_max_bytes), "1G", 1 << 20, UINT64_MAX,
@@ -316,7 +323,7 @@ int conf_repo_name_valid(const char *name)
 	const char *slash = strchr(name, '/');
 	size_t n = strlen(name);
 
-	if (n == 0 || n > 200 || name[n - 1] == '/' || name[0] == '/')
+	if (n == 0 || n > REPO_NAME_MAX || name[n - 1] == '/' || name[0] == '/')
 		return 0;
 	if (slash && strchr(slash + 1, '/'))
 		return 0;
@@ -515,6 +522,14 @@ static void parse_line(struct parser *p, char *s, unsigned line, char **section,
 		if (!strncmp(s, "repo", 4) && (!s[4] || isspace((unsigned char)s[4]))) {
 			char *name = trim(s + 4);
 
+			if (strlen(name) > REPO_NAME_MAX) {
+				perr(p, line,
+				     "repository name \"%.32s...\" is too long: %zu bytes, at most "
+				     "%d",
+				     name, strlen(name), REPO_NAME_MAX);
+				*bad_section = true;
+				return;
+			}
 			if (!conf_repo_name_valid(name)) {
 				perr(p, line,
 				     "bad repository name \"%s\": expected REPO or OWNER/REPO in "

@@ -36,6 +36,9 @@ struct conf {
 	unsigned retries;
 	unsigned open_timeout;	   /* seconds */
 	unsigned clone_timeout;	   /* seconds without progress */
+	unsigned clone_gc_grace;   /* seconds an unused clone is kept, 0 = forever */
+	char *clone_ca_bundle;	   /* "" = the system's CA certificates */
+	char *ssh_key;		   /* "" = ssh-agent's keys */
 	unsigned refresh_interval; /* seconds, 0 = never */
 	uint64_t cache_max_bytes;
 	uint64_t max_calls;	  /* 0 = unlimited */

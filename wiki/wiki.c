@@ -84,6 +84,22 @@ static int cache_dir_check(const struct conf *c, struct wf_err *err)
 }
 
 /* The clone cache and the page cache, in the cache directory. */
+/* The configured repositories, for the clone cache to name and keep their clones. */
+static int clone_repos(const struct conf *c, struct clone_cache_opts *co)
+{
+	struct clone_cache_repo *v = calloc(MAX(c->n_repos, 1), sizeof(*v));
+
+	if (!v)
+		return -ENOMEM;
+	for (size_t i = 0; i < c->n_repos; i++) {
+		v[i].name = c->repos[i].name;
+		v[i].url = c->repos[i].url;
+	}
+	co->repos = v;
+	co->n_repos = c->n_repos;
+	return 0;
+}
+
 static int caches_new(struct wiki *w, const char *self, struct wf_err *err)
 {
 	const struct conf *c = w->c;
@@ -92,9 +108,15 @@ static int caches_new(struct wiki *w, const char *self, struct wf_err *err)
 		.concurrency = c->clone_concurrency,
 		.timeout_s = c->clone_timeout,
 		.helper_path = self,
+		.ssh_key = c->ssh_key,
+		.ca_bundle = c->clone_ca_bundle,
+		.gc_grace_s = c->clone_gc_grace,
 	};
-	int r = clone_cache_new(&w->cc, &co);
+	int r = clone_repos(c, &co);
 
+	if (r == 0)
+		r = clone_cache_new(&w->cc, &co);
+	free((void *)co.repos);
 	if (r < 0)
 		return wf_err_set(err, r, "cannot set up the clone cache in '%s': %s", c->cache_dir,
 				  strerror(-r));

@@ -190,7 +190,7 @@ with Env() as env:
     t.eq(temp_files(clones), [], "no temp clone directory is left")
     data, err = read_errno(m.path("crash", "big", "Home.md"))
     t.ok(err == 0 and data.startswith(b"# Home"), "and its pages generate", err)
-    r = run(["git", "--git-dir", [os.path.join(clones, d) for d in os.listdir(clones)][0],
+    r = run(["git", "--git-dir", os.path.join(clones, "crash", "big.git"),  # named after the repo
              "fsck", "--no-progress"], check=False)
     t.eq(r.returncode, 0, "the new clone passes git fsck", r.stderr)
     t.eq(m.unmount(), 0, "unmount")

@@ -12,19 +12,16 @@ gets it from git's credential conventions (GIT_ASKPASS, a credential helper).
 Refs deleted upstream: a mount following `ref = feature` keeps serving the
 last good commit's pages when the branch is deleted on the remote, on
 refresh and after a remount, and says why in .wikifs/errors and the log."""
-import base64
 import sys
-import urllib.parse
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 sys.path.insert(0, __import__("os").path.dirname(__file__))
 from harness import *  # noqa
 from relharness import *  # noqa
+from gitservers import GitHttpServer, http_backend  # noqa
 
 t = Tap()
 if not fuse_available():
     t.skip_all("no usable /dev/fuse or fusermount3")
-BACKEND = run(["git", "--exec-path"]).stdout.strip() + "/git-http-backend"
-if not os.access(BACKEND, os.X_OK):
+if not http_backend():
     t.skip_all("git http-backend is not installed")
 
 USER = "ada"
@@ -32,105 +29,6 @@ PASS = "pw-" + os.urandom(9).hex()      # the right password
 WRONG = "wrong-" + os.urandom(9).hex()  # a wrong one: must not be shown either
 ASKPASS = "ask-" + os.urandom(9).hex()  # the password given by GIT_ASKPASS
 HELPED = "helped-" + os.urandom(9).hex()  # the one a credential helper gives
-
-
-class GitHttpServer:
-    """git http-backend behind HTTP Basic auth (user USER, password in
-    self.password). While self.hold is set, every request waits for
-    self.release, so a clone can be looked at while it runs."""
-
-    def __init__(self, root, password):
-        self.root = root
-        self.password = password
-        self.hold = threading.Event()
-        self.release = threading.Event()
-        self.waiting = 0
-        self.seen = []  # (method, path, authorized) of every request
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *a):
-                pass
-
-            def do_GET(self):
-                outer.handle(self)
-
-            def do_POST(self):
-                outer.handle(self)
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.port = self.httpd.server_address[1]
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-
-    def url(self, name, user=None, password=None):
-        cred = ""
-        if user is not None:
-            cred = urllib.parse.quote(user, safe="")
-            if password is not None:
-                cred += ":" + urllib.parse.quote(password, safe="")
-            cred += "@"
-        return f"http://{cred}127.0.0.1:{self.port}/{name}"
-
-    def _authorized(self, h):
-        auth = h.headers.get("Authorization", "")
-        want = base64.b64encode(f"{USER}:{self.password}".encode()).decode()
-        return auth == "Basic " + want
-
-    def _body(self, h):
-        if h.headers.get("Transfer-Encoding", "").lower() == "chunked":
-            out = b""
-            while True:
-                n = int(h.rfile.readline().split(b";")[0], 16)
-                chunk = h.rfile.read(n + 2)[:n]
-                if n == 0:
-                    return out
-                out += chunk
-        return h.rfile.read(int(h.headers.get("Content-Length") or 0))
-
-    def handle(self, h):
-        body = self._body(h)
-        ok = self._authorized(h)
-        self.seen.append((h.command, h.path, ok))
-        if self.hold.is_set():
-            self.waiting += 1
-            self.release.wait(120)
-        if not ok:
-            h.send_response(401)
-            h.send_header("WWW-Authenticate", 'Basic realm="wikifs-test"')
-            h.send_header("Content-Length", "0")
-            h.end_headers()
-            return
-        path, _, query = h.path.partition("?")
-        env = dict(os.environ, GIT_PROJECT_ROOT=self.root, GIT_HTTP_EXPORT_ALL="1",
-                   PATH_INFO=urllib.parse.unquote(path), QUERY_STRING=query,
-                   REQUEST_METHOD=h.command, REMOTE_USER=USER, REMOTE_ADDR="127.0.0.1",
-                   CONTENT_TYPE=h.headers.get("Content-Type", ""),
-                   CONTENT_LENGTH=str(len(body)), GATEWAY_INTERFACE="CGI/1.1")
-        if h.headers.get("Content-Encoding"):
-            env["HTTP_CONTENT_ENCODING"] = h.headers["Content-Encoding"]
-        out = subprocess.run([BACKEND], input=body, env=env, capture_output=True).stdout
-        head, _, payload = out.partition(b"\r\n\r\n")
-        status, headers = 200, []
-        for line in head.split(b"\r\n"):
-            k, _, v = line.decode("latin-1").partition(":")
-            if k.lower() == "status":
-                status = int(v.split()[0])
-            elif k:
-                headers.append((k, v.strip()))
-        h.send_response(status)
-        for k, v in headers:
-            h.send_header(k, v)
-        h.send_header("Content-Length", str(len(payload)))
-        h.end_headers()
-        h.wfile.write(payload)
-
-    def stop(self):
-        self.release.set()
-        self.httpd.shutdown()
-        self.httpd.server_close()
 
 
 def secrets_in(text):
@@ -166,7 +64,7 @@ def shown(m):
 
 
 def credentials(env):
-    srv = GitHttpServer(env.repos, PASS)
+    srv = GitHttpServer(env.repos, USER, PASS)
     env.servers.append(srv)
     env.make_repo("secret", sample_files())
     env.make_repo("other", {"README.md": "# Other\n", "o.c": "int o;\n"})

@@ -331,8 +331,8 @@ static void test_file_url(void)
 	is_int(r, 0, "file: clone of %s succeeds (%s)", url, err.msg);
 	is_str(res.commit, c2, "file: default HEAD resolves to main");
 	ok(res.fetched, "file: first sync used the network");
-	ok(strstr(res.git_dir, "/clones/src-") && strstr(res.git_dir, ".git"),
-	   "file: clone dir is named after the URL: %s", res.git_dir);
+	ok(strstr(res.git_dir, "/clones/") && strstr(res.git_dir, "/src.git"),
+	   "file: clone dir is named after the repository: %s", res.git_dir);
 	ok(prog.objects_total > 0 && prog.objects_received == prog.objects_total,
 	   "file: progress saw %llu/%llu objects", (unsigned long long)prog.objects_received,
 	   (unsigned long long)prog.objects_total);
