@@ -33,9 +33,10 @@
  * vanishing. The ref also keeps the commit's objects reachable.
  *
  * libgit2 errors are turned into errno values in exactly one place,
- * clone_helper_git_errno(), used both by the helper (which sends the number
+ * gitrepo_errno(), used both by the helper (which sends the number
  * over the pipe) and by the local resolve.
  */
+#include "gitrepo.h"
 #include "clone_cache.h"
 #include "clone_dirs.h"
 #include "clone_helper.h"
@@ -637,8 +638,8 @@ static int resolve(const char *git_dir, const char *shown, const char *ref, char
 
 	g = git_repository_open_bare(&repo, git_dir);
 	if (g < 0) {
-		r = wf_err_set(err, clone_helper_git_errno(g), "opening clone of '%s' failed: %s",
-			       shown, clone_helper_git_text());
+		r = wf_err_set(err, gitrepo_errno(g), "opening clone of '%s' failed: %s", shown,
+			       gitrepo_error_text());
 		goto out;
 	}
 	if (!ref) {
@@ -657,8 +658,8 @@ static int resolve(const char *git_dir, const char *shown, const char *ref, char
 	if (g == GIT_ENOTFOUND || g == GIT_EUNBORNBRANCH || g == GIT_EPEEL) {
 		r = last_good(repo, shown, ref, &id, err);
 	} else if (g < 0) {
-		r = wf_err_set(err, clone_helper_git_errno(g), "resolving '%s' in '%s' failed: %s",
-			       ref ? ref : "HEAD", shown, clone_helper_git_text());
+		r = wf_err_set(err, gitrepo_errno(g), "resolving '%s' in '%s' failed: %s",
+			       ref ? ref : "HEAD", shown, gitrepo_error_text());
 	} else if (!by_id) {
 		remember(repo, ref, &id);
 	}

@@ -19,6 +19,7 @@
  * it.
  */
 #include "clone_helper.h"
+#include "gitrepo.h"
 #include "credential.h"
 #include "local_copy.h"
 #include "transport_tap.h"
@@ -41,76 +42,6 @@
 #define HEADS_REFSPEC  "+refs/heads/*:refs/heads/*"
 #define TAGS_REFSPEC   "+refs/tags/*:refs/tags/*"
 #define PROGRESS_EVERY 100 /* ms between two progress lines */
-
-/*
- * The one mapping from libgit2's error space to errno. libgit2 1.5 keeps
- * the OS errno only inside its message text, so network causes are told
- * apart by the strerror() text or libgit2's own wording.
- */
-int clone_helper_git_errno(int code)
-{
-	static const struct {
-		const char *needle;
-		int err;
-	} by_text[] = {
-		{ "connection refused", ECONNREFUSED },
-		{ "no route to host", EHOSTUNREACH },
-		{ "network is unreachable", ENETUNREACH },
-		{ "failed to resolve address", EHOSTUNREACH },
-		{ "connection timed out", ETIMEDOUT },
-		{ "connection reset", ECONNRESET },
-		{ "early eof", ECONNRESET },
-		{ "unexpected eof", ECONNRESET },
-		{ "unexpected disconnect", ECONNRESET },
-		{ "connection closed", ECONNRESET },
-		{ "authentication", EACCES },
-		{ "status code: 401", EACCES },
-		{ "status code: 403", EACCES },
-		{ "status code: 404", ENOENT },
-		{ "not exported", ENOENT },
-		{ "could not find repository", ENOENT },
-		{ "failed to resolve path", ENOENT },
-		{ "does not appear to be a git repository", ENOENT },
-		{ "repository not found", ENOENT },
-	};
-	const git_error *e = git_error_last();
-	const char *msg = e && e->message ? e->message : "";
-
-	switch (code) {
-	case GIT_ENOTFOUND:
-		return -ENOENT;
-	case GIT_EAUTH:
-	case GIT_ECERTIFICATE:
-		return -EACCES;
-	case GIT_EEXISTS:
-		return -EEXIST;
-	case GIT_EINVALIDSPEC:
-	case GIT_EAMBIGUOUS:
-	case GIT_EINVALID:
-		return -EINVAL;
-	case GIT_ELOCKED:
-		return -EBUSY;
-	case GIT_EOWNER:
-		return -EPERM;
-	case GIT_EUSER:
-		return -ECANCELED;
-	default:
-		break;
-	}
-	if (e && e->klass == GIT_ERROR_NOMEMORY)
-		return -ENOMEM;
-	for (size_t i = 0; i < ARRAY_SIZE(by_text); i++)
-		if (strcasestr(msg, by_text[i].needle))
-			return -by_text[i].err;
-	return -EIO;
-}
-
-const char *clone_helper_git_text(void)
-{
-	const git_error *e = git_error_last();
-
-	return e && e->message ? e->message : "unknown libgit2 error";
-}
 
 /* ---- helper process ---------------------------------------------------- */
 
@@ -568,7 +499,7 @@ out:
 	/* Tell git's credential helpers how their credential fared. */
 	if (hs->filled && r == 0)
 		credential_approve(&hs->cred);
-	else if (hs->filled && clone_helper_git_errno(r) == -EACCES)
+	else if (hs->filled && gitrepo_errno(r) == -EACCES)
 		credential_reject(&hs->cred);
 	credential_done(&hs->cred);
 	git_buf_dispose(&head);
@@ -673,10 +604,10 @@ static void cut_printf(char *out, size_t n, const char *fmt, ...)
  */
 int clone_helper_describe(int code, bool eof, char *msg, size_t n)
 {
-	int e = clone_helper_git_errno(code);
+	int e = gitrepo_errno(code);
 	char detail[CLONE_HELPER_LINE_MAX];
 
-	snprintf(detail, sizeof(detail), "%s", clone_helper_git_text());
+	snprintf(detail, sizeof(detail), "%s", gitrepo_error_text());
 	if (eof && e == -EIO)
 		e = -ECONNRESET;
 	if (code == GIT_ECERTIFICATE)
@@ -693,9 +624,9 @@ static int helper_cause(const struct helper_state *hs, int code, char *msg, size
 
 	if (!hs->tap.remote_msg[0])
 		return clone_helper_describe(code, hs->tap.eof, msg, n);
-	snprintf(detail, sizeof(detail), "%s", clone_helper_git_text());
+	snprintf(detail, sizeof(detail), "%s", gitrepo_error_text());
 	git_error_set_str(GIT_ERROR_NET, hs->tap.remote_msg);
-	e = clone_helper_git_errno(GIT_ERROR);
+	e = gitrepo_errno(GIT_ERROR);
 	if (e == -ECONNRESET)
 		e = -EIO; /* the server spoke: it was not a lost connection */
 	if (strstr(detail, hs->tap.remote_msg))

@@ -52,21 +52,11 @@
 int clone_helper_main(int argc, char **argv);
 
 /*
- * The one mapping from libgit2's error space to -errno, for a libgit2
- * return @code and the thread's last libgit2 error. Thread-safe (libgit2's
- * last error is per thread).
- */
-int clone_helper_git_errno(int code);
-
-/*
  * A failed clone or fetch in the words the helper uses ("repository not
  * found: <libgit2's message>", see above) for libgit2 return @code and the
  * thread's last error; @eof: the connection ended while data was expected.
  * Returns the -errno. Thread-safe.
  */
 int clone_helper_describe(int code, bool eof, char *msg, size_t n);
-
-/* The thread's last libgit2 error message, never NULL. */
-const char *clone_helper_git_text(void);
 
 #endif
