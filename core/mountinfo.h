@@ -17,8 +17,8 @@
  * one argument (%1$s) is the mountpoint. Said by the mount's preflight and
  * by "wikifs status" alike.
  */
-#define MOUNT_STALE_FIX                                                                    \
-	"'%1$s' is a stale mount (its daemon is gone, transport endpoint is not "          \
+#define MOUNT_STALE_FIX                                                           \
+	"'%1$s' is a stale mount (its daemon is gone, transport endpoint is not " \
 	"connected): unmount it with 'fusermount3 -u %1$s'"
 
 struct mount_entry {

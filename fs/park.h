@@ -46,8 +46,8 @@ typedef void park_answer_fn(void *ctx, struct parked *p, int err);
  * request parked longer than @wait_ms. @wiki must outlive the lot. 0 or
  * -errno. Not thread-safe (call before the session runs).
  */
-int park_lot_new(struct park_lot **ret, struct wiki *wiki, int64_t wait_ms,
-		 park_answer_fn *answer, void *ctx);
+int park_lot_new(struct park_lot **ret, struct wiki *wiki, int64_t wait_ms, park_answer_fn *answer,
+		 void *ctx);
 /*
  * Stops the timer and frees the lot (NULL is fine). Call once nothing can
  * be parked or answered any more: after wiki_shutdown().

@@ -23,13 +23,13 @@ struct preflight {
 	const struct conf *c;
 	const char *arg; /* the mountpoint as given */
 	struct stat st;
-	int stat_errno;		  /* of stat(arg), or 0 */
-	char real[PATH_MAX];	  /* the mountpoint, resolved */
-	char *type;		  /* mounted on top of it, or NULL */
-	char *fusermount;	  /* where libfuse will find it, or NULL */
-	char *cache;		  /* cache_dir, resolved */
-	const char *subject;	  /* %1$s of the message */
-	const char *detail;	  /* %2$s of the message */
+	int stat_errno;	     /* of stat(arg), or 0 */
+	char real[PATH_MAX]; /* the mountpoint, resolved */
+	char *type;	     /* mounted on top of it, or NULL */
+	char *fusermount;    /* where libfuse will find it, or NULL */
+	char *cache;	     /* cache_dir, resolved */
+	const char *subject; /* %1$s of the message */
+	const char *detail;  /* %2$s of the message */
 	char detail_buf[128];
 };
 
