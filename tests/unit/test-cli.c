@@ -14,15 +14,15 @@
 #include <string.h>
 
 static const char progress[] =
-	"{\"repos\": ["
-	"{\"name\": \"alice/one\", \"state\": \"ready\", \"pages\": 10, \"ready\": 6,"
-	" \"failed\": 1, \"last_failed\": 2, \"queued\": 1, \"running\": 1},"
-	"{\"name\": \"alice/two\", \"state\": \"cloning\", \"pages\": 4, \"ready\": 0,"
-	" \"queued\": 4},"
-	"{\"name\": \"alicent/x\", \"state\": \"failed\", \"pages\": 7, \"ready\": 7},"
-	"{\"name\": \"bob/three\", \"state\": \"failed\", \"pages\": \"many\"},"
-	"{\"state\": \"ready\", \"pages\": 100}"
-	"], \"generation\": {\"rate_per_min\": 2.5, \"eta_s\": 120}}";
+    "{\"repos\": ["
+    "{\"name\": \"alice/one\", \"state\": \"ready\", \"pages\": 10, \"ready\": 6,"
+    " \"failed\": 1, \"last_failed\": 2, \"queued\": 1, \"running\": 1},"
+    "{\"name\": \"alice/two\", \"state\": \"cloning\", \"pages\": 4, \"ready\": 0,"
+    " \"queued\": 4},"
+    "{\"name\": \"alicent/x\", \"state\": \"failed\", \"pages\": 7, \"ready\": 7},"
+    "{\"name\": \"bob/three\", \"state\": \"failed\", \"pages\": \"many\"},"
+    "{\"state\": \"ready\", \"pages\": 100}"
+    "], \"generation\": {\"rate_per_min\": 2.5, \"eta_s\": 120}}";
 
 static void test_all(void)
 {
@@ -45,8 +45,7 @@ static void test_prefix(void)
 {
 	struct progress_totals t;
 
-	is_int(progress_parse_totals(progress, strlen(progress), "alice", &t), 0,
-	       "owner: parsed");
+	is_int(progress_parse_totals(progress, strlen(progress), "alice", &t), 0, "owner: parsed");
 	is_int((int)t.repos, 2, "owner: alice's two, not alicent's");
 	is_int((int)t.pages, 14, "owner: their pages only");
 	is_int((int)t.repos_failed, 0, "owner: none of them failed");
