@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Internal interfaces of the filesystem layer: the node table (node.c), the
- * parking lot for requests that wait on a clone or a page (park.c), the
- * control files (control.c) and the low-level operations (ops.c).
+ * control files (control.c), the low-level operations (ops.c) and the
+ * mount (mount.c, preflight.c). The parking lot (park.h) and the mount
+ * watcher (watch.h) are objects of their own that struct fs holds.
  */
 #ifndef WIKIFS_FS_H
 #define WIKIFS_FS_H
@@ -13,10 +14,13 @@
 #include <stdbool.h>
 
 #include "conf.h"
+#include "mountinfo.h"
+#include "park.h"
+#include "watch.h"
 #include "wiki.h"
 
 #define ROOT_INO    FUSE_ROOT_ID
-#define CTLDIR_NAME ".wikifs"
+#define CTLDIR_NAME WIKIFS_CTLDIR
 
 enum node_type { NODE_ROOT, NODE_CTLDIR, NODE_CTL, NODE_OWNER, NODE_REPO, NODE_PAGE };
 
@@ -59,11 +63,22 @@ struct fs_repo {
 	size_t nretired;
 };
 
+struct fh_head;
+
+/*
+ * One mount. Lock order, outermost first: handles_lock, lock, then the
+ * wiki's lock (wiki_* calls); the parking lot's lock comes before the
+ * wiki's too (park.c) and is never held with the two above. libfuse's
+ * req->lock (interrupt hooks) comes before the wiki's and the lot's.
+ * Fields above @lock are set before the session runs and then only read.
+ */
 struct fs {
 	const struct conf *conf;
 	struct wiki *wiki;
 	struct fuse_session *se;
-	char *mountpoint; /* absolute */
+	struct park_lot *park; /* requests waiting for a clone or a page */
+	struct watch *watch;   /* NULL when the mount is not visible here */
+	char *mountpoint;      /* absolute */
 	uid_t uid;
 	gid_t gid;
 	struct timespec start;
@@ -78,6 +93,9 @@ struct fs {
 	size_t nfree;
 	uint64_t generation; /* the last one given out */
 	struct fs_repo *repos;
+
+	pthread_mutex_t handles_lock; /* protects @handles */
+	struct fh_head *handles;      /* open handles, freed at exit if never released */
 };
 
 /*
@@ -121,52 +139,17 @@ int fs_repo_show(struct fs *fs, size_t repo);
 /* Resolves a mount-relative or absolute path to a node, with a reference. */
 int fs_path_resolve(struct fs *fs, const char *path, struct node **ret);
 
-/* park.c */
-enum park_kind { PARK_LOOKUP, PARK_OPENDIR, PARK_OPEN };
-
-struct parked {
-	struct wiki_waiter w; /* first: the wiki calls back with it */
-	struct fs *fs;
-	fuse_req_t req;
-	enum park_kind kind;
-	fuse_ino_t ino; /* the node waited for (repo dir or page) */
-	char *name;	/* PARK_LOOKUP */
-	struct fuse_file_info fi;
-	int64_t deadline_ms;
-	struct parked *prev, *next; /* deadline list, protected by the park lock */
-	bool listed, expired;
-};
-
-int fs_park_init(struct fs *fs);
-void fs_park_done(struct fs *fs);
-struct parked *fs_park_new(struct fs *fs, fuse_req_t req, enum park_kind kind, fuse_ino_t ino);
-/* Call after a want() that did not attach: unlists, clears the interrupt hook, frees. */
-void fs_park_abandon(struct parked *p);
-
-/* ops.c: answers a parked request once its wait is over (err 0 = proceed). */
-void fs_answer(struct parked *p, int err);
+/*
+ * ops.c. fs_answer() is the parking lot's answer callback (park_answer_fn,
+ * @ctx the struct fs): it replies to a parked request whose wait is over.
+ */
+void fs_answer(void *ctx, struct parked *p, int err);
 extern const struct fuse_lowlevel_ops fs_ops;
 /*
  * Frees the handles the kernel never released (the session ended first) and
  * drops the wiki references of the node table: call before wiki_free().
  */
 void fs_handles_free(struct fs *fs);
-
-/* mountinfo.c */
-struct mount_entry {
-	long id;	    /* the mount ID */
-	const char *point;  /* unescaped mount point */
-	const char *fstype; /* "fuse.wikifs", "ext4", ... */
-};
-/*
- * Calls @fn for every line of /proc/self/mountinfo, in order, until it
- * returns non-zero, which is then returned. 0, or -errno if unreadable.
- */
-int mountinfo_foreach(int (*fn)(void *ctx, const struct mount_entry *e), void *ctx);
-
-/* watch.c: answers parked requests when the mount is detached lazily */
-int fs_watch_start(struct fs *fs);
-void fs_watch_stop(void);
 
 /* control.c */
 int fs_ctl_render(struct fs *fs, enum ctl_kind kind, struct buf *out);

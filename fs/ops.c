@@ -28,18 +28,16 @@
 #define XATTR_PREFIX "user.wikifs."
 
 /*
- * Every open handle starts with a head on one list, so that handles the
- * kernel never released (the session ended first) are freed at exit.
+ * Every open handle starts with a head on one list (fs->handles), so that
+ * handles the kernel never released (the session ended first) are freed at
+ * exit.
  */
 enum fh_kind { FH_PAGE, FH_CTL, FH_DIR };
 
 struct fh_head {
-	struct fh_head *prev, *next; /* protected by fh_lock */
+	struct fh_head *prev, *next; /* protected by fs->handles_lock */
 	enum fh_kind kind;
 };
-
-static pthread_mutex_t fh_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct fh_head *fh_list; /* protected by fh_lock */
 
 struct fh_page {
 	struct fh_head head;
@@ -64,28 +62,28 @@ static struct fs *req_fs(fuse_req_t req)
 	return fuse_req_userdata(req);
 }
 
-static void fh_track(struct fh_head *h, enum fh_kind kind)
+static void fh_track(struct fs *fs, struct fh_head *h, enum fh_kind kind)
 {
 	h->kind = kind;
-	pthread_mutex_lock(&fh_lock);
+	pthread_mutex_lock(&fs->handles_lock);
 	h->prev = NULL;
-	h->next = fh_list;
-	if (fh_list)
-		fh_list->prev = h;
-	fh_list = h;
-	pthread_mutex_unlock(&fh_lock);
+	h->next = fs->handles;
+	if (fs->handles)
+		fs->handles->prev = h;
+	fs->handles = h;
+	pthread_mutex_unlock(&fs->handles_lock);
 }
 
-static void fh_untrack(struct fh_head *h)
+static void fh_untrack(struct fs *fs, struct fh_head *h)
 {
-	pthread_mutex_lock(&fh_lock);
+	pthread_mutex_lock(&fs->handles_lock);
 	if (h->prev)
 		h->prev->next = h->next;
 	else
-		fh_list = h->next;
+		fs->handles = h->next;
 	if (h->next)
 		h->next->prev = h->prev;
-	pthread_mutex_unlock(&fh_lock);
+	pthread_mutex_unlock(&fs->handles_lock);
 }
 
 /* Frees a handle of any kind; it must be untracked already. */
@@ -112,14 +110,14 @@ static void fh_free(struct fs *fs, struct fh_head *h)
 
 void fs_handles_free(struct fs *fs)
 {
-	pthread_mutex_lock(&fh_lock);
-	while (fh_list) {
-		struct fh_head *h = fh_list;
+	pthread_mutex_lock(&fs->handles_lock);
+	while (fs->handles) {
+		struct fh_head *h = fs->handles;
 
-		fh_list = h->next;
+		fs->handles = h->next;
 		fh_free(fs, h);
 	}
-	pthread_mutex_unlock(&fh_lock);
+	pthread_mutex_unlock(&fs->handles_lock);
 	fs_nodes_drop_pages(fs);
 }
 
@@ -192,19 +190,31 @@ static int repo_refresh_view(struct fs *fs, size_t repo)
 }
 
 /*
- * The errno for a repository directory that could not be cloned or planned.
- * ENOENT would read as "the directory does not exist" although ls shows it,
- * so a missing repository or ref becomes ENXIO ("no such device or
- * address"); timeouts, refused connections and auth failures keep theirs.
- * The full cause is in .wikifs/errors and the log.
+ * The errno a request hears when the wiki refuses it, chosen here and
+ * nowhere else in fs/. For a repository directory (lookup in it, opendir)
+ * that could not be cloned or planned, ENOENT would read as "the directory
+ * does not exist" although ls shows it, so a missing repository or ref
+ * becomes ENXIO ("no such device or address"); timeouts, refused
+ * connections and auth failures keep theirs. Opening a page keeps the
+ * causes a reader can act on (budget, interrupted, gone, queue full, disk
+ * full, unmounting) and says EIO for the rest. The full cause is in
+ * .wikifs/errors and the log.
  */
-static int errno_of_repo(struct fs *fs, size_t repo, int err)
+static int reply_errno(enum park_kind kind, int err)
 {
-	(void)fs;
-	(void)repo;
-	if (err == -ENOENT)
-		return ENXIO;
-	return err < 0 ? -err : EIO;
+	if (kind != PARK_OPEN)
+		return err == -ENOENT ? ENXIO : err < 0 ? -err : EIO;
+	switch (err) {
+	case -EDQUOT:
+	case -EINTR:
+	case -ENOENT:
+	case -EAGAIN:
+	case -ENOSPC:
+	case -ESHUTDOWN:
+		return -err;
+	default:
+		return EIO;
+	}
 }
 
 /* ---- lookup ---- */
@@ -258,13 +268,13 @@ static void repo_request(fuse_req_t req, struct fs *fs, const struct node *dir, 
 		return;
 	}
 	if (r < 0) {
-		fuse_reply_err(req, errno_of_repo(fs, dir->repo, r));
+		fuse_reply_err(req, reply_errno(kind, r));
 		return;
 	}
-	p = fs_park_new(fs, req, kind, dir->ino);
+	p = park_request(fs->park, req, kind, dir->ino);
 	if (!p || (name && !(p->name = strdup(name)))) {
 		if (p)
-			fs_park_abandon(p);
+			park_abandon(p);
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
@@ -273,11 +283,11 @@ static void repo_request(fuse_req_t req, struct fs *fs, const struct node *dir, 
 	r = wiki_repo_want(fs->wiki, dir->repo, &p->w);
 	if (r == 1)
 		return; /* parked: fs_answer() replies */
-	fs_park_abandon(p);
+	park_abandon(p);
 	if (r == 0 && repo_refresh_view(fs, dir->repo) == 0)
 		repo_proceed(req, fs, kind, dir->ino, name, fi);
 	else
-		fuse_reply_err(req, r == -EINTR ? EINTR : errno_of_repo(fs, dir->repo, r));
+		fuse_reply_err(req, reply_errno(kind, r));
 }
 
 static void fs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
@@ -370,9 +380,9 @@ static void reply_opendir(fuse_req_t req, struct fs *fs, fuse_ino_t ino, struct 
 	fi->fh = (uint64_t)(uintptr_t)d;
 	fi->cache_readdir = 1;
 	fi->keep_cache = 1;
-	fh_track(&d->head, FH_DIR);
+	fh_track(fs, &d->head, FH_DIR);
 	if (fuse_reply_open(req, fi) != 0) {
-		fh_untrack(&d->head);
+		fh_untrack(fs, &d->head);
 		fh_free(fs, &d->head);
 	}
 }
@@ -496,9 +506,9 @@ static void reply_open_page(fuse_req_t req, struct fuse_file_info *fi, struct wi
 	fi->fh = (uint64_t)(uintptr_t)h;
 	fi->keep_cache = 1;
 	fi->noflush = 1;
-	fh_track(&h->head, FH_PAGE);
+	fh_track(fs, &h->head, FH_PAGE);
 	if (fuse_reply_open(req, fi) != 0) {
-		fh_untrack(&h->head);
+		fh_untrack(fs, &h->head);
 		fh_free(fs, &h->head);
 	}
 }
@@ -532,25 +542,10 @@ static void open_ctl(fuse_req_t req, struct fs *fs, const struct node *n, struct
 	fi->fh = (uint64_t)(uintptr_t)h;
 	fi->direct_io = 1;
 	fi->nonseekable = 0;
-	fh_track(&h->head, FH_CTL);
+	fh_track(fs, &h->head, FH_CTL);
 	if (fuse_reply_open(req, fi) != 0) {
-		fh_untrack(&h->head);
+		fh_untrack(fs, &h->head);
 		fh_free(fs, &h->head);
-	}
-}
-
-static int open_errno(int r)
-{
-	switch (r) {
-	case -EDQUOT:
-	case -EINTR:
-	case -ENOENT:
-	case -EAGAIN:
-	case -ENOSPC:
-	case -ESHUTDOWN:
-		return -r;
-	default:
-		return EIO;
 	}
 }
 
@@ -571,11 +566,11 @@ static void open_page(fuse_req_t req, struct fs *fs, struct node *n, struct fuse
 		return;
 	}
 	if (r < 0) {
-		fuse_reply_err(req, open_errno(r));
+		fuse_reply_err(req, reply_errno(PARK_OPEN, r));
 		return;
 	}
 	/* r == 1: a job exists now (queued above, with no waiter); park on it */
-	p = fs_park_new(fs, req, PARK_OPEN, n->ino);
+	p = park_request(fs->park, req, PARK_OPEN, n->ino);
 	if (!p) {
 		fuse_reply_err(req, ENOMEM);
 		return;
@@ -584,11 +579,11 @@ static void open_page(fuse_req_t req, struct fs *fs, struct node *n, struct fuse
 	r = wiki_page_want(fs->wiki, n->page, GEN_PRIO_INTERACTIVE, &p->w, &o);
 	if (r == 1)
 		return;
-	fs_park_abandon(p);
+	park_abandon(p);
 	if (r == 0)
 		reply_open_page(req, fi, &o, fs);
 	else
-		fuse_reply_err(req, open_errno(r));
+		fuse_reply_err(req, reply_errno(PARK_OPEN, r));
 }
 
 static void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
@@ -611,9 +606,9 @@ static void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
  * A parked request's wait is over. The kernel holds the inode of a request
  * it waits for, so p->ino is still the node the request was about.
  */
-void fs_answer(struct parked *p, int err)
+void fs_answer(void *ctx, struct parked *p, int err)
 {
-	struct fs *fs = p->fs;
+	struct fs *fs = ctx;
 	struct node *n = fs_node_get(fs, p->ino);
 	struct wiki_open o = { .fd = -1 };
 
@@ -627,7 +622,7 @@ void fs_answer(struct parked *p, int err)
 		if (err == 0 && repo_refresh_view(fs, n->repo) == 0)
 			repo_proceed(p->req, fs, p->kind, p->ino, p->name, &p->fi);
 		else
-			fuse_reply_err(p->req, errno_of_repo(fs, n->repo, err ? err : -EIO));
+			fuse_reply_err(p->req, reply_errno(p->kind, err ? err : -EIO));
 		break;
 	case PARK_OPEN:
 		if (err == 0)
@@ -635,7 +630,7 @@ void fs_answer(struct parked *p, int err)
 		if (err == 0)
 			reply_open_page(p->req, &p->fi, &o, fs);
 		else
-			fuse_reply_err(p->req, open_errno(err));
+			fuse_reply_err(p->req, reply_errno(PARK_OPEN, err));
 		break;
 	}
 	fs_node_put(fs, n);
@@ -678,7 +673,7 @@ static void fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	bv.buf[0].size = (size_t)MIN((uint64_t)size, h->o.size - (uint64_t)off);
 	bv.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
 	bv.buf[0].fd = h->o.fd;
-	bv.buf[0].pos = off + PAGE_CACHE_HDR_LEN;
+	bv.buf[0].pos = (off_t)h->o.offset + off;
 	fuse_reply_data(req, &bv, FUSE_BUF_SPLICE_MOVE);
 }
 
@@ -710,7 +705,7 @@ static void fs_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 	struct fh_head *h = (struct fh_head *)(uintptr_t)fi->fh;
 
 	if (h) {
-		fh_untrack(h);
+		fh_untrack(req_fs(req), h);
 		fh_free(req_fs(req), h);
 	}
 	fuse_reply_err(req, 0);

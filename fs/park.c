@@ -4,7 +4,8 @@
  * a FUSE thread. A parked request is answered exactly once, by whichever of
  * three parties takes it first:
  *
- *   - completion: the wiki calls back (fs_answer), having detached it;
+ *   - completion: the wiki calls back, having detached it, and the lot
+ *     hands the request to the answer callback of its owner;
  *   - interrupt: the kernel sends INTERRUPT (Ctrl-C); we detach it from the
  *     wiki and answer EINTR; the job goes on;
  *   - deadline: the timer thread detaches it and answers ETIMEDOUT.
@@ -18,42 +19,54 @@
  * All waits have the same length, so appending keeps the deadline list
  * sorted and the timer only ever looks at its head.
  */
-#include "fs.h"
-#include "log.h"
+#include "park.h"
 #include "util.h"
 
 #include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 
-static pthread_mutex_t park_lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t park_cond;
-/* protected by park_lock */
-static struct parked *dl_head, *dl_tail;
-static bool park_stopping;
-static pthread_t park_thread;
-static bool park_thread_started;
+/*
+ * Lock order: the lot's lock, then the wiki's (the timer detaches under
+ * it). The interrupt hook runs under libfuse's req->lock and takes the
+ * wiki's lock and then the lot's, one after the other, never nested.
+ */
+struct park_lot {
+	struct wiki *wiki;
+	int64_t wait_ms;
+	park_answer_fn *answer;
+	void *ctx;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;	    /* the timer waits on it; protected by lock */
+	struct parked *head, *tail; /* deadline list; protected by lock */
+	bool stopping;		    /* protected by lock */
+	pthread_t thread;
+};
 
-static void dl_remove_locked(struct parked *p)
+static void dl_remove_locked(struct park_lot *lot, struct parked *p)
 {
 	if (!p->listed)
 		return;
 	if (p->prev)
 		p->prev->next = p->next;
 	else
-		dl_head = p->next;
+		lot->head = p->next;
 	if (p->next)
 		p->next->prev = p->prev;
 	else
-		dl_tail = p->prev;
+		lot->tail = p->prev;
 	p->prev = p->next = NULL;
 	p->listed = false;
 }
 
 static void dl_remove(struct parked *p)
 {
-	pthread_mutex_lock(&park_lock);
-	dl_remove_locked(p);
-	pthread_mutex_unlock(&park_lock);
+	struct park_lot *lot = p->lot;
+
+	pthread_mutex_lock(&lot->lock);
+	dl_remove_locked(lot, p);
+	pthread_mutex_unlock(&lot->lock);
 }
 
 static void park_free(struct parked *p)
@@ -67,7 +80,7 @@ static void park_interrupt(fuse_req_t req, void *data)
 {
 	struct parked *p = data;
 
-	if (!wiki_waiter_detach(p->fs->wiki, &p->w))
+	if (!wiki_waiter_detach(p->lot->wiki, &p->w))
 		return; /* completion or the timer owns it, or not attached yet */
 	dl_remove(p);
 	fuse_reply_err(req, EINTR);
@@ -76,65 +89,82 @@ static void park_interrupt(fuse_req_t req, void *data)
 
 static void *park_timer(void *data)
 {
-	struct fs *fs = data;
+	struct park_lot *lot = data;
 
-	pthread_mutex_lock(&park_lock);
-	while (!park_stopping) {
-		struct parked *p = dl_head;
+	pthread_mutex_lock(&lot->lock);
+	while (!lot->stopping) {
+		struct parked *p = lot->head;
 		int64_t now = now_ms();
 
 		while (p && p->expired)
 			p = p->next; /* being answered by its completion right now */
 		if (!p) {
-			pthread_cond_wait(&park_cond, &park_lock);
+			pthread_cond_wait(&lot->cond, &lot->lock);
 			continue;
 		}
 		if (p->deadline_ms > now) {
 			struct timespec ts = deadline_ts(p->deadline_ms);
 
-			pthread_cond_timedwait(&park_cond, &park_lock, &ts);
+			pthread_cond_timedwait(&lot->cond, &lot->lock, &ts);
 			continue;
 		}
 		p->expired = true;
-		if (!wiki_waiter_detach(fs->wiki, &p->w))
+		if (!wiki_waiter_detach(lot->wiki, &p->w))
 			continue;
-		dl_remove_locked(p);
-		pthread_mutex_unlock(&park_lock);
+		dl_remove_locked(lot, p);
+		pthread_mutex_unlock(&lot->lock);
 		fuse_req_interrupt_func(p->req, NULL, NULL);
 		fuse_reply_err(p->req, ETIMEDOUT);
 		park_free(p);
-		pthread_mutex_lock(&park_lock);
+		pthread_mutex_lock(&lot->lock);
 	}
-	pthread_mutex_unlock(&park_lock);
+	pthread_mutex_unlock(&lot->lock);
 	return NULL;
 }
 
-int fs_park_init(struct fs *fs)
+int park_lot_new(struct park_lot **ret, struct wiki *wiki, int64_t wait_ms, park_answer_fn *answer,
+		 void *ctx)
 {
+	struct park_lot *lot = calloc(1, sizeof(*lot));
 	pthread_condattr_t ca;
 	int r;
 
+	if (!lot)
+		return -ENOMEM;
+	lot->wiki = wiki;
+	lot->wait_ms = wait_ms;
+	lot->answer = answer;
+	lot->ctx = ctx;
+	pthread_mutex_init(&lot->lock, NULL);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&park_cond, &ca);
+	pthread_cond_init(&lot->cond, &ca);
 	pthread_condattr_destroy(&ca);
-	park_stopping = false;
-	r = pthread_create(&park_thread, NULL, park_timer, fs);
-	park_thread_started = r == 0;
+	r = pthread_create(&lot->thread, NULL, park_timer, lot);
+	if (r != 0)
+		goto out_free_lot;
+	*ret = lot;
+	return 0;
+
+out_free_lot:
+	pthread_cond_destroy(&lot->cond);
+	pthread_mutex_destroy(&lot->lock);
+	free(lot);
 	return -r;
 }
 
-void fs_park_done(struct fs *fs)
+void park_lot_free(struct park_lot *lot)
 {
-	pthread_mutex_lock(&park_lock);
-	park_stopping = true;
-	pthread_cond_broadcast(&park_cond);
-	pthread_mutex_unlock(&park_lock);
-	if (park_thread_started)
-		pthread_join(park_thread, NULL);
-	park_thread_started = false;
-	pthread_cond_destroy(&park_cond);
-	(void)fs;
+	if (!lot)
+		return;
+	pthread_mutex_lock(&lot->lock);
+	lot->stopping = true;
+	pthread_cond_broadcast(&lot->cond);
+	pthread_mutex_unlock(&lot->lock);
+	pthread_join(lot->thread, NULL);
+	pthread_cond_destroy(&lot->cond);
+	pthread_mutex_destroy(&lot->lock);
+	free(lot);
 }
 
 /* The wiki's callback: the wait is over. */
@@ -144,38 +174,39 @@ static void park_done(struct wiki_waiter *w, int err)
 
 	dl_remove(p);
 	fuse_req_interrupt_func(p->req, NULL, NULL);
-	fs_answer(p, err);
+	p->lot->answer(p->lot->ctx, p, err);
 	park_free(p);
 }
 
-struct parked *fs_park_new(struct fs *fs, fuse_req_t req, enum park_kind kind, fuse_ino_t ino)
+struct parked *park_request(struct park_lot *lot, fuse_req_t req, enum park_kind kind,
+			    fuse_ino_t ino)
 {
 	struct parked *p = calloc(1, sizeof(*p));
 
 	if (!p)
 		return NULL;
 	p->w.done = park_done;
-	p->fs = fs;
+	p->lot = lot;
 	p->req = req;
 	p->kind = kind;
 	p->ino = ino;
-	p->deadline_ms = now_ms() + fs->wait_ms;
-	pthread_mutex_lock(&park_lock);
-	p->prev = dl_tail;
-	if (dl_tail)
-		dl_tail->next = p;
+	p->deadline_ms = now_ms() + lot->wait_ms;
+	pthread_mutex_lock(&lot->lock);
+	p->prev = lot->tail;
+	if (lot->tail)
+		lot->tail->next = p;
 	else
-		dl_head = p;
-	dl_tail = p;
+		lot->head = p;
+	lot->tail = p;
 	p->listed = true;
-	pthread_cond_signal(&park_cond);
-	pthread_mutex_unlock(&park_lock);
+	pthread_cond_signal(&lot->cond);
+	pthread_mutex_unlock(&lot->lock);
 	/* may run park_interrupt at once if the request was interrupted already */
 	fuse_req_interrupt_func(req, park_interrupt, p);
 	return p;
 }
 
-void fs_park_abandon(struct parked *p)
+void park_abandon(struct parked *p)
 {
 	dl_remove(p);
 	fuse_req_interrupt_func(p->req, NULL, NULL);

@@ -10,19 +10,27 @@
  * error, running generations are aborted, and the references drop, so the
  * kernel ends the session and the daemon exits normally.
  */
-#include "fs.h"
+#include "watch.h"
 #include "log.h"
+#include "mountinfo.h"
 #include "util.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
-static pthread_t watch_thread;
-static bool watch_started;
-static int watch_stop_pipe[2] = { -1, -1 };
-static long watch_mount_id = -1;
+/* Fixed once started; the thread only reads them. */
+struct watch {
+	const char *mountpoint;
+	struct wiki *wiki;
+	long mount_id;
+	int stop_pipe[2]; /* a byte on [1] stops the thread */
+	pthread_t thread;
+};
 
 struct wikifs_at {
 	const char *point;
@@ -33,7 +41,7 @@ static int wikifs_at_point(void *ctx, const struct mount_entry *e)
 {
 	struct wikifs_at *w = ctx;
 
-	if (!strcmp(e->fstype, "fuse.wikifs") && !strcmp(e->point, w->point))
+	if (!strcmp(e->fstype, WIKIFS_FSTYPE) && !strcmp(e->point, w->point))
 		w->id = e->id; /* the last one wins: stacked mounts list in order */
 	return 0;
 }
@@ -51,14 +59,14 @@ static bool mount_id_present(long id)
 
 static void *watch_main(void *data)
 {
-	struct fs *fs = data;
+	struct watch *wt = data;
 	int fd = open("/proc/self/mountinfo", O_RDONLY | O_CLOEXEC);
 
 	if (fd < 0)
 		return NULL;
 	for (;;) {
 		struct pollfd p[2] = { { .fd = fd, .events = POLLPRI },
-				       { .fd = watch_stop_pipe[0], .events = POLLIN } };
+				       { .fd = wt->stop_pipe[0], .events = POLLIN } };
 
 		if (poll(p, 2, -1) < 0) {
 			if (errno == EINTR)
@@ -67,11 +75,11 @@ static void *watch_main(void *data)
 		}
 		if (p[1].revents)
 			break;
-		if ((p[0].revents & (POLLPRI | POLLERR)) && !mount_id_present(watch_mount_id)) {
+		if ((p[0].revents & (POLLPRI | POLLERR)) && !mount_id_present(wt->mount_id)) {
 			/* also seen on a plain unmount, racing DESTROY: harmless */
 			log_info("'%s' is no longer mounted: answering waiting requests",
-				 fs->mountpoint);
-			wiki_shutdown(fs->wiki);
+				 wt->mountpoint);
+			wiki_shutdown(wt->wiki);
 			break;
 		}
 	}
@@ -79,33 +87,48 @@ static void *watch_main(void *data)
 	return NULL;
 }
 
-int fs_watch_start(struct fs *fs)
+int watch_start(struct watch **ret, const char *mountpoint, struct wiki *wiki)
 {
-	struct wikifs_at w = { .point = fs->mountpoint, .id = -1 };
+	struct wikifs_at at = { .point = mountpoint, .id = -1 };
+	struct watch *wt;
+	int r;
 
-	mountinfo_foreach(wikifs_at_point, &w);
-	watch_mount_id = w.id;
-	if (watch_mount_id < 0)
+	mountinfo_foreach(wikifs_at_point, &at);
+	if (at.id < 0)
 		return -ENOENT; /* not visible here (another namespace): nothing to watch */
-	if (pipe2(watch_stop_pipe, O_CLOEXEC) < 0)
-		return -errno;
-	if (pthread_create(&watch_thread, NULL, watch_main, fs) != 0) {
-		close(watch_stop_pipe[0]);
-		close(watch_stop_pipe[1]);
-		return -EAGAIN;
+	wt = calloc(1, sizeof(*wt));
+	if (!wt)
+		return -ENOMEM;
+	wt->mountpoint = mountpoint;
+	wt->wiki = wiki;
+	wt->mount_id = at.id;
+	if (pipe2(wt->stop_pipe, O_CLOEXEC) < 0) {
+		r = -errno;
+		goto out_free_watch;
 	}
-	watch_started = true;
+	if (pthread_create(&wt->thread, NULL, watch_main, wt) != 0) {
+		r = -EAGAIN;
+		goto out_close_pipe;
+	}
+	*ret = wt;
 	return 0;
+
+out_close_pipe:
+	close(wt->stop_pipe[0]);
+	close(wt->stop_pipe[1]);
+out_free_watch:
+	free(wt);
+	return r;
 }
 
-void fs_watch_stop(void)
+void watch_stop(struct watch *wt)
 {
-	if (!watch_started)
+	if (!wt)
 		return;
-	if (write(watch_stop_pipe[1], "x", 1) < 0)
+	if (write(wt->stop_pipe[1], "x", 1) < 0)
 		log_warn("cannot stop the mount watcher: %s", strerror(errno));
-	pthread_join(watch_thread, NULL);
-	close(watch_stop_pipe[0]);
-	close(watch_stop_pipe[1]);
-	watch_started = false;
+	pthread_join(wt->thread, NULL);
+	close(wt->stop_pipe[0]);
+	close(wt->stop_pipe[1]);
+	free(wt);
 }

@@ -4,7 +4,9 @@
 Layers, lowest first: core/ (libc and pthreads only), analysis/ (plain
 bytes: no library at all), cache/ (adds libgit2), gen/ (adds libcurl and
 cJSON), wiki/ (the engine: cJSON for its reports, nothing new), fs/ (adds
-libfuse3). Two rules:
+libfuse3). Beside them cli/ (the commands that need no mount: core/ and
+cJSON, never fs/ or libfuse3), and on top src/ (main(), which only
+dispatches: it sees every layer and no foreign library). Two rules:
 
 - a file includes a foreign library only in a layer allowed to use it;
 - a file includes a project header only from its own layer or one it
@@ -21,8 +23,8 @@ import sys
 FOREIGN = {
     "git2": ("cache",),
     "curl/": ("gen",),
-    "cJSON": ("gen", "wiki"),
-    "cjson/": ("gen", "wiki"),
+    "cJSON": ("gen", "wiki", "cli"),
+    "cjson/": ("gen", "wiki", "cli"),
     "fuse": ("fs",),
 }
 # Each layer and the layers whose headers it may include (besides its own).
@@ -33,6 +35,8 @@ SEES = {
     "gen": ("cache", "analysis", "core"),
     "wiki": ("gen", "cache", "analysis", "core"),
     "fs": ("wiki", "gen", "cache", "analysis", "core"),
+    "cli": ("core",),
+    "src": ("fs", "cli", "wiki", "gen", "cache", "analysis", "core"),
 }
 INCLUDE = re.compile(r'^\s*#\s*include\s*([<"])([^>"]+)[>"]', re.M)
 

@@ -217,6 +217,7 @@ static int open_cached(struct wiki *w, struct wpage *p, struct wiki_open *o)
 		w->ev.page_ready(w->ev.ctx, p->repo->idx, (const struct wiki_page *)p);
 	if (r < 0)
 		return r;
+	o->offset = PAGE_CACHE_HDR_LEN;
 	o->key = key;
 	return 0;
 }

@@ -115,7 +115,8 @@ void wiki_page_unref(struct wiki *w, struct wiki_page *p);
 const char *wiki_page_slug(const struct wiki_page *p);
 
 struct wiki_open {
-	int fd; /* content at offset PAGE_CACHE_HDR_LEN */
+	int fd;		 /* the page's content is @size bytes at @offset */
+	uint64_t offset; /* past the cache entry's header */
 	uint64_t size;
 	struct page_key key; /* for wiki_page_close() */
 };
@@ -169,20 +170,5 @@ void wiki_error_note(struct wiki *w, const char *what, const char *msg);
 int wiki_report_text(struct wiki *w, struct buf *out);
 int wiki_report_json(struct wiki *w, struct buf *out);
 int wiki_report_errors(struct wiki *w, struct buf *out);
-
-/*
- * Totals of a progress.json text over the repositories at or below @prefix
- * ("" = all, "owner", "owner/repo"), for the prefetch client. @failed
- * counts pages that fail now (within failure_backoff); @last_failed also
- * those whose backoff is over but that nothing has tried again since: a
- * page reaches one of ready or last_failed once its job is over.
- */
-struct wiki_totals {
-	size_t repos, repos_pending, repos_failed;
-	size_t pages, ready, failed, last_failed, queued, running;
-	double rate_per_min, eta_s;
-};
-int wiki_report_parse_totals(const char *json, size_t len, const char *prefix,
-			     struct wiki_totals *t);
 
 #endif

@@ -1,18 +1,21 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * /proc/self/mountinfo, read in one place: the preflight checks (is the
- * mountpoint already or stale-mounted?) and the mount watcher (is our mount
- * still there?) both walk it. Each line is "ID PARENT MAJ:MIN ROOT POINT
+ * /proc/self/mountinfo, read in one place: the preflight checks and
+ * "wikifs status" (is the mountpoint already or stale-mounted?) and the
+ * mount watcher (is our mount still there?) all walk it. Each line is "ID PARENT MAJ:MIN ROOT POINT
  * OPTIONS [OPTIONAL...] - FSTYPE SOURCE SUPEROPTS"; the mount point escapes
  * space, tab, newline and backslash as \ooo, undone here so callers compare
  * it with a real path.
  */
-#include "fs.h"
+#include "mountinfo.h"
 #include "util.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static void unescape_octal(char *s)
 {
@@ -58,4 +61,39 @@ int mountinfo_foreach(int (*fn)(void *ctx, const struct mount_entry *e), void *c
 			return r;
 	}
 	return 0;
+}
+
+struct type_at {
+	const char *path;
+	char *type;
+};
+
+static int type_at_path(void *ctx, const struct mount_entry *e)
+{
+	struct type_at *t = ctx;
+
+	if (!strcmp(e->point, t->path)) {
+		free(t->type); /* the last entry for a path is the one on top */
+		t->type = strdup(e->fstype);
+	}
+	return 0;
+}
+
+char *mountinfo_type_at(const char *path)
+{
+	struct type_at t = { .path = path, .type = NULL };
+
+	mountinfo_foreach(type_at_path, &t);
+	return t.type;
+}
+
+bool mountinfo_is_stale(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd >= 0) {
+		close(fd);
+		return false;
+	}
+	return errno == ENOTCONN;
 }

@@ -12,8 +12,10 @@
  * going), and exits 130. The exit status is 1 if any page or repository
  * failed or was left absent.
  */
-#include "fs.h"
+#include "cli.h"
 #include "fsutil.h"
+#include "mountinfo.h"
+#include "progress.h"
 #include "util.h"
 
 #include <errno.h>
@@ -24,8 +26,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-int prefetch_main(int argc, char **argv);
-
+/* set by the signal handler: a signal can reach no object */
 static volatile sig_atomic_t interrupted;
 
 static void on_sigint(int sig)
@@ -44,7 +45,7 @@ static int find_root(const char *path, char root[PATH_MAX], char rel[PATH_MAX])
 		return -errno;
 	len = strlen(real);
 	for (;;) {
-		snprintf(probe, sizeof(probe), "%.*s/" CTLDIR_NAME "/control", (int)len, real);
+		snprintf(probe, sizeof(probe), "%.*s/" WIKIFS_CTLDIR "/control", (int)len, real);
 		if (access(probe, F_OK) == 0)
 			break;
 		while (len > 1 && real[len - 1] != '/')
@@ -63,7 +64,7 @@ static int send_command(const char *root, const char *verb, const char *rel)
 	char path[PATH_MAX + 32], line[PATH_MAX + 32];
 	int fd, n, r = 0;
 
-	snprintf(path, sizeof(path), "%s/" CTLDIR_NAME "/control", root);
+	snprintf(path, sizeof(path), "%s/" WIKIFS_CTLDIR "/control", root);
 	n = snprintf(line, sizeof(line), "%s %s\n", verb, *rel ? rel : ".");
 	fd = open(path, O_WRONLY | O_CLOEXEC);
 	if (fd < 0)
@@ -74,7 +75,7 @@ static int send_command(const char *root, const char *verb, const char *rel)
 	return r;
 }
 
-static void draw(const struct wiki_totals *t, bool tty, int64_t t0)
+static void draw(const struct progress_totals *t, bool tty, int64_t t0)
 {
 	size_t done = t->ready + t->last_failed, total = t->pages;
 	int width = 30, fill = total ? (int)((double)done * width / (double)total) : 0;
@@ -97,7 +98,7 @@ static void draw(const struct wiki_totals *t, bool tty, int64_t t0)
 }
 
 /* The end line: what did not become ready, and why to look. 0 or 1. */
-static int summary(const struct wiki_totals *t, const char *root)
+static int summary(const struct progress_totals *t, const char *root)
 {
 	size_t left = t->pages - MIN(t->pages, t->ready + t->last_failed);
 
@@ -112,17 +113,17 @@ static int summary(const struct wiki_totals *t, const char *root)
 			left, t->pages);
 	if (t->repos_failed)
 		fprintf(stdout, "%zu of %zu repositories failed\n", t->repos_failed, t->repos);
-	fprintf(stdout, "see %s/" CTLDIR_NAME "/errors\n", root);
+	fprintf(stdout, "see %s/" WIKIFS_CTLDIR "/errors\n", root);
 	return 1;
 }
 
-int prefetch_main(int argc, char **argv)
+int cli_prefetch_main(int argc, char **argv)
 {
 	char root[PATH_MAX], json_path[PATH_MAX + 32];
 	char rel[PATH_MAX];
 	const char *path = NULL;
 	bool wait = true, tty = isatty(STDOUT_FILENO);
-	struct wiki_totals t = { 0 };
+	struct progress_totals t = { 0 };
 	int64_t t0 = now_ms(), last_draw = 0;
 	size_t last_done = (size_t)-1;
 	int r;
@@ -150,7 +151,7 @@ int prefetch_main(int argc, char **argv)
 	r = send_command(root, "prefetch", rel);
 	if (r < 0) {
 		fprintf(stderr,
-			"wikifs: prefetch of '%s' refused: %s (see %s/" CTLDIR_NAME "/errors)\n",
+			"wikifs: prefetch of '%s' refused: %s (see %s/" WIKIFS_CTLDIR "/errors)\n",
 			path, strerror(-r), root);
 		return 1;
 	}
@@ -160,13 +161,13 @@ int prefetch_main(int argc, char **argv)
 	}
 	signal(SIGINT, on_sigint);
 	signal(SIGTERM, on_sigint);
-	snprintf(json_path, sizeof(json_path), "%s/" CTLDIR_NAME "/progress.json", root);
+	snprintf(json_path, sizeof(json_path), "%s/" WIKIFS_CTLDIR "/progress.json", root);
 	while (!interrupted) {
 		_cleanup_free_ char *text = NULL;
 		size_t len = 0;
 
 		r = read_file(json_path, 64 << 20, &text, &len);
-		if (r < 0 || wiki_report_parse_totals(text, len, rel, &t) < 0) {
+		if (r < 0 || progress_parse_totals(text, len, rel, &t) < 0) {
 			fprintf(stderr, "\nwikifs: cannot read progress: %s\n",
 				r < 0 ? strerror(-r) : "malformed progress.json");
 			return 1;

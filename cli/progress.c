@@ -1,0 +1,65 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The prefetch client's view of progress.json (the DESIGN contract): the
+ * per-repository counts summed over a path prefix. Parsed with cJSON and a
+ * parse-end pointer; anything that is not there counts as zero, so a
+ * daemon of a newer version with more fields still reads.
+ */
+#include "progress.h"
+
+#include <cJSON.h>
+#include <errno.h>
+#include <stdbool.h>
+#include <string.h>
+
+static double num(const cJSON *o, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+
+	return cJSON_IsNumber(v) ? v->valuedouble : 0;
+}
+
+static bool under(const char *name, const char *prefix)
+{
+	size_t n = strlen(prefix);
+
+	return n == 0 || (!strncmp(name, prefix, n) && (name[n] == '\0' || name[n] == '/'));
+}
+
+int progress_parse_totals(const char *json, size_t len, const char *prefix,
+			  struct progress_totals *t)
+{
+	const char *end = NULL;
+	cJSON *root = cJSON_ParseWithLengthOpts(json, len, &end, false);
+	const cJSON *repos, *r, *gen;
+
+	memset(t, 0, sizeof(*t));
+	if (!root)
+		return -EBADMSG;
+	repos = cJSON_GetObjectItemCaseSensitive(root, "repos");
+	cJSON_ArrayForEach(r, repos)
+	{
+		const cJSON *name = cJSON_GetObjectItemCaseSensitive(r, "name");
+		const cJSON *state = cJSON_GetObjectItemCaseSensitive(r, "state");
+
+		if (!cJSON_IsString(name) || !cJSON_IsString(state) ||
+		    !under(name->valuestring, prefix))
+			continue;
+		t->repos++;
+		if (!strcmp(state->valuestring, "failed"))
+			t->repos_failed++;
+		else if (strcmp(state->valuestring, "ready"))
+			t->repos_pending++;
+		t->pages += (size_t)num(r, "pages");
+		t->ready += (size_t)num(r, "ready");
+		t->failed += (size_t)num(r, "failed");
+		t->last_failed += (size_t)num(r, "last_failed");
+		t->queued += (size_t)num(r, "queued");
+		t->running += (size_t)num(r, "running");
+	}
+	gen = cJSON_GetObjectItemCaseSensitive(root, "generation");
+	t->rate_per_min = num(gen, "rate_per_min");
+	t->eta_s = num(gen, "eta_s");
+	cJSON_Delete(root);
+	return 0;
+}
