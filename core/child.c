@@ -29,10 +29,10 @@
 
 extern char **environ;
 
-#define CHUNK	      16384 /* one read() */
-#define READ_ROUNDS   16    /* reads per stream per poll round: the clock is looked at */
-#define STDIN_STEP    65536 /* one write() */
-#define NAP_NO_PIDFD  50    /* ms between looks at the child where there is no pidfd */
+#define CHUNK	     16384 /* one read() */
+#define READ_ROUNDS  16	   /* reads per stream per poll round: the clock is looked at */
+#define STDIN_STEP   65536 /* one write() */
+#define NAP_NO_PIDFD 50	   /* ms between looks at the child where there is no pidfd */
 
 struct stream {
 	int fd; /* read end; -1 when not piped or at EOF */
@@ -286,9 +286,12 @@ int child_spawn(struct child **ret, const struct child_opts *o, struct wf_err *e
 	static const char *const what[] = { "cannot start", "cannot enter directory",
 					    "cannot run" };
 	struct setup s = { { -1, -1 }, { -1, -1 }, { -1, -1 }, { -1, -1 }, -1 };
-	struct exec_plan plan = { .path = o->path, .cwd = o->cwd, .argv = o->argv,
+	struct exec_plan plan = { .path = o->path,
+				  .cwd = o->cwd,
+				  .argv = o->argv,
 				  .envp = o->envp ? o->envp : environ,
-				  .pdeathsig = o->pdeathsig, .parent = getpid() };
+				  .pdeathsig = o->pdeathsig,
+				  .parent = getpid() };
 	struct child *c = child_new(o);
 	int r, stage = STAGE_SETUP;
 

@@ -286,13 +286,12 @@ static void test_group(void)
 	dt = now_ms() - t0;
 	ok(r == -ETIMEDOUT && pl.pid > 0 && gone(pl.pid) && WIFSIGNALED(st) &&
 	       WTERMSIG(st) == SIGKILL && dt >= 590,
-	   "group: SIGTERM ignored, SIGKILL after the grace (%lld ms, signal %d)",
-	   (long long)dt, WIFSIGNALED(st) ? WTERMSIG(st) : 0);
+	   "group: SIGTERM ignored, SIGKILL after the grace (%lld ms, signal %d)", (long long)dt,
+	   WIFSIGNALED(st) ? WTERMSIG(st) : 0);
 
 	/* the child exits and leaves a grandchild holding stdout */
 	pl.pid = -1;
-	o = (struct child_opts){ .timeout_ms = 20000,
-				 .out = { .on_line = on_pid, .opaque = &pl } };
+	o = (struct child_opts){ .timeout_ms = 20000, .out = { .on_line = on_pid, .opaque = &pl } };
 	t0 = now_ms();
 	r = sh(&o, "sleep 100 & echo $!", &st, &e);
 	dt = now_ms() - t0;
