@@ -27,8 +27,6 @@
 #include <sys/resource.h>
 #include <sys/wait.h>
 
-/* How long the guard waits for an unkillable subtree before it gives up. */
-#define GUARD_LIMIT_MS 5000
 /* The pause between two rounds of proctree_end(). */
 #define END_NAP_MS 5
 
@@ -274,7 +272,7 @@ int proctree_guard_main(int argc, char **argv)
 				exited = true;
 			}
 	}
-	proctree_end(grace, grace + GUARD_LIMIT_MS);
+	proctree_end(grace, grace + PROCTREE_GUARD_LIMIT_MS);
 	if (!exited)
 		die_of(stop); /* the command was ended on request */
 	if (WIFSIGNALED(status))

@@ -39,6 +39,9 @@
 /* Grace between SIGTERM and SIGKILL when a subtree is ended. */
 #define PROCTREE_GRACE_MS 300
 
+/* How long past the grace a guard waits for an unkillable subtree. */
+#define PROCTREE_GUARD_LIMIT_MS 5000
+
 /*
  * Sends @sig to every process below @root (not to @root). @sig 0 only counts
  * them. Returns how many there are (zombies included), or -errno when /proc

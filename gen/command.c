@@ -14,16 +14,15 @@
  * Lifetime: the command runs under a guard (core/proctree.h): the wikifs
  * executable started again as a child subreaper, which starts the command
  * and ends its whole subtree -- grandchildren that called setsid() or ignore
- * SIGTERM included -- when the command exits, when we send it SIGTERM
+ * SIGTERM included -- when the command exits, when it gets SIGTERM
  * (timeout, abort, unmount) and when the daemon dies, even by SIGKILL (its
- * parent-death signal is SIGTERM, which it catches). Here the guard is the
- * child: its own process group, so a terminal's signals to the daemon's
- * group do not reach it, and it exits only once every process it guarded is
- * gone, with the command's status. All three pipes are served by one poll()
- * loop, so a large prompt and a large page cannot deadlock each other; an
- * eventfd written by abort() is in the same poll set, so unmount is
- * immediate. A pidfd (where the kernel has one) tells when the guard exits.
- * The guard is always reaped with waitpid().
+ * parent-death signal is SIGTERM, which it catches). The guard is a
+ * supervised child (core/child.h): its own process group, the prompt
+ * written to its stdin as it reads while stdout is captured (bounded by the
+ * page size) and stderr's tail kept, the generation timeout as deadline,
+ * and the backend's abort eventfd as abort descriptor, so unmount is
+ * immediate. When it is stopped early its group gets SIGTERM, and SIGKILL
+ * only after the time the guard may take to end the subtree.
  *
  * Failures: a timeout, a non-zero exit, death by a signal and an empty page
  * are retryable: CLI agents fail transiently (network, rate limits) and the
@@ -33,19 +32,17 @@
  * / not found) and a page over PAGE_MAX_BYTES are not: they will not change.
  */
 #include "backend.h"
+#include "child.h"
 #include "proctree.h"
 #include "prompt.h"
 #include "util.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
-#include <sys/prctl.h>
 #include <string.h>
 #include <sys/eventfd.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 
 extern char **environ;
@@ -169,66 +166,6 @@ static char **make_env(const struct gen_request *req, char *vars[3])
 	return env;
 }
 
-/* Writes to a pipe whose reader may be gone, without a process-wide SIGPIPE. */
-static ssize_t write_nosigpipe(int fd, const void *p, size_t n)
-{
-	sigset_t pipe_set, old;
-	struct timespec zero = { 0, 0 };
-	ssize_t w;
-	int saved;
-
-	sigemptyset(&pipe_set);
-	sigaddset(&pipe_set, SIGPIPE);
-	pthread_sigmask(SIG_BLOCK, &pipe_set, &old);
-	w = write(fd, p, n);
-	saved = errno;
-	if (w < 0 && errno == EPIPE && !sigismember(&old, SIGPIPE)) {
-		/* consume the SIGPIPE this thread just raised before unblocking */
-		while (sigtimedwait(&pipe_set, NULL, &zero) < 0 && errno == EINTR)
-			;
-	}
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	errno = saved;
-	return w;
-}
-
-static int pidfd_open_compat(pid_t pid)
-{
-#ifdef SYS_pidfd_open
-	return (int)syscall(SYS_pidfd_open, pid, 0);
-#else
-	errno = ENOSYS;
-	return -1;
-#endif
-}
-
-/* 1 if @pid has exited (left as a zombie, not reaped), 0 if running. */
-static int exited(pid_t pid)
-{
-	siginfo_t si = { 0 };
-
-	if (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT) < 0)
-		return errno == ECHILD ? 1 : 0;
-	return si.si_pid == pid;
-}
-
-struct run {
-	pid_t pid;
-	int in, out, errfd, pidfd;
-	const char *prompt;
-	size_t prompt_len, written;
-	struct buf *page;
-	struct tail tail;
-	bool too_big, timed_out, aborted, child_exited;
-};
-
-static void close_fd(int *fd)
-{
-	if (*fd >= 0)
-		close(*fd);
-	*fd = -1;
-}
-
 /*
  * Splits a command without shell syntax into words ('single' and "double"
  * quotes, backslash escapes in double quotes). NULL when the shell is needed:
@@ -316,44 +253,6 @@ static char *find_program(const char *name)
 	return r;
 }
 
-/*
- * vfork + execve instead of posix_spawn, for the one thing posix_spawn
- * cannot do: PR_SET_PDEATHSIG, so the guard learns of the daemon's death even
- * when the daemon is killed with SIGKILL. Between vfork and execve the child
- * makes only async-signal-safe system calls. All signals are blocked in this
- * thread around vfork so no handler of the daemon runs in the child.
- */
-static pid_t spawn_guard(char *const argv[], char *const envp[], const int fds[3])
-{
-	static const int defaults[] = { SIGPIPE, SIGINT, SIGTERM, SIGHUP, SIGCHLD, SIGQUIT };
-	pid_t parent = getpid(), pid;
-	sigset_t all, old;
-
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	pid = vfork();
-	if (pid == 0) {
-		struct sigaction dfl = { .sa_handler = SIG_DFL };
-		sigset_t none;
-
-		setpgid(0, 0); /* not in the daemon's group: a terminal's ^C is the daemon's */
-		prctl(PR_SET_PDEATHSIG, SIGTERM); /* the guard catches it and ends the subtree */
-		if (getppid() != parent)
-			_exit(125); /* the daemon died before the line above */
-		for (int i = 0; i < 3; i++)
-			if (dup2(fds[i], i) < 0)
-				_exit(125);
-		for (size_t i = 0; i < ARRAY_SIZE(defaults); i++)
-			sigaction(defaults[i], &dfl, NULL);
-		sigemptyset(&none);
-		sigprocmask(SIG_SETMASK, &none, NULL);
-		execve("/proc/self/exe", argv, envp); /* this very executable, even if replaced */
-		_exit(125);
-	}
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	return pid;
-}
-
 /* "wikifs --proc-guard PPID GRACE PATH ARGV..." for @argv run as @path. */
 static char **guard_argv(const char *path, char **argv, char ppid[16], char grace[16])
 {
@@ -377,17 +276,41 @@ static char **guard_argv(const char *path, char **argv, char ppid[16], char grac
 	return g;
 }
 
-static int spawn_child(const struct command *cmd, const struct gen_request *req, struct run *run,
+/* Keeps the tail of the command's stderr. */
+static int on_stderr(void *opaque, const char *line, size_t len, unsigned flags)
+{
+	struct tail *t = opaque;
+
+	tail_add(t, line, len);
+	if (!(flags & (CHILD_LINE_PARTIAL | CHILD_LINE_NOEOL)))
+		tail_add(t, "\n", 1);
+	return 0;
+}
+
+/* What one run of the command left behind. */
+struct run {
+	bool started; /* false: it could not be started, the error says why */
+	int status;   /* its wait status */
+	struct tail tail;
+};
+
+/*
+ * Runs the command line under a guard, @prompt on its stdin, its stdout
+ * appended to @page. Returns 0 once it exited by itself (see run->status),
+ * or what child_spawn() or child_wait() return.
+ */
+static int run_command(const struct command *cmd, const struct gen_request *req,
+		       const struct buf *prompt, struct buf *page, struct run *run,
 		       struct wf_err *err)
 {
-	int pin[2] = { -1, -1 }, pout[2] = { -1, -1 }, perr[2] = { -1, -1 };
 	char *vars[3] = { NULL, NULL, NULL };
 	char *shell_argv[] = { "sh", "-c", cmd->c->command, NULL };
 	_cleanup_free_ char *words = NULL, *path = NULL;
 	_cleanup_free_ char **simple = split_simple(cmd->c->command, &words);
-	_cleanup_free_ char **gargv = NULL;
-	char **argv = shell_argv, **env = NULL, ppid[16], grace[16];
-	int r = 0;
+	_cleanup_free_ char **gargv = NULL, **env = NULL;
+	char **argv = shell_argv, ppid[16], grace[16];
+	struct child *child;
+	int r;
 
 	/* a plain "prog args" runs directly: one exec less */
 	path = simple ? find_program(simple[0]) : strdup("/bin/sh");
@@ -397,147 +320,51 @@ static int spawn_child(const struct command *cmd, const struct gen_request *req,
 		free(path);
 		path = strdup("/bin/sh"); /* not found: let the shell say so (exit 127) */
 	}
-	if (!path)
-		return wf_err_set(err, -ENOMEM, "out of memory");
-	gargv = guard_argv(path, argv, ppid, grace);
-	if (!gargv)
-		return wf_err_set(err, -ENOMEM, "out of memory");
-	if (pipe2(pin, O_CLOEXEC) < 0 || pipe2(pout, O_CLOEXEC) < 0 || pipe2(perr, O_CLOEXEC) < 0) {
-		r = wf_err_set(err, -errno, "cannot create pipes: %s", strerror(errno));
-		goto out_close;
-	}
-	env = make_env(req, vars);
+	gargv = path ? guard_argv(path, argv, ppid, grace) : NULL;
+	env = gargv ? make_env(req, vars) : NULL;
 	if (!env) {
 		r = wf_err_set(err, -ENOMEM, "out of memory");
-		goto out_close;
+		goto out_free_vars;
 	}
-	run->pid = spawn_guard(gargv, env, (const int[3]){ pin[0], pout[1], perr[1] });
-	if (run->pid < 0) {
-		r = wf_err_set(err, -errno, "cannot run '%s': %s", path, strerror(errno));
-		goto out_close;
+	r = child_spawn(&child,
+			&(struct child_opts){
+			    .path = "/proc/self/exe", /* this very executable, even if replaced */
+			    .argv = gargv,
+			    .envp = env,
+			    .stdin_data = prompt->data,
+			    .stdin_len = prompt->len,
+			    .out = { .capture = page },
+			    .err = { .on_line = on_stderr, .opaque = &run->tail },
+			    .line_max = STDERR_TAIL,
+			    .pdeathsig = SIGTERM, /* the guard catches it and ends the subtree */
+			    .timeout_ms = (int64_t)cmd->c->gen_timeout * 1000,
+			    /* the guard's own SIGTERM-to-SIGKILL, and then some */
+			    .grace_ms = PROCTREE_GRACE_MS + PROCTREE_GUARD_LIMIT_MS + 1000,
+			    .abort_fd = cmd->abort_fd,
+			},
+			NULL);
+	if (r < 0) {
+		r = wf_err_set(err, r, "cannot run '%s': %s", path, strerror(-r));
+		goto out_free_vars;
 	}
-	run->in = TAKE_FD(pin[1]);
-	run->out = TAKE_FD(pout[0]);
-	run->errfd = TAKE_FD(perr[0]);
-	fcntl(run->in, F_SETFL, O_NONBLOCK);
-	fcntl(run->out, F_SETFL, O_NONBLOCK);
-	fcntl(run->errfd, F_SETFL, O_NONBLOCK);
-	run->pidfd = pidfd_open_compat(run->pid);
-out_close:
-	for (int i = 0; i < 2; i++) {
-		close_fd(&pin[i]);
-		close_fd(&pout[i]);
-		close_fd(&perr[i]);
-	}
-	free(env);
+	run->started = true;
+	r = child_wait(child, &run->status, NULL);
+	child_free(child);
+out_free_vars:
 	for (int i = 0; i < 3; i++)
 		free(vars[i]);
 	return r;
 }
-
-/* Reads what is available from @fd; false once it is at EOF (closed here). */
-static void drain(struct run *run, int *fd, bool is_out)
-{
-	char chunk[16384];
-
-	for (;;) {
-		ssize_t n = read(*fd, chunk, sizeof(chunk));
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && errno == EAGAIN)
-			return;
-		if (n <= 0) {
-			close_fd(fd);
-			return;
-		}
-		if (!is_out)
-			tail_add(&run->tail, chunk, (size_t)n);
-		else if (!run->too_big && buf_add(run->page, chunk, (size_t)n) < 0)
-			run->too_big = true;
-		if (run->too_big)
-			return;
-	}
-}
-
-static void pump(const struct command *cmd, struct run *run, int64_t deadline)
-{
-	int64_t grace = 0; /* after the child exited: time to collect what is buffered */
-
-	while ((run->out >= 0 || run->errfd >= 0 || !run->child_exited) && !run->too_big) {
-		struct pollfd p[5];
-		int np = 0, i_in = -1, i_out = -1, i_err = -1, i_pid = -1, i_abort;
-		int64_t now = now_ms(), timeout = deadline - now;
-
-		if (timeout <= 0) {
-			run->timed_out = true;
-			return;
-		}
-		if (run->child_exited) {
-			/* a background grandchild may hold the pipes forever */
-			if (!grace)
-				grace = now + 1000;
-			if (now >= grace)
-				return;
-			timeout = MIN(timeout, grace - now);
-		}
-		i_abort = np;
-		p[np++] = (struct pollfd){ .fd = cmd->abort_fd, .events = POLLIN };
-		if (run->in >= 0) {
-			i_in = np;
-			p[np++] = (struct pollfd){ .fd = run->in, .events = POLLOUT };
-		}
-		if (run->out >= 0) {
-			i_out = np;
-			p[np++] = (struct pollfd){ .fd = run->out, .events = POLLIN };
-		}
-		if (run->errfd >= 0) {
-			i_err = np;
-			p[np++] = (struct pollfd){ .fd = run->errfd, .events = POLLIN };
-		}
-		if (run->pidfd >= 0 && !run->child_exited) {
-			i_pid = np;
-			p[np++] = (struct pollfd){ .fd = run->pidfd, .events = POLLIN };
-		} else if (!run->child_exited) {
-			timeout = MIN(timeout, 50); /* no pidfd: look now and then */
-		}
-		if (poll(p, (nfds_t)np, (int)MIN(timeout, 1000)) < 0 && errno != EINTR)
-			return;
-		if (p[i_abort].revents) {
-			run->aborted = true;
-			return;
-		}
-		if (i_in >= 0 && p[i_in].revents) {
-			ssize_t w =
-			    write_nosigpipe(run->in, run->prompt + run->written,
-					    MIN(run->prompt_len - run->written, (size_t)65536));
-
-			if (w > 0)
-				run->written += (size_t)w;
-			if ((w < 0 && errno != EAGAIN && errno != EINTR) ||
-			    run->written == run->prompt_len)
-				close_fd(
-				    &run->in); /* EOF for the child; EPIPE: it stopped reading */
-		}
-		if (i_out >= 0 && p[i_out].revents)
-			drain(run, &run->out, true);
-		if (i_err >= 0 && p[i_err].revents)
-			drain(run, &run->errfd, false);
-		if (!run->child_exited && (i_pid < 0 || p[i_pid].revents))
-			run->child_exited = exited(run->pid);
-	}
-}
-
 static int command_generate(void *state, void *wstate, const struct gen_request *req,
 			    struct buf *out, struct gen_usage *usage, struct gen_err *gerr)
 {
 	struct command *cmd = state;
 	struct wf_err *err = &gerr->e;
 	struct buf sys, user, prompt;
-	struct run run = { .pid = -1, .in = -1, .out = -1, .errfd = -1, .pidfd = -1 };
+	struct run run = { 0 };
 	size_t start = out->len;
 	char tail[STDERR_TAIL + 1];
-	int status = 0, r;
+	int r;
 
 	gerr->retryable = false;
 	gerr->budget = false;
@@ -554,38 +381,30 @@ static int command_generate(void *state, void *wstate, const struct gen_request 
 		r = wf_err_set(err, -ECANCELED, "generation aborted");
 		goto out_free;
 	}
-	run.prompt = prompt.data;
-	run.prompt_len = prompt.len;
-	run.page = out;
-	r = spawn_child(cmd, req, &run, err);
-	if (r < 0) {
+	r = run_command(cmd, req, &prompt, out, &run, err);
+	if (!run.started) {
 		/* short of descriptors, processes or memory: the machine's state */
 		gerr->retryable = r == -EMFILE || r == -ENFILE || r == -EAGAIN || r == -ENOMEM;
 		goto out_free;
 	}
-	pump(cmd, &run, now_ms() + (int64_t)cmd->c->gen_timeout * 1000);
-	/* stopped early: the guard ends the whole subtree, then exits */
-	if (!run.child_exited)
-		kill(run.pid, SIGTERM);
-	while (waitpid(run.pid, &status, 0) < 0 && errno == EINTR)
-		;
-	if (run.errfd >= 0)
-		drain(&run, &run.errfd, false); /* what the dying child said last */
 	tail_str(&run.tail, tail, sizeof(tail));
-	if (run.aborted) {
+	if (r == -ECANCELED) {
 		r = wf_err_set(err, -ECANCELED, "command aborted");
-	} else if (run.timed_out) {
+	} else if (r == -ETIMEDOUT) {
 		gerr->retryable = true;
 		r = wf_err_set(err, -ETIMEDOUT, "command timed out after %us, killed%s%s",
 			       cmd->c->gen_timeout, tail[0] ? ": " : "", tail);
-	} else if (run.too_big) {
+	} else if (r == -EFBIG) {
 		r = wf_err_set(err, -EFBIG, "command output larger than %zu bytes", out->max);
-	} else if (WIFSIGNALED(status)) {
+	} else if (r < 0) {
 		gerr->retryable = true;
-		r = wf_err_set(err, -EIO, "command killed by signal %d%s%s", WTERMSIG(status),
+		r = wf_err_set(err, r, "command failed: cannot watch it: %s", strerror(-r));
+	} else if (WIFSIGNALED(run.status)) {
+		gerr->retryable = true;
+		r = wf_err_set(err, -EIO, "command killed by signal %d%s%s", WTERMSIG(run.status),
 			       tail[0] ? ": " : "", tail);
-	} else if (WIFEXITED(status) && WEXITSTATUS(status) != 0) {
-		int code = WEXITSTATUS(status);
+	} else if (WIFEXITED(run.status) && WEXITSTATUS(run.status) != 0) {
+		int code = WEXITSTATUS(run.status);
 
 		gerr->retryable = code != 126 && code != 127;
 		r = wf_err_set(err,
@@ -599,10 +418,6 @@ static int command_generate(void *state, void *wstate, const struct gen_request 
 		r = wf_err_set(err, -ENODATA, "command wrote nothing on stdout%s%s",
 			       tail[0] ? ": " : "", tail);
 	}
-	close_fd(&run.in);
-	close_fd(&run.out);
-	close_fd(&run.errfd);
-	close_fd(&run.pidfd);
 out_free:
 	if (r < 0) {
 		out->len = start;
