@@ -46,6 +46,25 @@ bool fs_node_shown(const struct node *n)
 	return n->type != NODE_PAGE || __atomic_load_n(&n->shown, __ATOMIC_SEQ_CST);
 }
 
+bool fs_page_frozen(const struct node *n)
+{
+	return __atomic_load_n(&n->frozen, __ATOMIC_SEQ_CST);
+}
+
+int fs_page_size(struct fs *fs, struct node *n, uint64_t *size)
+{
+	int r;
+
+	if (fs_page_frozen(n)) {
+		*size = atomic_get(&n->told) - 1; /* frozen only once told */
+		return 0;
+	}
+	r = wiki_page_size(fs->wiki, n->page, size);
+	if (r == 0)
+		__atomic_store_n(&n->told, *size + 1, __ATOMIC_SEQ_CST);
+	return r;
+}
+
 /* fs->lock held for writing (or during init). Reuses a free inode number. */
 static struct node *node_add(struct fs *fs, enum node_type type, fuse_ino_t parent,
 			     const char *name)
@@ -502,21 +521,80 @@ void fs_repo_changed(void *ctx, size_t repo)
 		fuse_lowlevel_notify_inval_inode(fs->se, fr->ino, 0, 0);
 }
 
-/* A page was regenerated at its commit (retry): the kernel asks for its size again. */
+/*
+ * Listed page node @i of @fr was regenerated. If the kernel knows it with a
+ * size, it may hold it open or cached: retire it (frozen at that size, its
+ * listing reference kept for the caller) and list a new node for the page.
+ * Returns the old node, or NULL if it needs only an invalidation (or no
+ * memory: the old behaviour). fs->lock held for writing.
+ */
+static struct node *page_renew_locked(struct fs *fs, struct fs_repo *fr, size_t i)
+{
+	struct node *old = fr->pages[i], *n;
+
+	if (!atomic_get(&old->nlookup) || !atomic_get(&old->told))
+		return NULL;
+	n = node_add(fs, NODE_PAGE, fr->ino, old->name);
+	if (!n)
+		return NULL;
+	n->slug = strdup(old->slug);
+	if (!n->slug) {
+		node_free(fs, node_unlink_locked(fs, n)); /* no page yet: no wiki call */
+		return NULL;
+	}
+	n->repo = old->repo;
+	n->page = wiki_page_ref(fs->wiki, old->page); /* lock order: fs->lock, wiki */
+	n->shown = true;
+	n->refs = 1; /* the listing's */
+	__atomic_store_n(&old->frozen, true, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&old->shown, false, __ATOMIC_SEQ_CST);
+	fr->pages[i] = n;
+	return old;
+}
+
+/*
+ * A page was (re)generated: a retry at its commit, or its first generation.
+ * A node the kernel knows with a size is retired as a refresh retires the
+ * pages of an old commit, so a file never changes under a reader: the old
+ * inode keeps the size and bytes its handles opened, and loses its name. A
+ * node the kernel has no size for is only invalidated. Runs on a wiki worker
+ * or inside an OPEN request (wiki_page_want()), which holds no directory
+ * lock, so the kernel can take the directory's for notify_delete.
+ */
 void fs_page_ready(void *ctx, size_t repo, const struct wiki_page *page)
 {
 	struct fs *fs = ctx;
+	struct fs_repo *fr = &fs->repos[repo];
+	struct node *old = NULL;
 	fuse_ino_t ino = 0;
 
-	pthread_rwlock_rdlock(&fs->lock);
-	/* a page of the plan shown, or (rarely) of an older one still in use */
-	for (size_t i = 0; i < fs->repos[repo].npages && !ino; i++)
-		if (fs->repos[repo].pages[i]->page == page)
-			ino = fs->repos[repo].pages[i]->ino;
-	for (size_t i = 0; i < fs->nnodes && !ino; i++)
-		if (fs->nodes[i] && fs->nodes[i]->page == page)
+	pthread_rwlock_wrlock(&fs->lock);
+	for (size_t i = 0; i < fr->npages && !ino; i++)
+		if (fr->pages[i]->page == page) {
+			ino = fr->pages[i]->ino;
+			old = page_renew_locked(fs, fr, i);
+		}
+	/* (rarely) a page of an older plan still in use: unlisted already */
+	for (size_t i = 0; i < fs->nnodes && !ino; i++) {
+		struct node *n = fs->nodes[i];
+
+		if (!n || n->page != page || fs_page_frozen(n))
+			continue;
+		if (atomic_get(&n->told))
+			__atomic_store_n(&n->frozen, true, __ATOMIC_SEQ_CST);
+		else
 			ino = i;
+	}
 	pthread_rwlock_unlock(&fs->lock);
+	if (old) {
+		if (fs->se) {
+			fuse_lowlevel_notify_delete(fs->se, fr->ino, old->ino, old->name,
+						    strlen(old->name));
+			fuse_lowlevel_notify_inval_inode(fs->se, fr->ino, 0, 0);
+		}
+		fs_node_put(fs, old); /* the listing's reference */
+		return;
+	}
 	/* attributes and data: the kernel asks again (a no-op if it had nothing) */
 	if (ino && fs->se)
 		fuse_lowlevel_notify_inval_inode(fs->se, ino, 0, 0);

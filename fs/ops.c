@@ -121,7 +121,7 @@ void fs_handles_free(struct fs *fs)
 	fs_nodes_drop_pages(fs);
 }
 
-static void fill_attr(struct fs *fs, const struct node *n, struct stat *st, double *timeout)
+static void fill_attr(struct fs *fs, struct node *n, struct stat *st, double *timeout)
 {
 	memset(st, 0, sizeof(*st));
 	st->st_ino = n->ino;
@@ -149,7 +149,7 @@ static void fill_attr(struct fs *fs, const struct node *n, struct stat *st, doub
 		st->st_mode = S_IFREG | 0444;
 		/* a page of an older plan is like an unlinked file: open, no name */
 		st->st_nlink = fs_node_shown(n) ? 1 : 0;
-		if (wiki_page_size(fs->wiki, n->page, &size) == 0) {
+		if (fs_page_size(fs, n, &size) == 0) {
 			st->st_size = (off_t)size;
 			st->st_blocks = (blkcnt_t)((size + 511) / 512);
 		} else {
@@ -549,6 +549,22 @@ static void open_ctl(fuse_req_t req, struct fs *fs, const struct node *n, struct
 	}
 }
 
+/*
+ * Replies to an open of page @n with @o, unless a regeneration retired @n
+ * meanwhile (its bytes are gone): then ESTALE, and the kernel looks the
+ * name up again (LOOKUP_REVAL) and opens the new node.
+ */
+static void reply_open_node(fuse_req_t req, struct fs *fs, const struct node *n,
+			    struct fuse_file_info *fi, struct wiki_open *o)
+{
+	if (fs_page_frozen(n)) {
+		wiki_page_close(fs->wiki, o);
+		fuse_reply_err(req, ESTALE);
+		return;
+	}
+	reply_open_page(req, fi, o, fs);
+}
+
 /* Opens page @n at its own commit: at once if generated, else parked on its job. */
 static void open_page(fuse_req_t req, struct fs *fs, struct node *n, struct fuse_file_info *fi)
 {
@@ -560,9 +576,13 @@ static void open_page(fuse_req_t req, struct fs *fs, struct node *n, struct fuse
 		fuse_reply_err(req, EROFS);
 		return;
 	}
+	if (fs_page_frozen(n)) {
+		fuse_reply_err(req, ESTALE);
+		return;
+	}
 	r = wiki_page_want(fs->wiki, n->page, GEN_PRIO_INTERACTIVE, NULL, &o);
 	if (r == 0) {
-		reply_open_page(req, fi, &o, fs);
+		reply_open_node(req, fs, n, fi, &o);
 		return;
 	}
 	if (r < 0) {
@@ -581,7 +601,7 @@ static void open_page(fuse_req_t req, struct fs *fs, struct node *n, struct fuse
 		return;
 	park_abandon(p);
 	if (r == 0)
-		reply_open_page(req, fi, &o, fs);
+		reply_open_node(req, fs, n, fi, &o);
 	else
 		fuse_reply_err(req, reply_errno(PARK_OPEN, r));
 }
@@ -628,7 +648,7 @@ void fs_answer(void *ctx, struct parked *p, int err)
 		if (err == 0)
 			err = wiki_page_open(fs->wiki, n->page, &o);
 		if (err == 0)
-			reply_open_page(p->req, &p->fi, &o, fs);
+			reply_open_node(p->req, fs, n, &p->fi, &o);
 		else
 			fuse_reply_err(p->req, reply_errno(PARK_OPEN, err));
 		break;
