@@ -54,7 +54,7 @@ struct node {
 	uint64_t nlookup; /* the kernel's lookup count */
 	uint64_t refs;	  /* fs_node_get() references, and one while listed */
 	bool shown;	  /* in its repository's listing */
-	uint64_t told;	  /* NODE_PAGE: 1 + the size last told the kernel, 0 if none */
+	uint64_t told;	  /* NODE_PAGE: 1 + its size, fixed once told the kernel; 0 if not yet */
 	bool frozen;	  /* retired by a regeneration: reports @told, opens fail */
 };
 
@@ -142,6 +142,13 @@ bool fs_node_shown(const struct node *n);
 int fs_page_size(struct fs *fs, struct node *n, uint64_t *size);
 /* Was page node @n retired by a regeneration (its bytes are gone for new opens)? */
 bool fs_page_frozen(const struct node *n);
+/*
+ * An open of page node @n got a version of @size bytes: records it as the
+ * node's size if none was told. False if @n shows another version (frozen,
+ * or told another size: regenerated, page_ready not heard yet, and then it
+ * retires @n itself); the open must fail with ESTALE. Not under fs->lock.
+ */
+bool fs_page_opened(struct fs *fs, struct node *n, uint64_t size);
 /*
  * Shows the repository's current plan: new page nodes if the wiki has a new
  * one. 0, -EAGAIN if not planned yet, -ENOMEM (the old view stays). Never

@@ -51,18 +51,41 @@ bool fs_page_frozen(const struct node *n)
 	return __atomic_load_n(&n->frozen, __ATOMIC_SEQ_CST);
 }
 
+/*
+ * A page node's size never changes once told: the first size the kernel
+ * hears (getattr, lookup or open) is the node's, and a regeneration makes a
+ * new node (fs_page_ready()). So a getattr racing a regeneration, between
+ * the new bytes' commit and page_ready, still answers the old version's.
+ */
 int fs_page_size(struct fs *fs, struct node *n, uint64_t *size)
 {
+	uint64_t told = atomic_get(&n->told);
 	int r;
 
-	if (fs_page_frozen(n)) {
-		*size = atomic_get(&n->told) - 1; /* frozen only once told */
+	if (told) {
+		*size = told - 1;
 		return 0;
 	}
 	r = wiki_page_size(fs->wiki, n->page, size);
-	if (r == 0)
-		__atomic_store_n(&n->told, *size + 1, __ATOMIC_SEQ_CST);
+	if (r == 0 && !__atomic_compare_exchange_n(&n->told, &told, *size + 1, false,
+						   __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
+		*size = told - 1; /* another thread told one first */
 	return r;
+}
+
+bool fs_page_opened(struct fs *fs, struct node *n, uint64_t size)
+{
+	uint64_t told = 0;
+
+	if (fs_page_frozen(n))
+		return false;
+	if (__atomic_compare_exchange_n(&n->told, &told, size + 1, false, __ATOMIC_SEQ_CST,
+					__ATOMIC_SEQ_CST) ||
+	    told == size + 1)
+		return true;
+	/* regenerated, and page_ready not heard yet: retire it now */
+	fs_page_ready(fs, n->repo, n->page);
+	return false;
 }
 
 /* fs->lock held for writing (or during init). Reuses a free inode number. */
@@ -522,24 +545,24 @@ void fs_repo_changed(void *ctx, size_t repo)
 }
 
 /*
- * Listed page node @i of @fr was regenerated. If the kernel knows it with a
- * size, it may hold it open or cached: retire it (frozen at that size, its
- * listing reference kept for the caller) and list a new node for the page.
- * Returns the old node, or NULL if it needs only an invalidation (or no
- * memory: the old behaviour). fs->lock held for writing.
+ * Listed page node @i of @fr was regenerated. If it told a size, retire it
+ * (frozen at that size, its listing reference kept for the caller) and list
+ * a new node for the page. Returns the old node, or NULL if it needs only an
+ * invalidation (or no memory: the old behaviour). fs->lock held for writing.
  */
 static struct node *page_renew_locked(struct fs *fs, struct fs_repo *fr, size_t i)
 {
 	struct node *old = fr->pages[i], *n;
 
-	if (!atomic_get(&old->nlookup) || !atomic_get(&old->told))
+	if (!atomic_get(&old->told))
 		return NULL;
 	n = node_add(fs, NODE_PAGE, fr->ino, old->name);
-	if (!n)
-		return NULL;
-	n->slug = strdup(old->slug);
-	if (!n->slug) {
+	if (n && !(n->slug = strdup(old->slug))) {
 		node_free(fs, node_unlink_locked(fs, n)); /* no page yet: no wiki call */
+		n = NULL;
+	}
+	if (!n) { /* no memory: the size is asked again, as before */
+		__atomic_store_n(&old->told, 0, __ATOMIC_SEQ_CST);
 		return NULL;
 	}
 	n->repo = old->repo;
@@ -554,12 +577,16 @@ static struct node *page_renew_locked(struct fs *fs, struct fs_repo *fr, size_t 
 
 /*
  * A page was (re)generated: a retry at its commit, or its first generation.
- * A node the kernel knows with a size is retired as a refresh retires the
- * pages of an old commit, so a file never changes under a reader: the old
- * inode keeps the size and bytes its handles opened, and loses its name. A
- * node the kernel has no size for is only invalidated. Runs on a wiki worker
- * or inside an OPEN request (wiki_page_want()), which holds no directory
- * lock, so the kernel can take the directory's for notify_delete.
+ * A node that told a size is retired as a refresh retires the pages of an
+ * old commit, so a file never changes under a reader: the old inode keeps
+ * the size and bytes its handles opened, and loses its name (freed at once
+ * if the kernel does not know it). Retiring whenever a size was told, not
+ * only while the kernel holds the inode open, leaves no window for a lookup
+ * or open in flight to pair the old size with the new bytes, and costs an
+ * inode number. A node that told no size is only invalidated. Runs on a
+ * wiki worker or inside an OPEN request (wiki_page_want(), fs_page_opened()),
+ * which holds no directory lock, so the kernel can take the directory's for
+ * notify_delete.
  */
 void fs_page_ready(void *ctx, size_t repo, const struct wiki_page *page)
 {

@@ -554,10 +554,10 @@ static void open_ctl(fuse_req_t req, struct fs *fs, const struct node *n, struct
  * meanwhile (its bytes are gone): then ESTALE, and the kernel looks the
  * name up again (LOOKUP_REVAL) and opens the new node.
  */
-static void reply_open_node(fuse_req_t req, struct fs *fs, const struct node *n,
+static void reply_open_node(fuse_req_t req, struct fs *fs, struct node *n,
 			    struct fuse_file_info *fi, struct wiki_open *o)
 {
-	if (fs_page_frozen(n)) {
+	if (!fs_page_opened(fs, n, o->size)) {
 		wiki_page_close(fs->wiki, o);
 		fuse_reply_err(req, ESTALE);
 		return;
