@@ -492,11 +492,18 @@ static void fs_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t of
 
 /* ---- files ---- */
 
-static void reply_open_page(fuse_req_t req, struct fuse_file_info *fi, struct wiki_open *o,
-			    struct fs *fs)
+static void reply_open_page(fuse_req_t req, struct fs *fs, struct node *n,
+			    struct fuse_file_info *fi, struct wiki_open *o)
 {
-	struct fh_page *h = malloc(sizeof(*h));
+	struct fh_page *h;
 
+	if (!fs_page_opened(fs, n, o->size)) {
+		/* a regeneration retired @n: the kernel looks the name up again */
+		wiki_page_close(fs->wiki, o);
+		fuse_reply_err(req, ESTALE);
+		return;
+	}
+	h = malloc(sizeof(*h));
 	if (!h) {
 		wiki_page_close(fs->wiki, o);
 		fuse_reply_err(req, ENOMEM);
@@ -549,22 +556,6 @@ static void open_ctl(fuse_req_t req, struct fs *fs, const struct node *n, struct
 	}
 }
 
-/*
- * Replies to an open of page @n with @o, unless a regeneration retired @n
- * meanwhile (its bytes are gone): then ESTALE, and the kernel looks the
- * name up again (LOOKUP_REVAL) and opens the new node.
- */
-static void reply_open_node(fuse_req_t req, struct fs *fs, struct node *n,
-			    struct fuse_file_info *fi, struct wiki_open *o)
-{
-	if (!fs_page_opened(fs, n, o->size)) {
-		wiki_page_close(fs->wiki, o);
-		fuse_reply_err(req, ESTALE);
-		return;
-	}
-	reply_open_page(req, fi, o, fs);
-}
-
 /* Opens page @n at its own commit: at once if generated, else parked on its job. */
 static void open_page(fuse_req_t req, struct fs *fs, struct node *n, struct fuse_file_info *fi)
 {
@@ -576,13 +567,9 @@ static void open_page(fuse_req_t req, struct fs *fs, struct node *n, struct fuse
 		fuse_reply_err(req, EROFS);
 		return;
 	}
-	if (fs_page_frozen(n)) {
-		fuse_reply_err(req, ESTALE);
-		return;
-	}
 	r = wiki_page_want(fs->wiki, n->page, GEN_PRIO_INTERACTIVE, NULL, &o);
 	if (r == 0) {
-		reply_open_node(req, fs, n, fi, &o);
+		reply_open_page(req, fs, n, fi, &o);
 		return;
 	}
 	if (r < 0) {
@@ -601,7 +588,7 @@ static void open_page(fuse_req_t req, struct fs *fs, struct node *n, struct fuse
 		return;
 	park_abandon(p);
 	if (r == 0)
-		reply_open_node(req, fs, n, fi, &o);
+		reply_open_page(req, fs, n, fi, &o);
 	else
 		fuse_reply_err(req, reply_errno(PARK_OPEN, r));
 }
@@ -648,7 +635,7 @@ void fs_answer(void *ctx, struct parked *p, int err)
 		if (err == 0)
 			err = wiki_page_open(fs->wiki, n->page, &o);
 		if (err == 0)
-			reply_open_node(p->req, fs, n, &p->fi, &o);
+			reply_open_page(p->req, fs, n, &p->fi, &o);
 		else
 			fuse_reply_err(p->req, reply_errno(PARK_OPEN, err));
 		break;
