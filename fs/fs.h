@@ -32,7 +32,7 @@ enum ctl_kind { CTL_PROGRESS, CTL_PROGRESS_JSON, CTL_CONTROL, CTL_ERRORS, CTL_MA
  * a new plan makes new page nodes, and the old ones live on, unlisted, while
  * the kernel knows them (nlookup), a handle or a caller uses them (refs), so
  * a file opened at one commit keeps its size and bytes. A page regenerated
- * at its commit (retry) is retired the same way, the old node @frozen at
+ * at its commit (retry) while open is retired the same way, @frozen at
  * the size the kernel was told (@told), since the wiki page answers the new
  * version's. Fields other than the counters, @shown, @told and @frozen
  * never change after creation (@page is dropped at exit, by
@@ -56,6 +56,7 @@ struct node {
 	bool shown;	  /* in its repository's listing */
 	uint64_t told;	  /* NODE_PAGE: 1 + its size, fixed once told the kernel; 0 if not yet */
 	bool frozen;	  /* retired by a regeneration: reports @told, opens fail */
+	uint64_t opens;	  /* NODE_PAGE: open handles (fs_page_opened/closed) */
 };
 
 /* Per-repository view: the plan shown and its page nodes, in plan order. */
@@ -144,11 +145,13 @@ int fs_page_size(struct fs *fs, struct node *n, uint64_t *size);
 bool fs_page_frozen(const struct node *n);
 /*
  * An open of page node @n got a version of @size bytes: records it as the
- * node's size if none was told. False if @n shows another version (frozen,
- * or told another size: regenerated, page_ready not heard yet, and then it
- * retires @n itself); the open must fail with ESTALE. Not under fs->lock.
+ * node's size if none was told, and counts a handle (with a reference) till
+ * fs_page_closed(). False if @n shows another version (retired, or told
+ * another size: regenerated, page_ready not heard yet); the open must then
+ * fail with ESTALE. Not under fs->lock.
  */
 bool fs_page_opened(struct fs *fs, struct node *n, uint64_t size);
+void fs_page_closed(struct fs *fs, struct node *n);
 /*
  * Shows the repository's current plan: new page nodes if the wiki has a new
  * one. 0, -EAGAIN if not planned yet, -ENOMEM (the old view stays). Never

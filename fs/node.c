@@ -52,10 +52,10 @@ bool fs_page_frozen(const struct node *n)
 }
 
 /*
- * A page node's size never changes once told: the first size the kernel
- * hears (getattr, lookup or open) is the node's, and a regeneration makes a
- * new node (fs_page_ready()). So a getattr racing a regeneration, between
- * the new bytes' commit and page_ready, still answers the old version's.
+ * A page node's size is the first the kernel hears (getattr, lookup or
+ * open) till a regeneration: that retires the node if open, else makes it
+ * forget the size (fs_page_ready()). So a getattr racing a regeneration,
+ * between the new bytes' commit and page_ready, answers the old version's.
  */
 int fs_page_size(struct fs *fs, struct node *n, uint64_t *size)
 {
@@ -73,19 +73,41 @@ int fs_page_size(struct fs *fs, struct node *n, uint64_t *size)
 	return r;
 }
 
-bool fs_page_opened(struct fs *fs, struct node *n, uint64_t size)
+/* fs->lock held (either mode): the check fs_page_ready() cannot interleave with. */
+static bool page_open_locked(struct node *n, uint64_t size)
 {
 	uint64_t told = 0;
 
-	if (fs_page_frozen(n))
+	if (fs_page_frozen(n) ||
+	    (!__atomic_compare_exchange_n(&n->told, &told, size + 1, false, __ATOMIC_SEQ_CST,
+					  __ATOMIC_SEQ_CST) &&
+	     told != size + 1))
 		return false;
-	if (__atomic_compare_exchange_n(&n->told, &told, size + 1, false, __ATOMIC_SEQ_CST,
-					__ATOMIC_SEQ_CST) ||
-	    told == size + 1)
-		return true;
-	/* regenerated, and page_ready not heard yet: retire it now */
-	fs_page_ready(fs, n->repo, n->page);
+	__atomic_add_fetch(&n->refs, 1, __ATOMIC_SEQ_CST); /* the handle's */
+	__atomic_add_fetch(&n->opens, 1, __ATOMIC_SEQ_CST);
+	return true;
+}
+
+bool fs_page_opened(struct fs *fs, struct node *n, uint64_t size)
+{
+	bool ok;
+
+	for (int pass = 0; pass < 2; pass++) {
+		pthread_rwlock_rdlock(&fs->lock);
+		ok = page_open_locked(n, size);
+		pthread_rwlock_unlock(&fs->lock);
+		if (ok || fs_page_frozen(n))
+			return ok;
+		/* regenerated, page_ready not heard yet: hear it now, then look again */
+		fs_page_ready(fs, n->repo, n->page);
+	}
 	return false;
+}
+
+void fs_page_closed(struct fs *fs, struct node *n)
+{
+	__atomic_sub_fetch(&n->opens, 1, __ATOMIC_SEQ_CST);
+	fs_node_put(fs, n);
 }
 
 /* fs->lock held for writing (or during init). Reuses a free inode number. */
@@ -545,8 +567,8 @@ void fs_repo_changed(void *ctx, size_t repo)
 }
 
 /*
- * Listed page node @i of @fr was regenerated. If it told a size, retire it
- * (frozen at that size, its listing reference kept for the caller) and list
+ * Listed page node @i of @fr was regenerated. If it has open handles, retire
+ * it (frozen at its size, its listing reference kept for the caller) and list
  * a new node for the page. Returns the old node, or NULL if it needs only an
  * invalidation (or no memory: the old behaviour). fs->lock held for writing.
  */
@@ -554,8 +576,10 @@ static struct node *page_renew_locked(struct fs *fs, struct fs_repo *fr, size_t 
 {
 	struct node *old = fr->pages[i], *n;
 
-	if (!atomic_get(&old->told))
+	if (!atomic_get(&old->told) || !atomic_get(&old->opens)) {
+		__atomic_store_n(&old->told, 0, __ATOMIC_SEQ_CST); /* ask the wiki again */
 		return NULL;
+	}
 	n = node_add(fs, NODE_PAGE, fr->ino, old->name);
 	if (n && !(n->slug = strdup(old->slug))) {
 		node_free(fs, node_unlink_locked(fs, n)); /* no page yet: no wiki call */
@@ -577,16 +601,16 @@ static struct node *page_renew_locked(struct fs *fs, struct fs_repo *fr, size_t 
 
 /*
  * A page was (re)generated: a retry at its commit, or its first generation.
- * A node that told a size is retired as a refresh retires the pages of an
+ * A node with open handles is retired as a refresh retires the pages of an
  * old commit, so a file never changes under a reader: the old inode keeps
- * the size and bytes its handles opened, and loses its name (freed at once
- * if the kernel does not know it). Retiring whenever a size was told, not
- * only while the kernel holds the inode open, leaves no window for a lookup
- * or open in flight to pair the old size with the new bytes, and costs an
- * inode number. A node that told no size is only invalidated. Runs on a
- * wiki worker or inside an OPEN request (wiki_page_want(), fs_page_opened()),
- * which holds no directory lock, so the kernel can take the directory's for
- * notify_delete.
+ * the size and bytes its handles opened, and loses its name. Any other node
+ * forgets its size and is invalidated: nothing of it is open, and an open
+ * waiting for this generation (parked on the node) can use it. The open
+ * handle count and this check exclude each other (fs->lock), and a handle
+ * opened on the old version after this gets ESTALE (fs_page_opened()). Runs
+ * on a wiki worker or inside an OPEN request (wiki_page_want(),
+ * fs_page_opened()), which holds no directory lock, so the kernel can take
+ * the directory's for notify_delete.
  */
 void fs_page_ready(void *ctx, size_t repo, const struct wiki_page *page)
 {
@@ -607,10 +631,12 @@ void fs_page_ready(void *ctx, size_t repo, const struct wiki_page *page)
 
 		if (!n || n->page != page || fs_page_frozen(n))
 			continue;
-		if (atomic_get(&n->told))
+		if (atomic_get(&n->told) && atomic_get(&n->opens)) {
 			__atomic_store_n(&n->frozen, true, __ATOMIC_SEQ_CST);
-		else
+		} else {
+			__atomic_store_n(&n->told, 0, __ATOMIC_SEQ_CST);
 			ino = i;
+		}
 	}
 	pthread_rwlock_unlock(&fs->lock);
 	if (old) {

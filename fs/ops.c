@@ -42,6 +42,7 @@ struct fh_head {
 struct fh_page {
 	struct fh_head head;
 	struct wiki_open o;
+	struct node *node; /* a reference, and one of its open handles */
 };
 
 struct fh_ctl {
@@ -92,6 +93,7 @@ static void fh_free(struct fs *fs, struct fh_head *h)
 	switch (h->kind) {
 	case FH_PAGE:
 		wiki_page_close(fs->wiki, &((struct fh_page *)h)->o);
+		fs_page_closed(fs, ((struct fh_page *)h)->node);
 		break;
 	case FH_CTL:
 		buf_done(&((struct fh_ctl *)h)->text);
@@ -495,21 +497,17 @@ static void fs_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t of
 static void reply_open_page(fuse_req_t req, struct fs *fs, struct node *n,
 			    struct fuse_file_info *fi, struct wiki_open *o)
 {
-	struct fh_page *h;
+	struct fh_page *h = malloc(sizeof(*h));
 
-	if (!fs_page_opened(fs, n, o->size)) {
-		/* a regeneration retired @n: the kernel looks the name up again */
+	if (!h || !fs_page_opened(fs, n, o->size)) {
+		/* no memory, or a regeneration retired @n: the kernel looks the name up again */
 		wiki_page_close(fs->wiki, o);
-		fuse_reply_err(req, ESTALE);
-		return;
-	}
-	h = malloc(sizeof(*h));
-	if (!h) {
-		wiki_page_close(fs->wiki, o);
-		fuse_reply_err(req, ENOMEM);
+		fuse_reply_err(req, h ? ESTALE : ENOMEM);
+		free(h);
 		return;
 	}
 	h->o = *o;
+	h->node = n;
 	fi->fh = (uint64_t)(uintptr_t)h;
 	fi->keep_cache = 1;
 	fi->noflush = 1;
