@@ -31,9 +31,12 @@ enum ctl_kind { CTL_PROGRESS, CTL_PROGRESS_JSON, CTL_CONTROL, CTL_ERRORS, CTL_MA
  * node shows one page of one plan (struct wiki_page): a refresh that brings
  * a new plan makes new page nodes, and the old ones live on, unlisted, while
  * the kernel knows them (nlookup), a handle or a caller uses them (refs), so
- * a file opened at one commit keeps its size and bytes. Fields other than
- * the counters and @shown never change after creation (@page is dropped
- * at exit, by fs_nodes_drop_pages()).
+ * a file opened at one commit keeps its size and bytes. A page regenerated
+ * at its commit (retry) while open is retired the same way, @frozen at
+ * the size the kernel was told (@told), since the wiki page answers the new
+ * version's. Fields other than the counters, @shown, @told and @frozen
+ * never change after creation (@page is dropped at exit, by
+ * fs_nodes_drop_pages()).
  */
 struct node {
 	fuse_ino_t ino;
@@ -51,6 +54,9 @@ struct node {
 	uint64_t nlookup; /* the kernel's lookup count */
 	uint64_t refs;	  /* fs_node_get() references, and one while listed */
 	bool shown;	  /* in its repository's listing */
+	uint64_t told;	  /* NODE_PAGE: 1 + its size, fixed once told the kernel; 0 if not yet */
+	bool frozen;	  /* retired by a regeneration: reports @told, opens fail */
+	uint64_t opens;	  /* NODE_PAGE: open handles (fs_page_opened/closed) */
 };
 
 /* Per-repository view: the plan shown and its page nodes, in plan order. */
@@ -130,6 +136,22 @@ int fs_dir_entries(struct fs *fs, fuse_ino_t dir, struct node ***ret, size_t *n,
 		   fuse_ino_t *parent);
 /* Is @n in its directory's listing (false for a page of an older plan)? */
 bool fs_node_shown(const struct node *n);
+/*
+ * The size page node @n shows, remembered as told to the kernel: the wiki
+ * page's, or the one it was frozen at. 0, or -ENOENT if not generated.
+ */
+int fs_page_size(struct fs *fs, struct node *n, uint64_t *size);
+/* Was page node @n retired by a regeneration (its bytes are gone for new opens)? */
+bool fs_page_frozen(const struct node *n);
+/*
+ * An open of page node @n got a version of @size bytes: records it as the
+ * node's size if none was told, and counts a handle (with a reference) till
+ * fs_page_closed(). False if @n shows another version (retired, or told
+ * another size: regenerated, page_ready not heard yet); the open must then
+ * fail with ESTALE. Not under fs->lock.
+ */
+bool fs_page_opened(struct fs *fs, struct node *n, uint64_t size);
+void fs_page_closed(struct fs *fs, struct node *n);
 /*
  * Shows the repository's current plan: new page nodes if the wiki has a new
  * one. 0, -EAGAIN if not planned yet, -ENOMEM (the old view stays). Never

@@ -46,6 +46,70 @@ bool fs_node_shown(const struct node *n)
 	return n->type != NODE_PAGE || __atomic_load_n(&n->shown, __ATOMIC_SEQ_CST);
 }
 
+bool fs_page_frozen(const struct node *n)
+{
+	return __atomic_load_n(&n->frozen, __ATOMIC_SEQ_CST);
+}
+
+/*
+ * A page node's size is the first the kernel hears (getattr, lookup or
+ * open) till a regeneration: that retires the node if open, else makes it
+ * forget the size (fs_page_ready()). So a getattr racing a regeneration,
+ * between the new bytes' commit and page_ready, answers the old version's.
+ */
+int fs_page_size(struct fs *fs, struct node *n, uint64_t *size)
+{
+	uint64_t told = atomic_get(&n->told);
+	int r;
+
+	if (told) {
+		*size = told - 1;
+		return 0;
+	}
+	r = wiki_page_size(fs->wiki, n->page, size);
+	if (r == 0 && !__atomic_compare_exchange_n(&n->told, &told, *size + 1, false,
+						   __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
+		*size = told - 1; /* another thread told one first */
+	return r;
+}
+
+/* fs->lock held (either mode): the check fs_page_ready() cannot interleave with. */
+static bool page_open_locked(struct node *n, uint64_t size)
+{
+	uint64_t told = 0;
+
+	if (fs_page_frozen(n) ||
+	    (!__atomic_compare_exchange_n(&n->told, &told, size + 1, false, __ATOMIC_SEQ_CST,
+					  __ATOMIC_SEQ_CST) &&
+	     told != size + 1))
+		return false;
+	__atomic_add_fetch(&n->refs, 1, __ATOMIC_SEQ_CST); /* the handle's */
+	__atomic_add_fetch(&n->opens, 1, __ATOMIC_SEQ_CST);
+	return true;
+}
+
+bool fs_page_opened(struct fs *fs, struct node *n, uint64_t size)
+{
+	bool ok;
+
+	for (int pass = 0; pass < 2; pass++) {
+		pthread_rwlock_rdlock(&fs->lock);
+		ok = page_open_locked(n, size);
+		pthread_rwlock_unlock(&fs->lock);
+		if (ok || fs_page_frozen(n))
+			return ok;
+		/* regenerated, page_ready not heard yet: hear it now, then look again */
+		fs_page_ready(fs, n->repo, n->page);
+	}
+	return false;
+}
+
+void fs_page_closed(struct fs *fs, struct node *n)
+{
+	__atomic_sub_fetch(&n->opens, 1, __ATOMIC_SEQ_CST);
+	fs_node_put(fs, n);
+}
+
 /* fs->lock held for writing (or during init). Reuses a free inode number. */
 static struct node *node_add(struct fs *fs, enum node_type type, fuse_ino_t parent,
 			     const char *name)
@@ -502,21 +566,88 @@ void fs_repo_changed(void *ctx, size_t repo)
 		fuse_lowlevel_notify_inval_inode(fs->se, fr->ino, 0, 0);
 }
 
-/* A page was regenerated at its commit (retry): the kernel asks for its size again. */
+/*
+ * Listed page node @i of @fr was regenerated. If it has open handles, retire
+ * it (frozen at its size, its listing reference kept for the caller) and list
+ * a new node for the page. Returns the old node, or NULL if it needs only an
+ * invalidation (or no memory: the old behaviour). fs->lock held for writing.
+ */
+static struct node *page_renew_locked(struct fs *fs, struct fs_repo *fr, size_t i)
+{
+	struct node *old = fr->pages[i], *n;
+
+	if (!atomic_get(&old->told) || !atomic_get(&old->opens)) {
+		__atomic_store_n(&old->told, 0, __ATOMIC_SEQ_CST); /* ask the wiki again */
+		return NULL;
+	}
+	n = node_add(fs, NODE_PAGE, fr->ino, old->name);
+	if (n && !(n->slug = strdup(old->slug))) {
+		node_free(fs, node_unlink_locked(fs, n)); /* no page yet: no wiki call */
+		n = NULL;
+	}
+	if (!n) { /* no memory: the size is asked again, as before */
+		__atomic_store_n(&old->told, 0, __ATOMIC_SEQ_CST);
+		return NULL;
+	}
+	n->repo = old->repo;
+	n->page = wiki_page_ref(fs->wiki, old->page); /* lock order: fs->lock, wiki */
+	n->shown = true;
+	n->refs = 1; /* the listing's */
+	__atomic_store_n(&old->frozen, true, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&old->shown, false, __ATOMIC_SEQ_CST);
+	fr->pages[i] = n;
+	return old;
+}
+
+/*
+ * A page was (re)generated: a retry at its commit, or its first generation.
+ * A node with open handles is retired as a refresh retires the pages of an
+ * old commit, so a file never changes under a reader: the old inode keeps
+ * the size and bytes its handles opened, and loses its name. Any other node
+ * forgets its size and is invalidated: nothing of it is open, and an open
+ * waiting for this generation (parked on the node) can use it. The open
+ * handle count and this check exclude each other (fs->lock), and a handle
+ * opened on the old version after this gets ESTALE (fs_page_opened()). Runs
+ * on a wiki worker or inside an OPEN request (wiki_page_want(),
+ * fs_page_opened()), which holds no directory lock, so the kernel can take
+ * the directory's for notify_delete.
+ */
 void fs_page_ready(void *ctx, size_t repo, const struct wiki_page *page)
 {
 	struct fs *fs = ctx;
+	struct fs_repo *fr = &fs->repos[repo];
+	struct node *old = NULL;
 	fuse_ino_t ino = 0;
 
-	pthread_rwlock_rdlock(&fs->lock);
-	/* a page of the plan shown, or (rarely) of an older one still in use */
-	for (size_t i = 0; i < fs->repos[repo].npages && !ino; i++)
-		if (fs->repos[repo].pages[i]->page == page)
-			ino = fs->repos[repo].pages[i]->ino;
-	for (size_t i = 0; i < fs->nnodes && !ino; i++)
-		if (fs->nodes[i] && fs->nodes[i]->page == page)
+	pthread_rwlock_wrlock(&fs->lock);
+	for (size_t i = 0; i < fr->npages && !ino; i++)
+		if (fr->pages[i]->page == page) {
+			ino = fr->pages[i]->ino;
+			old = page_renew_locked(fs, fr, i);
+		}
+	/* (rarely) a page of an older plan still in use: unlisted already */
+	for (size_t i = 0; i < fs->nnodes && !ino; i++) {
+		struct node *n = fs->nodes[i];
+
+		if (!n || n->page != page || fs_page_frozen(n))
+			continue;
+		if (atomic_get(&n->told) && atomic_get(&n->opens)) {
+			__atomic_store_n(&n->frozen, true, __ATOMIC_SEQ_CST);
+		} else {
+			__atomic_store_n(&n->told, 0, __ATOMIC_SEQ_CST);
 			ino = i;
+		}
+	}
 	pthread_rwlock_unlock(&fs->lock);
+	if (old) {
+		if (fs->se) {
+			fuse_lowlevel_notify_delete(fs->se, fr->ino, old->ino, old->name,
+						    strlen(old->name));
+			fuse_lowlevel_notify_inval_inode(fs->se, fr->ino, 0, 0);
+		}
+		fs_node_put(fs, old); /* the listing's reference */
+		return;
+	}
 	/* attributes and data: the kernel asks again (a no-op if it had nothing) */
 	if (ino && fs->se)
 		fuse_lowlevel_notify_inval_inode(fs->se, ino, 0, 0);

@@ -42,6 +42,7 @@ struct fh_head {
 struct fh_page {
 	struct fh_head head;
 	struct wiki_open o;
+	struct node *node; /* a reference, and one of its open handles */
 };
 
 struct fh_ctl {
@@ -92,6 +93,7 @@ static void fh_free(struct fs *fs, struct fh_head *h)
 	switch (h->kind) {
 	case FH_PAGE:
 		wiki_page_close(fs->wiki, &((struct fh_page *)h)->o);
+		fs_page_closed(fs, ((struct fh_page *)h)->node);
 		break;
 	case FH_CTL:
 		buf_done(&((struct fh_ctl *)h)->text);
@@ -121,7 +123,7 @@ void fs_handles_free(struct fs *fs)
 	fs_nodes_drop_pages(fs);
 }
 
-static void fill_attr(struct fs *fs, const struct node *n, struct stat *st, double *timeout)
+static void fill_attr(struct fs *fs, struct node *n, struct stat *st, double *timeout)
 {
 	memset(st, 0, sizeof(*st));
 	st->st_ino = n->ino;
@@ -149,7 +151,7 @@ static void fill_attr(struct fs *fs, const struct node *n, struct stat *st, doub
 		st->st_mode = S_IFREG | 0444;
 		/* a page of an older plan is like an unlinked file: open, no name */
 		st->st_nlink = fs_node_shown(n) ? 1 : 0;
-		if (wiki_page_size(fs->wiki, n->page, &size) == 0) {
+		if (fs_page_size(fs, n, &size) == 0) {
 			st->st_size = (off_t)size;
 			st->st_blocks = (blkcnt_t)((size + 511) / 512);
 		} else {
@@ -492,17 +494,20 @@ static void fs_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t of
 
 /* ---- files ---- */
 
-static void reply_open_page(fuse_req_t req, struct fuse_file_info *fi, struct wiki_open *o,
-			    struct fs *fs)
+static void reply_open_page(fuse_req_t req, struct fs *fs, struct node *n,
+			    struct fuse_file_info *fi, struct wiki_open *o)
 {
 	struct fh_page *h = malloc(sizeof(*h));
 
-	if (!h) {
+	if (!h || !fs_page_opened(fs, n, o->size)) {
+		/* no memory, or a regeneration retired @n: the kernel looks the name up again */
 		wiki_page_close(fs->wiki, o);
-		fuse_reply_err(req, ENOMEM);
+		fuse_reply_err(req, h ? ESTALE : ENOMEM);
+		free(h);
 		return;
 	}
 	h->o = *o;
+	h->node = n;
 	fi->fh = (uint64_t)(uintptr_t)h;
 	fi->keep_cache = 1;
 	fi->noflush = 1;
@@ -562,7 +567,7 @@ static void open_page(fuse_req_t req, struct fs *fs, struct node *n, struct fuse
 	}
 	r = wiki_page_want(fs->wiki, n->page, GEN_PRIO_INTERACTIVE, NULL, &o);
 	if (r == 0) {
-		reply_open_page(req, fi, &o, fs);
+		reply_open_page(req, fs, n, fi, &o);
 		return;
 	}
 	if (r < 0) {
@@ -581,7 +586,7 @@ static void open_page(fuse_req_t req, struct fs *fs, struct node *n, struct fuse
 		return;
 	park_abandon(p);
 	if (r == 0)
-		reply_open_page(req, fi, &o, fs);
+		reply_open_page(req, fs, n, fi, &o);
 	else
 		fuse_reply_err(req, reply_errno(PARK_OPEN, r));
 }
@@ -628,7 +633,7 @@ void fs_answer(void *ctx, struct parked *p, int err)
 		if (err == 0)
 			err = wiki_page_open(fs->wiki, n->page, &o);
 		if (err == 0)
-			reply_open_page(p->req, &p->fi, &o, fs);
+			reply_open_page(p->req, fs, n, &p->fi, &o);
 		else
 			fuse_reply_err(p->req, reply_errno(PARK_OPEN, err));
 		break;

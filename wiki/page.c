@@ -189,6 +189,14 @@ void wiki_page_prefetch_all_locked(struct wiki *w, struct wrepo *r)
 	}
 }
 
+struct wiki_page *wiki_page_ref(struct wiki *w, struct wiki_page *p)
+{
+	pthread_mutex_lock(&w->lock);
+	wpage_of(p)->array->refs++;
+	pthread_mutex_unlock(&w->lock);
+	return p;
+}
+
 void wiki_page_unref(struct wiki *w, struct wiki_page *p)
 {
 	struct page_array *dead;

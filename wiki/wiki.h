@@ -109,6 +109,8 @@ void wiki_repo_error(struct wiki *w, size_t repo, char *out, size_t n);
  * plan_unref().
  */
 int wiki_repo_pages(struct wiki *w, size_t repo, struct plan **plan, struct wiki_page **pages);
+/* Another reference to @p (which the caller holds one to). */
+struct wiki_page *wiki_page_ref(struct wiki *w, struct wiki_page *p);
 /* Drops a reference; the last one of a version frees it. NULL is fine. */
 void wiki_page_unref(struct wiki *w, struct wiki_page *p);
 /* The page's slug; valid while the reference is held. */

@@ -39,10 +39,10 @@ def module_files(n):
 
 def generator_script(env, pids):
     # 30 % fail, 5 % hang (killed at the generator timeout), else a page whose
-    # last line is the md5 of every line before it. Its length is a function
-    # of (page, commit): a refresh changes it, a retry at one commit makes the
-    # same bytes again (a regenerated page keeps its inode, whose one size the
-    # kernel shows to every open file: see TESTING.md)
+    # last line is the md5 of every line before it. Its length changes with
+    # (page, commit) and at random with every attempt: a retry at one commit
+    # regenerates it at another length under its readers, whose descriptors
+    # must keep their own size and bytes (a new inode for the new version)
     return write_script(env, "storm-gen.sh", f"""
 cat >/dev/null
 echo $$ > {pids}/$$
@@ -51,6 +51,7 @@ r=$((r % 100))
 if [ $r -lt 30 ]; then echo "storm: injected failure" >&2; exit 1; fi
 if [ $r -lt 35 ]; then sleep 1000 & echo $! > {pids}/$!; wait; exit 1; fi
 n=$(( $(printf '%s %s' "$WIKIFS_PAGE" "$WIKIFS_COMMIT" | cksum | cut -d' ' -f1) % 400 + 1 ))
+n=$(( n + $(od -An -N2 -tu2 /dev/urandom | tr -d ' ') % 200 ))
 body=$(printf '# %s at %s\\n' "$WIKIFS_PAGE" "$WIKIFS_COMMIT"; seq 1 $n | sed 's/^/line /')
 printf '%s\\n' "$body"
 printf '%s\\n' "$body" | md5sum | sed 's/ .*//; s/^/end /'
