@@ -11,13 +11,14 @@
  * network, nothing to kill, and starting a helper would cost more than the
  * copy). Network work (clone or fetch) never runs in this process: libgit2 1.5 has
  * no socket timeout, so a server that accepts and never answers would hang
- * a thread forever. Instead the program's own executable is posix_spawn()ed
- * as a clone helper (clone_helper.h: the URL on its stdin, never on its
- * command line) in its own process group. The helper prints one line per
- * progress step and a final result line ("OK" or "E <errno> <message>") on
- * a pipe; the parent poll()s that pipe and SIGKILLs the group after
- * timeout_s seconds without a line. The helper is always reaped by the
- * thread that spawned it, before the sync returns. A clone goes to
+ * a thread forever. Instead the program's own executable is started as a
+ * clone helper (clone_helper.h: the URL on its stdin, never on its command
+ * line) through core/child.h, in its own process group. The helper prints
+ * one line per progress step and a final result line ("OK" or "E <errno>
+ * <message>") on its stdout; child_wait() ends the group after timeout_s
+ * seconds without a progress line, or when clone_cache_shutdown() writes
+ * the cache's abort eventfd. The helper is always reaped by the thread
+ * that spawned it, before the sync returns. A clone goes to
  * "<name>.tmp.XXXXXX" (locked against removal while it lives) and is
  * renamed into place only after the helper reported success; a fetch
  * updates the clone in place (objects are written before refs, so a killed
@@ -37,6 +38,7 @@
  * over the pipe) and by the local resolve.
  */
 #include "gitrepo.h"
+#include "child.h"
 #include "clone_cache.h"
 #include "clone_dirs.h"
 #include "clone_helper.h"
@@ -51,29 +53,19 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <poll.h>
 #include <pthread.h>
-#include <signal.h>
-#include <spawn.h>
 #include <stdbool.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
 #include <git2.h>
 
-extern char **environ;
-
 #define TAIL_MAX    32			/* readable part of a clone's directory name */
 #define LAST_REFS   "refs/wikifs/last/" /* last commit each ref resolved to */
 #define SHOWN_MAX   1024		/* a URL as messages show it, cut beyond */
 #define GC_EVERY_MS (3600 * 1000)	/* between two looks for unused clones */
-
-/* One running helper, on the stack of the thread that spawned it. */
-struct helper_proc {
-	pid_t pid; /* also its process group id */
-	struct helper_proc *next;
-};
 
 struct clone_cache {
 	char *clones_dir;
@@ -83,6 +75,7 @@ struct clone_cache {
 	unsigned timeout_s;
 	uint64_t max_bytes;
 	struct fifo_sem *sem; /* admission of helpers, FIFO */
+	int abort_fd;	      /* eventfd, written once by clone_cache_shutdown() */
 
 	/* Lock order: lock is a leaf, never held across I/O or fifo_sem calls. */
 	pthread_mutex_t lock;
@@ -90,7 +83,6 @@ struct clone_cache {
 	/* all below protected by lock */
 	bool shut;
 	unsigned users; /* threads inside clone_cache_sync() */
-	struct helper_proc *helpers;
 	uint64_t done, failed;
 	int64_t last_gc_ms; /* when unused clones were last looked for */
 };
@@ -119,6 +111,7 @@ struct helper_report {
 	bool ok;
 	int err; /* errno from an "E" line, 0 if none */
 	char msg[CLONE_HELPER_LINE_MAX];
+	struct clone_progress *prog;
 };
 
 /* Returns true for a line that shows progress. */
@@ -147,162 +140,67 @@ static bool parse_line(const char *line, struct helper_report *rep, struct clone
 	return false; /* unknown lines do not count as progress */
 }
 
-/* Splits the helper's output into bounded lines. */
-struct line_reader {
-	char buf[CLONE_HELPER_LINE_MAX];
-	size_t len;
-	bool dropping; /* inside an overlong line, skipping to its end */
-};
-
 /*
- * Reads what is available: 1 when something came, 0 on EOF, or -errno.
- * Sets *@progressed when a complete progress line was among it.
+ * The helper's stdout, line by line (child_line_fn): 1 for a progress line.
+ * Pieces of an overlong line and an unterminated last line are ignored.
  */
-static int read_lines(int fd, struct line_reader *lr, struct helper_report *rep,
-		      struct clone_progress *prog, bool *progressed)
+static int on_helper_line(void *opaque, const char *line, size_t len, unsigned flags)
 {
-	char chunk[4096];
-	ssize_t n;
+	struct helper_report *rep = opaque;
 
-	n = read(fd, chunk, sizeof(chunk));
-	if (n < 0)
-		return errno == EINTR || errno == EAGAIN ? 1 : -errno;
-	if (n == 0)
+	(void)len;
+	if (flags)
 		return 0;
-	for (ssize_t i = 0; i < n; i++) {
-		char c = chunk[i];
-
-		if (c != '\n') {
-			if (lr->len < sizeof(lr->buf) - 1)
-				lr->buf[lr->len++] = c;
-			else
-				lr->dropping = true;
-			continue;
-		}
-		lr->buf[lr->len] = '\0';
-		if (!lr->dropping && parse_line(lr->buf, rep, prog))
-			*progressed = true;
-		lr->len = 0;
-		lr->dropping = false;
-	}
-	return 1;
+	return parse_line(line, rep, rep->prog) ? 1 : 0;
 }
 
-static void track_helper(struct clone_cache *cc, struct helper_proc *hp)
-{
-	pthread_mutex_lock(&cc->lock);
-	hp->next = cc->helpers;
-	cc->helpers = hp;
-	/* A shutdown between spawn and here must not miss this helper. */
-	if (cc->shut)
-		kill(-hp->pid, SIGKILL);
-	pthread_mutex_unlock(&cc->lock);
-}
-
-/* Returns whether the cache was shut down meanwhile. */
-static bool untrack_helper(struct clone_cache *cc, struct helper_proc *hp)
-{
-	bool shut;
-
-	pthread_mutex_lock(&cc->lock);
-	for (struct helper_proc **pp = &cc->helpers; *pp; pp = &(*pp)->next) {
-		if (*pp == hp) {
-			*pp = hp->next;
-			break;
-		}
-	}
-	shut = cc->shut;
-	pthread_mutex_unlock(&cc->lock);
-	return shut;
-}
-
-/*
- * A pipe already holding "@url\n" and the option lines for the helper's
- * stdin; its read end in *@ret_fd.
- */
-static int url_pipe(const char *url, const char *options, int *ret_fd)
+/* "@url\n" and the option lines: the helper's stdin, in *@ret (free it). */
+static int helper_input(const char *url, const char *options, char **ret)
 {
 	size_t len = strlen(url), olen = strlen(options);
-	int fds[2], r = 0;
 
-	/* Far below a pipe's capacity (64 KiB): the write cannot block. */
 	if (len >= CLONE_HELPER_URL_MAX || len + olen + 1 >= CLONE_HELPER_INPUT_MAX)
 		return -ENAMETOOLONG;
-	if (pipe2(fds, O_CLOEXEC) < 0)
-		return -errno;
-	if (write(fds[1], url, len) != (ssize_t)len || write(fds[1], "\n", 1) != 1 ||
-	    write(fds[1], options, olen) != (ssize_t)olen)
-		r = -EIO;
-	close(fds[1]);
-	if (r < 0)
-		close(fds[0]);
-	else
-		*ret_fd = fds[0];
-	return r;
+	if (asprintf(ret, "%s\n%s", url, options) < 0)
+		return -ENOMEM;
+	return 0;
 }
 
-static int spawn_helper(struct clone_cache *cc, const char *mode, const char *url,
-			const char *shown, const char *dir, pid_t *ret_pid, int *ret_fd)
+/*
+ * Starts one helper (core/child.h: its own process group, default signals,
+ * descriptors 0-2 only, stderr ours), killed after timeout_s without a
+ * progress line or when clone_cache_shutdown() writes the abort eventfd.
+ */
+static int spawn_helper(struct clone_cache *cc, const char *mode, const struct sync_url *u,
+			const char *dir, const char *input, struct helper_report *rep,
+			struct child **ret)
 {
-	posix_spawn_file_actions_t fa;
-	posix_spawnattr_t attr;
-	sigset_t none, dfl;
 	char ppid[24], maxb[24];
 	/* the URL goes through stdin: a command line is readable by every user */
 	char *argv[] = { cc->helper_path,
 			 "--clone-helper",
 			 (char *)mode,
-			 (char *)shown,
+			 (char *)u->shown,
 			 (char *)dir,
 			 ppid,
 			 maxb,
 			 NULL };
-	int fds[2], in = -1, r;
-	static const int reset[] = { SIGPIPE, SIGINT,  SIGTERM, SIGHUP, SIGQUIT,
-				     SIGCHLD, SIGUSR1, SIGUSR2, SIGALRM };
 
 	snprintf(ppid, sizeof(ppid), "%ld", (long)getpid());
 	snprintf(maxb, sizeof(maxb), "%" PRIu64, cc->max_bytes);
-	r = url_pipe(url, cc->options, &in);
-	if (r < 0)
-		return r;
-	if (pipe2(fds, O_CLOEXEC) < 0) {
-		r = -errno;
-		close(in);
-		return r;
-	}
-	sigemptyset(&none);
-	sigemptyset(&dfl);
-	for (size_t i = 0; i < ARRAY_SIZE(reset); i++)
-		sigaddset(&dfl, reset[i]);
-	posix_spawn_file_actions_init(&fa);
-	posix_spawnattr_init(&attr);
-	/*
-	 * Own process group, so one kill(-pid) also takes any child it starts;
-	 * default signals and an empty mask whatever this thread had.
-	 */
-	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
-					    POSIX_SPAWN_SETSIGDEF);
-	posix_spawnattr_setpgroup(&attr, 0);
-	posix_spawnattr_setsigmask(&attr, &none);
-	posix_spawnattr_setsigdefault(&attr, &dfl);
-	posix_spawn_file_actions_adddup2(&fa, in, STDIN_FILENO);
-	posix_spawn_file_actions_adddup2(&fa, fds[1], STDOUT_FILENO);
-#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 34))
-	/* Other code may have opened fds without O_CLOEXEC: keep them out. */
-	posix_spawn_file_actions_addclosefrom_np(&fa, STDERR_FILENO + 1);
-#endif
-	r = -posix_spawn(ret_pid, cc->helper_path, &fa, &attr, argv, environ);
-	posix_spawnattr_destroy(&attr);
-	posix_spawn_file_actions_destroy(&fa);
-	close(in);
-	close(fds[1]);
-	if (r < 0) {
-		close(fds[0]);
-		return r;
-	}
-	*ret_fd = fds[0];
-	return 0;
+	return child_spawn(ret,
+			   &(struct child_opts){
+			       .path = cc->helper_path,
+			       .argv = argv,
+			       .stdin_data = input,
+			       .stdin_len = strlen(input),
+			       .out = { .on_line = on_helper_line, .opaque = rep },
+			       .err = { .inherit = true },
+			       .line_max = CLONE_HELPER_LINE_MAX - 1,
+			       .stall_ms = (int64_t)cc->timeout_s * 1000,
+			       .abort_fd = cc->abort_fd,
+			   },
+			   NULL);
 }
 
 /*
@@ -313,61 +211,35 @@ static int run_helper(struct clone_cache *cc, bool clone, const struct sync_url 
 		      struct clone_progress *prog, struct wf_err *err)
 {
 	const char *verb = clone ? "clone" : "fetch";
-	struct helper_report rep = { 0 };
-	struct line_reader lr = { 0 };
-	struct helper_proc hp = { 0 };
-	int64_t stall_ms = (int64_t)cc->timeout_s * 1000, last = now_ms();
-	bool timed_out = false, shut;
-	int fd = -1, status = 0, r;
+	struct helper_report rep = { .prog = prog };
+	_cleanup_free_ char *input = NULL;
+	struct child *child = NULL;
+	int status = 0, r;
+	bool shut;
 
-	r = spawn_helper(cc, verb, u->url, u->shown, dir, &hp.pid, &fd);
+	r = helper_input(u->url, cc->options, &input);
+	if (r == 0)
+		r = spawn_helper(cc, verb, u, dir, input, &rep, &child);
 	if (r < 0)
 		return wf_err_set(err, r, "%s of '%s' failed: cannot start helper '%s': %s", verb,
 				  u->shown, cc->helper_path, strerror(-r));
-	track_helper(cc, &hp);
-	for (;;) {
-		struct pollfd pfd = { .fd = fd, .events = POLLIN };
-		int64_t left = last + stall_ms - now_ms();
-		bool progressed = false;
-		int n;
-
-		if (left <= 0) {
-			timed_out = true;
-			break;
-		}
-		n = poll(&pfd, 1, (int)MIN(left, 60000));
-		if (n < 0 && errno != EINTR) {
-			r = -errno;
-			break;
-		}
-		if (n <= 0)
-			continue;
-		n = read_lines(fd, &lr, &rep, prog, &progressed);
-		if (n <= 0) {
-			r = n;
-			break;
-		}
-		if (progressed)
-			last = now_ms();
-	}
-	close(fd);
-	shut = untrack_helper(cc, &hp);
 	/*
-	 * Kill the group even after EOF: the helper is not reaped yet, so its
-	 * pid (= group id) cannot have been reused, and nothing it may have
-	 * started outlives it. The result is taken from its lines, not from
-	 * its exit status.
+	 * Whatever ends it, the group is killed before the helper is reaped,
+	 * so nothing it started outlives it. The result is taken from its
+	 * lines, not from its exit status.
 	 */
-	kill(-hp.pid, SIGKILL);
-	while (waitpid(hp.pid, &status, 0) < 0 && errno == EINTR)
-		;
+	r = child_wait(child, &status, NULL);
+	child_free(child);
+	pthread_mutex_lock(&cc->lock);
+	shut = cc->shut;
+	pthread_mutex_unlock(&cc->lock);
 
 	if (rep.ok)
 		return 0;
-	if (shut)
+	if (shut || r == -ECANCELED)
 		return wf_err_set(err, -ECANCELED, "%s of '%s' cancelled: shutting down", verb,
 				  u->shown);
-	if (timed_out)
+	if (r == -ETIMEDOUT)
 		return wf_err_set(
 		    err, -ETIMEDOUT,
 		    "%s of '%s' timed out: no progress for %u s (clone_timeout), helper killed",
@@ -707,6 +579,26 @@ static int claim_repos(struct clone_cache *cc, const struct clone_cache_opts *o)
 	return 0;
 }
 
+/* An eventfd above 2 (child.h takes descriptor 0 for "no abort descriptor"). */
+static int abort_eventfd(int *ret)
+{
+	int fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK), moved;
+
+	if (fd < 0)
+		return -errno;
+	if (fd > STDERR_FILENO) {
+		*ret = fd;
+		return 0;
+	}
+	moved = fcntl(fd, F_DUPFD_CLOEXEC, STDERR_FILENO + 1);
+	moved = moved < 0 ? -errno : moved;
+	close(fd);
+	if (moved < 0)
+		return moved;
+	*ret = moved;
+	return 0;
+}
+
 int clone_cache_new(struct clone_cache **ret, const struct clone_cache_opts *o)
 {
 	struct clone_cache *cc;
@@ -744,6 +636,9 @@ int clone_cache_new(struct clone_cache **ret, const struct clone_cache_opts *o)
 	r = fifo_sem_new(&cc->sem, o->concurrency);
 	if (r < 0)
 		goto out_shutdown;
+	r = abort_eventfd(&cc->abort_fd);
+	if (r < 0)
+		goto out_free_sem;
 	pthread_mutex_init(&cc->lock, NULL);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -752,6 +647,8 @@ int clone_cache_new(struct clone_cache **ret, const struct clone_cache_opts *o)
 	*ret = cc;
 	return 0;
 
+out_free_sem:
+	fifo_sem_free(cc->sem);
 out_shutdown:
 	clone_dirs_free(cc->dirs);
 	git_libgit2_shutdown();
@@ -765,12 +662,15 @@ out_free:
 
 void clone_cache_shutdown(struct clone_cache *cc)
 {
+	uint64_t one = 1;
+
 	pthread_mutex_lock(&cc->lock);
 	cc->shut = true;
-	/* Each helper's pipe then hits EOF and its thread reaps it. */
-	for (struct helper_proc *hp = cc->helpers; hp; hp = hp->next)
-		kill(-hp->pid, SIGKILL);
 	pthread_mutex_unlock(&cc->lock);
+	/* Never read: every running and later helper sees it and is ended. */
+	if (write(cc->abort_fd, &one, sizeof(one)) < 0) {
+		/* only EAGAIN at a counter near 2^64: readable already */
+	}
 	fifo_sem_close(cc->sem);
 }
 
@@ -784,6 +684,7 @@ void clone_cache_free(struct clone_cache *cc)
 		pthread_cond_wait(&cc->idle, &cc->lock);
 	pthread_mutex_unlock(&cc->lock);
 	fifo_sem_free(cc->sem);
+	close(cc->abort_fd);
 	pthread_cond_destroy(&cc->idle);
 	pthread_mutex_destroy(&cc->lock);
 	clone_dirs_free(cc->dirs);
