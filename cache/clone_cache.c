@@ -623,7 +623,6 @@ int clone_cache_new(struct clone_cache **ret, const struct clone_cache_opts *o)
 	r = mkdir_p(cc->clones_dir, 0700);
 	if (r < 0)
 		goto out_free;
-	git_libgit2_init(); /* clone_dirs reads the configuration of clones */
 	r = clone_dirs_new(&cc->dirs, cc->clones_dir, o->gc_grace_s);
 	if (r < 0)
 		goto out_shutdown;
@@ -651,7 +650,6 @@ out_free_sem:
 	fifo_sem_free(cc->sem);
 out_shutdown:
 	clone_dirs_free(cc->dirs);
-	git_libgit2_shutdown();
 out_free:
 	free(cc->options);
 	free(cc->clones_dir);
@@ -692,7 +690,6 @@ void clone_cache_free(struct clone_cache *cc)
 	free(cc->clones_dir);
 	free(cc->helper_path);
 	free(cc);
-	git_libgit2_shutdown();
 }
 
 static bool enter(struct clone_cache *cc)

@@ -94,12 +94,13 @@ enum {
 
 /*
  * Creates cache_dir/clones (0700) if needed and removes temporaries left there
- * by an earlier crash. Calls git_libgit2_init() (balanced by _free), so call
- * it before starting threads that use libgit2.
+ * by an earlier crash (and clones no running mount uses, past the grace).
+ * libgit2 must be initialised already (gitrepo_global_init(), once by the
+ * program).
  */
 int clone_cache_new(struct clone_cache **ret, const struct clone_cache_opts *o);
 /*
- * Kills running helpers (SIGKILL, reaped), wakes waiters, waits until every
+ * Ends running helpers (their process groups, reaped), wakes waiters, waits until every
  * clone_cache_sync() has returned, frees. NULL is fine.
  */
 void clone_cache_free(struct clone_cache *cc);

@@ -9,6 +9,7 @@
 #include "clone_helper.h"
 #include "fsutil.h"
 #include "util.h"
+#include "gitrepo.h"
 #include "tap.h"
 
 #include <dirent.h>
@@ -672,6 +673,8 @@ int main(int argc, char **argv)
 
 	if (argc > 1 && !strcmp(argv[1], "--clone-helper"))
 		return clone_helper_main(argc - 2, argv + 2);
+	if (gitrepo_global_init() < 0)
+		return 1;
 	if (system("git --version >/dev/null 2>&1") != 0)
 		skip_all("git not found");
 
@@ -714,5 +717,6 @@ int main(int argc, char **argv)
 
 	is_int(count_children(), 0, "no child process left at the end");
 	rm_rf(root);
+	gitrepo_global_shutdown();
 	return done_testing();
 }
