@@ -413,6 +413,41 @@ class Env:
         shutil.rmtree(self.root, ignore_errors=True)
 
 
+def mount_with_env(env, repos, extra_env, options=None, **kw):
+    """env.mount(...) with the daemon started under the environment variables
+    @extra_env (a None value unsets one); the test's own environment is put
+    back afterwards."""
+    saved = {k: os.environ.get(k) for k in extra_env}
+
+    def put(values):
+        for k, v in values.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+    put(extra_env)
+    try:
+        return env.mount(repos, options=options, **kw)
+    finally:
+        put(saved)
+
+
+def grep_tree(root, needles):
+    """The files under @root holding any of the strings @needles, as
+    "path: needle" lines."""
+    hits = []
+    for d, _, fs in os.walk(root):
+        for f in fs:
+            try:
+                with open(os.path.join(d, f), "rb") as fh:
+                    data = fh.read()
+            except OSError:
+                continue
+            hits += [f"{os.path.join(d, f)}: {n}" for n in needles if n.encode() in data]
+    return hits
+
+
 def children_of(pid):
     """PIDs whose parent is pid (from /proc)."""
     out = []
