@@ -38,6 +38,17 @@ def temp_files(cache):
     return out
 
 
+def clone_under_way(proxy, clones, timeout=30):
+    """Whether, within @timeout seconds, a clone through the ThrottledProxy
+    @proxy has passed 256 KiB and left temp files below @clones."""
+    try:
+        wait_until(lambda: proxy.bytes > 256 * 1024 and temp_files(clones), timeout,
+                   what="clone under way")
+        return True
+    except TimeoutError:
+        return False
+
+
 def procs_matching(*needles):
     """PIDs (other than ours) whose command line contains every needle (pass
     the test's own root too: other test runs may share the machine)."""
