@@ -56,19 +56,6 @@ struct clone_dirs {
 	size_t n, cap;
 };
 
-/* snprintf() into a path buffer: -ENAMETOOLONG if it does not fit. */
-static int pathf(char *out, size_t n, const char *fmt, ...) PRINTF(3, 4);
-static int pathf(char *out, size_t n, const char *fmt, ...)
-{
-	va_list ap;
-	int len;
-
-	va_start(ap, fmt);
-	len = vsnprintf(out, n, fmt, ap);
-	va_end(ap);
-	return len < 0 || (size_t)len >= n ? -ENAMETOOLONG : 0;
-}
-
 static bool exists(const char *path)
 {
 	return access(path, F_OK) == 0;

@@ -81,19 +81,6 @@ bool local_copy_path(const char *url, char *path, size_t n)
 	return true;
 }
 
-/* snprintf() into a path buffer: -ENAMETOOLONG if it does not fit. */
-static int pathf(char *out, size_t n, const char *fmt, ...) PRINTF(3, 4);
-static int pathf(char *out, size_t n, const char *fmt, ...)
-{
-	va_list ap;
-	int len;
-
-	va_start(ap, fmt);
-	len = vsnprintf(out, n, fmt, ap);
-	va_end(ap);
-	return len < 0 || (size_t)len >= n ? -ENAMETOOLONG : 0;
-}
-
 static int fail(int code, const char *fmt, ...) PRINTF(2, 3);
 static int fail(int code, const char *fmt, ...)
 {

@@ -12,10 +12,22 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <stdarg.h>
 #include <string.h>
 #include <stdint.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+
+int pathf(char *out, size_t n, const char *fmt, ...)
+{
+	va_list ap;
+	int len;
+
+	va_start(ap, fmt);
+	len = vsnprintf(out, n, fmt, ap);
+	va_end(ap);
+	return len < 0 || (size_t)len >= n ? -ENAMETOOLONG : 0;
+}
 
 int mkdir_p(const char *path, mode_t mode)
 {

@@ -12,6 +12,9 @@
 
 #include "err.h"
 
+/* snprintf() into a path buffer of @n bytes: 0, or -ENAMETOOLONG if it does not fit. */
+int pathf(char *out, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 /* mkdir -p with @mode for every directory it creates. */
 int mkdir_p(const char *path, mode_t mode);
 

@@ -21,7 +21,7 @@ import urllib.parse
 import getpass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from harness import free_port, run, wait_until
+from harness import TcpProxy, free_port, run, wait_until
 
 
 def http_backend():
@@ -189,29 +189,15 @@ class GitHttpServer:
         self.httpd.server_close()
 
 
-class DropProxy:
+class DropProxy(TcpProxy):
     """TCP proxy to 127.0.0.1:@port that closes both sides once @limit bytes
     have come back from the server (a server dropping the connection in the
     middle of a transfer)."""
 
     def __init__(self, port, limit):
-        self.target = port
         self.limit = limit
-        self.sock = socket.socket()
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(16)
-        self.port = self.sock.getsockname()[1]
         self.dropped = 0
-        threading.Thread(target=self._serve, daemon=True).start()
-
-    def _close(self, *socks):
-        for s in socks:
-            try:
-                s.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-            s.close()
+        super().__init__(port)
 
     def _pipe(self, a, b, down):
         sent = 0
@@ -228,20 +214,9 @@ class DropProxy:
                 sent += len(data)
         except OSError:
             pass
-        self._close(a, b)
-
-    def _serve(self):
-        while True:
-            try:
-                c, _ = self.sock.accept()
-            except OSError:
-                return
-            u = socket.create_connection(("127.0.0.1", self.target))
-            threading.Thread(target=self._pipe, args=(c, u, False), daemon=True).start()
-            threading.Thread(target=self._pipe, args=(u, c, True), daemon=True).start()
-
-    def stop(self):
-        self.sock.close()
+        self._shutdown(a, b)
+        a.close()
+        b.close()
 
 
 class SshServer:

@@ -187,6 +187,48 @@ class StalledServer:
             c.close()
 
 
+class TcpProxy:
+    """TCP proxy from a loopback port to 127.0.0.1:@port. A subclass defines
+    _pipe(src, dst, down), which copies src to dst (down: the server-to-client
+    direction) and then calls _shutdown(src, dst); it sets its own fields
+    before calling this constructor, which starts accepting."""
+
+    def __init__(self, port):
+        self.target = port
+        self.accepted = 0
+        self.sock = socket.socket()
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.port = self.sock.getsockname()[1]
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    @staticmethod
+    def _shutdown(*socks):
+        for s in socks:
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def _serve(self):
+        while True:
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                return
+            self.accepted += 1
+            u = socket.create_connection(("127.0.0.1", self.target))
+            threading.Thread(target=self._pipe, args=(c, u, False), daemon=True).start()
+            threading.Thread(target=self._pipe, args=(u, c, True), daemon=True).start()
+
+    def url(self, name):
+        return f"git://127.0.0.1:{self.port}/{name}"
+
+    def stop(self):
+        self.sock.close()
+
+
 class Mount:
     def __init__(self, env, repos, options, generator, foreground=True, extra="", prefix="mnt-",
                  wrap=()):
@@ -369,6 +411,41 @@ class Env:
                 os.makedirs(dest, exist_ok=True)
                 shutil.copy(m.stderr_path, dest)
         shutil.rmtree(self.root, ignore_errors=True)
+
+
+def mount_with_env(env, repos, extra_env, options=None, **kw):
+    """env.mount(...) with the daemon started under the environment variables
+    @extra_env (a None value unsets one); the test's own environment is put
+    back afterwards."""
+    saved = {k: os.environ.get(k) for k in extra_env}
+
+    def put(values):
+        for k, v in values.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+    put(extra_env)
+    try:
+        return env.mount(repos, options=options, **kw)
+    finally:
+        put(saved)
+
+
+def grep_tree(root, needles):
+    """The files under @root holding any of the strings @needles, as
+    "path: needle" lines."""
+    hits = []
+    for d, _, fs in os.walk(root):
+        for f in fs:
+            try:
+                with open(os.path.join(d, f), "rb") as fh:
+                    data = fh.read()
+            except OSError:
+                continue
+            hits += [f"{os.path.join(d, f)}: {n}" for n in needles if n.encode() in data]
+    return hits
 
 
 def children_of(pid):

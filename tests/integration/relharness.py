@@ -8,7 +8,7 @@ import socket
 import threading
 import time
 
-from harness import run, wait_until  # noqa: F401
+from harness import TcpProxy, run, wait_until  # noqa: F401
 
 
 def page_body(slug, lines=2000):
@@ -38,6 +38,17 @@ def temp_files(cache):
     return out
 
 
+def clone_under_way(proxy, clones, timeout=30):
+    """Whether, within @timeout seconds, a clone through the ThrottledProxy
+    @proxy has passed 256 KiB and left temp files below @clones."""
+    try:
+        wait_until(lambda: proxy.bytes > 256 * 1024 and temp_files(clones), timeout,
+                   what="clone under way")
+        return True
+    except TimeoutError:
+        return False
+
+
 def procs_matching(*needles):
     """PIDs (other than ours) whose command line contains every needle (pass
     the test's own root too: other test runs may share the machine)."""
@@ -65,20 +76,14 @@ def vm_hwm_kb(pid):
     return 0
 
 
-class ThrottledProxy:
+class ThrottledProxy(TcpProxy):
     """TCP proxy to 127.0.0.1:port passing at most rate bytes/s downstream,
     so that a clone lasts long enough to be killed in the middle."""
 
     def __init__(self, port, rate=256 * 1024):
-        self.target = port
         self.rate = rate
-        self.sock = socket.socket()
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(16)
-        self.port = self.sock.getsockname()[1]
         self.bytes = 0
-        threading.Thread(target=self._serve, daemon=True).start()
+        super().__init__(port)
 
     def _pipe(self, a, b, throttle):
         chunk = 8192
@@ -93,27 +98,7 @@ class ThrottledProxy:
                     time.sleep(len(data) / self.rate)  # pacing, not a wait
         except OSError:
             pass
-        for s in (a, b):
-            try:
-                s.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-
-    def _serve(self):
-        while True:
-            try:
-                c, _ = self.sock.accept()
-            except OSError:
-                return
-            u = socket.create_connection(("127.0.0.1", self.target))
-            threading.Thread(target=self._pipe, args=(c, u, False), daemon=True).start()
-            threading.Thread(target=self._pipe, args=(u, c, True), daemon=True).start()
-
-    def url(self, name):
-        return f"git://127.0.0.1:{self.port}/{name}"
-
-    def stop(self):
-        self.sock.close()
+        self._shutdown(a, b)
 
 
 class GarbageServer:

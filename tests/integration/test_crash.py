@@ -162,12 +162,7 @@ with Env() as env:
     lister = subprocess.Popen(["ls", m.path("crash", "big")], stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE)
     clones = os.path.join(env.cache, "clones")
-    try:
-        wait_until(lambda: proxy.bytes > 256 * 1024 and temp_files(clones), 30,
-                   what="clone under way")
-        midway = True
-    except TimeoutError:
-        midway = False
+    midway = clone_under_way(proxy, clones)
     t.ok(midway, f"the clone is under way ({proxy.bytes} bytes through the proxy)")
     helpers = procs_matching("--clone-helper", env.root)
     t.ok(helpers, "a clone helper runs", helpers)

@@ -35,19 +35,6 @@ def secrets_in(text):
     return [s for s in (PASS, WRONG, ASKPASS, HELPED) if s in text]
 
 
-def grep_tree(root, needles):
-    hits = []
-    for d, _, fs in os.walk(root):
-        for f in fs:
-            try:
-                with open(os.path.join(d, f), "rb") as fh:
-                    data = fh.read()
-            except OSError:
-                continue
-            hits += [f"{os.path.join(d, f)}: {n}" for n in needles if n.encode() in data]
-    return hits
-
-
 def helper_pids(m):
     return [p for p in procs_matching("--clone-helper", m.env.cache)]
 
@@ -123,20 +110,6 @@ def credentials(env):
     return srv
 
 
-def mount_with_env(env, repos, extra):
-    """A mount whose daemon runs with the environment variables @extra."""
-    saved = {k: os.environ.get(k) for k in extra}
-    os.environ.update(extra)
-    try:
-        return env.mount(repos, options={"refresh_interval": 0})
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-
-
 def askpass(env, srv):
     """No password in the URL: GIT_ASKPASS gives it (through git credential fill)."""
     srv.password = ASKPASS
@@ -145,7 +118,8 @@ def askpass(env, srv):
     home = os.path.join(env.root, "home")
     os.makedirs(home, exist_ok=True)
     m = mount_with_env(env, {"acme/asked": srv.url("asked.git")},
-                       {"GIT_ASKPASS": ask, "HOME": home, "GIT_CONFIG_NOSYSTEM": "1"})
+                       {"GIT_ASKPASS": ask, "HOME": home, "GIT_CONFIG_NOSYSTEM": "1"},
+                       {"refresh_interval": 0})
     data, err = read_errno(m.path("acme", "asked", "Home.md"))
     t.ok(err == 0 and data.startswith(b"# Home"),
          "a URL without a password clones with the password from GIT_ASKPASS",
@@ -175,7 +149,8 @@ esac
         f.write(f"[credential]\n\thelper = {helper}\n\tuseHttpPath = true\n")
     m = mount_with_env(env, {"acme/helped": srv.url("helped.git"),
                              "acme/bad": srv.url("bad.git")},
-                       {"HOME": home, "GIT_CONFIG_NOSYSTEM": "1", "GIT_ASKPASS": "/bin/false"})
+                       {"HOME": home, "GIT_CONFIG_NOSYSTEM": "1", "GIT_ASKPASS": "/bin/false"},
+                       {"refresh_interval": 0})
     data, err = read_errno(m.path("acme", "helped", "Home.md"))
     t.ok(err == 0 and data.startswith(b"# Home"),
          "a URL without a password clones with the password from a credential helper",

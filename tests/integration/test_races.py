@@ -87,23 +87,16 @@ def control_errno(m, line):
         return e.errno
 
 
-class GatedProxy:
+class GatedProxy(TcpProxy):
     """TCP proxy to 127.0.0.1:port. While the gate is shut the server's
     bytes are held back (the client's still reach the server), so a fetch
     begun then waits with the refs the server advertised when it began."""
 
     def __init__(self, port):
-        self.target = port
         self.gate = threading.Event()
         self.gate.set()
-        self.accepted = 0
         self.held = 0
-        self.sock = socket.socket()
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(16)
-        self.port = self.sock.getsockname()[1]
-        threading.Thread(target=self._serve, daemon=True).start()
+        super().__init__(port)
 
     def _pipe(self, a, b, gated):
         try:
@@ -118,25 +111,7 @@ class GatedProxy:
                 b.sendall(data)
         except OSError:
             pass
-        for s in (a, b):
-            try:
-                s.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-
-    def _serve(self):
-        while True:
-            try:
-                c, _ = self.sock.accept()
-            except OSError:
-                return
-            self.accepted += 1
-            u = socket.create_connection(("127.0.0.1", self.target))
-            threading.Thread(target=self._pipe, args=(c, u, False), daemon=True).start()
-            threading.Thread(target=self._pipe, args=(u, c, True), daemon=True).start()
-
-    def url(self, name):
-        return f"git://127.0.0.1:{self.port}/{name}"
+        self._shutdown(a, b)
 
     def stop(self):
         self.gate.set()

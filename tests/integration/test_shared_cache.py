@@ -72,12 +72,7 @@ with Env() as env:
     lister = subprocess.Popen(["ls", a.path("team", "shared")], stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, text=True)
     clones = os.path.join(env.cache, "clones")
-    try:
-        wait_until(lambda: proxy.bytes > 256 * 1024 and temp_files(clones), 30,
-                   what="clone under way")
-        midway = True
-    except TimeoutError:
-        midway = False
+    midway = clone_under_way(proxy, clones)
     t.ok(midway, f"mount A's clone is under way ({proxy.bytes} bytes through the proxy)")
     in_flight = temp_files(clones)
     b = env.mount(repos, options=opts, generator=gen)

@@ -97,24 +97,6 @@ def clone_dir_of(cache, url):
     return None
 
 
-def mount_env(env, repos, options, extra_env):
-    """A mount whose daemon runs with @extra_env (None values unset)."""
-    saved = {k: os.environ.get(k) for k in extra_env}
-    for k, v in extra_env.items():
-        if v is None:
-            os.environ.pop(k, None)
-        else:
-            os.environ[k] = v
-    try:
-        return env.mount(repos, options=options)
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-
-
 def error_of(m, name):
     lines = [l for l in m.errors().splitlines() if name in l]
     return lines[-1] if lines else ""
@@ -254,8 +236,8 @@ def untrusted(env, w):
     home = os.path.join(env.root, "home-empty")
     os.makedirs(home)
     env.cache = os.path.join(env.root, "cache-untrusted")
-    m = mount_env(env, repos, {"refresh_interval": 0, "ssh_key": w.ssh.user_key},
-                  dict(QUIET, HOME=home))
+    m = mount_with_env(env, repos, dict(QUIET, HOME=home),
+                       {"refresh_interval": 0, "ssh_key": w.ssh.user_key})
     _, err = listdir_errno(m.path("untrusted", "https"))
     line = error_of(m, "untrusted/https")
     t.ok(err == errno.EACCES and "server not trusted" in line,
@@ -277,7 +259,7 @@ def main(env):
                "clone_ca_bundle": w.ca}
     if not w.ssh_why:
         options["ssh_key"] = w.ssh.user_key
-    m = mount_env(env, repos, options, dict(QUIET, HOME=w.home(env)))
+    m = mount_with_env(env, repos, dict(QUIET, HOME=w.home(env)), options)
     check_mirrors(m, env.cache, urls, w.pull)
     if w.ssh_why:
         skip("ssh: a mirror clones with the key of ssh_key", w.ssh_why)
@@ -285,9 +267,7 @@ def main(env):
     check_https(m, w)
     t.diag("\n".join(l for l in m.errors().splitlines()))
     t.eq(m.unmount(), 0, "unmount")
-    hits = [os.path.join(d, f) for d, _, fs in os.walk(env.cache) for f in fs
-            if SECRET.encode() in open(os.path.join(d, f), "rb").read()]
-    t.eq(hits, [], "nor in the cache directory")
+    t.eq(grep_tree(env.cache, [SECRET]), [], "nor in the cache directory")
     untrusted(env, w)
 
 

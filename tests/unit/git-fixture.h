@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "fsutil.h"
@@ -48,8 +49,8 @@ static inline char *fx_tmpdir(const char *tag)
 }
 
 /* Runs a shell command; 0 if it exited 0. */
-static int fx_sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int fx_sh(const char *fmt, ...)
+static inline int fx_sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static inline int fx_sh(const char *fmt, ...)
 {
 	va_list ap;
 	char *cmd;
@@ -64,6 +65,31 @@ static int fx_sh(const char *fmt, ...)
 	r = system(cmd);
 	free(cmd);
 	return r == 0 ? 0 : -1;
+}
+
+/*
+ * Runs a shell command with its output sent to stderr (TAP stays clean):
+ * its exit status, or -1 if it did not exit.
+ */
+static inline int fx_run(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static inline int fx_run(const char *fmt, ...)
+{
+	char *cmd, *full;
+	va_list ap;
+	int r;
+
+	va_start(ap, fmt);
+	r = vasprintf(&cmd, fmt, ap);
+	va_end(ap);
+	if (r < 0)
+		return -1;
+	r = asprintf(&full, "(%s) 1>&2", cmd);
+	free(cmd);
+	if (r < 0)
+		return -1;
+	r = system(full);
+	free(full);
+	return WIFEXITED(r) ? WEXITSTATUS(r) : -1;
 }
 
 /* Writes @dir/@rel (parents created). */

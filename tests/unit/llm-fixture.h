@@ -18,6 +18,7 @@
 #include "buf.h"
 #include "conf.h"
 #include "plan.h"
+#include "tap.h"
 
 struct cJSON;
 
@@ -27,6 +28,23 @@ struct cJSON;
 /* Starts the fake (stopped at exit): 0 or -errno. Also curl_global_init(). */
 int fake_start(void);
 int fake_port(void);
+/*
+ * fake_start() for a test program's main(): true if the fake runs; if not,
+ * false, with a failed test saying why (the caller then ends with
+ * done_testing()). Inline: the TAP counters are the test program's own.
+ */
+static inline bool fake_started(void)
+{
+	int r = fake_start();
+
+	if (r < 0) {
+		diag("cannot start fake_llm.py: %s", strerror(-r));
+		ok(0, "fake llm server starts");
+		return false;
+	}
+	diag("fake llm on port %d", fake_port());
+	return true;
+}
 /* Resets the fake, then scripts its answers with @json (NULL: normal ones). */
 void fake_script(const char *json);
 /* The recorded requests (caller frees with cJSON_Delete). */

@@ -7,6 +7,7 @@
  * the environment, the directory). Waits are on conditions with deadlines.
  */
 #include "child.h"
+#include "proc-fixture.h"
 #include "tap.h"
 #include "util.h"
 
@@ -34,28 +35,6 @@ static int sh(struct child_opts *o, const char *script, int *status, struct wf_e
 	o->path = "/bin/sh";
 	o->argv = argv;
 	return child_run(o, status, err);
-}
-
-/* Whether @pid is gone or a zombie, within 2 s. */
-static bool gone(pid_t pid)
-{
-	char path[64], st[512];
-	int64_t end = now_ms() + 2000;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	while (now_ms() < end) {
-		FILE *f = fopen(path, "r");
-		char *rp;
-
-		if (!f)
-			return true;
-		rp = fgets(st, sizeof(st), f) ? strrchr(st, ')') : NULL;
-		fclose(f);
-		if (rp && (rp[2] == 'Z' || rp[2] == 'X'))
-			return true;
-		sched_yield();
-	}
-	return false;
 }
 
 /* ---- lines ------------------------------------------------------------ */
@@ -275,7 +254,7 @@ static void test_group(void)
 	int st = -1, r;
 
 	r = sh(&o, "sleep 100 & echo $!; wait", &st, &e);
-	ok(r == -ETIMEDOUT && pl.pid > 0 && gone(pl.pid),
+	ok(r == -ETIMEDOUT && pl.pid > 0 && proc_gone(pl.pid),
 	   "group: the grandchild (pid %d) is gone with the child", (int)pl.pid);
 
 	/* both ignore SIGTERM: SIGKILL after the grace */
@@ -284,7 +263,7 @@ static void test_group(void)
 	t0 = now_ms();
 	r = sh(&o, "trap '' TERM; sleep 100 & echo $!; wait", &st, &e);
 	dt = now_ms() - t0;
-	ok(r == -ETIMEDOUT && pl.pid > 0 && gone(pl.pid) && WIFSIGNALED(st) &&
+	ok(r == -ETIMEDOUT && pl.pid > 0 && proc_gone(pl.pid) && WIFSIGNALED(st) &&
 	       WTERMSIG(st) == SIGKILL && dt >= 590,
 	   "group: SIGTERM ignored, SIGKILL after the grace (%lld ms, signal %d)", (long long)dt,
 	   WIFSIGNALED(st) ? WTERMSIG(st) : 0);
@@ -295,7 +274,7 @@ static void test_group(void)
 	t0 = now_ms();
 	r = sh(&o, "sleep 100 & echo $!", &st, &e);
 	dt = now_ms() - t0;
-	ok(r == 0 && WIFEXITED(st) && pl.pid > 0 && gone(pl.pid) && dt < 5000,
+	ok(r == 0 && WIFEXITED(st) && pl.pid > 0 && proc_gone(pl.pid) && dt < 5000,
 	   "group: a grandchild holding the pipe is ended %lld ms after the child exits",
 	   (long long)dt);
 }
@@ -380,7 +359,7 @@ static void test_pdeathsig(void)
 		return;
 	}
 	pid = child_pid(c);
-	ok(gone(pid), "pdeathsig: the child died with the thread that spawned it");
+	ok(proc_gone(pid), "pdeathsig: the child died with the thread that spawned it");
 	child_wait(c, &st, NULL);
 	ok(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL, "pdeathsig: by SIGKILL (%d)",
 	   WIFSIGNALED(st) ? WTERMSIG(st) : 0);

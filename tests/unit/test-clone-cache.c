@@ -10,6 +10,7 @@
 #include "fsutil.h"
 #include "util.h"
 #include "gitrepo.h"
+#include "git-fixture.h"
 #include "tap.h"
 
 #include <dirent.h>
@@ -35,23 +36,6 @@ extern char **environ;
 static char root[1024];
 static char self_exe[PATH_MAX];
 static pid_t daemon_pid = -1;
-
-/* Runs a shell command; its output goes to stderr to keep TAP clean. */
-static int sh(const char *fmt, ...) PRINTF(1, 2);
-static int sh(const char *fmt, ...)
-{
-	_cleanup_free_ char *cmd = NULL, *full = NULL;
-	va_list ap;
-	int r;
-
-	va_start(ap, fmt);
-	r = vasprintf(&cmd, fmt, ap);
-	va_end(ap);
-	if (r < 0 || asprintf(&full, "(%s) 1>&2", cmd) < 0)
-		return -1;
-	r = system(full);
-	return WIFEXITED(r) ? WEXITSTATUS(r) : -1;
-}
 
 /* First line of a command's output, without the newline. */
 static int capture(char *out, size_t size, const char *fmt, ...) PRINTF(3, 4);
@@ -317,12 +301,12 @@ static void test_file_url(void)
 	snprintf(moved, sizeof(moved), "%s/src-moved", root);
 	snprintf(url, sizeof(url), "file://%s", src);
 	ok(cc, "file: cache created");
-	r = sh(GIT " init -q '%s' && cd '%s' && echo one > a && " GIT " add a && " GIT
-		   " commit -qm one && " GIT " tag -a v1 -m 'release one' && " GIT
-		   " checkout -qb dev && echo dev > b && " GIT " add b && " GIT
-		   " commit -qm dev && " GIT " checkout -q main && echo two > a && " GIT
-		   " commit -qam two && " GIT " tag light",
-	       src, src);
+	r = fx_run(GIT " init -q '%s' && cd '%s' && echo one > a && " GIT " add a && " GIT
+		       " commit -qm one && " GIT " tag -a v1 -m 'release one' && " GIT
+		       " checkout -qb dev && echo dev > b && " GIT " add b && " GIT
+		       " commit -qm dev && " GIT " checkout -q main && echo two > a && " GIT
+		       " commit -qam two && " GIT " tag light",
+		   src, src);
 	is_int(r, 0, "file: source repository made with git");
 	rev_parse(src, "v1", c1);
 	rev_parse(src, "main", c2);
@@ -445,9 +429,9 @@ static void test_git_daemon(const char *base, int port)
 
 	snprintf(repo, sizeof(repo), "%s/d0", base);
 	snprintf(url, sizeof(url), "git://127.0.0.1:%d/d0", port);
-	r = sh(GIT " init -q '%s' && cd '%s' && echo one > a && " GIT " add a && " GIT
-		   " commit -qm one && " GIT " branch gone",
-	       repo, repo);
+	r = fx_run(GIT " init -q '%s' && cd '%s' && echo one > a && " GIT " add a && " GIT
+		       " commit -qm one && " GIT " branch gone",
+		   repo, repo);
 	is_int(r, 0, "daemon: repository made");
 	rev_parse(repo, "main", c1);
 
@@ -457,9 +441,9 @@ static void test_git_daemon(const char *base, int port)
 	r = clone_cache_sync(cc, url, "gone", 0, NULL, &res, &err);
 	is_int(r, 0, "daemon: branch 'gone' exists before the fetch");
 
-	r = sh("cd '%s' && echo two > a && " GIT " commit -qam two && " GIT
-	       " tag -a v2 -m two && " GIT " branch -qD gone",
-	       repo);
+	r = fx_run("cd '%s' && echo two > a && " GIT " commit -qam two && " GIT
+		   " tag -a v2 -m two && " GIT " branch -qD gone",
+		   repo);
 	is_int(r, 0, "daemon: upstream commit, tag, branch deleted");
 	rev_parse(repo, "main", c2);
 
@@ -471,7 +455,8 @@ static void test_git_daemon(const char *base, int port)
 	ok(res.fetched && err.msg[0] == '\0', "daemon: fetched, no error message");
 	r = clone_cache_sync(cc, url, "v2", 0, NULL, &res, &err);
 	is_str(res.commit, c2, "daemon: new tag fetched");
-	r = sh(GIT " --git-dir='%s' rev-parse -q --verify refs/heads/gone >/dev/null", res.git_dir);
+	r = fx_run(GIT " --git-dir='%s' rev-parse -q --verify refs/heads/gone >/dev/null",
+		   res.git_dir);
 	ok(r != 0, "daemon: deleted branch pruned from the clone");
 	r = clone_cache_sync(cc, url, "gone", 0, NULL, &res, &err);
 	is_int(r, 0, "daemon: a pruned branch resolved before still resolves");
@@ -502,11 +487,11 @@ static void test_concurrency(const char *base, int port)
 		char repo[PATH_MAX];
 
 		snprintf(repo, sizeof(repo), "%s/c%d", base, i);
-		r = sh(GIT " init -q '%s'", repo);
+		r = fx_run(GIT " init -q '%s'", repo);
 		if (r == 0)
 			r = write_junk(repo, 64, 32 * 1024, (uint64_t)i + 1);
 		if (r == 0)
-			r = sh("cd '%s' && " GIT " add . && " GIT " commit -qm junk", repo);
+			r = fx_run("cd '%s' && " GIT " add . && " GIT " commit -qm junk", repo);
 	}
 	is_int(r, 0, "conc: %d repositories with 2 MiB each", N);
 	for (int i = 0; i < N; i++) {

@@ -10,6 +10,7 @@
 #include "llm-fixture.h"
 #include "plan.h"
 #include "proctree.h"
+#include "proc-fixture.h"
 #include "tap.h"
 #include "util.h"
 
@@ -23,27 +24,6 @@
 #include <unistd.h>
 
 static char tmpdir[] = "/tmp/wikifs-test-command.XXXXXX";
-
-static bool gone(pid_t pid)
-{
-	char path[64], st[512];
-	int64_t end = now_ms() + 2000;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	while (now_ms() < end) {
-		FILE *f = fopen(path, "r");
-		char *rp;
-
-		if (!f)
-			return true;
-		rp = fgets(st, sizeof(st), f) ? strrchr(st, ')') : NULL;
-		fclose(f);
-		if (rp && (rp[2] == 'Z' || rp[2] == 'X'))
-			return true; /* dead, waiting for init to reap it */
-		sched_yield();
-	}
-	return false;
-}
 
 static pid_t read_pid(const char *path)
 {
@@ -146,8 +126,9 @@ static void test_command_group(void)
 	pid2 = read_pid(pidfile2);
 	ok(a.r == -ETIMEDOUT && a.err.retryable && a.ms >= 900 && a.ms < 2500,
 	   "command timeout=1: -ETIMEDOUT retryable after %lld ms", (long long)a.ms);
-	ok(pid > 0 && gone(pid), "command timeout: background child (pid %d) killed", (int)pid);
-	ok(pid2 > 0 && waitpid(pid2, &st, WNOHANG) < 0 && errno == ECHILD && gone(pid2),
+	ok(pid > 0 && proc_gone(pid), "command timeout: background child (pid %d) killed",
+	   (int)pid);
+	ok(pid2 > 0 && waitpid(pid2, &st, WNOHANG) < 0 && errno == ECHILD && proc_gone(pid2),
 	   "command timeout: the shell was reaped, no zombie");
 	buf_done(&a.out);
 
@@ -158,7 +139,7 @@ static void test_command_group(void)
 	pid = read_pid(pidfile);
 	ok(a.r == 0 && !strcmp(buf_str(&a.out), "done\n") && a.ms < 3000,
 	   "command leaving a background child: page after %lld ms", (long long)a.ms);
-	ok(pid > 0 && gone(pid), "command: the background child was killed");
+	ok(pid > 0 && proc_gone(pid), "command: the background child was killed");
 	buf_done(&a.out);
 	plan_unref(p);
 }
@@ -228,7 +209,7 @@ static void test_command_abort(void)
 	ok(bg.a.r == -ECANCELED && bg.end - t_abort < 1000,
 	   "command abort: -ECANCELED %lld ms after abort()", (long long)(bg.end - t_abort));
 	diag("command abort latency: %lld ms", (long long)(bg.end - t_abort));
-	ok(pid > 0 && gone(pid), "command abort: the group was killed");
+	ok(pid > 0 && proc_gone(pid), "command abort: the group was killed");
 	buf_done(&bg.a.out);
 out:
 	be_close(&be);

@@ -262,16 +262,10 @@ out:
 
 int main(void)
 {
-	int r;
-
 	test_planner_parse();
 	test_planner_not_utf8();
-	r = fake_start();
-	if (r < 0) {
-		diag("cannot start fake_llm.py: %s", strerror(-r));
-		ok(0, "fake llm server starts");
+	if (!fake_started())
 		return done_testing();
-	}
 	test_planner_llm();
 	test_planner_abort();
 	return done_testing();

@@ -159,14 +159,8 @@ out:
 
 int main(void)
 {
-	int r = fake_start();
-
-	if (r < 0) {
-		diag("cannot start fake_llm.py: %s", strerror(-r));
-		ok(0, "fake llm server starts");
+	if (!fake_started())
 		return done_testing();
-	}
-	diag("fake llm on port %d", fake_port());
 	test_abort(&backend_openai, "openai");
 	test_abort(&backend_anthropic, "anthropic");
 	test_refused();

@@ -10,6 +10,7 @@
 #include "local_copy.h"
 #include "fsutil.h"
 #include "util.h"
+#include "git-fixture.h"
 #include "tap.h"
 
 #include <dirent.h>
@@ -25,22 +26,6 @@
 	"-c init.defaultBranch=main -c gc.auto=0"
 
 static char root[1024];
-
-static int sh(const char *fmt, ...) PRINTF(1, 2);
-static int sh(const char *fmt, ...)
-{
-	_cleanup_free_ char *cmd = NULL, *full = NULL;
-	va_list ap;
-	int r;
-
-	va_start(ap, fmt);
-	r = vasprintf(&cmd, fmt, ap);
-	va_end(ap);
-	if (r < 0 || asprintf(&full, "(%s) 1>&2", cmd) < 0)
-		return -1;
-	r = system(full);
-	return WIFEXITED(r) ? WEXITSTATUS(r) : -1;
-}
 
 /* Names of the pack indexes in DIR/objects/pack, sorted, space-separated. */
 static void packs(const char *dir, char *out, size_t n)
@@ -87,34 +72,35 @@ static void test_first_copy(const char *src, const char *dst)
 	struct stat st;
 	int r;
 
-	r = sh("cd %s && " GIT " init -q work && cd work && echo one > a && " GIT " add a && " GIT
-	       " commit -qm one && " GIT " tag -a v1 -m v1 && " GIT " branch dev && " GIT
-	       " checkout -qb pr && echo pr > p && " GIT " add p && " GIT " commit -qm pr && " GIT
-	       " checkout -q main && " GIT " clone -q --bare . %s && " GIT
-	       " push -q %s pr:refs/pull/1/head && " GIT " -C %s repack -qad && mkdir -p "
-	       "%s/refs/pull/2 && echo 0123456789abcdef0123456789abcdef01234567 > "
-	       "%s/refs/pull/2/head",
-	       root, src, src, src, src, src);
+	r = fx_run("cd %s && " GIT " init -q work && cd work && echo one > a && " GIT
+		   " add a && " GIT " commit -qm one && " GIT " tag -a v1 -m v1 && " GIT
+		   " branch dev && " GIT " checkout -qb pr && echo pr > p && " GIT " add p && " GIT
+		   " commit -qm pr && " GIT " checkout -q main && " GIT
+		   " clone -q --bare . %s && " GIT " push -q %s pr:refs/pull/1/head && " GIT
+		   " -C %s repack -qad && mkdir -p "
+		   "%s/refs/pull/2 && echo 0123456789abcdef0123456789abcdef01234567 > "
+		   "%s/refs/pull/2/head",
+		   root, src, src, src, src, src);
 	is_int(r, 0, "first: source with a branch, a tag, pull-request refs (one broken)");
 	is_int(copy(dst, true, src), 0, "first: the copy succeeds despite the broken ref");
-	is_int(sh("git -C %s rev-parse -q --verify refs/heads/dev >/dev/null && git -C %s "
-		  "rev-parse -q --verify refs/tags/v1 >/dev/null",
-		  dst, dst),
+	is_int(fx_run("git -C %s rev-parse -q --verify refs/heads/dev >/dev/null && git -C %s "
+		      "rev-parse -q --verify refs/tags/v1 >/dev/null",
+		      dst, dst),
 	       0, "first: branches and tags are there");
-	is_int(sh("test -z \"$(git -C %s for-each-ref refs/pull)\"", dst), 0,
+	is_int(fx_run("test -z \"$(git -C %s for-each-ref refs/pull)\"", dst), 0,
 	       "first: no pull-request ref");
-	is_int(sh("test \"$(git -C %s symbolic-ref HEAD)\" = refs/heads/main", dst), 0,
+	is_int(fx_run("test \"$(git -C %s symbolic-ref HEAD)\" = refs/heads/main", dst), 0,
 	       "first: HEAD names the source's branch");
-	is_int(sh("git -C %s fsck --no-dangling --no-progress", dst), 0,
+	is_int(fx_run("git -C %s fsck --no-dangling --no-progress", dst), 0,
 	       "first: git fsck is clean");
-	is_int(sh("test \"$(git -C %s config remote.origin.url)\" = %s", dst, src), 0,
+	is_int(fx_run("test \"$(git -C %s config remote.origin.url)\" = %s", dst, src), 0,
 	       "first: the remote is the source");
 	ok(stat(dst, &st) == 0, "first: clone made");
 	packs(src, pack_src, sizeof(pack_src));
 	packs(dst, pack_dst, sizeof(pack_dst));
 	is_str(pack_dst, pack_src, "first: the source's pack is linked");
 	/* git itself cannot work on with the broken ref: drop it */
-	is_int(sh("rm %s/refs/pull/2/head", src), 0, "first: broken ref removed");
+	is_int(fx_run("rm %s/refs/pull/2/head", src), 0, "first: broken ref removed");
 }
 
 static void test_later_copy(const char *src, const char *dst)
@@ -122,31 +108,31 @@ static void test_later_copy(const char *src, const char *dst)
 	char pack_src[4096], pack_dst[4096];
 	int r;
 
-	r = sh("cd %s/work && echo two > b && " GIT " add b && " GIT " commit -qm two && " GIT
-	       " push -q %s main && " GIT " -C %s branch -D dev -q && " GIT
-	       " -C %s branch feature main",
-	       root, src, src, src);
+	r = fx_run("cd %s/work && echo two > b && " GIT " add b && " GIT " commit -qm two && " GIT
+		   " push -q %s main && " GIT " -C %s branch -D dev -q && " GIT
+		   " -C %s branch feature main",
+		   root, src, src, src);
 	is_int(r, 0, "later: a commit upstream, dev deleted, feature made");
 	is_int(copy(dst, false, src), 0, "later: the copy succeeds");
-	is_int(
-	    sh("test \"$(git -C %s rev-parse main)\" = \"$(git -C %s rev-parse main)\"", dst, src),
-	    0, "later: main moved");
-	is_int(sh("git -C %s rev-parse -q --verify refs/heads/dev >/dev/null", dst), 1,
+	is_int(fx_run("test \"$(git -C %s rev-parse main)\" = \"$(git -C %s rev-parse main)\"", dst,
+		      src),
+	       0, "later: main moved");
+	is_int(fx_run("git -C %s rev-parse -q --verify refs/heads/dev >/dev/null", dst), 1,
 	       "later: the deleted branch is pruned");
-	is_int(sh("git -C %s rev-parse -q --verify refs/heads/feature >/dev/null", dst), 0,
+	is_int(fx_run("git -C %s rev-parse -q --verify refs/heads/feature >/dev/null", dst), 0,
 	       "later: the new branch is there");
 
 	/* the clone remembers a commit that upstream then loses entirely */
-	r = sh("cd %s/work && " GIT " checkout -qb gone && echo g > g && " GIT " add g && " GIT
-	       " commit -qm gone && " GIT " push -q %s gone && " GIT " checkout -q main && " GIT
-	       " -C %s repack -qad",
-	       root, src, src);
+	r = fx_run("cd %s/work && " GIT " checkout -qb gone && echo g > g && " GIT " add g && " GIT
+		   " commit -qm gone && " GIT " push -q %s gone && " GIT " checkout -q main && " GIT
+		   " -C %s repack -qad",
+		   root, src, src);
 	is_int(r, 0, "later: a branch to lose made upstream");
 	is_int(copy(dst, false, src), 0, "later: a branch to lose is copied");
-	r = sh("git -C %s update-ref refs/wikifs/last/gone $(git -C %s rev-parse gone) && " GIT
-	       " -C %s branch -D gone -q && " GIT " -C %s reflog expire --expire=now --all && " GIT
-	       " -C %s gc -q --prune=now",
-	       dst, dst, src, src, src);
+	r = fx_run("git -C %s update-ref refs/wikifs/last/gone $(git -C %s rev-parse gone) && " GIT
+		   " -C %s branch -D gone -q && " GIT
+		   " -C %s reflog expire --expire=now --all && " GIT " -C %s gc -q --prune=now",
+		   dst, dst, src, src, src);
 	is_int(r, 0, "gc: the branch deleted and garbage-collected upstream");
 	is_int(copy(dst, false, src), 0, "gc: the copy after the repack succeeds");
 	packs(src, pack_src, sizeof(pack_src));
@@ -154,22 +140,24 @@ static void test_later_copy(const char *src, const char *dst)
 	ok(strstr(pack_dst, pack_src) != NULL, "gc: the new pack is linked (%s)", pack_dst);
 	ok(strcmp(pack_dst, pack_src) != 0,
 	   "gc: a pack with the only copy of the lost commit is kept (%s)", pack_dst);
-	is_int(sh("git -C %s cat-file -e refs/wikifs/last/gone", dst), 0,
+	is_int(fx_run("git -C %s cat-file -e refs/wikifs/last/gone", dst), 0,
 	       "gc: the commit the clone still names is there");
 
 	/* once nothing needs it, the old pack goes */
-	is_int(sh("git -C %s update-ref -d refs/wikifs/last/gone && " GIT " -C %s repack -qad && "
-		  "echo three > %s/work/c && cd %s/work && " GIT " add c && " GIT
-		  " commit -qm three && " GIT " push -q %s main && " GIT " -C %s gc -q",
-		  dst, dst, root, root, src, src),
+	is_int(fx_run("git -C %s update-ref -d refs/wikifs/last/gone && " GIT
+		      " -C %s repack -qad && "
+		      "echo three > %s/work/c && cd %s/work && " GIT " add c && " GIT
+		      " commit -qm three && " GIT " push -q %s main && " GIT " -C %s gc -q",
+		      dst, dst, root, root, src, src),
 	       0, "gc: the clone's own record dropped, upstream gc'd again");
 	is_int(copy(dst, false, src), 0, "gc: the copy succeeds");
 	packs(src, pack_src, sizeof(pack_src));
 	packs(dst, pack_dst, sizeof(pack_dst));
-	is_int(sh("git -C %s fsck --no-dangling --no-progress", dst), 0, "gc: git fsck is clean");
-	is_int(
-	    sh("test \"$(git -C %s rev-parse main)\" = \"$(git -C %s rev-parse main)\"", dst, src),
-	    0, "gc: main is current");
+	is_int(fx_run("git -C %s fsck --no-dangling --no-progress", dst), 0,
+	       "gc: git fsck is clean");
+	is_int(fx_run("test \"$(git -C %s rev-parse main)\" = \"$(git -C %s rev-parse main)\"", dst,
+		      src),
+	       0, "gc: main is current");
 }
 
 static void test_errors(const char *src)
@@ -182,8 +170,8 @@ static void test_errors(const char *src)
 	       "missing source: GIT_ENOTFOUND");
 	ok(strstr(git_error_last()->message, "does not appear to be a git repository"),
 	   "missing source: says so (%s)", git_error_last()->message);
-	is_int(sh("echo fedcba9876543210fedcba9876543210fedcba98 > %s/refs/heads/broken", src), 0,
-	       "corrupt: a branch names a missing object");
+	is_int(fx_run("echo fedcba9876543210fedcba9876543210fedcba98 > %s/refs/heads/broken", src),
+	       0, "corrupt: a branch names a missing object");
 	snprintf(dst, sizeof(dst), "%s/e2.git", root);
 	ok(local_copy_run(dst, true, src, src, NULL, NULL) < 0, "corrupt: the copy fails");
 	ok(strstr(git_error_last()->message, "refs/heads/broken") &&

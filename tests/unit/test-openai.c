@@ -164,16 +164,9 @@ static void test_wire(void)
 
 int main(void)
 {
-	int r;
-
 	test_wire();
-	r = fake_start();
-	if (r < 0) {
-		diag("cannot start fake_llm.py: %s", strerror(-r));
-		ok(0, "fake llm server starts");
+	if (!fake_started())
 		return done_testing();
-	}
-	diag("fake llm on port %d", fake_port());
 	test_openai();
 	return done_testing();
 }
