@@ -325,15 +325,17 @@ void fs_node_put(struct fs *fs, struct node *n)
 {
 	fuse_ino_t ino;
 	uint64_t gen;
-	bool last;
+	bool page, last;
 
 	if (!n)
 		return;
+	/* read all we need first: once our reference is gone, n may be freed */
 	ino = n->ino;
 	gen = n->generation;
+	page = n->type == NODE_PAGE;
 	last = __atomic_sub_fetch(&n->refs, 1, __ATOMIC_SEQ_CST) == 0;
-	/* only an unlisted page node gets here; n may be freed from here on */
-	if (last && n->type == NODE_PAGE)
+	/* only an unlisted page node gets here */
+	if (last && page)
 		node_reap(fs, ino, gen);
 }
 

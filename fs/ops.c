@@ -37,6 +37,7 @@ enum fh_kind { FH_PAGE, FH_CTL, FH_DIR };
 struct fh_head {
 	struct fh_head *prev, *next; /* protected by fs->handles_lock */
 	enum fh_kind kind;
+	unsigned long done; /* reads over (release); RELEASE acquires it: the kernel's order */
 };
 
 struct fh_page {
@@ -679,6 +680,7 @@ static void fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	bv.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
 	bv.buf[0].fd = h->o.fd;
 	bv.buf[0].pos = (off_t)h->o.offset + off;
+	__atomic_fetch_add(&h->head.done, 1, __ATOMIC_RELEASE); /* h is freed after the reply */
 	fuse_reply_data(req, &bv, FUSE_BUF_SPLICE_MOVE);
 }
 
@@ -710,6 +712,7 @@ static void fs_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 	struct fh_head *h = (struct fh_head *)(uintptr_t)fi->fh;
 
 	if (h) {
+		(void)__atomic_load_n(&h->done, __ATOMIC_ACQUIRE); /* after every read */
 		fh_untrack(req_fs(req), h);
 		fh_free(req_fs(req), h);
 	}
