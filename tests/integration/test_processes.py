@@ -85,6 +85,19 @@ def generator(env, name, mode):
     return d, {"backend": "command", "command": script}
 
 
+def two_generations(env, url, opts, name):
+    """A mount with two hanging generations running; the pids of their processes."""
+    d, gen = generator(env, name, "hang")
+    m = env.mount({"o/a": url}, options=opts, generator=gen)
+    m.control("prefetch o/a")
+    wait_until(lambda: len(both(pids_in(d))) >= 2, 20,
+               what="two generations with their grandchildren")
+    pids = list(pids_in(d).values())
+    t.ok(len(pids) >= 4 and all(alive(p) for p in pids),
+         f"{len(pids)} processes of two running generations are alive", pids)
+    return m, pids
+
+
 def test_processes(env, url):
     opts = {"refresh_interval": 0, "page_workers": 2, "repo_page_workers": 2}
 
@@ -102,14 +115,7 @@ def test_processes(env, url):
 
     # -- fusermount3 -u during generations
     env.cache = os.path.join(env.root, "cache-umount")
-    d, gen = generator(env, "umount", "hang")
-    m = env.mount({"o/a": url}, options=opts, generator=gen)
-    m.control("prefetch o/a")
-    wait_until(lambda: len(both(pids_in(d))) >= 2, 20,
-               what="two generations with their grandchildren")
-    pids = list(pids_in(d).values())
-    t.ok(len(pids) >= 4 and all(alive(p) for p in pids),
-         f"{len(pids)} processes of two running generations are alive", pids)
+    m, pids = two_generations(env, url, opts, "umount")
     t0 = time.monotonic()
     t.eq(m.unmount(), 0, "fusermount3 -u during generation: the daemon exits 0")
     t.ok(all_gone(pids, 10), f"after unmount no command or grandchild is left "
@@ -117,14 +123,7 @@ def test_processes(env, url):
 
     # -- kill -9 of the daemon during generations
     env.cache = os.path.join(env.root, "cache-kill")
-    d, gen = generator(env, "kill", "hang")
-    m = env.mount({"o/a": url}, options=opts, generator=gen)
-    m.control("prefetch o/a")
-    wait_until(lambda: len(both(pids_in(d))) >= 2, 20,
-               what="two generations with their grandchildren")
-    pids = list(pids_in(d).values())
-    t.ok(len(pids) >= 4 and all(alive(p) for p in pids),
-         f"{len(pids)} processes of two running generations are alive", pids)
+    m, pids = two_generations(env, url, opts, "kill")
     t0 = time.monotonic()
     m.kill9()
     t.ok(all_gone(pids, 10), f"after kill -9 of the daemon no command or grandchild is left "
