@@ -473,6 +473,16 @@ def read_errno(path):
         return None, e.errno
 
 
+def read_rest(fd, chunk=4096):
+    """What is left to read on descriptor fd, read in chunks."""
+    parts = []
+    while True:
+        b = os.read(fd, chunk)
+        if not b:
+            return b"".join(parts)
+        parts.append(b)
+
+
 def listdir_errno(path):
     try:
         return sorted(os.listdir(path)), 0

@@ -54,15 +54,6 @@ print(os.fstat(fd).st_size, ok, flush=True)
 '''
 
 
-def read_rest(fd, chunk=4096):
-    parts = []
-    while True:
-        b = os.read(fd, chunk)
-        if not b:
-            return b"".join(parts)
-        parts.append(b)
-
-
 def pread_all(fd, size, chunk=3000):
     parts, off = [], 0
     while True:

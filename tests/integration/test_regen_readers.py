@@ -32,15 +32,6 @@ def expected(page, k):
     return ("\n".join(out) + "\n").encode()
 
 
-def read_rest(fd, chunk=4096):
-    parts = []
-    while True:
-        b = os.read(fd, chunk)
-        if not b:
-            return b"".join(parts)
-        parts.append(b)
-
-
 with Env() as env:
     daemon = env.git_daemon()
     env.make_repo("x", sample_files())
