@@ -88,7 +88,7 @@ static void test_without_facts(const struct conf *c)
 
 	buf_init(&sys, 1 << 20);
 	buf_init(&user, 1 << 20);
-	ok(c && prompt_build(&req, c, &sys, &user, &e) == 0, "prompt without facts builds");
+	ok(c && prompt_build(&req, c, &sys, &user, NULL, &e) == 0, "prompt without facts builds");
 	ok(!strncmp(buf_str(&user), "Page: Architecture\n", 19), "prompt: first line is the page");
 	ok(strstr(buf_str(&user), "[Home](Home.md)") &&
 	       strstr(buf_str(&user), "[Module src/core](Module-src-core.md)"),
@@ -119,32 +119,35 @@ static void test_module(const struct conf *c, struct repo_facts *f, struct repo_
 	buf_init(&user, 1 << 20);
 	req.facts = f;
 	req.commit = facts_commit_id(f);
-	ok(prompt_build(&req, c, &sys, &user, &e) == 0, "module prompt with facts builds (%s)",
-	   e.msg);
+	ok(prompt_build(&req, c, &sys, &user, NULL, &e) == 0,
+	   "module prompt with facts builds (%s)", e.msg);
 	ok(strstr(buf_str(&user), "### src/core/engine.c") &&
 	       strstr(buf_str(&user), "    1  int engine_start(void)"),
 	   "module prompt: the module's file, line-numbered");
 	ok(!strstr(buf_str(&user), "### src/other/skip.c"),
 	   "module prompt: other modules left out");
 	ok(strstr(buf_str(&user), "````"), "module prompt: fence longer than the file's backticks");
-	h = strstr(buf_str(&user), "### src/core/huge.c");
+	h = strstr(buf_str(&user), "not shown (");
 	for (const char *s = buf_str(&user); *s; s++)
 		zs += *s == 'z';
-	ok(h && zs > 0 && zs <= 4096 && strstr(h, "(first "),
-	   "module prompt: huge file cut (%zu bytes of it)", zs);
+	ok(!strstr(buf_str(&user), "### src/core/huge.c") && zs == 0 && h &&
+	       strstr(h, "src/core/huge.c"),
+	   "module prompt: a file of one huge line is not cut mid-line but named as left out");
 	ok(sources_bytes(&user) <= 4096 + 128,
 	   "module prompt: sources within the 4K budget, line numbers counted (%zu)",
 	   sources_bytes(&user));
-	ok(strstr(buf_str(&user), "Add the engine") && !strchr(buf_str(&user), '\x1b'),
-	   "prompt: the history is there, its control characters removed");
+	ok(!strstr(buf_str(&user), "Add the engine") &&
+	       !strstr(buf_str(&user), "## Newest commits"),
+	   "module prompt: no commits (they belong to History and Contributors)");
 
 	/* a file of empty lines: numbering must not multiply the budget */
 	req.facts = f2;
 	req.commit = facts_commit_id(f2);
 	buf_reset(&user);
-	ok(prompt_build(&req, c, &sys, &user, &e) == 0 &&
+	ok(prompt_build(&req, c, &sys, &user, NULL, &e) == 0 &&
 	       strstr(buf_str(&user), "### src/core/huge.c"),
 	   "module prompt at the second commit builds, with the file of empty lines (%s)", e.msg);
+	ok(!strchr(buf_str(&user), '\x1b'), "module prompt: no control character");
 	ok(sources_bytes(&user) <= 4096 + 128,
 	   "module prompt: short lines stay within the budget (%zu)", sources_bytes(&user));
 	buf_done(&sys);
@@ -163,7 +166,8 @@ static void test_home(const struct conf *c, struct repo_facts *f)
 	buf_init(&user, 1 << 20);
 	req.facts = f;
 	req.commit = facts_commit_id(f);
-	ok(prompt_build(&req, c, &sys, &user, &e) == 0 && strstr(buf_str(&user), "### README.md") &&
+	ok(prompt_build(&req, c, &sys, &user, NULL, &e) == 0 &&
+	       strstr(buf_str(&user), "### README.md") &&
 	       strstr(buf_str(&user), "### meson.build") &&
 	       !strstr(buf_str(&user), "### src/core/engine.c"),
 	   "home prompt: README and manifests, not module sources");
@@ -186,7 +190,7 @@ static void test_not_utf8(const struct conf *c)
 				      "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 				      "\xc3\xa9 and more";
 	struct plan *p = make_plan();
-	struct gen_request req = make_req(p, 1); /* Architecture: files, history, sources */
+	struct gen_request req;
 	struct repo_facts *f = NULL;
 	struct wf_err e = { { 0 } };
 	char *stream = NULL, *git = NULL, head[41], cut[256];
@@ -194,6 +198,7 @@ static void test_not_utf8(const struct conf *c)
 	FILE *s;
 	int r;
 
+	plan_add(p, "History", "History", PAGE_HISTORY, NULL);
 	buf_init(&sys, 1 << 20);
 	buf_init(&user, 1 << 20);
 	if (asprintf(&stream, "%s/latin.fi", tmp) < 0 || asprintf(&git, "%s/latin.git", tmp) < 0)
@@ -210,10 +215,14 @@ static void test_not_utf8(const struct conf *c)
 	r = fx_fast_import(git, stream);
 	r = r ?: fx_rev(git, "main", head);
 	r = r ?: facts_load(&f, git, head, &e);
+	/* Architecture: the files and their text; History: the commits */
+	req = make_req(p, 1);
 	req.facts = f;
 	req.commit = head;
-	r = r ?: prompt_build(&req, c, &sys, &user, &e);
-	is_int(r, 0, "prompt of a repository with Latin-1 text builds (%s)", e.msg);
+	r = r ?: prompt_build(&req, c, &sys, &user, NULL, &e);
+	req.page = &p->pages[p->n - 1];
+	r = r ?: prompt_build(&req, c, &sys, &user, NULL, &e);
+	is_int(r, 0, "prompts of a repository with Latin-1 text build (%s)", e.msg);
 	ok(oracle_utf8_valid(user.data, user.len), "the prompt is strict UTF-8");
 	ok(strstr(buf_str(&user), "caf" UTF8_REPLACEMENT " cr" UTF8_REPLACEMENT "me"),
 	   "a Latin-1 source line keeps its text, each bad byte a U+FFFD");
