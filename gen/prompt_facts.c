@@ -168,7 +168,8 @@ static long module_of(const struct plan *plan, const char *path)
 		if (!strcmp(a, ".")) {
 			if (!strchr(path, '/') && best < 0)
 				best = (long)i;
-		} else if (al > best_len && !strncmp(path, a, al) && (!path[al] || path[al] == '/')) {
+		} else if (al > best_len && !strncmp(path, a, al) &&
+			   (!path[al] || path[al] == '/')) {
 			best = (long)i;
 			best_len = al;
 		}
@@ -263,7 +264,9 @@ static int add_modules_table(struct buf *u, struct prompt_scope *s)
 		r = prompt_use(s, p->arg, PROMPT_USED_DIR);
 		r = r ?: buf_adds(u, "- ");
 		r = r ?: prompt_add_clean(u, p->arg, 512);
-		r = r ?: buf_printf(u, ": %zu files%s%s\n", files, lang ? ", " : "", lang ? lang : "");
+		r = r
+			?: buf_printf(u, ": %zu files%s%s\n", files, lang ? ", " : "",
+				      lang ? lang : "");
 	}
 	return r;
 }
@@ -309,7 +312,8 @@ int prompt_facts_entries(struct buf *u, struct prompt_scope *s)
 		    prompt_class_of(&s->files[i]) > PC_DOC)
 			continue;
 		if (total++ == 0)
-			r = buf_adds(u, "\n## Entry points (a main, or a conventional entry file)\n");
+			r = buf_adds(u,
+				     "\n## Entry points (a main, or a conventional entry file)\n");
 		if (r || shown == ENTRY_LINES)
 			continue;
 		ns = facts_file_symbols(s->f, i, &sym);
@@ -361,8 +365,7 @@ int prompt_facts_build(struct buf *u, struct prompt_scope *s)
 	return r;
 }
 
-static int history_figures(struct buf *u, const struct facts_commit *h, size_t n,
-			   bool truncated)
+static int history_figures(struct buf *u, const struct facts_commit *h, size_t n, bool truncated)
 {
 	size_t authors = 0;
 	const char **seen = calloc(n + 1, sizeof(*seen));
@@ -438,8 +441,9 @@ int prompt_facts_history(struct buf *u, struct prompt_scope *s)
 		s->used->history = true;
 	facts_get_stats(s->f, &st);
 	r = history_figures(u, h, n, st.history_truncated);
-	r = r ?: buf_printf(u, "\n## Newest commits (%zu shown, newest first)\n",
-			    MIN(n, (size_t)HISTORY_LONG));
+	r = r
+		?: buf_printf(u, "\n## Newest commits (%zu shown, newest first)\n",
+			      MIN(n, (size_t)HISTORY_LONG));
 	for (size_t i = 0; i < n && i < HISTORY_LONG && r == 0; i++) {
 		struct tm tm;
 		time_t t = (time_t)h[i].time;

@@ -61,10 +61,10 @@ static bool in_dir(const char *path, const char *const *names, size_t n)
 static bool is_never(const char *b)
 {
 	static const char *const prefixes[] = {
-		"license",  "licence", "copying",	  "notice",	    "changelog",
-		"changes",  "news",    "authors",	  "contributors",   "code_of_conduct",
-		"security", "funding", ".gitignore", ".gitattributes", ".gitmodules",
-		".mailmap", "patents", "copyright",  ".editorconfig",  ".dockerignore",
+		"license",   "licence", "copying",    "notice",		"changelog",
+		"changes",   "news",	"authors",    "contributors",	"code_of_conduct",
+		"security",  "funding", ".gitignore", ".gitattributes", ".gitmodules",
+		".mailmap",  "patents", "copyright",  ".editorconfig",	".dockerignore",
 		".npmignore"
 	};
 
@@ -76,16 +76,17 @@ static bool is_never(const char *b)
 
 static bool is_low(const char *path, const char *b)
 {
-	static const char *const dirs[] = { "vendor",	    "vendored",	    "third_party",
-					    "thirdparty",   "third-party",  "3rdparty",
+	static const char *const dirs[] = { "vendor",	    "vendored",		"third_party",
+					    "thirdparty",   "third-party",	"3rdparty",
 					    "node_modules", "bower_components", "generated",
 					    "dist",	    "__generated__" };
 	static const char *const locks[] = { "package-lock.json", "npm-shrinkwrap.json",
 					     "pnpm-lock.yaml",	  "go.sum",
 					     "yarn.lock",	  "gradle.lockfile" };
-	static const char *const suffixes[] = { ".lock",      ".min.js", ".min.css",  ".pb.go",
-						"_pb2.py",    ".pb.cc",	 ".pb.h",     ".g.dart",
-						".designer.cs", ".map",	 "_generated.go" };
+	static const char *const suffixes[] = { ".lock",  ".min.js",	  ".min.css",
+						".pb.go", "_pb2.py",	  ".pb.cc",
+						".pb.h",  ".g.dart",	  ".designer.cs",
+						".map",	  "_generated.go" };
 
 	if (in_dir(path, dirs, ARRAY_SIZE(dirs)))
 		return true;
@@ -104,9 +105,9 @@ static bool is_test(const char *path, const char *b)
 					    "specs",	  "testing",   "__tests__", "testdata",
 					    "test-suite", "testsuite", "__mocks__", "e2e" };
 	static const char *const prefixes[] = { "test_", "test-", "tests_", "conftest." };
-	static const char *const suffixes[] = { "_test.go",  "_test.py",  "_test.c",   "_test.cc",
-						"_test.cpp", "_test.rs",  "_spec.rb",  "Test.java",
-						"Tests.java", "Test.kt",  "Tests.cs",  "_tests.rs" };
+	static const char *const suffixes[] = { "_test.go",   "_test.py", "_test.c",  "_test.cc",
+						"_test.cpp",  "_test.rs", "_spec.rb", "Test.java",
+						"Tests.java", "Test.kt",  "Tests.cs", "_tests.rs" };
 	const char *t;
 
 	if (in_dir(path, dirs, ARRAY_SIZE(dirs)))
@@ -162,10 +163,10 @@ bool prompt_is_main(const struct facts_symbol *s)
 
 bool prompt_is_entry(const struct repo_facts *f, size_t idx)
 {
-	static const char *const names[] = { "main.c",	    "main.cc",	 "main.cpp", "main.go",
-					     "main.rs",	    "lib.rs",	 "__main__.py", "main.py",
-					     "cli.py",	    "index.js",	 "index.ts",	"main.js",
-					     "main.ts",	    "Main.java", "Application.java" };
+	static const char *const names[] = { "main.c",	"main.cc",   "main.cpp",	"main.go",
+					     "main.rs", "lib.rs",    "__main__.py",	"main.py",
+					     "cli.py",	"index.js",  "index.ts",	"main.js",
+					     "main.ts", "Main.java", "Application.java" };
 	const struct facts_file *files;
 	const struct facts_symbol *sym;
 	size_t n = facts_files(f, &files), ns;
@@ -277,8 +278,7 @@ static int cmp_key(const void *a, const void *b)
 	return strcmp(x->path, y->path);
 }
 
-static void fill_key(const struct repo_facts *f, const struct targets *t, size_t idx,
-		     struct key *k)
+static void fill_key(const struct repo_facts *f, const struct targets *t, size_t idx, struct key *k)
 {
 	const struct facts_file *files;
 	const char *p;
