@@ -406,7 +406,7 @@ static int command_generate(void *state, void *wstate, const struct gen_request 
 	buf_init(&sys, 64 << 10);
 	buf_init(&user, prompt_max_bytes(cmd->c));
 	buf_init(&prompt, prompt_max_bytes(cmd->c) + (64 << 10));
-	r = prompt_build(req, cmd->c, &sys, &user, err);
+	r = prompt_build(req, cmd->c, &sys, &user, NULL, err);
 	/* one stream for a CLI: the rules first, then the page's material */
 	r = r ?: buf_printf(&prompt, "%s\n%s", buf_str(&sys), buf_str(&user));
 	if (r < 0)

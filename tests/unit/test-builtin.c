@@ -246,7 +246,7 @@ static void test_prompt_no_descriptors(struct repo_facts *f, struct plan *p, con
 	}
 	buf_init(&sys, 1 << 20);
 	buf_init(&user, 4 << 20);
-	r = prompt_build(&req, c, &sys, &user, &e);
+	r = prompt_build(&req, c, &sys, &user, NULL, &e);
 	ok(r == 0 && strstr(buf_str(&user), "### src/core/core.c"),
 	   "a module prompt quotes the module's sources (%s)", e.msg);
 	buf_reset(&sys);
@@ -257,7 +257,7 @@ static void test_prompt_no_descriptors(struct repo_facts *f, struct plan *p, con
 	setrlimit(RLIMIT_NOFILE, &low);
 	while (n < (int)ARRAY_SIZE(fds) && (fds[n] = open("/dev/null", O_RDONLY | O_CLOEXEC)) >= 0)
 		n++;
-	r = prompt_build(&req, c, &sys, &user, &e);
+	r = prompt_build(&req, c, &sys, &user, NULL, &e);
 	while (n > 0)
 		close(fds[--n]);
 	setrlimit(RLIMIT_NOFILE, &old);
