@@ -174,8 +174,10 @@ static int stdin_piece(void *opaque, const void **data, size_t *len)
 	r = command_of(s, &f, ext);
 	if (r == 0)
 		r = fifo_push(s, &f);
-	if (r < 0)
+	if (r < 0) {
+		s->src->file_done(s->src->ctx, &f, false);
 		return r;
+	}
 	s->piece_data = f.len ? f.text : NULL;
 	s->piece_len = f.len;
 	*data = s->cmd;
@@ -241,6 +243,15 @@ static void take_tag(struct session *s, const cJSON *o)
 	if (!t->name)
 		return;
 	t->scope = keep_str(s, json_str(o, "scope"), CTAGS_SCOPE_MAX);
+	if (t->scope && !strcmp(s->fifo[s->head].lang, "Go")) {
+		/* "pkg.Type": the package is no class */
+		const char *dot = strchr(str_at(s, t->scope), '.');
+
+		if (dot && dot[1])
+			t->scope += (size_t)(dot + 1 - str_at(s, t->scope));
+		if (!strcmp(kind, "func"))
+			t->kind = "method";
+	}
 	t->signature = keep_str(s, json_str(o, "signature"), CTAGS_SIGNATURE_MAX);
 	t->access = keep_str(s, json_str(o, "access"), 32);
 	t->file_scope = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "file"));
