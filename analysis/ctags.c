@@ -31,30 +31,33 @@
 
 #include <cjson/cJSON.h>
 
-#define CTAGS_LINE_MAX	   (16u << 10)
-#define CTAGS_STRINGS_MAX  (4u << 20) /* tag strings kept per file */
-#define CTAGS_COMMAND_MAX  512
+#define CTAGS_LINE_MAX	  (16u << 10)
+#define CTAGS_STRINGS_MAX (4u << 20) /* tag strings kept per file */
+#define CTAGS_COMMAND_MAX 512
 
 /* lang.h names and the extension that makes ctags pick the parser. */
 static const struct {
 	const char *lang, *ext, *header_ext;
 } langs[] = {
-	{ "C", "c", "h" },	   { "C++", "cpp", "hpp" }, { "Objective-C", "m", "h" },
-	{ "Java", "java", NULL },  { "Python", "py", NULL }, { "Go", "go", NULL },
-	{ "Rust", "rs", NULL },	   { "JavaScript", "js", NULL }, { "TypeScript", "ts", NULL },
-	{ "Kotlin", "kt", NULL },  { "C#", "cs", NULL },	{ "Ruby", "rb", NULL },
-	{ "PHP", "php", NULL },	   { "Shell", "sh", NULL },	{ "Lua", "lua", NULL },
-	{ "Perl", "pl", NULL },	   { "OCaml", "ml", NULL },	{ "Elixir", "ex", NULL },
-	{ "Erlang", "erl", NULL }, { "R", "r", NULL },		{ "Julia", "jl", NULL },
+	{ "C", "c", "h" },	    { "C++", "cpp", "hpp" },	  { "Objective-C", "m", "h" },
+	{ "Java", "java", NULL },   { "Python", "py", NULL },	  { "Go", "go", NULL },
+	{ "Rust", "rs", NULL },	    { "JavaScript", "js", NULL }, { "TypeScript", "ts", NULL },
+	{ "Kotlin", "kt", NULL },   { "C#", "cs", NULL },	  { "Ruby", "rb", NULL },
+	{ "PHP", "php", NULL },	    { "Shell", "sh", NULL },	  { "Lua", "lua", NULL },
+	{ "Perl", "pl", NULL },	    { "OCaml", "ml", NULL },	  { "Elixir", "ex", NULL },
+	{ "Erlang", "erl", NULL },  { "R", "r", NULL },		  { "Julia", "jl", NULL },
 	{ "Clojure", "clj", NULL }, { "Haskell", "hs", NULL },
 };
 
 /* The kinds kept, by ctags' long name, and the static string we report. */
 static const char *const kept_kinds[] = {
-	"function", "func",	"method", "prototype", "class",	      "struct",	 "union",
-	"enum",	    "typedef",	"type",	  "interface", "trait",	      "macro",	 "const",
-	"constant", "variable", "var",	  "module",    "implementation", "object", "record",
-	"generator", "singletonMethod", "member", "talias", "alias",
+	"function", "func",	 "method",	    "prototype",
+	"class",    "struct",	 "union",	    "enum",
+	"typedef",  "type",	 "interface",	    "trait",
+	"macro",    "const",	 "constant",	    "variable",
+	"var",	    "module",	 "implementation",  "object",
+	"record",   "generator", "singletonMethod", "member",
+	"talias",   "alias",
 };
 
 struct tag {
@@ -102,7 +105,7 @@ static const char *ext_for(const struct ctags_file *f)
 	for (size_t i = 0; i < ARRAY_SIZE(langs); i++)
 		if (!strcmp(langs[i].lang, f->lang))
 			return langs[i].header_ext && is_header(f->path) ? langs[i].header_ext
-									  : langs[i].ext;
+									 : langs[i].ext;
 	return NULL;
 }
 
@@ -142,7 +145,7 @@ static int command_of(struct session *s, const struct ctags_file *f, const char 
 	    cJSON_AddNumberToObject(o, "size", (double)f->len) &&
 	    (txt = cJSON_PrintUnformatted(o))) {
 		r = snprintf(s->cmd, sizeof(s->cmd), "%s\n", txt) < (int)sizeof(s->cmd) ? 0
-											   : -E2BIG;
+											: -E2BIG;
 		cJSON_free(txt);
 	}
 	cJSON_Delete(o);
@@ -249,8 +252,6 @@ static void take_tag(struct session *s, const cJSON *o)
 
 		if (dot && dot[1])
 			t->scope += (size_t)(dot + 1 - str_at(s, t->scope));
-		if (!strcmp(kind, "func"))
-			t->kind = "method";
 	}
 	t->signature = keep_str(s, json_str(o, "signature"), CTAGS_SIGNATURE_MAX);
 	t->access = keep_str(s, json_str(o, "access"), 32);
@@ -258,6 +259,8 @@ static void take_tag(struct session *s, const cJSON *o)
 	if (json_str(o, "scopeKind") && (!strcmp(json_str(o, "scopeKind"), "package") ||
 					 !strcmp(json_str(o, "scopeKind"), "namespace")))
 		t->scope = 0; /* Go's package, C++ namespaces: not a class */
+	if (t->scope && !strcmp(kind, "func"))
+		t->kind = "method"; /* Go: a function with a receiver */
 	s->ntags++;
 }
 
@@ -319,8 +322,8 @@ static size_t id_len(const char *p, const char *e)
  * "a.b.name = function" or "a.name = async function" at the start of a line:
  * the object path in [*obj, *obj + *on) and the name in [*nm, *nm + *nn).
  */
-static bool js_assign(const char *b, const char *e, const char **obj, size_t *on,
-		      const char **nm, size_t *nn)
+static bool js_assign(const char *b, const char *e, const char **obj, size_t *on, const char **nm,
+		      size_t *nn)
 {
 	const char *p = skip_sp(b, e), *last = NULL;
 	size_t n;
@@ -376,7 +379,8 @@ static bool include_guard(const struct lines *l, unsigned ln, const char *name)
 		e = line_at(l, k, &b);
 		p = skip_sp(b, e);
 		if (p < e && *p == '#' && memmem(p, (size_t)(e - p), name, nl) &&
-		    (memmem(p, (size_t)(e - p), "ifndef", 6) || memmem(p, (size_t)(e - p), "!defined", 8)))
+		    (memmem(p, (size_t)(e - p), "ifndef", 6) ||
+		     memmem(p, (size_t)(e - p), "!defined", 8)))
 			return true;
 	}
 	return false;
@@ -480,9 +484,12 @@ static void ctags_fix_deliver(struct session *s, const struct ctags_file *f)
 		for (size_t k = i; k-- > 0 && s->tags[k].line == t->line && !dup;)
 			dup = !strcmp(str_at(s, s->tags[k].name), name);
 		if (kind && !dup) {
-			struct ctags_symbol sym = { t->line,	      kind,
-						    name,	      str_at(s, t->scope),
-						    str_at(s, t->signature), t->file_scope,
+			struct ctags_symbol sym = { t->line,
+						    kind,
+						    name,
+						    str_at(s, t->scope),
+						    str_at(s, t->signature),
+						    t->file_scope,
 						    str_at(s, t->access) };
 
 			s->src->symbol(s->src->ctx, f, &sym);
@@ -549,14 +556,8 @@ int ctags_run(const struct ctags_opts *o, const struct ctags_source *src, struct
 {
 	const char *path = o && o->path ? o->path : CTAGS_PATH;
 	char *const argv[] = {
-		(char *)path,
-		"--options=NONE",
-		"--_interactive=sandbox",
-		"--fields=+KSsnZfa",
-		"--fields=-P",
-		"--kinds-C=+p",
-		"--kinds-C++=+p",
-		NULL,
+		(char *)path,  "--options=NONE", "--_interactive=sandbox", "--fields=+KSsnZfa",
+		"--fields=-P", "--kinds-C=+p",	 "--kinds-C++=+p",	   NULL,
 	};
 	struct session s = { .src = src };
 	struct child_opts co = {
@@ -581,8 +582,9 @@ int ctags_run(const struct ctags_opts *o, const struct ctags_source *src, struct
 	if (r == -EPROTO && s.err)
 		wf_err_set(err, r, "%s", s.why);
 	if (r == 0 && (!WIFEXITED(status) || WEXITSTATUS(status) || s.count))
-		r = wf_err_set(err, -ECHILD, "ctags '%s' ended early (status %d, %zu files unanswered)",
-			       path, status, s.count);
+		r = wf_err_set(err, -ECHILD,
+			       "ctags '%s' ended early (status %d, %zu files unanswered)", path,
+			       status, s.count);
 	while (s.count)
 		finish_head(&s, false);
 	free(s.fifo);

@@ -36,8 +36,8 @@
 #include "err.h"
 
 #define CTAGS_PATH	    "/usr/bin/ctags"
-#define CTAGS_SCOPE_MAX	    200 /* bytes of a scope kept */
-#define CTAGS_SIGNATURE_MAX 200 /* bytes of a signature kept */
+#define CTAGS_SCOPE_MAX	    200	 /* bytes of a scope kept */
+#define CTAGS_SIGNATURE_MAX 200	 /* bytes of a signature kept */
 #define CTAGS_FILE_TAGS_MAX 5000 /* tags kept per file */
 
 struct ctags_file {

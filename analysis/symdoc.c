@@ -31,7 +31,9 @@ static bool is(const char *lang, const char *a)
 
 static bool hash_comments(const char *lang)
 {
-	static const char *const l[] = { "Python", "Shell", "Ruby", "Perl", "R", "Julia", "Elixir" };
+	static const char *const l[] = {
+		"Python", "Shell", "Ruby", "Perl", "R", "Julia", "Elixir"
+	};
 
 	for (size_t i = 0; i < ARRAY_SIZE(l); i++)
 		if (is(lang, l[i]))
@@ -132,8 +134,8 @@ static bool summary(struct span s)
 	size_t letters = 0;
 
 	if (s.b >= s.e || *s.b == '@' || *s.b == '\\' || starts(s, "SPDX") ||
-	    starts(s, "Copyright") || starts(s, "go:") || starts(s, "+build") ||
-	    starts(s, "-*-") || starts(s, "eslint") || starts(s, "noqa") || starts(s, "TODO"))
+	    starts(s, "Copyright") || starts(s, "go:") || starts(s, "+build") || starts(s, "-*-") ||
+	    starts(s, "eslint") || starts(s, "noqa") || starts(s, "TODO"))
 		return false;
 	for (const char *p = s.b; p < s.e; p++)
 		letters += isalpha((unsigned char)*p) != 0;
@@ -289,8 +291,8 @@ static const char *last_part(const char *scope)
 
 static bool word_before(const struct symdoc_sym *s, const char *w)
 {
-	const char *e = s->line + s->line_len, *n = memmem(s->line, s->line_len, s->name,
-							   strlen(s->name));
+	const char *e = s->line + s->line_len,
+		   *n = memmem(s->line, s->line_len, s->name, strlen(s->name));
 	const char *p = memmem(s->line, (size_t)((n ? n : e) - s->line), w, strlen(w));
 
 	return p && (p == s->line || !isalnum((unsigned char)p[-1])) &&
@@ -315,10 +317,10 @@ bool symdoc_public(const struct symdoc_sym *s)
 	if (is(lang, "Kotlin"))
 		return !s->access || !strcmp(s->access, "public");
 	if (is(lang, "JavaScript") || is(lang, "TypeScript"))
-		return starts(l, "export") || (s->scope && (!strcmp(s->scope, "exports") ||
-							    !strncmp(s->scope, "module.exports", 14) ||
-							    (s->js_exports &&
-							     !strcmp(s->scope, s->js_exports))));
+		return starts(l, "export") ||
+		       (s->scope &&
+			(!strcmp(s->scope, "exports") || !strncmp(s->scope, "module.exports", 14) ||
+			 (s->js_exports && !strcmp(s->scope, s->js_exports))));
 	/* Python, Ruby and the rest: a leading underscore is private, dunders are not */
 	if (s->name[0] == '_' && !(s->name[1] == '_' && strstr(s->name + 2, "__")))
 		return false;

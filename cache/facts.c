@@ -34,7 +34,7 @@
 
 #include <git2.h>
 
-#define FACTS_NAME_MAX	  200		 /* bytes of an author's name kept */
+#define FACTS_NAME_MAX	  200 /* bytes of an author's name kept */
 #define FACTS_SUBJECT_MAX 300
 
 _Static_assert(FACTS_MODE_TREE == GITREPO_MODE_TREE && FACTS_MODE_LINK == GITREPO_MODE_LINK &&

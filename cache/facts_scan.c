@@ -49,8 +49,8 @@ struct file_scan {
 	char js_exports[64]; /* "" if none */
 };
 
-static void file_scan_init(struct file_scan *fs, struct repo_facts *f, size_t idx,
-			   const char *text, size_t len)
+static void file_scan_init(struct file_scan *fs, struct repo_facts *f, size_t idx, const char *text,
+			   size_t len)
 {
 	*fs = (struct file_scan){ f, idx, f->files[idx].path, f->files[idx].lang, text, len, 1, 0 };
 }
@@ -80,9 +80,15 @@ static void add_symbol(struct file_scan *fs, const struct ctags_symbol *cs, size
 	char doc[SYMDOC_MAX + 1];
 	size_t off = line_offset(fs, cs->line), dl;
 	const char *le = memchr(fs->text + off, '\n', fs->len - off);
-	struct symdoc_sym sd = { fs->lang, fs->path, fs->text + off,
+	struct symdoc_sym sd = { fs->lang,
+				 fs->path,
+				 fs->text + off,
 				 (size_t)((le ? le : fs->text + fs->len) - (fs->text + off)),
-				 NULL, cs->scope, cs->file_scope, cs->access, NULL };
+				 NULL,
+				 cs->scope,
+				 cs->file_scope,
+				 cs->access,
+				 NULL };
 
 	if (aux->sym_n >= FACTS_FILE_SYMBOLS || f->nsyms >= FACTS_MAX_SYMBOLS ||
 	    grow((void **)&f->syms, &f->syms_cap, f->nsyms + 1, sizeof(*f->syms)) < 0) {
@@ -162,8 +168,7 @@ static void sink_import(void *ctx, unsigned line, enum import_kind kind, const c
 }
 
 /* Imports always, symbols too unless ctags gives them. */
-static void scan_file(struct repo_facts *f, size_t idx, const char *data, size_t len,
-		      bool symbols)
+static void scan_file(struct repo_facts *f, size_t idx, const char *data, size_t len, bool symbols)
 {
 	struct file_scan fs;
 	const struct symbols_sink sink = { &fs, symbols ? sink_symbol : sink_no_symbol,
@@ -308,7 +313,7 @@ struct blob_walk {
 	uint64_t budget;
 	long readme;
 	size_t next;
-	bool ctags; /* symbols come from ctags */
+	bool ctags;	     /* symbols come from ctags */
 	struct file_scan fs; /* the file ctags is giving symbols of */
 };
 

@@ -50,25 +50,31 @@ struct section {
 #define SEC(a, c, T) RF(a), RF(c), sizeof(T)
 
 static const struct section sections[] = {
-	{ SEC(files, nfiles, struct facts_file), 2,
-	  { offsetof(struct facts_file, path), offsetof(struct facts_file, lang) }, -1 },
+	{ SEC(files, nfiles, struct facts_file),
+	  2,
+	  { offsetof(struct facts_file, path), offsetof(struct facts_file, lang) },
+	  -1 },
 	{ SEC(ext, nfiles, struct facts_file_ext), 0, { 0 }, -1 },
 	{ SEC(aux, nfiles, struct file_aux), 0, { 0 }, -1 },
-	{ SEC(syms, nsyms, struct facts_symbol), 6,
+	{ SEC(syms, nsyms, struct facts_symbol),
+	  6,
 	  { offsetof(struct facts_symbol, path), offsetof(struct facts_symbol, kind),
 	    offsetof(struct facts_symbol, name), offsetof(struct facts_symbol, scope),
 	    offsetof(struct facts_symbol, signature), offsetof(struct facts_symbol, doc) },
 	  -1 },
-	{ SEC(imps, nimps, struct facts_import), 3,
+	{ SEC(imps, nimps, struct facts_import),
+	  3,
 	  { offsetof(struct facts_import, from), offsetof(struct facts_import, spec),
 	    offsetof(struct facts_import, target) },
 	  -1 },
-	{ SEC(hist, nhist, struct facts_commit), 4,
+	{ SEC(hist, nhist, struct facts_commit),
+	  4,
 	  { offsetof(struct facts_commit, id), offsetof(struct facts_commit, author),
 	    offsetof(struct facts_commit, email), offsetof(struct facts_commit, subject) },
 	  -1 },
 	{ SEC(langs, nlangs, struct facts_lang), 1, { offsetof(struct facts_lang, lang) }, -1 },
-	{ SEC(mans, nmans, struct facts_manifest), 2,
+	{ SEC(mans, nmans, struct facts_manifest),
+	  2,
 	  { offsetof(struct facts_manifest, text), offsetof(struct facts_manifest, path) },
 	  offsetof(struct facts_manifest, len) },
 };
@@ -218,7 +224,7 @@ static int put_section(struct buf *b, struct strtab *t, const struct repo_facts 
 		for (size_t k = 0; r == 0 && k < s->nptr; k++) {
 			const char *str = AT(el, s->ptr[k], const char *);
 			size_t len = k == 0 && s->len_of_first >= 0
-					     ? AT(el, (size_t)s->len_of_first, size_t)
+					 ? AT(el, (size_t)s->len_of_first, size_t)
 				     : str ? strlen(str)
 					   : 0;
 			int64_t off = strtab_add(t, str, len);
@@ -336,7 +342,8 @@ static bool image_map(struct repo_facts *f, char *img, size_t len)
 
 		for (size_t e = 0; e < cnt; e++)
 			for (size_t k = 0; k < s->nptr; k++)
-				if (!relocate((char *)slots[i] + e * s->size + s->ptr[k], tab, tab_len))
+				if (!relocate((char *)slots[i] + e * s->size + s->ptr[k], tab,
+					      tab_len))
 					return false;
 	}
 	for (size_t i = 0; i < ARRAY_SIZE(scalars); i++) {

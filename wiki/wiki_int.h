@@ -118,7 +118,7 @@ struct err_line {
 
 #define WIKI_ERRORS_MAX	    256
 #define WIKI_FLIGHT_BUCKETS 4096
-#define WIKI_FACTS_KEPT     2 /* facts held in memory, whole mount */
+#define WIKI_FACTS_KEPT	    2 /* facts held in memory, whole mount */
 
 struct wiki {
 	/* set by wiki_new(), read-only after */

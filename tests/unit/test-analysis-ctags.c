@@ -110,7 +110,8 @@ static void test_styles(void)
 		 "static int helper(int a) { return a; }\nint api(void)\n{\n\treturn 0;\n}\n",
 		 "function helper(int a)@1 static", NULL);
 	test_one("python method", "pkg/m.py", "Python",
-		 "class Session(object):\n    \"\"\"A session.\"\"\"\n\n    def request(self, method, url):\n"
+		 "class Session(object):\n    \"\"\"A session.\"\"\"\n\n    def request(self, "
+		 "method, url):\n"
 		 "        return \"def nope(): pass\"\n",
 		 "method Session.request(self, method, url)@4", "nope");
 	test_one("go const", "x.go", "Go",

@@ -18,8 +18,9 @@
 static char *tmp;
 
 static const char *const files[][2] = {
-	{ "include/x.h", "#ifndef X_H\n#define X_H\n\n/**\n * Frobnicates the widget.\n *\n"
-			 " * @param w the widget\n */\nGIT_EXTERN(int) git_frob(int w);\n\n#endif\n" },
+	{ "include/x.h",
+	  "#ifndef X_H\n#define X_H\n\n/**\n * Frobnicates the widget.\n *\n"
+	  " * @param w the widget\n */\nGIT_EXTERN(int) git_frob(int w);\n\n#endif\n" },
 	{ "src/x.c", "#include \"x.h\"\n\n/* Adds one. More words. */\nstatic int helper(int a)\n"
 		     "{\n\treturn a + 1;\n}\n\n// The public one.\nint git_frob(int w)\n{\n"
 		     "\treturn helper(w);\n}\n" },
@@ -107,7 +108,8 @@ static void test_ctags_symbols(const char *git, const char *head)
 
 static void test_fallback(const char *git, const char *head)
 {
-	const struct facts_opts none = { NULL, NULL, "" }, bad = { NULL, NULL, "/nonexistent/ctags" };
+	const struct facts_opts none = { NULL, NULL, "" },
+				bad = { NULL, NULL, "/nonexistent/ctags" };
 	struct repo_facts *f = NULL;
 	struct wf_err e = { "" };
 	struct facts_stats st;
@@ -165,7 +167,8 @@ static bool same_facts(const struct repo_facts *a, const struct repo_facts *b)
 	const char *ra, *rb;
 
 	if (n != facts_files(b, &fb) || facts_history(a, &ha) != facts_history(b, &hb) ||
-	    strcmp(ha[0].subject, hb[0].subject) || strcmp(facts_readme(a, &ra), facts_readme(b, &rb)))
+	    strcmp(ha[0].subject, hb[0].subject) ||
+	    strcmp(facts_readme(a, &ra), facts_readme(b, &rb)))
 		return false;
 	for (size_t i = 0; i < n; i++) {
 		const struct facts_symbol *sa, *sb;
@@ -198,7 +201,8 @@ static void test_store(const char *git, const char *head)
 	is_int(facts_load(&computed, git, head, &e), 0, "computed facts");
 	is_int(facts_open(&f, &o, git, head, &e), 0, "facts_open, cold (%s)", e.msg);
 	is_int(facts_file(cache, file, sizeof(file)), 1, "one facts file written");
-	ok(f && computed && same_facts(f, computed), "what facts_open gives equals the computed facts");
+	ok(f && computed && same_facts(f, computed),
+	   "what facts_open gives equals the computed facts");
 	facts_unref(f);
 	f = NULL;
 
