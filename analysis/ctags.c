@@ -221,6 +221,12 @@ static const char *json_str(const cJSON *o, const char *key)
 	return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
+/* ctags' names for what has none ("AnonymousFunction7c95...", "__anon1a2b"): no symbol. */
+static bool anonymous(const char *name)
+{
+	return name && (strstr(name, "AnonymousFunction") || strstr(name, "__anon"));
+}
+
 /* Keeps one tag line of the head file, if its kind is one we report. */
 static void take_tag(struct session *s, const cJSON *o)
 {
@@ -229,7 +235,7 @@ static void take_tag(struct session *s, const cJSON *o)
 	struct tag *t;
 
 	if (!kind || !name || !*name || !cJSON_IsNumber(line) || line->valuedouble < 1 ||
-	    s->ntags >= CTAGS_FILE_TAGS_MAX)
+	    s->ntags >= CTAGS_FILE_TAGS_MAX || anonymous(name) || anonymous(json_str(o, "scope")))
 		return;
 	if (s->ntags == s->tags_cap) {
 		size_t cap = s->tags_cap ? s->tags_cap * 2 : 64;
@@ -406,6 +412,15 @@ static const char *report_kind(const struct session *s, const struct ctags_file 
 		return NULL;
 	if (!strcmp(k, "module") && lang_is(f, "Python", NULL))
 		return NULL;
+	if ((!strcmp(k, "variable") || !strcmp(k, "constant")) &&
+	    lang_is(f, "JavaScript", "TypeScript")) {
+		/* an import ("var x = require(...)") or a local ctags took for a global */
+		const char *b = NULL, *e = line_at(l, t->line, &b);
+
+		if (!e || b == e || *b == ' ' || *b == '\t' ||
+		    memmem(b, (size_t)(e - b), "require(", 8))
+			return NULL;
+	}
 	return k;
 }
 

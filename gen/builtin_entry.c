@@ -54,17 +54,17 @@ static void add(struct entries *es, enum rank r, const char *path, unsigned line
 /* Code that is not the program itself. */
 static bool away(const char *path)
 {
-	static const char *const dirs[] = { "vendor",	   "vendored", "third_party", "thirdparty",
-					    "3rdparty",	   "deps",     "external",    "node_modules",
-					    "example",	   "examples", "sample",      "samples",
-					    "demo",	   "demos",    "doc",	      "docs",
-					    "benchmarks",  "bench",    "fuzz",	      "contrib",
-					    "CMakeFiles",  "m4",       "autoconf",    "testsuite" };
+	static const char *const dirs[] = { "vendor",	  "vendored", "third_party", "thirdparty",
+					    "3rdparty",	  "deps",     "external",    "node_modules",
+					    "example",	  "examples", "sample",	     "samples",
+					    "demo",	  "demos",    "doc",	     "docs",
+					    "benchmarks", "bench",    "fuzz",	     "contrib",
+					    "CMakeFiles", "m4",	      "autoconf",    "testsuite" };
 	const char *b = strrchr(path, '/');
 
 	b = b ? b + 1 : path;
-	if (builtin_is_test_path(path) || !strncmp(b, "conftest", 8) || strstr(path, "CMakeFiles") ||
-	    !strncmp(b, "Check", 5))
+	if (builtin_is_test_path(path) || !strncmp(b, "conftest", 8) ||
+	    strstr(path, "CMakeFiles") || !strncmp(b, "Check", 5))
 		return true;
 	for (const char *p = path; *p;) {
 		const char *e = strchr(p, '/');
@@ -72,7 +72,8 @@ static bool away(const char *path)
 		if (!e)
 			break;
 		for (size_t i = 0; i < ARRAY_SIZE(dirs); i++)
-			if (strlen(dirs[i]) == (size_t)(e - p) && !strncasecmp(p, dirs[i], (size_t)(e - p)))
+			if (strlen(dirs[i]) == (size_t)(e - p) &&
+			    !strncasecmp(p, dirs[i], (size_t)(e - p)))
 				return true;
 		p = e + 1;
 	}
@@ -82,7 +83,7 @@ static bool away(const char *path)
 /* A program's directory: the top level, src/, cmd/, bin/, app(s)/, tools/, programs/. */
 static bool program_dir(const char *path)
 {
-	static const char *const tops[] = { "src/",  "cmd/",   "bin/",	   "app/",
+	static const char *const tops[] = { "src/",  "cmd/",   "bin/",	    "app/",
 					    "apps/", "tools/", "programs/", "lib/" };
 
 	if (!strchr(path, '/'))
@@ -142,9 +143,8 @@ static void from_package_json(struct entries *es, const struct builtin_ctx *c)
 	if (cJSON_IsString(bin))
 		declared_file(es, c, bin->valuestring, "package.json \"bin\"");
 	if (cJSON_IsObject(bin))
-		cJSON_ArrayForEach(it, bin)
-			if (cJSON_IsString(it))
-				declared_file(es, c, it->valuestring, "package.json \"bin\"");
+		cJSON_ArrayForEach(it, bin) if (cJSON_IsString(it))
+		    declared_file(es, c, it->valuestring, "package.json \"bin\"");
 	it = cJSON_GetObjectItemCaseSensitive(o, "main");
 	main_ = cJSON_IsString(it) ? it->valuestring : "index.js";
 	declared_file(es, c, main_, "package.json \"main\"");
@@ -196,8 +196,8 @@ static void from_toml(struct entries *es, const struct builtin_ctx *c)
 			snprintf(mod, sizeof(mod), "%s", v);
 			for (char *d = mod; *d; d++)
 				*d = *d == '.' ? '/' : *d;
-			snprintf(what, sizeof(what), "pyproject script (%.*s)", (int)(strcspn(p, " =")),
-				 p);
+			snprintf(what, sizeof(what), "pyproject script (%.*s)",
+				 (int)(strcspn(p, " =")), p);
 			snprintf(path, sizeof(path), "%s.py", mod);
 			if (facts_find_file(c->f, path) < 0)
 				snprintf(path, sizeof(path), "src/%s.py", mod);
@@ -226,7 +226,8 @@ static void from_jvm(struct entries *es, const struct builtin_ctx *c)
 		p += strlen(names[i][1]);
 		while (*p && strchr(" =:('\"Name", *p))
 			p++;
-		while (n + 1 < sizeof(cls) && (isalnum((unsigned char)p[n]) || p[n] == '.' || p[n] == '_'))
+		while (n + 1 < sizeof(cls) &&
+		       (isalnum((unsigned char)p[n]) || p[n] == '.' || p[n] == '_'))
 			cls[n] = p[n] == '.' ? '/' : p[n], n++;
 		cls[n] = '\0';
 		if (!n)
@@ -255,8 +256,11 @@ static void from_symbols(struct entries *es, const struct builtin_ctx *c)
 				continue;
 			snprintf(what, sizeof(what), "%s %s%s%s", s[k].kind, s[k].scope ?: "",
 				 s[k].scope ? "." : "", s[k].name);
-			add(es, away(path) ? R_AWAY : program_dir(path) ? R_PROGRAM : R_OTHER, path,
-			    s[k].line, what);
+			add(es,
+			    away(path)		? R_AWAY
+			    : program_dir(path) ? R_PROGRAM
+						: R_OTHER,
+			    path, s[k].line, what);
 		}
 	}
 }
