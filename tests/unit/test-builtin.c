@@ -416,11 +416,11 @@ static void test_demo(void)
 		for (size_t i = 0; i < ARRAY_SIZE(want); i++)
 			HAS(PAGE(want[i].slug), want[i].text, "%s: %s", want[i].slug, want[i].text);
 		{
-			const char *web = PAGE("Module-web");
-			const char *pub = web ? strstr(web, "class `Widget`") : NULL;
-			const char *in = web ? strstr(web, "constant `y`") : NULL;
+			const char *rs = PAGE("Module-rs");
+			const char *pub = rs ? strstr(rs, "struct `Config`") : NULL;
+			const char *in = rs ? strstr(rs, "module `parser` — [rs/lib.rs:1]") : NULL;
 
-			ok(pub && in && pub < in, "public symbols before internal ones");
+			ok(pub && in && pub < in, "public symbols (line 4) before internal ones (line 1)");
 		}
 	}
 	{
