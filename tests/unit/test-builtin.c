@@ -420,7 +420,8 @@ static void test_demo(void)
 			const char *pub = rs ? strstr(rs, "struct `Config`") : NULL;
 			const char *in = rs ? strstr(rs, "module `parser` — [rs/lib.rs:1]") : NULL;
 
-			ok(pub && in && pub < in, "public symbols (line 4) before internal ones (line 1)");
+			ok(pub && in && pub < in,
+			   "public symbols (line 4) before internal ones (line 1)");
 		}
 	}
 	{
