@@ -49,6 +49,8 @@ struct child {
 	int in;	    /* write end of stdin; -1 once closed */
 	const char *in_data;
 	size_t in_len, in_done;
+	child_stdin_fn in_fn; /* the next piece of stdin, or NULL */
+	void *in_opaque;
 	struct stream out, err;
 	size_t line_max;
 	int64_t deadline, stall_ms, last_progress;
@@ -169,14 +171,19 @@ static bool piped(const struct child_output *o)
 	return o->capture || o->on_line;
 }
 
+static bool child_has_stdin(const struct child_opts *o)
+{
+	return o->stdin_data || o->stdin_fn;
+}
+
 static int setup_open(struct setup *s, const struct child_opts *o)
 {
-	bool need_null = !o->stdin_data || (!piped(&o->out) && !o->out.inherit) ||
+	bool need_null = !child_has_stdin(o) || (!piped(&o->out) && !o->out.inherit) ||
 			 (!piped(&o->err) && !o->err.inherit);
 	int r;
 
 	r = pipe_above_stdio(s->rep);
-	if (r == 0 && o->stdin_data)
+	if (r == 0 && child_has_stdin(o))
 		r = pipe_above_stdio(s->in);
 	if (r == 0 && piped(&o->out))
 		r = pipe_above_stdio(s->out);
@@ -265,6 +272,8 @@ static struct child *child_new(const struct child_opts *o)
 	}
 	c->in_data = o->stdin_data;
 	c->in_len = o->stdin_len;
+	c->in_fn = o->stdin_fn;
+	c->in_opaque = o->stdin_opaque;
 	c->stall_ms = o->stall_ms > 0 ? o->stall_ms : 0;
 	c->grace_ms = o->grace_ms > 0 ? o->grace_ms : CHILD_GRACE_MS;
 	c->abort_fd = o->abort_fd > 0 ? o->abort_fd : -1;
@@ -302,7 +311,7 @@ int child_spawn(struct child **ret, const struct child_opts *o, struct wf_err *e
 		wf_err_set(err, r, "cannot start '%s': %s", o->path, strerror(-r));
 		goto out_free;
 	}
-	plan.fds[0] = o->stdin_data ? s.in[0] : s.null;
+	plan.fds[0] = child_has_stdin(o) ? s.in[0] : s.null;
 	plan.fds[1] = plan_fd(&s, &o->out, s.out);
 	plan.fds[2] = plan_fd(&s, &o->err, s.err);
 	plan.report = s.rep[1];
@@ -360,18 +369,46 @@ static ssize_t write_nosigpipe(int fd, const void *p, size_t n)
 	return w;
 }
 
-static void feed_stdin(struct child *c)
+/* The next piece from stdin_fn once the last one is written: 1, 0 at the end, or -errno. */
+static int next_stdin(struct child *c, struct wf_err *err)
 {
-	size_t left = c->in_len - c->in_done;
-	ssize_t w = 0;
+	const void *data = NULL;
+	size_t len = 0;
+	int r;
 
+	while (c->in_fn && c->in_done == c->in_len) {
+		r = c->in_fn(c->in_opaque, &data, &len);
+		if (r < 0)
+			return wf_err_set(err, r, "cannot feed '%s': %s", c->path, strerror(-r));
+		if (r == 0) {
+			c->in_fn = NULL;
+			return 0;
+		}
+		c->in_data = data;
+		c->in_len = len;
+		c->in_done = 0;
+	}
+	return c->in_done < c->in_len;
+}
+
+static int feed_stdin(struct child *c, struct wf_err *err)
+{
+	size_t left;
+	ssize_t w = 0;
+	int r = next_stdin(c, err);
+
+	if (r < 0)
+		return r;
+	left = c->in_len - c->in_done;
 	if (left)
 		w = write_nosigpipe(c->in, c->in_data + c->in_done, MIN(left, (size_t)STDIN_STEP));
 	if (w > 0)
 		c->in_done += (size_t)w;
 	/* all written: EOF for the child; EPIPE: it stopped reading, not an error */
-	if ((w < 0 && errno != EAGAIN && errno != EINTR) || c->in_done == c->in_len)
+	if ((w < 0 && errno != EAGAIN && errno != EINTR) ||
+	    (c->in_done == c->in_len && (!c->in_fn || (r = next_stdin(c, err)) == 0)))
 		close_fd(&c->in);
+	return r < 0 ? r : 0;
 }
 
 static int emit(struct child *c, struct stream *s, unsigned flags)
@@ -540,8 +577,8 @@ static int step(struct child *c, int64_t *drain_end, struct wf_err *err)
 	}
 	if (ready(p, i_abort))
 		return wf_err_set(err, -ECANCELED, "'%s' aborted", c->path);
-	if (ready(p, i_in))
-		feed_stdin(c);
+	if (ready(p, i_in) && (r = feed_stdin(c, err)) < 0)
+		return r;
 	if (ready(p, i_out) && (r = drain(c, &c->out, err)) < 0)
 		return r;
 	if (ready(p, i_err) && (r = drain(c, &c->err, err)) < 0)

@@ -65,6 +65,16 @@ enum {
  */
 typedef int (*child_line_fn)(void *opaque, const char *line, size_t len, unsigned flags);
 
+/*
+ * Called in child_wait()'s thread when the child's stdin can take more and
+ * the previous piece is all written: sets *@data and *@len to the next
+ * piece (borrowed until the next call; an empty piece is fine) and returns
+ * 1, returns 0 at the end (stdin is then closed), or < 0 to stop the child
+ * (child_wait() returns that). A long-lived child can so be fed a stream
+ * produced as it goes, answering as it reads.
+ */
+typedef int (*child_stdin_fn)(void *opaque, const void **data, size_t *len);
+
 /* Where one of the child's output streams goes. */
 struct child_output {
 	/* Every byte is appended (not owned; bounded by its max: a capture that
@@ -87,6 +97,9 @@ struct child_opts {
 	 * child that stops reading is not an error. */
 	const void *stdin_data;
 	size_t stdin_len;
+	/* Instead of stdin_data: stdin produced piece by piece (see above). */
+	child_stdin_fn stdin_fn;
+	void *stdin_opaque;
 	struct child_output out, err;
 	size_t line_max; /* 0: CHILD_LINE_MAX */
 	int pdeathsig;	 /* parent-death signal; 0: none */

@@ -11,7 +11,10 @@
  *
  * The facts of the repository's commit (what generation and the LLM
  * planner read) are loaded lazily, by whichever worker needs them first,
- * under the repository's facts_lock.
+ * under the repository's facts_lock: from the facts file of the commit when
+ * there is one, computed and written there otherwise, and kept in memory
+ * only in the wiki's small LRU (WIKI_FACTS_KEPT), so a mount of many
+ * repositories does not hold all their facts.
  */
 #include "wiki_int.h"
 #include "llm_planner.h"
@@ -57,7 +60,6 @@ int wiki_repo_init(struct wiki *w, size_t idx, struct wf_err *err)
 void wiki_repo_done(struct wrepo *r)
 {
 	plan_unref(r->plan);
-	facts_unref(r->facts);
 	free(r->error);
 	free(r->id_url);
 	pthread_mutex_destroy(&r->facts_lock);
@@ -66,25 +68,32 @@ void wiki_repo_done(struct wrepo *r)
 struct repo_facts *wiki_repo_facts_get(struct wrepo *r, const char *git_dir, const char *commit,
 				       struct wf_err *err)
 {
-	struct repo_facts *f = NULL;
-	int ret = 0;
+	const struct facts_opts o = { r->w->c->cache_dir, r->id_url, NULL };
+	struct repo_facts *f;
+	int ret;
 
 	pthread_mutex_lock(&r->facts_lock);
-	if (!r->facts || strcmp(facts_commit_id(r->facts), commit)) {
-		struct repo_facts *nf = NULL;
-
+	f = facts_lru_get(r->w->facts_lru, r->id_url, commit);
+	if (!f) {
 		/* libgit2 1.5 leaks when a pack cannot be opened for want of a descriptor */
 		ret = fd_headroom(FD_HEADROOM_REPO);
 		ret = ret ? wf_err_set(err, ret, "cannot load the facts of '%s': %s", r->cr->name,
 				       strerror(-ret))
-			  : facts_load(&nf, git_dir, commit, err);
+			  : facts_open(&f, &o, git_dir, commit, err);
 		if (ret == 0) {
-			facts_unref(r->facts);
-			r->facts = nf;
+			struct facts_stats st;
+
+			facts_get_stats(f, &st);
+			if (st.ctags_error[0]) { /* computed just now, without ctags */
+				char msg[300];
+
+				snprintf(msg, sizeof(msg), "symbols from the built-in scanners: %s",
+					 st.ctags_error);
+				wiki_error_emit(r->w, r->cr->name, msg);
+			}
+			facts_lru_put(r->w->facts_lru, r->id_url, f);
 		}
 	}
-	if (ret == 0)
-		f = facts_ref(r->facts);
 	pthread_mutex_unlock(&r->facts_lock);
 	return f;
 }

@@ -58,7 +58,7 @@ void wiki_warm(struct wiki *w)
 static int repos_new(struct wiki *w, struct wf_err *err)
 {
 	w->repos = calloc(MAX(w->c->n_repos, 1), sizeof(*w->repos));
-	if (!w->repos)
+	if (!w->repos || facts_lru_new(&w->facts_lru, WIKI_FACTS_KEPT) < 0)
 		return -ENOMEM;
 	w->nrepos = w->c->n_repos; /* wiki_free() undoes them, set up or not */
 	for (size_t i = 0; i < w->nrepos; i++) {
@@ -238,6 +238,7 @@ void wiki_free(struct wiki *w)
 	}
 	for (size_t i = 0; i < w->nrepos; i++)
 		wiki_repo_done(&w->repos[i]);
+	facts_lru_free(w->facts_lru);
 	wiki_error_done(w);
 	if (w->ops && w->ops->done && w->bstate)
 		w->ops->done(w->bstate);

@@ -107,9 +107,8 @@ struct wrepo {
 	uint64_t tokens_in, tokens_out, generated, calls; /* counters */
 	/* atomics, written by the clone cache during a sync */
 	struct clone_progress prog;
-	/* facts of the current commit, loaded lazily by workers */
+	/* serialises loading this repository's facts (w->facts_lru holds them) */
 	pthread_mutex_t facts_lock;
-	struct repo_facts *facts; /* facts_lock */
 };
 
 struct err_line {
@@ -119,6 +118,7 @@ struct err_line {
 
 #define WIKI_ERRORS_MAX	    256
 #define WIKI_FLIGHT_BUCKETS 4096
+#define WIKI_FACTS_KEPT	    2 /* facts held in memory, whole mount */
 
 struct wiki {
 	/* set by wiki_new(), read-only after */
@@ -135,6 +135,8 @@ struct wiki {
 	int64_t started_ms;
 	size_t nrepos;
 	struct wrepo *repos;
+	/* the facts last used (on disk otherwise); its own lock, a leaf */
+	struct facts_lru *facts_lru;
 
 	pthread_mutex_t lock;
 	pthread_cond_t hk_cond; /* wakes the housekeeper (stopping); with lock */
