@@ -262,9 +262,11 @@ static bool ends_with(const char *s, const char *suf)
 /* Files read in full: manifests, .gitmodules, compose files, READMEs, contracts. */
 bool xrepo_wants(const char *path)
 {
-	static const char *const names[] = { "go.mod",	  "package.json",	 "Cargo.toml",
-					     "pom.xml",	  "build.gradle",	 "build.gradle.kts",
-					     "settings.gradle", "settings.gradle.kts", ".gitmodules" };
+	static const char *const names[] = { "go.mod",		"package.json",
+					     "Cargo.toml",	"pom.xml",
+					     "build.gradle",	"build.gradle.kts",
+					     "settings.gradle", "settings.gradle.kts",
+					     ".gitmodules" };
 	static const char *const suffixes[] = { ".proto", ".graphql", ".gql" };
 	const char *bn = base_name(path);
 
@@ -286,9 +288,9 @@ bool xrepo_wants(const char *path)
 
 bool xrepo_wants_source(const char *path)
 {
-	static const char *const exts[] = { ".js", ".jsx", ".ts", ".tsx", ".mjs", ".cjs",
-					    ".vue", ".svelte", ".py", ".go", ".java", ".kt",
-					    ".rb", ".php", ".cs", ".rs", ".swift", ".dart" };
+	static const char *const exts[] = { ".js",  ".jsx",    ".ts", ".tsx", ".mjs",	".cjs",
+					    ".vue", ".svelte", ".py", ".go",  ".java",	".kt",
+					    ".rb",  ".php",    ".cs", ".rs",  ".swift", ".dart" };
 
 	if (strstr(path, "node_modules/") || strstr(path, "vendor/") || strstr(path, "dist/") ||
 	    strstr(path, ".min."))

@@ -112,6 +112,9 @@ enum xrepo_page {
 int xrepo_describe(const struct xrepo *x, enum xrepo_page page, size_t a, size_t b,
 		   struct buf *out);
 
+/* The members "NAME_A NAME_B" names (a pair page's argument). 0, -EINVAL or -ENOENT. */
+int xrepo_pair(const struct xrepo *x, const char *arg, size_t *a, size_t *b);
+
 /* Whether members @a and @b share an edge (either way): a pair worth a page. */
 bool xrepo_related(const struct xrepo *x, size_t a, size_t b);
 

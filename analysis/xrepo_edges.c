@@ -191,8 +191,8 @@ static int runs_edges(struct xrepo *x, size_t a)
 					break;
 				snprintf(what, sizeof(what), "service %s depends on %s", sv->name,
 					 sv->depends[d]);
-				r = edge_add(x, (size_t)b, (size_t)c, XREPO_DEPENDS, what,
-					     sv->path, sv->path);
+				r = edge_add(x, (size_t)b, (size_t)c, XREPO_DEPENDS, what, sv->path,
+					     sv->path);
 				break;
 			}
 		}
@@ -347,6 +347,26 @@ size_t xrepo_contracts(const struct xrepo *x, const struct xrepo_contract **ret)
 	return x->ncontracts;
 }
 
+/* The member called [name, name + n), or SIZE_MAX. */
+static size_t member_index(const struct xrepo *x, const char *name, size_t n)
+{
+	for (size_t i = 0; i < x->n; i++)
+		if (strlen(x->m[i].name) == n && !strncmp(x->m[i].name, name, n))
+			return i;
+	return SIZE_MAX;
+}
+
+int xrepo_pair(const struct xrepo *x, const char *arg, size_t *a, size_t *b)
+{
+	const char *sp = arg ? strchr(arg, ' ') : NULL;
+
+	if (!sp)
+		return -EINVAL;
+	*a = member_index(x, arg, (size_t)(sp - arg));
+	*b = member_index(x, sp + 1, strlen(sp + 1));
+	return *a == SIZE_MAX || *b == SIZE_MAX ? -ENOENT : 0;
+}
+
 bool xrepo_related(const struct xrepo *x, size_t a, size_t b)
 {
 	for (size_t i = 0; i < x->nedges; i++)
@@ -391,8 +411,7 @@ static int describe_contract(const struct xrepo *x, const struct xcontract *c, s
 	return r ? r : buf_adds(o, "\n");
 }
 
-int xrepo_describe(const struct xrepo *x, enum xrepo_page page, size_t a, size_t b,
-		   struct buf *out)
+int xrepo_describe(const struct xrepo *x, enum xrepo_page page, size_t a, size_t b, struct buf *out)
 {
 	int r = buf_printf(out, "group of %zu repositories\n", x->n);
 
@@ -401,8 +420,8 @@ int xrepo_describe(const struct xrepo *x, enum xrepo_page page, size_t a, size_t
 	for (size_t i = 0; r == 0 && i < x->n; i++)
 		if (page != XREPO_PAGE_PAIR || i == a || i == b)
 			r = page == XREPO_PAGE_ARCHITECTURE
-				    ? buf_printf(out, "member %s\n", x->m[i].pub.name)
-				    : describe_member(x, i, out);
+				? buf_printf(out, "member %s\n", x->m[i].pub.name)
+				: describe_member(x, i, out);
 	if (page == XREPO_PAGE_HOME)
 		return r;
 	for (size_t i = 0; r == 0 && i < x->nedges; i++) {

@@ -32,7 +32,7 @@ struct xservice {
 struct xcontract {
 	struct xrepo_contract pub;
 	char **ops;
-	char *package; /* protobuf package, for copies of the contract */
+	char *package;	/* protobuf package, for copies of the contract */
 	bool is_schema; /* GraphQL: defines types (else: operations used) */
 };
 

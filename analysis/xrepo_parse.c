@@ -99,7 +99,8 @@ int xparse_gomod(struct xmember *m, const char *path, const char *s, size_t n)
 			if (b < e && *b == ')')
 				in_require = false;
 			else if (b < e && *b != '/')
-				r = xclaim_add(m, false, ECO_GO, b, (size_t)(name_end(b, e) - b), path);
+				r = xclaim_add(m, false, ECO_GO, b, (size_t)(name_end(b, e) - b),
+					       path);
 		} else if (starts(b, e, "module ")) {
 			b = skip_ws(b + 7, e);
 			if (b < e && *b == '"')
@@ -317,8 +318,8 @@ static char *xml_cut(const char *b, const char *e, const char *const *tags, size
 	return buf_steal(&out, NULL);
 }
 
-static int maven_claim(struct xmember *m, bool is_id, const char *g, const char *ge,
-		       const char *a, const char *ae, const char *path)
+static int maven_claim(struct xmember *m, bool is_id, const char *g, const char *ge, const char *a,
+		       const char *ae, const char *path)
 {
 	char name[NAME_MAX_LEN * 2];
 	int k = snprintf(name, sizeof(name), "%.*s:%.*s", (int)MIN(ge - g, NAME_MAX_LEN),
@@ -330,7 +331,7 @@ static int maven_claim(struct xmember *m, bool is_id, const char *g, const char 
 int xparse_pom(struct xmember *m, const char *path, const char *s, size_t n)
 {
 	static const char *const cut[] = { "parent", "dependencies", "dependencyManagement",
-					   "build", "profiles", "plugins" };
+					   "build",  "profiles",     "plugins" };
 	const char *e = s + n, *b = s, *ge, *ae, *de;
 	_cleanup_free_ char *top = xml_cut(s, e, cut, ARRAY_SIZE(cut));
 	const char *g, *a;
@@ -357,7 +358,7 @@ int xparse_pom(struct xmember *m, const char *path, const char *s, size_t n)
 /* "group = 'x'", "rootProject.name = 'y'", and 'g:a:v' in dependency lines. */
 int xparse_gradle(struct xmember *m, const char *path, const char *s, size_t n)
 {
-	static const char *const conf[] = { "implementation", "api", "compile",
+	static const char *const conf[] = { "implementation",	  "api",	 "compile",
 					    "testImplementation", "runtimeOnly", "compileOnly" };
 	struct lines l = { s, s + n };
 	const char *b, *e, *sb, *se;
@@ -365,8 +366,8 @@ int xparse_gradle(struct xmember *m, const char *path, const char *s, size_t n)
 
 	while (r == 0 && line_next(&l, &b, &e)) {
 		b = skip_ws(b, e);
-		if (starts(b, e, "group") && (quoted(skip_ws(b + 5, e) + 1, e, &sb, &se) ||
-					      quoted(b + 5, e, &sb, &se))) {
+		if (starts(b, e, "group") &&
+		    (quoted(skip_ws(b + 5, e) + 1, e, &sb, &se) || quoted(b + 5, e, &sb, &se))) {
 			free(m->gradle_group);
 			m->gradle_group = xstrndup_clean(sb, (size_t)(se - sb));
 		} else if (starts(b, e, "rootProject.name")) {
@@ -382,13 +383,15 @@ int xparse_gradle(struct xmember *m, const char *path, const char *s, size_t n)
 
 				if (!starts(b, e, conf[i]) || (p < e && isalnum((unsigned char)*p)))
 					continue;
-				p = memchr(p, '"', (size_t)(e - p)) ?: memchr(p, '\'', (size_t)(e - p));
+				p = memchr(p, '"', (size_t)(e - p))
+					?: memchr(p, '\'', (size_t)(e - p));
 				if (!p || !quoted(p, e, &sb, &se))
 					break;
 				c1 = memchr(sb, ':', (size_t)(se - sb));
 				c2 = c1 ? memchr(c1 + 1, ':', (size_t)(se - c1 - 1)) : NULL;
 				if (c1)
-					r = maven_claim(m, false, sb, c1, c1 + 1, c2 ? c2 : se, path);
+					r = maven_claim(m, false, sb, c1, c1 + 1, c2 ? c2 : se,
+							path);
 				break;
 			}
 		}
@@ -538,8 +541,7 @@ int xparse_compose(struct xmember *m, const char *path, const char *s, size_t n)
 				key_ind = ind;
 			if (ind == key_ind)
 				in_deps = in_build = false;
-			r = service_line(&m->services[m->nservices - 1], t, e, &in_deps,
-					 &in_build);
+			r = service_line(&m->services[m->nservices - 1], t, e, &in_deps, &in_build);
 		}
 	}
 	return r;
@@ -629,8 +631,7 @@ static bool has_suffix(const char *s, const char *suf)
 	return n >= k && !strcasecmp(s + n - k, suf);
 }
 
-static struct xcontract *contract_new(struct xrepo *x, size_t i, const char *kind,
-				      const char *path)
+static struct xcontract *contract_new(struct xrepo *x, size_t i, const char *kind, const char *path)
 {
 	struct xcontract *v = realloc(x->contracts, (x->ncontracts + 1) * sizeof(*v));
 

@@ -477,6 +477,8 @@ int prompt_build(const struct gen_request *req, const struct conf *c, struct buf
 		if (pg->kind != PAGE_SIDEBAR)
 			r = r ?: add_sources(user, req, c);
 	}
+	if (req->group && pg->kind != PAGE_SIDEBAR)
+		r = r ?: prompt_group_facts(req, user);
 	r = r ?: buf_printf(user, "\nNow write the page \"");
 	r = r ?: add_clean(user, pg->title, 300);
 	r = r ?: buf_adds(user, "\".\n");

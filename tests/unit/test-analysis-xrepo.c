@@ -53,15 +53,15 @@ static void test_group(void)
 
 	ok(xrepo_new(&x, 3) == 0, "new");
 	ok(xrepo_member_set(x, 0, "acme/service", "git://h/acme/service", "Go") == 0 &&
-		   xrepo_member_set(x, 1, "acme/web", "git://h/acme/web", "JavaScript") == 0 &&
-		   xrepo_member_set(x, 2, "acme/shared", "git://h/acme/shared", "Go") == 0,
+	       xrepo_member_set(x, 1, "acme/web", "git://h/acme/web", "JavaScript") == 0 &&
+	       xrepo_member_set(x, 2, "acme/shared", "git://h/acme/shared", "Go") == 0,
 	   "members");
 	ok(xrepo_wants("go.mod") && xrepo_wants("api/openapi.yaml") && xrepo_wants("README.md") &&
-		   !xrepo_wants("docs/README.md") && xrepo_wants("package.json") &&
-		   !xrepo_wants("node_modules/x/package.json"),
+	       !xrepo_wants("docs/README.md") && xrepo_wants("package.json") &&
+	       !xrepo_wants("node_modules/x/package.json"),
 	   "xrepo_wants picks manifests, contracts and the top README");
 	ok(xrepo_wants_source("src/api.js") && !xrepo_wants_source("dist/app.js") &&
-		   !xrepo_wants_source("README.md"),
+	       !xrepo_wants_source("README.md"),
 	   "xrepo_wants_source picks sources");
 	add(x, 0, "go.mod",
 	    "module example.com/acme/service\n\ngo 1.21\n\nrequire (\n\texample.com/acme/shared "
@@ -101,19 +101,19 @@ static void test_group(void)
 	   "related pairs");
 	is_int(xrepo_contracts(x, &c), 1, "one contract");
 	ok(!strcmp(c[0].kind, "OpenAPI") && !strcmp(c[0].title, "Users API") &&
-		   c[0].noperations == 3,
+	       c[0].noperations == 3,
 	   "the OpenAPI contract: title and three paths");
 	is_str(xrepo_member(x, 0)->summary, "The users service, see docs. It serves JSON.",
 	       "README summary: badges dropped, links and emphasis reduced to text");
 	is_str(xrepo_member(x, 1)->identities[0], "npm package @acme/web", "web's identity");
 
 	buf_init(&d, 1 << 20);
-	ok(xrepo_describe(x, XREPO_PAGE_PAIR, 0, 1, &d) == 0 && strstr(buf_str(&d), "/users/{id}") &&
-		   !strstr(buf_str(&d), "acme/shared\n"),
+	ok(xrepo_describe(x, XREPO_PAGE_PAIR, 0, 1, &d) == 0 &&
+	       strstr(buf_str(&d), "/users/{id}") && !strstr(buf_str(&d), "acme/shared\n"),
 	   "the pair page shows the calls and not the third member");
 	buf_reset(&d);
-	ok(xrepo_describe(x, XREPO_PAGE_HOME, 0, 0, &d) == 0 &&
-		   !strstr(buf_str(&d), "edge ") && strstr(buf_str(&d), "The users service"),
+	ok(xrepo_describe(x, XREPO_PAGE_HOME, 0, 0, &d) == 0 && !strstr(buf_str(&d), "edge ") &&
+	       strstr(buf_str(&d), "The users service"),
 	   "Home shows members, not edges");
 	buf_done(&d);
 	xrepo_unref(x);
@@ -141,7 +141,8 @@ static void test_other_ecosystems(void)
 	add(x, 3, "docker-compose.yml",
 	    "version: '3'\nservices:\n  api:\n    build: ../app\n    depends_on:\n      - db\n"
 	    "  db:\n    image: registry.local/core:15\n");
-	add(x, 3, ".gitmodules", "[submodule \"core\"]\n\tpath = core\n\turl = https://h/o/core.git\n");
+	add(x, 3, ".gitmodules",
+	    "[submodule \"core\"]\n\tpath = core\n\turl = https://h/o/core.git\n");
 	ok(xrepo_finish(x) == 0, "finish");
 	ok(edge(x, 0, 1, XREPO_DEPENDS, "crate core-lib") != NULL, "Cargo path dependency");
 	ok(edge(x, 0, 2, XREPO_DEPENDS, "maven artifact org.acme:jlib") != NULL,
@@ -156,11 +157,15 @@ static void test_other_ecosystems(void)
 
 static void test_hostile(void)
 {
-	static const char *const junk[] = { "{{{{{{{{{{{{{{{{{{{{{{\"a\":", "\"\\", "[dependencies.",
-					     "<dependency><groupId>", "services:\n  x:\n    build:",
-					     "paths:\n  /a", "" };
+	static const char *const junk[] = { "{{{{{{{{{{{{{{{{{{{{{{\"a\":",
+					    "\"\\",
+					    "[dependencies.",
+					    "<dependency><groupId>",
+					    "services:\n  x:\n    build:",
+					    "paths:\n  /a",
+					    "" };
 	struct xrepo *x;
-	const char *const names[] = { "package.json", "go.mod", "Cargo.toml", "pom.xml",
+	const char *const names[] = { "package.json", "go.mod",	      "Cargo.toml", "pom.xml",
 				      "compose.yaml", "openapi.yaml", "a.js" };
 
 	ok(xrepo_new(&x, 2) == 0, "new");
@@ -168,8 +173,8 @@ static void test_hostile(void)
 	xrepo_member_set(x, 1, "b", "", "");
 	for (size_t i = 0; i < ARRAY_SIZE(names); i++)
 		for (size_t j = 0; j < ARRAY_SIZE(junk); j++)
-			ok(add(x, i % 2, names[i], junk[j]) == 0, "%s: truncated input %zu", names[i],
-			   j);
+			ok(add(x, i % 2, names[i], junk[j]) == 0, "%s: truncated input %zu",
+			   names[i], j);
 	ok(xrepo_finish(x) == 0, "finish after junk");
 	xrepo_unref(x);
 	ok(xrepo_new(&x, 0) < 0 && xrepo_new(&x, XREPO_MAX_MEMBERS + 1) < 0, "bad sizes refused");
