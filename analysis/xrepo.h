@@ -99,9 +99,9 @@ const char *xrepo_edge_kind_name(enum xrepo_edge_kind k); /* "depends on", "call
 
 /* The pages of a group (see xrepo_describe()). */
 enum xrepo_page {
-	XREPO_PAGE_HOME,	 /* what each member is */
-	XREPO_PAGE_ARCHITECTURE, /* every edge, services and contracts */
-	XREPO_PAGE_PAIR,	 /* the edges between members a and b, both ways */
+	XREPO_PAGE_HOME,	 /* what each member is: identities, services, README summary */
+	XREPO_PAGE_ARCHITECTURE, /* member names, every edge, the contracts */
+	XREPO_PAGE_PAIR,	 /* two member names, the edges between them, their contracts */
 };
 
 /*

@@ -378,11 +378,17 @@ bool xrepo_related(const struct xrepo *x, size_t a, size_t b)
 
 /* ---- descriptions ---- */
 
-static int describe_member(const struct xrepo *x, size_t i, struct buf *o)
+/* A member: its name, and on Home what it is (identities, services, languages, README). */
+static int describe_member(const struct xrepo *x, size_t i, bool full, struct buf *o)
 {
 	const struct xrepo_member *m = &x->m[i].pub;
-	int r = buf_printf(o, "member %s\n  url: %s\n  languages: %s\n", m->name, m->url,
-			   m->languages[0] ? m->languages : "-");
+	int r = buf_printf(o, "member %s\n", m->name);
+
+	if (!full)
+		return r;
+	r = r
+		?: buf_printf(o, "  url: %s\n  languages: %s\n", m->url,
+			      m->languages[0] ? m->languages : "-");
 
 	for (size_t k = 0; r == 0 && k < m->nidentities; k++)
 		r = buf_printf(o, "  is: %s\n", m->identities[k]);
@@ -419,11 +425,19 @@ int xrepo_describe(const struct xrepo *x, enum xrepo_page page, size_t a, size_t
 		return -EINVAL;
 	for (size_t i = 0; r == 0 && i < x->n; i++)
 		if (page != XREPO_PAGE_PAIR || i == a || i == b)
-			r = page == XREPO_PAGE_ARCHITECTURE
-				? buf_printf(out, "member %s\n", x->m[i].pub.name)
-				: describe_member(x, i, out);
-	if (page == XREPO_PAGE_HOME)
+			r = describe_member(x, i, page == XREPO_PAGE_HOME, out);
+	if (page == XREPO_PAGE_HOME) { /* which members relate, and how, not what */
+		for (size_t i = 0; r == 0 && i < x->nedges; i++) {
+			const struct xrepo_edge *e = &x->edges[i];
+
+			if (i && e[-1].from == e->from && e[-1].to == e->to &&
+			    e[-1].kind == e->kind)
+				continue;
+			r = buf_printf(out, "relation %s %s %s\n", x->m[e->from].pub.name,
+				       xrepo_edge_kind_name(e->kind), x->m[e->to].pub.name);
+		}
 		return r;
+	}
 	for (size_t i = 0; r == 0 && i < x->nedges; i++) {
 		const struct xrepo_edge *e = &x->edges[i];
 

@@ -399,8 +399,9 @@ static struct conf_repo *repo_add(struct parser *p, const char *name, unsigned l
 
 	for (size_t i = 0; i < c->n_repos; i++) {
 		if (!strcmp(c->repos[i].name, name)) {
-			perr(p, line, "duplicate name [%s %s], first at line %u",
-			     group ? "group" : "repo", name, c->repos[i].line);
+			perr(p, line, "duplicate %s [%s %s], first at line %u",
+			     group ? "group" : "repository", group ? "group" : "repo", name,
+			     c->repos[i].line);
 			return NULL;
 		}
 	}
@@ -725,9 +726,10 @@ static void finish(struct parser *p)
 			size_t n = strlen(c->repos[j].name);
 
 			if (i != j && !strncmp(r->name, c->repos[j].name, n) && r->name[n] == '/')
-				perr(p, r->line, "[%s %s] collides with [%s %s]",
-				     r->group ? "group" : "repo", r->name,
-				     c->repos[j].group ? "group" : "repo", c->repos[j].name);
+				perr(p, r->line, "%s [%s %s] collides with [%s %s]",
+				     r->group ? "group" : "repository", r->group ? "group" : "repo",
+				     r->name, c->repos[j].group ? "group" : "repo",
+				     c->repos[j].name);
 		}
 	}
 	/* empty strings mean "unset" */
@@ -852,5 +854,7 @@ int conf_write_sample(struct buf *out)
 				 "\n[repo OWNER/NAME]                # directory name; one "
 				 "slash = two levels\nurl = https://example.org/owner/name.git\n"
 				 "ref = main                       # branch or tag; default: the "
-				 "remote HEAD\n");
+				 "remote HEAD\n"
+				 "\n# [group NAME]                   # repositories as one wiki\n"
+				 "# repos = owner/name owner/other\n");
 }

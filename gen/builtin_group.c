@@ -60,8 +60,11 @@ static void header(struct md *m, const struct gctx *g, const char *title)
 	md_puts(m, ".*\n\n");
 }
 
-/* Edges of one (from, to, kind) counted: "calls (3: /a, /b, ...)". */
-static void edge_summary(struct md *m, const struct gctx *g, size_t a, size_t b)
+/*
+ * The relations of @a to @b, one line per kind: "a calls b", with what (up to
+ * five) when @details. Home shows no details: what it shows is in its key.
+ */
+static void edge_summary(struct md *m, const struct gctx *g, size_t a, size_t b, bool details)
 {
 	const struct xrepo_edge *e;
 	size_t n = xrepo_edges(g->x, &e);
@@ -77,6 +80,10 @@ static void edge_summary(struct md *m, const struct gctx *g, size_t a, size_t b)
 		md_text(m, xrepo_member(g->x, a)->name);
 		md_printf(m, " **%s** ", xrepo_edge_kind_name((enum xrepo_edge_kind)k));
 		md_text(m, xrepo_member(g->x, b)->name);
+		if (!details) {
+			md_puts(m, "\n");
+			continue;
+		}
 		md_puts(m, ": ");
 		for (size_t i = 0, shown = 0; i < n; i++) {
 			if (e[i].from != a || e[i].to != b || (int)e[i].kind != k)
@@ -95,7 +102,8 @@ static void edge_summary(struct md *m, const struct gctx *g, size_t a, size_t b)
 static void page_home(struct md *m, const struct gctx *g)
 {
 	header(m, g, g->req->repo_name ? g->req->repo_name : "Group");
-	md_puts(m, "## Repositories\n\n| Repository | Languages | Provides |\n| --- | --- | --- |\n");
+	md_puts(m,
+		"## Repositories\n\n| Repository | Languages | Provides |\n| --- | --- | --- |\n");
 	for (size_t i = 0; i < g->n; i++) {
 		const struct xrepo_member *mb = xrepo_member(g->x, i);
 
@@ -130,7 +138,7 @@ static void page_home(struct md *m, const struct gctx *g)
 	for (size_t a = 0; a < g->n; a++)
 		for (size_t b = 0; b < g->n; b++)
 			if (a != b)
-				edge_summary(m, g, a, b);
+				edge_summary(m, g, a, b, false);
 	md_puts(m, "\nSee [Architecture](Architecture.md) for the graph and the evidence.\n\n"
 		   "## Pages\n\n");
 	page_links(m, g, "Home");
@@ -180,8 +188,8 @@ static void edge_table(struct md *m, const struct gctx *g, bool pair_only, size_
 
 	md_puts(m, "| From | Relation | To | What | Where |\n| --- | --- | --- | --- | --- |\n");
 	for (size_t i = 0; i < n; i++) {
-		if (pair_only && !((e[i].from == a && e[i].to == b) ||
-				   (e[i].from == b && e[i].to == a)))
+		if (pair_only &&
+		    !((e[i].from == a && e[i].to == b) || (e[i].from == b && e[i].to == a)))
 			continue;
 		md_puts(m, "| ");
 		md_text(m, xrepo_member(g->x, e[i].from)->name);
@@ -249,8 +257,8 @@ static void page_architecture(struct md *m, const struct gctx *g)
 		if (i && e[i - 1].from == e[i].from && e[i - 1].to == e[i].to &&
 		    e[i - 1].kind == e[i].kind)
 			continue; /* one arrow per relation; the table lists them all */
-		md_printf(m, "  m%zu -->|\"%s\"| m%zu\n", e[i].from, xrepo_edge_kind_name(e[i].kind),
-			  e[i].to);
+		md_printf(m, "  m%zu -->|\"%s\"| m%zu\n", e[i].from,
+			  xrepo_edge_kind_name(e[i].kind), e[i].to);
 	}
 	md_puts(m, "```\n\n## Edges\n\n");
 	edge_table(m, g, false, 0, 0);
@@ -267,8 +275,8 @@ static void page_pair(struct md *m, const struct gctx *g, size_t a, size_t b)
 	md_puts(m, " and ");
 	member_link(m, g, b);
 	md_puts(m, " relate:\n\n");
-	edge_summary(m, g, a, b);
-	edge_summary(m, g, b, a);
+	edge_summary(m, g, a, b, true);
+	edge_summary(m, g, b, a, true);
 	md_puts(m, "\n## Evidence\n\n");
 	edge_table(m, g, true, a, b);
 	contracts(m, g, true, a, b);

@@ -22,9 +22,9 @@
 #include <errno.h>
 #include <string.h>
 
-#define GROUP_SOURCES_MAX     5000	   /* source files scanned per member */
-#define GROUP_SOURCE_BYTES    (64u << 20) /* bytes of sources read per member */
-#define GROUP_LANGS_MAX	      3
+#define GROUP_SOURCES_MAX  5000	       /* source files scanned per member */
+#define GROUP_SOURCE_BYTES (64u << 20) /* bytes of sources read per member */
+#define GROUP_LANGS_MAX	   3
 
 /* "Go, JavaScript": the member's main languages by bytes. */
 static void languages_of(const struct facts_file *f, size_t n, char *out, size_t max)
@@ -103,8 +103,8 @@ static int feed_member(struct xrepo *x, size_t i, struct repo_facts *facts, cons
 }
 
 /* Brings member @m up to date and feeds it as member @i; hashes its commit into @h. */
-static int sync_member(struct wiki *w, struct wrepo *g, struct wrepo *m, size_t i,
-		       unsigned flags, struct xrepo *x, struct sha256 *h, struct wf_err *err)
+static int sync_member(struct wiki *w, struct wrepo *g, struct wrepo *m, size_t i, unsigned flags,
+		       struct xrepo *x, struct sha256 *h, struct wf_err *err)
 {
 	struct clone_result res;
 	struct repo_facts *facts;

@@ -113,8 +113,10 @@ static void test_group(void)
 	   "the pair page shows the calls and not the third member");
 	buf_reset(&d);
 	ok(xrepo_describe(x, XREPO_PAGE_HOME, 0, 0, &d) == 0 && !strstr(buf_str(&d), "edge ") &&
+	       !strstr(buf_str(&d), "/users") &&
+	       strstr(buf_str(&d), "relation acme/web calls acme/service\n") &&
 	       strstr(buf_str(&d), "The users service"),
-	   "Home shows members, not edges");
+	   "Home shows members and which relate, not what they call");
 	buf_done(&d);
 	xrepo_unref(x);
 }
