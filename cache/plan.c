@@ -31,6 +31,9 @@ static const char *const kind_names[PAGE_KIND_MAX] = {
 	[PAGE_HISTORY] = "history",
 	[PAGE_CONTRIBUTORS] = "contributors",
 	[PAGE_CUSTOM] = "custom",
+	[PAGE_GROUP_HOME] = "group-home",
+	[PAGE_GROUP_ARCH] = "group-architecture",
+	[PAGE_GROUP_PAIR] = "group-pair",
 };
 
 const char *plan_kind_name(enum page_kind k)

@@ -24,6 +24,9 @@ enum page_kind {
 	PAGE_HISTORY,	   /* commit history */
 	PAGE_CONTRIBUTORS, /* authors and their commit counts */
 	PAGE_CUSTOM,	   /* from an LLM planner; arg = its description */
+	PAGE_GROUP_HOME,   /* a group: what each member is, links to their wikis */
+	PAGE_GROUP_ARCH,   /* a group: every edge between members, as a graph */
+	PAGE_GROUP_PAIR,   /* a group: two related members; arg = "NAME_A NAME_B" */
 	PAGE_KIND_MAX
 };
 

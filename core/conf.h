@@ -18,11 +18,22 @@
 enum conf_backend { BACKEND_BUILTIN, BACKEND_OPENAI, BACKEND_ANTHROPIC, BACKEND_COMMAND };
 enum conf_planner { PLANNER_BUILTIN, PLANNER_LLM };
 
+/*
+ * A [repo NAME] section, or a [group NAME] of repositories shown as one
+ * wiki: a group has no url or ref but members, the indexes of its
+ * repositories in conf.repos (never groups).
+ */
+#define GROUP_MAX_MEMBERS 64
+
 struct conf_repo {
 	char *name;    /* directory name, "owner/repo" or "repo" */
-	char *url;     /* as written, relative local paths made absolute */
+	char *url;     /* as written, relative local paths made absolute; NULL for a group */
 	char *ref;     /* branch or tag; NULL = the remote HEAD */
 	unsigned line; /* where the section starts, for messages */
+	bool group;
+	char *member_names; /* a group's "repos = ..." as written */
+	size_t *members;
+	size_t n_members;
 };
 
 struct conf {

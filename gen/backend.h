@@ -26,13 +26,16 @@
 /* Hard cap on a page's size, whatever the backend. */
 #define PAGE_MAX_BYTES (4u << 20)
 
+struct xrepo;
+
 struct gen_request {
 	const char *repo_name; /* "owner/repo" */
 	const char *url;
 	const char *commit; /* hex */
 	const struct plan *plan;
 	const struct plan_page *page; /* one of plan->pages */
-	struct repo_facts *facts;
+	struct repo_facts *facts;     /* NULL for a group's page */
+	const struct xrepo *group;    /* a group's page: its members and their edges */
 };
 
 struct gen_usage {

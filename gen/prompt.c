@@ -788,6 +788,8 @@ int prompt_build(const struct gen_request *req, const struct conf *c, struct buf
 		if (r == 0 && pg->kind != PAGE_SIDEBAR && s.nfiles)
 			r = add_sources(user, &s, req, c);
 	}
+	if (req->group && pg->kind != PAGE_SIDEBAR)
+		r = r ?: prompt_group_facts(req, user);
 	used_finish(used);
 	r = r ?: buf_printf(user, "\nNow write the page \"");
 	r = r ?: prompt_add_clean(user, pg->title, 300);

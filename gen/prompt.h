@@ -79,6 +79,9 @@ const char *prompt_used_kind_name(enum prompt_used_kind k);
 int prompt_build(const struct gen_request *req, const struct conf *c, struct buf *system,
 		 struct buf *user, struct prompt_used *used, struct wf_err *err);
 
+/* Appends a group page's cross-repository facts (prompt_group.c). 0 or -errno. */
+int prompt_group_facts(const struct gen_request *req, struct buf *user);
+
 /* The limit to give prompt_build()'s @user buffer for @c. */
 size_t prompt_max_bytes(const struct conf *c);
 

@@ -29,6 +29,7 @@ static int job_generate(void *ctx, void *wstate, void *payload, unsigned attempt
 	struct gen_usage usage = { 0 };
 	struct gen_request req;
 	struct repo_facts *facts;
+	const struct xrepo *group;
 	char git_dir[4096], why[256];
 	struct buf out;
 	int ret;
@@ -42,10 +43,11 @@ static int job_generate(void *ctx, void *wstate, void *payload, unsigned attempt
 	p->running = true;
 	wiki_budget_charge_locked(w, r);
 	snprintf(git_dir, sizeof(git_dir), "%s", r->git_dir);
+	group = p->array->group; /* lives as long as the array the job holds */
 	pthread_mutex_unlock(&w->lock);
 
-	facts = wiki_repo_facts_get(r, git_dir, p->pages_plan->commit, &gerr->e);
-	if (!facts) {
+	facts = group ? NULL : wiki_repo_facts_get(r, git_dir, p->pages_plan->commit, &gerr->e);
+	if (!facts && !group) {
 		gerr->retryable = false;
 		return -EIO;
 	}
@@ -56,6 +58,7 @@ static int job_generate(void *ctx, void *wstate, void *payload, unsigned attempt
 		.plan = p->pages_plan,
 		.page = p->pp,
 		.facts = facts,
+		.group = group,
 	};
 	buf_init(&out, PAGE_MAX_BYTES);
 	ret = w->ops->generate(w->bstate, wstate, &req, &out, &usage, gerr);

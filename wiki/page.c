@@ -18,6 +18,7 @@
  */
 #include "wiki_int.h"
 #include "util.h"
+#include "xrepo.h"
 
 #include <errno.h>
 #include <string.h>
@@ -50,6 +51,7 @@ struct page_array *wiki_page_array_new(struct wrepo *r, struct plan *plan)
 		return NULL;
 	a->repo = r;
 	a->refs = 1;
+	a->group = xrepo_ref(r->group);
 	a->next = r->w->arrays;
 	if (a->next)
 		a->next->prev = a;
@@ -57,6 +59,7 @@ struct page_array *wiki_page_array_new(struct wrepo *r, struct plan *plan)
 	a->n = plan->n;
 	for (size_t i = 0; i < plan->n; i++) {
 		struct wpage *p = &a->pages[i];
+		char digest[65];
 		struct page_key_parts parts = {
 			.repo = r->cr->name,
 			.url = r->id_url,
@@ -67,6 +70,10 @@ struct page_array *wiki_page_array_new(struct wrepo *r, struct plan *plan)
 			.prompt_version = r->w->ops->prompt_version,
 		};
 
+		if (a->group) {
+			wiki_group_page_digest(a->group, plan, &plan->pages[i], digest);
+			parts.commit = digest;
+		}
 		p->repo = r;
 		p->array = a;
 		p->pp = &plan->pages[i];
@@ -85,6 +92,7 @@ void wiki_page_array_free(struct page_array *a)
 		free(a->pages[i].error);
 		plan_unref(a->pages[i].pages_plan);
 	}
+	xrepo_unref(a->group);
 	free(a);
 }
 

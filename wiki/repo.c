@@ -20,6 +20,7 @@
 #include "llm_planner.h"
 #include "fsutil.h"
 #include "url.h"
+#include "xrepo.h"
 #include "util.h"
 
 #include <errno.h>
@@ -38,7 +39,8 @@ struct sync_task {
 static int repo_id_url(struct wrepo *r, struct wf_err *err)
 {
 	char buf[4096];
-	int ret = url_strip_password(r->cr->url, buf, sizeof(buf));
+	int ret = r->cr->group ? snprintf(buf, sizeof(buf), "group:%s", r->cr->name) >= 0 ? 0 : -EIO
+			       : url_strip_password(r->cr->url, buf, sizeof(buf));
 
 	if (ret < 0)
 		return wf_err_set(err, ret, "repository '%s': url too long", r->cr->name);
@@ -60,6 +62,7 @@ int wiki_repo_init(struct wiki *w, size_t idx, struct wf_err *err)
 void wiki_repo_done(struct wrepo *r)
 {
 	plan_unref(r->plan);
+	xrepo_unref(r->group);
 	free(r->error);
 	free(r->id_url);
 	pthread_mutex_destroy(&r->facts_lock);
@@ -180,13 +183,17 @@ static int load_plan(struct wiki *w, struct wrepo *r, const char *git_dir, const
  * 0 or -ENOMEM.
  */
 static int plan_install_locked(struct wiki *w, struct wrepo *r, struct plan **plan,
-			       const struct clone_result *res, bool *changed,
+			       struct xrepo **group, const struct clone_result *res, bool *changed,
 			       struct page_array **dead)
 {
 	struct page_array *a;
 
 	if (r->plan && !strcmp(r->plan->commit, (*plan)->commit))
 		return 0;
+	if (*group) { /* the new pages' keys are the digests of what it shows */
+		xrepo_unref(r->group);
+		r->group = TAKE_PTR(*group);
+	}
 	a = wiki_page_array_new(r, *plan);
 	if (!a) {
 		r->state = r->plan ? WIKI_REPO_READY : WIKI_REPO_FAILED;
@@ -245,19 +252,26 @@ static void sync_task(void *data)
 	struct clone_result res;
 	struct wf_err err = { "" };
 	struct plan *plan = NULL;
+	struct xrepo *group = NULL;
 	struct page_array *dead = NULL;
 	struct wiki_waiter *waiters;
 	bool changed = false;
 	int ret;
 
 	memset(&res, 0, sizeof(res));
-	ret = clone_cache_sync(w->cc, r->cr->url, r->cr->ref, t->flags, &r->prog, &res, &err);
-	if (ret == 0 && err.msg[0]) {
-		wiki_error_report(w, r->cr->name, err.msg); /* fetch failed, cached clone used */
-		err.msg[0] = '\0';
+	if (r->cr->group) {
+		ret = wiki_group_sync(w, r, t->flags, &plan, &group, &res, &err);
+	} else {
+		ret =
+		    clone_cache_sync(w->cc, r->cr->url, r->cr->ref, t->flags, &r->prog, &res, &err);
+		if (ret == 0 && err.msg[0]) {
+			/* fetch failed, cached clone used */
+			wiki_error_report(w, r->cr->name, err.msg);
+			err.msg[0] = '\0';
+		}
+		if (ret == 0)
+			ret = load_plan(w, r, res.git_dir, res.commit, &plan, &err);
 	}
-	if (ret == 0)
-		ret = load_plan(w, r, res.git_dir, res.commit, &plan, &err);
 
 	pthread_mutex_lock(&w->lock);
 	r->busy = false;
@@ -266,6 +280,7 @@ static void sync_task(void *data)
 		pthread_mutex_unlock(&w->lock);
 		wiki_waiter_notify(waiters, -ESHUTDOWN);
 		plan_unref(plan);
+		xrepo_unref(group);
 		free(t);
 		return;
 	}
@@ -273,7 +288,7 @@ static void sync_task(void *data)
 	if (ret < 0) {
 		sync_failed_locked(w, r, ret, &err);
 	} else {
-		ret = plan_install_locked(w, r, &plan, &res, &changed, &dead);
+		ret = plan_install_locked(w, r, &plan, &group, &res, &changed, &dead);
 		if (ret < 0)
 			snprintf(err.msg, sizeof(err.msg), "cannot install the plan: %s",
 				 strerror(-ret));
@@ -292,6 +307,7 @@ static void sync_task(void *data)
 
 	wiki_page_array_free(dead);
 	plan_unref(plan);
+	xrepo_unref(group);
 	if (ret < 0)
 		wiki_error_emit(w, r->cr->name, err.msg);
 	else if (changed && w->ev.repo_changed)

@@ -91,12 +91,16 @@ static int clone_repos(const struct conf *c, struct clone_cache_opts *co)
 
 	if (!v)
 		return -ENOMEM;
+	size_t n = 0;
+
 	for (size_t i = 0; i < c->n_repos; i++) {
-		v[i].name = c->repos[i].name;
-		v[i].url = c->repos[i].url;
+		if (c->repos[i].group)
+			continue; /* its members are repositories of their own */
+		v[n].name = c->repos[i].name;
+		v[n++].url = c->repos[i].url;
 	}
 	co->repos = v;
-	co->n_repos = c->n_repos;
+	co->n_repos = n;
 	return 0;
 }
 
