@@ -12,6 +12,7 @@
  * characters replaced, so a file cannot close its fence or forge sections.
  */
 #include "prompt.h"
+#include "steering.h"
 #include "facts.h"
 #include "fsutil.h"
 #include "http.h"
@@ -428,6 +429,7 @@ int prompt_build(const struct gen_request *req, const struct conf *c, struct buf
 
 	web_base(req->url, base, sizeof(base));
 	r = buf_adds(system, system_prompt);
+	r = r ?: steering_prompt_rules(system, req->plan, c);
 	r = r ?: buf_adds(user, PROMPT_PAGE_PREFIX);
 	r = r ?: add_clean(user, pg->title, 300);
 	r = r ?: buf_adds(user, "\nFile: ");
