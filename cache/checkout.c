@@ -221,8 +221,8 @@ static int scan(struct checkout_cache *cc)
 		struct stat st;
 		struct entry *e, **pp;
 
-		if (!commit_ok(de->d_name) || fstatat(dirfd(d), de->d_name, &st,
-						      AT_SYMLINK_NOFOLLOW) < 0 ||
+		if (!commit_ok(de->d_name) ||
+		    fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
 		    !S_ISDIR(st.st_mode))
 			continue;
 		e = calloc(1, sizeof(*e));

@@ -168,7 +168,8 @@ static int apply_pages(struct plan *p, const cJSON *root, const char *git_dir, s
 		buf_done(&b);
 		idx = plan_find(p, slug);
 		if (idx < 0) {
-			r = plan_add(p, slug, str_of(pg, "title"), PAGE_CUSTOM, desc[0] ? desc : NULL);
+			r = plan_add(p, slug, str_of(pg, "title"), PAGE_CUSTOM,
+				     desc[0] ? desc : NULL);
 			if (r == -E2BIG)
 				return 0; /* the plan is full */
 			idx = (int)p->n - 1;
@@ -224,8 +225,8 @@ int steering_prompt_rules(struct buf *system, const struct plan *p, const struct
 			   c->language ? c->language : "en");
 
 	if (r == 0 && p && p->notes)
-		r = buf_printf(system,
-			       "\nThe repository's maintainers give these notes for its wiki:\n%s\n",
-			       p->notes);
+		r = buf_printf(
+		    system, "\nThe repository's maintainers give these notes for its wiki:\n%s\n",
+		    p->notes);
 	return r;
 }

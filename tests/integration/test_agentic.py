@@ -83,8 +83,12 @@ print("<!--AGENT " + json.dumps(out) + " AGENT-->")
 
 
 def page_json(path):
-    with open(path) as f:
-        text = f.read()
+    try:
+        with open(path) as f:
+            text = f.read()
+    except OSError as e:
+        t.diag(f"{path}: {e}")
+        return {}
     m = re.search(r"<!--AGENT (.*) AGENT-->", text, re.S)
     return json.loads(m.group(1)) if m else {}
 
@@ -248,5 +252,48 @@ with Env() as env:
     t.until(lambda: os.listdir(co) == [], 10,
             "and its checkout goes once it is no longer used", os.listdir(co))
     t.eq(m.unmount(), 0, "unmount exits 0 (budget)")
+
+FAKE_CLAUDE = r'''#!/usr/bin/env python3
+import json, os, sys
+argv = sys.argv[1:]
+prompt = sys.stdin.read()
+safe = ("--dangerously-skip-permissions" not in argv and
+        argv[argv.index("--allowedTools") + 1] == "Read,Grep,Glob" and
+        "Bash" in argv[argv.index("--disallowedTools") + 1].split(","))
+tree = os.getcwd()
+def say(o):
+    print(json.dumps(o), flush=True)
+say({"type": "system", "subtype": "init"})
+say({"type": "assistant", "message": {"content": [
+    {"type": "tool_use", "name": "Read", "input": {"file_path": tree + "/src/util.c"}},
+    {"type": "tool_use", "name": "Grep", "input": {"pattern": "x", "path": "lib"}},
+    {"type": "tool_use", "name": "Read", "input": {"file_path": "/etc/passwd"}}]}})
+text = open("src/util.c").read()
+say({"type": "result", "subtype": "success", "is_error": False,
+     "result": "# Util\n\nsafe=%s cwd=%s first=%s\n" % (safe, tree, text.split("\n")[0])})
+'''
+
+with Env() as env:
+    # contrib/wikifs-claude-page against a fake claude speaking stream-json
+    bare = env.make_repo("gamma", sample_files())
+    fake = write_script(env, "claude", "")
+    with open(fake, "w") as f:
+        f.write(FAKE_CLAUDE)
+    recipe = os.path.join(os.environ.get("WIKIFS_SRCDIR", os.path.join(
+        os.path.dirname(os.path.abspath(__file__)), "..", "..")), "contrib",
+        "wikifs-claude-page")
+    m = mount_with_env(env, {"acme/gamma": bare}, {"CLAUDE": fake},
+                       options={"retries": 1},
+                       generator={"backend": "command", "command": recipe, "timeout": 60})
+    page = m.path("acme", "gamma", "Home.md")
+    data, err = read_errno(page)
+    text = (data or b"").decode()
+    tree = os.path.join(env.cache, "checkouts", head(bare))
+    t.eq(text, f"# Util\n\nsafe=True cwd={tree} first=#include \"util.h\"\n",
+         "contrib/wikifs-claude-page: the page is the final answer, made in the checkout "
+         "with the read-only tools only", m.log()[-2000:])
+    t.eq(xattr(page, "sources"), "src/util.c\nlib",
+         "and the files it read are the page's sources (one outside the tree dropped)")
+    t.eq(m.unmount(), 0, "unmount exits 0 (recipe)")
 
 t.done()
