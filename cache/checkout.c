@@ -288,11 +288,11 @@ void checkout_cache_free(struct checkout_cache *cc)
 
 /*
  * Exports @commit into a locked temporary directory and renames it into
- * place; a checkout another process put there first is used instead. The
- * locked fd, with *@bytes.
+ * place (*@exported); a checkout another process put there first is used
+ * instead. The locked fd, with *@bytes.
  */
 static int make(struct checkout_cache *cc, const char *git_dir, const char *commit,
-		const char *path, uint64_t *bytes, struct wf_err *err)
+		const char *path, uint64_t *bytes, bool *exported, struct wf_err *err)
 {
 	char tmp[4096];
 	int lock_fd = -1, dfd, r;
@@ -332,6 +332,7 @@ static int make(struct checkout_cache *cc, const char *git_dir, const char *comm
 		return r;
 	}
 	flock(lock_fd, LOCK_SH); /* from the maker's lock to a user's */
+	*exported = true;
 	return lock_fd;
 }
 
@@ -352,7 +353,8 @@ static int make_entry(struct checkout_cache *cc, struct entry *e, const char *gi
 {
 	struct entry *victims = NULL;
 	uint64_t bytes = 0;
-	int fd = make(cc, git_dir, e->commit, path, &bytes, err);
+	bool exported = false;
+	int fd = make(cc, git_dir, e->commit, path, &bytes, &exported, err);
 
 	pthread_mutex_lock(&cc->lock);
 	e->building = false;
@@ -363,7 +365,7 @@ static int make_entry(struct checkout_cache *cc, struct entry *e, const char *gi
 	} else {
 		e->bytes = bytes;
 		cc->bytes += bytes;
-		cc->st.made++;
+		cc->st.made += exported;
 		victims = evict_locked(cc);
 	}
 	pthread_mutex_unlock(&cc->lock);
