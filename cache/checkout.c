@@ -302,6 +302,8 @@ static int make(struct checkout_cache *cc, const char *git_dir, const char *comm
 		*bytes = du_at(AT_FDCWD, path, 0); /* another process made it */
 		return r;
 	}
+	if (r != -ENOENT)
+		return wf_err_set(err, r, "cannot open checkout '%s': %s", path, strerror(-r));
 	r = pathf(tmp, sizeof(tmp), "%s/%s.tmp.XXXXXX", cc->dir, commit);
 	r = r ?: mkdtemp_locked(tmp, &lock_fd);
 	if (r < 0)
@@ -407,13 +409,16 @@ static int get_once(struct checkout_cache *cc, const char *git_dir, struct check
 		co->e = e;
 		return fd;
 	}
-	/* removed by another process: forget it and make it again */
+	/* removed by another process (-ENOENT): forget it and make it again */
 	pthread_mutex_lock(&cc->lock);
-	if (--e->refs == 0 && !e->building) {
+	if (--e->refs == 0 && !e->building && fd == -ENOENT) {
 		unlink_entry_locked(cc, e);
 		free(e);
 	}
 	pthread_mutex_unlock(&cc->lock);
+	if (fd != -ENOENT)
+		return wf_err_set(err, fd, "cannot open checkout '%s': %s", co->path,
+				  strerror(-fd));
 	return -EAGAIN;
 }
 
