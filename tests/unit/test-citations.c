@@ -58,8 +58,9 @@ int main(void)
 	check(f, "gone/file.c:3", 0, 1, "a missing file");
 	check(f, "src:1 src/:2", 0, 1, "a directory is no file (and `src` alone no path)");
 	check(f, "src/main.c:4-2", 0, 1, "a reversed range");
-	check(f, "[x](https://github.com/o/r/blob/0123abcd/src/main.c#L2-L4) "
-		 "[y](https://github.com/o/r/blob/0123abcd/src/main.c#L9)",
+	check(f,
+	      "[x](https://github.com/o/r/blob/0123abcd/src/main.c#L2-L4) "
+	      "[y](https://github.com/o/r/blob/0123abcd/src/main.c#L9)",
 	      1, 1, "blob links");
 	check(f, "[src/main.c:2](https://h/o/r/blob/0123abcd/src/main.c#L2) src/main.c:2", 1, 0,
 	      "one citation written three ways counts once");

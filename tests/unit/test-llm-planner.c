@@ -65,7 +65,8 @@ static void test_planner_parse(void)
 		ok(!strcmp(p->pages[1].slug, "Storage-Engine") && p->pages[1].kind == PAGE_CUSTOM &&
 		       p->pages[1].arg && !strcmp(p->pages[1].arg, "src/storage: pages and btrees"),
 		   "planner: custom page with its description");
-		ok(p->pages[1].nfiles == 2 && !strcmp(p->pages[1].files[0], "src/storage/btree.c") &&
+		ok(p->pages[1].nfiles == 2 &&
+		       !strcmp(p->pages[1].files[0], "src/storage/btree.c") &&
 		       !strcmp(p->pages[1].files[1], "src/storage"),
 		   "planner: relevant files kept, once each, escaping and absolute ones dropped");
 		ok(!strcmp(p->pages[2].slug, "Query-Planner"), "planner: slug from the title");
