@@ -23,6 +23,8 @@
 #include <pthread.h>
 #include <signal.h>
 #include <string.h>
+#include <sched.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -62,7 +64,7 @@ struct child {
 
 /* ---- starting --------------------------------------------------------- */
 
-enum stage { STAGE_SETUP, STAGE_CHDIR, STAGE_EXEC };
+enum stage { STAGE_SETUP, STAGE_CHDIR, STAGE_EXEC, STAGE_RO };
 
 struct exec_report {
 	int stage, err;
@@ -70,13 +72,58 @@ struct exec_report {
 
 /* Everything the vfork()ed child uses, prepared beforehand. */
 struct exec_plan {
-	const char *path, *cwd;
+	const char *path, *cwd, *ro_path;
 	char *const *argv, *const *envp;
 	int fds[3]; /* become 0, 1, 2; -1: keep ours */
 	int report; /* write end of the report pipe, > 2 */
 	int pdeathsig;
 	pid_t parent;
 };
+
+/*
+ * In a new private mount namespace, @path becomes a read-only bind mount
+ * of itself: writes below it fail with EROFS, for root too. System calls
+ * only (the vfork()ed child may run it). -1 with errno.
+ */
+static int make_read_only(const char *path)
+{
+	if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+	    mount(path, path, NULL, MS_BIND | MS_REC, NULL) < 0)
+		return -1;
+	return mount(NULL, path, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV,
+		     NULL);
+}
+
+static int ro_probe_result;
+
+static void ro_probe(void)
+{
+	int status;
+	pid_t pid = fork();
+
+	if (pid == 0)
+		_exit(unshare(CLONE_NEWNS) < 0 ||
+			      mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0
+			  ? (errno & 0x7f) ?: 1
+			  : 0);
+	if (pid < 0) {
+		ro_probe_result = -errno;
+		return;
+	}
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	ro_probe_result = WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0
+			  : WIFEXITED(status)				? -WEXITSTATUS(status)
+									: -EIO;
+}
+
+int child_ro_supported(void)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+	pthread_once(&once, ro_probe);
+	return ro_probe_result;
+}
 
 static _Noreturn void exec_child(const struct exec_plan *p)
 {
@@ -99,6 +146,10 @@ static _Noreturn void exec_child(const struct exec_plan *p)
 	if (p->report > STDERR_FILENO + 1)
 		close_range(STDERR_FILENO + 1, (unsigned)p->report - 1, 0);
 	close_range((unsigned)p->report + 1, ~0u, 0);
+	if (p->ro_path && make_read_only(p->ro_path) < 0) {
+		rep.stage = STAGE_RO;
+		goto out_report;
+	}
 	if (p->cwd && chdir(p->cwd) < 0) {
 		rep.stage = STAGE_CHDIR;
 		goto out_report;
@@ -292,11 +343,12 @@ static int pidfd_open_compat(pid_t pid)
 
 int child_spawn(struct child **ret, const struct child_opts *o, struct wf_err *err)
 {
-	static const char *const what[] = { "cannot start", "cannot enter directory",
-					    "cannot run" };
+	static const char *const what[] = { "cannot start", "cannot enter directory", "cannot run",
+					    "cannot make read-only" };
 	struct setup s = { { -1, -1 }, { -1, -1 }, { -1, -1 }, { -1, -1 }, -1 };
 	struct exec_plan plan = { .path = o->path,
 				  .cwd = o->cwd,
+				  .ro_path = o->ro_path,
 				  .argv = o->argv,
 				  .envp = o->envp ? o->envp : environ,
 				  .pdeathsig = o->pdeathsig,
@@ -318,7 +370,10 @@ int child_spawn(struct child **ret, const struct child_opts *o, struct wf_err *e
 	r = start(&plan, &s, &stage);
 	if (r < 0) {
 		wf_err_set(err, r, "%s '%s': %s", what[stage],
-			   stage == STAGE_CHDIR ? o->cwd : o->path, strerror(-r));
+			   stage == STAGE_CHDIR ? o->cwd
+			   : stage == STAGE_RO	? o->ro_path
+						: o->path,
+			   strerror(-r));
 		goto out_free;
 	}
 	c->pid = r;

@@ -92,6 +92,11 @@ struct child_opts {
 	char *const *argv; /* NULL-terminated, argv[0] included */
 	char *const *envp; /* NULL: this process's environment */
 	const char *cwd;   /* NULL: ours */
+	/* NULL, or a directory made read-only for the child even if it is
+	 * root: it runs in a private mount namespace (unshare(CLONE_NEWNS),
+	 * mounts made private) where @ro_path is a read-only bind mount of
+	 * itself. Needs CAP_SYS_ADMIN: see child_ro_supported(). */
+	const char *ro_path;
 	/* Written to the child's stdin, which is then closed; the bytes are
 	 * borrowed until child_wait() returns. NULL: stdin is /dev/null. A
 	 * child that stops reading is not an error. */
@@ -139,6 +144,13 @@ pid_t child_pid(const struct child *c);
 
 /* Ends and reaps the child if child_wait() was not called; frees. NULL is fine. */
 void child_free(struct child *c);
+
+/*
+ * Whether child_opts.ro_path can work here: 0, or the -errno of a trial
+ * (-EPERM without CAP_SYS_ADMIN, as for a user or in most containers).
+ * Found once, by a forked trial process; thread-safe.
+ */
+int child_ro_supported(void);
 
 /* child_spawn() + child_wait() + child_free(). */
 int child_run(const struct child_opts *o, int *status, struct wf_err *err);

@@ -60,6 +60,8 @@ static const struct conf_key conf_keys[] = {
 	  "seconds between fetches of a repository, 0 = never" },
 	{ "wikifs", "cache_max_bytes", T_SIZE, OFF(cache_max_bytes), "1G", 1 << 20, UINT64_MAX,
 	  NULL, "page cache budget, LRU" },
+	{ "wikifs", "checkout_max_bytes", T_SIZE, OFF(checkout_max_bytes), "2G", 1, UINT64_MAX,
+	  NULL, "read-only checkouts for backend = command, LRU" },
 	{ "wikifs", "max_calls", T_SIZE, OFF(max_calls), "0", 0, UINT64_MAX, NULL,
 	  "generation budget for this mount, 0 = none" },
 	{ "wikifs", "token_budget", T_SIZE, OFF(token_budget), "0", 0, UINT64_MAX, NULL,
@@ -84,6 +86,8 @@ static const struct conf_key conf_keys[] = {
 	  "name of the environment variable with the key" },
 	{ "generator", "command", T_STR, OFF(command), "", 0, 0, NULL,
 	  "for backend = command: prompt on stdin, page on stdout" },
+	{ "generator", "language", T_STR, OFF(language), "en", 0, 0, NULL,
+	  "language LLM pages are written in (en, fr, pt-BR, ...); builtin: English" },
 	{ "generator", "timeout", T_UINT, OFF(gen_timeout), "300", 1, 86400, NULL,
 	  "seconds per generation attempt" },
 	{ "generator", "max_tokens", T_UINT, OFF(max_tokens), "8192", 16, 1000000, NULL,
@@ -223,6 +227,19 @@ static void set_str(char **field, const char *v)
 }
 
 /* Parses @v for @k into the conf; returns 0 or -EINVAL with @why set. */
+/* A BCP 47-like tag: it goes into prompts and page keys, so nothing else. */
+static bool language_valid(const char *v)
+{
+	size_t n = strlen(v);
+
+	if (n == 0 || n > 35 || !isalpha((unsigned char)v[0]))
+		return false;
+	for (; *v; v++)
+		if (!isalnum((unsigned char)*v) && *v != '-')
+			return false;
+	return true;
+}
+
 static int apply_key(struct conf *c, const struct conf_key *k, const char *v, const char **why)
 {
 	void *field = (char *)c + k->offset;
@@ -233,6 +250,10 @@ static int apply_key(struct conf *c, const struct conf_key *k, const char *v, co
 	case T_STR:
 		if (k->choices && choice_index(k->choices, v) < 0) {
 			*why = k->choices;
+			return -EINVAL;
+		}
+		if (k->offset == OFF(language) && !language_valid(v)) {
+			*why = "a language tag of letters, digits and '-' (en, fr, pt-BR)";
 			return -EINVAL;
 		}
 		set_str(field, v);

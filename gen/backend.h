@@ -31,7 +31,8 @@ struct xrepo;
 struct gen_request {
 	const char *repo_name; /* "owner/repo" */
 	const char *url;
-	const char *commit; /* hex */
+	const char *git_dir; /* the bare clone, for backends that need a checkout */
+	const char *commit;  /* hex */
 	const struct plan *plan;
 	const struct plan_page *page; /* one of plan->pages */
 	struct repo_facts *facts;     /* NULL for a group's page */
@@ -40,6 +41,12 @@ struct gen_request {
 
 struct gen_usage {
 	uint64_t input_tokens, output_tokens;
+	/*
+	 * What the page was made from as the backend reports it: repository
+	 * paths, one per line (the command backend: its WIKIFS_DEPS file), or
+	 * NULL. malloc'ed; the caller frees it.
+	 */
+	char *deps;
 };
 
 /* Why an attempt failed, for the retry policy. */

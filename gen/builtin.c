@@ -10,7 +10,8 @@
  * the page is built in a bounded buffer whose overflow ends the page with a
  * truncation note instead of an error. Generation reads no blob (all it
  * needs is in the facts), so it is CPU-only, fast and needs no per-thread
- * state; abort() has nothing to stop.
+ * state; abort() has nothing to stop. It writes English whatever
+ * generator.language says (the language is in the page key all the same).
  *
  * This file is the backend: it builds the page context and hands it to the
  * renderer its table names for the page's kind (builtin_overview.c,

@@ -20,6 +20,7 @@
  * characters replaced, so a file cannot close its fence or forge sections.
  */
 #include "prompt_int.h"
+#include "steering.h"
 #include "fsutil.h"
 #include "http.h"
 #include "lang.h"
@@ -768,6 +769,7 @@ int prompt_build(const struct gen_request *req, const struct conf *c, struct buf
 
 	web_base(req->url, base, sizeof(base));
 	r = buf_adds(system, system_prompt);
+	r = r ?: steering_prompt_rules(system, req->plan, c);
 	r = r ?: add_header(user, req, base);
 	if (pg->kind == PAGE_SIDEBAR)
 		r = r

@@ -17,6 +17,7 @@
  * joins the one in flight) and attaches the caller's waiter to it.
  */
 #include "wiki_int.h"
+#include "page_meta.h"
 #include "util.h"
 #include "xrepo.h"
 
@@ -68,6 +69,7 @@ struct page_array *wiki_page_array_new(struct wrepo *r, struct plan *plan)
 			.backend = r->w->ops->name,
 			.model = c->model,
 			.prompt_version = r->w->ops->prompt_version,
+			.language = c->language,
 		};
 
 		if (a->group) {
@@ -299,4 +301,29 @@ void wiki_page_info(struct wiki *w, struct wiki_page *page, struct wiki_page_inf
 		 info->state != WIKI_PAGE_READY && p->error ? p->error : "");
 	snprintf(info->commit, sizeof(info->commit), "%s", p->pages_plan->commit);
 	pthread_mutex_unlock(&w->lock);
+}
+
+char *wiki_page_recorded(struct wiki *w, struct wiki_page *page, const char *name)
+{
+	struct wpage *p = wpage_of(page);
+	struct page_meta m;
+	char *val = NULL;
+	size_t len;
+
+	if (strcmp(name, "sources") && strcmp(name, "citations"))
+		return NULL;
+	/* the key never changes: no lock */
+	if (page_meta_load(w->c->cache_dir, &p->key, &m) < 0)
+		return NULL;
+	if (!strcmp(name, "citations") && m.has_citations) {
+		if (asprintf(&val, "%u verified, %u unresolved", m.verified, m.unresolved) < 0)
+			val = NULL;
+	} else if (!strcmp(name, "sources") && m.sources) {
+		len = strlen(m.sources);
+		while (len > 0 && m.sources[len - 1] == '\n')
+			m.sources[--len] = '\0';
+		val = TAKE_PTR(m.sources);
+	}
+	page_meta_done(&m);
+	return val;
 }

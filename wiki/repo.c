@@ -18,6 +18,7 @@
  */
 #include "wiki_int.h"
 #include "llm_planner.h"
+#include "steering.h"
 #include "fsutil.h"
 #include "url.h"
 #include "xrepo.h"
@@ -176,6 +177,23 @@ static int load_plan(struct wiki *w, struct wrepo *r, const char *git_dir, const
 }
 
 /*
+ * The repository's steering file (.wikifs.json, .devin/wiki.json) on @plan,
+ * which nobody else holds yet: its pages and notes. Applied at every load,
+ * cached plan or not, so the disk cache holds the planners' plans alone.
+ * An invalid file is reported and changes nothing.
+ */
+static void steer_plan(struct wiki *w, struct wrepo *r, const char *git_dir, struct plan *plan)
+{
+	struct wf_err err = { "" };
+	char what[512];
+
+	if (steering_apply(plan, git_dir, plan->commit, &err) == 0)
+		return;
+	snprintf(what, sizeof(what), "%s/.wikifs.json", r->cr->name);
+	wiki_error_report(w, what, err.msg);
+}
+
+/*
  * Installs @plan (taking it) with a fresh page array if its commit differs
  * from the current one. The repository's reference to the old array is
  * dropped: it lives on while a job or a page reference uses it, and *@dead
@@ -272,7 +290,8 @@ static void sync_task(void *data)
 		if (ret == 0)
 			ret = load_plan(w, r, res.git_dir, res.commit, &plan, &err);
 	}
-
+	if (ret == 0 && !r->cr->group)
+		steer_plan(w, r, res.git_dir, plan);
 	pthread_mutex_lock(&w->lock);
 	r->busy = false;
 	if (ret == -ENOENT && (t->flags & CLONE_OFFLINE)) {

@@ -107,6 +107,8 @@ struct wrepo {
 	int64_t last_sync_ms;
 	struct wiki_waiter *waiters;
 	uint64_t tokens_in, tokens_out, generated, calls; /* counters */
+	/* citations of the pages this mount generated, verified or not */
+	uint64_t citations_verified, citations_unresolved;
 	/* atomics, written by the clone cache during a sync */
 	struct clone_progress prog;
 	/* serialises loading this repository's facts (w->facts_lru holds them) */
