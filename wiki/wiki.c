@@ -12,7 +12,8 @@
  * requests), errors.c (failures remembered), budget.c (calls and tokens),
  * flight.c (one job per key), page.c (page versions; what a reader asks of
  * a page), repo.c (sync and plans), job.c (what a worker does for a page),
- * control.c (control commands), report.c (.wikifs/progress,
+ * control.c (control commands), version.c (REPO@REF version directories;
+ * repo.c starts its task through w->version_task), report.c (.wikifs/progress,
  * progress.json, errors), wiki.c. The types they share and the lock order
  * are in wiki_int.h.
  */
@@ -169,6 +170,7 @@ int wiki_new(struct wiki **ret, const struct conf *c, const struct backend_ops *
 	if (ev)
 		w->ev = *ev;
 	w->started_ms = now_ms();
+	w->version_task = wiki_version_task;
 	pthread_mutex_init(&w->lock, NULL);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -207,8 +209,10 @@ void wiki_shutdown(struct wiki *w)
 	 * stopped below. Page waiters hang only on pages with a job, all of
 	 * them in w->flights (those of older versions too).
 	 */
-	for (size_t i = 0; i < w->nrepos; i++)
+	for (size_t i = 0; i < w->nrepos; i++) {
 		waiters = wiki_waiter_chain(waiters, &w->repos[i].waiters);
+		waiters = wiki_version_waiters_take(&w->repos[i], waiters);
+	}
 	waiters = wiki_flight_waiters_take(w, waiters);
 	pthread_mutex_unlock(&w->lock);
 	wiki_waiter_notify(waiters, -ESHUTDOWN);
@@ -236,8 +240,10 @@ void wiki_free(struct wiki *w)
 		w->arrays = a->next;
 		wiki_page_array_free(a);
 	}
-	for (size_t i = 0; i < w->nrepos; i++)
+	for (size_t i = 0; i < w->nrepos; i++) {
+		wiki_version_free_all(&w->repos[i]);
 		wiki_repo_done(&w->repos[i]);
+	}
 	wiki_error_done(w);
 	if (w->ops && w->ops->done && w->bstate)
 		w->ops->done(w->bstate);
