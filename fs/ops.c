@@ -138,6 +138,7 @@ static void fill_attr(struct fs *fs, struct node *n, struct stat *st, double *ti
 	case NODE_CTLDIR:
 	case NODE_OWNER:
 	case NODE_REPO:
+	case NODE_VERSION:
 		st->st_mode = S_IFDIR | 0555;
 		st->st_nlink = 2;
 		break;
@@ -175,7 +176,7 @@ static void entry_fill(struct fs *fs, struct node *n, struct fuse_entry_param *e
 	e->entry_timeout = fs_node_shown(n) ? fs->entry_timeout : 0;
 }
 
-static void reply_entry(fuse_req_t req, struct fs *fs, struct node *n)
+void fs_reply_entry(fuse_req_t req, struct fs *fs, struct node *n)
 {
 	struct fuse_entry_param e;
 
@@ -239,7 +240,7 @@ static void do_lookup_now(fuse_req_t req, struct fs *fs, fuse_ino_t parent, cons
 		fuse_reply_err(req, -r);
 		return;
 	}
-	reply_entry(req, fs, n);
+	fs_reply_entry(req, fs, n);
 	fs_node_put(fs, n);
 }
 
@@ -300,6 +301,8 @@ static void fs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 
 	if (!dir)
 		fuse_reply_err(req, ENOENT);
+	else if ((dir->type == NODE_ROOT || dir->type == NODE_OWNER) && strchr(name, '@'))
+		fs_version_lookup(req, fs, parent, name); /* REPO@REF */
 	else if (dir->type != NODE_REPO)
 		do_lookup_now(req, fs, parent, name);
 	else
@@ -536,7 +539,7 @@ static void open_ctl(fuse_req_t req, struct fs *fs, const struct node *n, struct
 	h->kind = n->ctl;
 	buf_init(&h->text, 16 << 20);
 	if (n->ctl != CTL_CONTROL) {
-		int r = fs_ctl_render(fs, n->ctl, &h->text);
+		int r = fs_ctl_render(fs, n, &h->text);
 
 		if (r < 0) {
 			buf_done(&h->text);
@@ -638,6 +641,9 @@ void fs_answer(void *ctx, struct parked *p, int err)
 		else
 			fuse_reply_err(p->req, reply_errno(PARK_OPEN, err));
 		break;
+	case PARK_VERSION:
+		fs_version_answer(fs, p, err);
+		break;
 	}
 	fs_node_put(fs, n);
 }
@@ -728,6 +734,7 @@ static void fs_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t
 	struct wiki_page_info info;
 	const char *val = NULL;
 	struct node *n = fs_node_get(fs, ino);
+	char vbuf[256] = "";
 	bool page;
 	size_t len;
 
@@ -738,6 +745,9 @@ static void fs_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t
 	page = n->type == NODE_PAGE;
 	if (page)
 		wiki_page_info(fs->wiki, n->page, &info); /* of this inode's commit */
+	if (n->type == NODE_VERSION && !strncmp(name, XATTR_PREFIX, strlen(XATTR_PREFIX)) &&
+	    (val = fs_version_xattr(n, name + strlen(XATTR_PREFIX))))
+		val = strncpy(vbuf, val, sizeof(vbuf) - 1); /* a copy: n goes below */
 	fs_node_put(fs, n);
 	/*
 	 * No security labels here: say so with EOPNOTSUPP, which ls -l
@@ -747,12 +757,14 @@ static void fs_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t
 		fuse_reply_err(req, EOPNOTSUPP);
 		return;
 	}
-	if (!page || strncmp(name, XATTR_PREFIX, strlen(XATTR_PREFIX))) {
+	if (!val && (!page || strncmp(name, XATTR_PREFIX, strlen(XATTR_PREFIX)))) {
 		fuse_reply_err(req, ENODATA);
 		return;
 	}
 	name += strlen(XATTR_PREFIX);
-	if (!strcmp(name, "state"))
+	if (val)
+		; /* a version directory's */
+	else if (!strcmp(name, "state"))
 		val = wiki_page_state_name(info.state);
 	else if (!strcmp(name, "error"))
 		val = info.error[0] ? info.error : NULL;
