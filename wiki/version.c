@@ -23,7 +23,10 @@
  * task the least recently used beyond that are dropped, except those
  * resolving, waited for or with a job in flight; their arrays live on
  * while a job or an open file (a wiki_page reference) holds them, and the
- * version_dropped event lets fs/ forget the directory. Entries are added
+ * version_dropped event lets fs/ forget the directory. That event is raised
+ * by the housekeeper (w->dropped), never by the task: fs/ tells the kernel,
+ * which waits for the lookups parked in the directory, which wait for a
+ * sync thread. Entries are added
  * by wiki_version_want() and removed only by the task and wiki_free(), so
  * the task may use the ones it collected without the lock.
  */
@@ -47,6 +50,7 @@ struct wversion {
 	struct wversion *next; /* in r->versions: w->lock */
 	char *ref;	       /* as asked: immutable */
 	char *label;	       /* "REPO@REF": immutable */
+	size_t repo_idx;       /* its repository's index: immutable */
 	/* w->lock: */
 	enum wversion_state state;
 	enum clone_ref_kind kind;
@@ -120,6 +124,7 @@ static struct wversion *version_new_locked(struct wrepo *r, const char *ref)
 		return NULL;
 	}
 	v->state = WV_RESOLVING;
+	v->repo_idx = r->idx;
 	v->next = r->versions;
 	r->versions = v;
 	r->nversions++;
@@ -532,6 +537,14 @@ void wiki_version_task(void *data)
 	if (!r->git_dir[0] && git_dir[0]) /* generation reads the clone from there */
 		snprintf(r->git_dir, sizeof(r->git_dir), "%s", git_dir);
 	evict_locked(w, r, &gone, &dead);
+	if (gone) {
+		/* told by the housekeeper: fs/ may block telling the kernel (see wiki_int.h) */
+		for (v = gone; v->next; v = v->next)
+			;
+		v->next = w->dropped;
+		w->dropped = gone;
+		pthread_cond_broadcast(&w->hk_cond);
+	}
 	r->busy = false;
 	r->versions_running = false;
 	wiki_repo_next_locked(w, r);
@@ -546,10 +559,16 @@ void wiki_version_task(void *data)
 	for (size_t i = 0; i < n; i++)
 		wiki_waiter_notify(work[i].waiters, work[i].ret);
 	free(work);
+}
+
+void wiki_version_dropped_notify(struct wiki *w, struct wversion *gone, bool tell)
+{
+	struct wversion *v;
+
 	while ((v = gone)) {
 		gone = v->next;
-		if (w->ev.version_dropped)
-			w->ev.version_dropped(w->ev.ctx, r->idx, v->ref);
+		if (tell && w->ev.version_dropped)
+			w->ev.version_dropped(w->ev.ctx, v->repo_idx, v->ref);
 		version_free(v);
 	}
 }

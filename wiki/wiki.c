@@ -24,6 +24,10 @@
 #include <errno.h>
 #include <string.h>
 
+/*
+ * Fetches each ready repository every refresh_interval seconds, and tells
+ * fs/ of the versions dropped (version.c).
+ */
 static void *housekeeper(void *data)
 {
 	struct wiki *w = data;
@@ -33,12 +37,21 @@ static void *housekeeper(void *data)
 		struct timespec ts = deadline_ts(now_ms() + 1000);
 		int64_t now = now_ms();
 
+		struct wversion *dropped = TAKE_PTR(w->dropped);
+
 		for (size_t i = 0; i < w->nrepos && w->c->refresh_interval; i++) {
 			struct wrepo *r = &w->repos[i];
 
 			if (r->state == WIKI_REPO_READY && !r->busy &&
 			    now - r->last_sync_ms >= (int64_t)w->c->refresh_interval * 1000)
 				wiki_repo_sync_locked(w, r, CLONE_FETCH);
+		}
+		if (dropped) {
+			/* fs/ may block here till the lookups parked in a directory are answered */
+			pthread_mutex_unlock(&w->lock);
+			wiki_version_dropped_notify(w, dropped, true);
+			pthread_mutex_lock(&w->lock);
+			continue;
 		}
 		pthread_cond_timedwait(&w->hk_cond, &w->lock, &ts);
 	}
@@ -240,6 +253,7 @@ void wiki_free(struct wiki *w)
 		w->arrays = a->next;
 		wiki_page_array_free(a);
 	}
+	wiki_version_dropped_notify(w, TAKE_PTR(w->dropped), false); /* frees them */
 	for (size_t i = 0; i < w->nrepos; i++) {
 		wiki_version_free_all(&w->repos[i]);
 		wiki_repo_done(&w->repos[i]);

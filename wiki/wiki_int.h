@@ -154,6 +154,7 @@ struct wiki {
 	bool stopping;
 	struct page_array *arrays;		    /* every live page array, current or not */
 	struct wpage *flights[WIKI_FLIGHT_BUCKETS]; /* pages with a job, by key */
+	struct wversion *dropped; /* versions dropped, for the housekeeper to tell (version.c) */
 	struct err_line errors[WIKI_ERRORS_MAX];
 	size_t errors_next, errors_total;
 	uint64_t generated, cache_hits, failed, calls, tokens;
@@ -274,6 +275,12 @@ void wiki_version_task(void *data); /* a workq task; @data a struct wiki_sync_ta
 struct wiki_waiter *wiki_version_waiters_take(struct wrepo *r, struct wiki_waiter *head);
 /* Frees the versions of @r (wiki_free, after the sync queue: arrays go with w->arrays). */
 void wiki_version_free_all(struct wrepo *r);
+/*
+ * Raises version_dropped (if @tell) for each version of the chain @gone
+ * (taken from w->dropped) and frees them. No lock held: the housekeeper
+ * calls it (and wiki_free(), not telling).
+ */
+void wiki_version_dropped_notify(struct wiki *w, struct wversion *gone, bool tell);
 /* The versions of @r for the reports, as a cJSON array (void *: no cJSON here). w->lock held. */
 void *wiki_version_report_locked(struct wiki *w, struct wrepo *r);
 
