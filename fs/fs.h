@@ -68,7 +68,7 @@ struct node {
 struct fs_repo {
 	fuse_ino_t ino;
 	fuse_ino_t versions_ino; /* its VERSIONS_FILE, reached by name only */
-	struct plan *plan; /* the plan the page list was built from, or NULL */
+	struct plan *plan;	 /* the plan the page list was built from, or NULL */
 	struct node **pages;
 	size_t npages;
 	struct node **retired; /* unlisted, kernel not told yet; hold their listing refs */
@@ -213,6 +213,17 @@ int fs_version_prefetch(struct fs *fs, const struct node *d, const char *slug, s
 int fs_version_cancel(struct fs *fs, const struct node *d, const char *slug, struct wf_err *err);
 /* The wiki's version_dropped event: forget the directory, tell the kernel. */
 void fs_version_dropped(void *ctx, size_t repo, const char *ref);
+
+/* readonly.c: the operations of fs_ops that answer EROFS. */
+void fs_ro_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, dev_t rdev);
+void fs_ro_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode);
+void fs_ro_unlink(fuse_req_t req, fuse_ino_t parent, const char *name); /* rmdir too */
+void fs_ro_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newparent,
+		  const char *newname, unsigned int flags);
+void fs_ro_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, const char *name);
+void fs_ro_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newname);
+void fs_ro_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
+		  struct fuse_file_info *fi);
 
 /* control.c: renders control file (or .versions) @n into @out. */
 int fs_ctl_render(struct fs *fs, const struct node *n, struct buf *out);

@@ -762,15 +762,13 @@ static void fs_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t
 		return;
 	}
 	name += strlen(XATTR_PREFIX);
-	if (val)
-		; /* a version directory's */
-	else if (!strcmp(name, "state"))
+	if (page && !strcmp(name, "state"))
 		val = wiki_page_state_name(info.state);
-	else if (!strcmp(name, "error"))
+	else if (page && !strcmp(name, "error"))
 		val = info.error[0] ? info.error : NULL;
-	else if (!strcmp(name, "commit"))
+	else if (page && !strcmp(name, "commit"))
 		val = info.commit;
-	else if (!strcmp(name, "backend"))
+	else if (page && !strcmp(name, "backend"))
 		val = info.backend;
 	if (!val) {
 		fuse_reply_err(req, ENODATA);
@@ -805,52 +803,6 @@ static void fs_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 {
 	fuse_reply_err(req, EROFS);
 	(void)ino, (void)name;
-}
-
-/* ---- refused: the tree is read-only ---- */
-
-static void fs_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, dev_t rdev)
-{
-	fuse_reply_err(req, EROFS);
-	(void)parent, (void)name, (void)mode, (void)rdev;
-}
-
-static void fs_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
-{
-	fuse_reply_err(req, EROFS);
-	(void)parent, (void)name, (void)mode;
-}
-
-static void fs_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
-{
-	fuse_reply_err(req, EROFS);
-	(void)parent, (void)name;
-}
-
-static void fs_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newparent,
-		      const char *newname, unsigned int flags)
-{
-	fuse_reply_err(req, EROFS);
-	(void)parent, (void)name, (void)newparent, (void)newname, (void)flags;
-}
-
-static void fs_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, const char *name)
-{
-	fuse_reply_err(req, EROFS);
-	(void)link, (void)parent, (void)name;
-}
-
-static void fs_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newname)
-{
-	fuse_reply_err(req, EROFS);
-	(void)ino, (void)newparent, (void)newname;
-}
-
-static void fs_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
-		      struct fuse_file_info *fi)
-{
-	fuse_reply_err(req, EROFS);
-	(void)parent, (void)name, (void)mode, (void)fi;
 }
 
 static void fs_statfs(fuse_req_t req, fuse_ino_t ino)
@@ -899,13 +851,13 @@ const struct fuse_lowlevel_ops fs_ops = {
 	.listxattr = fs_listxattr,
 	.setxattr = fs_setxattr,
 	.removexattr = fs_removexattr,
-	.mknod = fs_mknod,
-	.mkdir = fs_mkdir,
-	.unlink = fs_unlink,
-	.rmdir = fs_unlink,
-	.rename = fs_rename,
-	.symlink = fs_symlink,
-	.link = fs_link,
-	.create = fs_create,
+	.mknod = fs_ro_mknod,
+	.mkdir = fs_ro_mkdir,
+	.unlink = fs_ro_unlink,
+	.rmdir = fs_ro_unlink,
+	.rename = fs_ro_rename,
+	.symlink = fs_ro_symlink,
+	.link = fs_ro_link,
+	.create = fs_ro_create,
 	.statfs = fs_statfs,
 };

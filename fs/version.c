@@ -72,8 +72,7 @@ static int version_name(struct fs *fs, fuse_ino_t dir, const char *name, size_t 
 }
 
 /* Unlinks version directory @d and its page nodes into @dead. fs->lock held for writing. */
-static void version_unmake_locked(struct fs *fs, struct node *d, struct node **dead,
-				  size_t *ndead)
+static void version_unmake_locked(struct fs *fs, struct node *d, struct node **dead, size_t *ndead)
 {
 	for (size_t k = 0; k < d->nkids; k++)
 		dead[(*ndead)++] = fs_node_unlink_locked(fs, fs->nodes[d->kids[k]]);
@@ -306,9 +305,8 @@ void fs_version_dropped(void *ctx, size_t repo, const char *ref)
 		pthread_rwlock_unlock(&fs->lock);
 		for (size_t i = 0; i < n; i++) {
 			if (fs->se)
-				fuse_lowlevel_notify_inval_entry(fs->se, gone[i]->parent,
-								 gone[i]->name,
-								 strlen(gone[i]->name));
+				fuse_lowlevel_notify_inval_entry(
+				    fs->se, gone[i]->parent, gone[i]->name, strlen(gone[i]->name));
 			fs_node_put(fs, gone[i]); /* the list's reference */
 		}
 	} while (n == ARRAY_SIZE(gone));

@@ -46,7 +46,7 @@ int wiki_prefetch(struct wiki *w, size_t repo, const char *slug, struct wf_err *
 }
 
 struct page_array *wiki_cancel_array_locked(struct wiki *w, struct page_array *a, const char *slug,
-					   struct page_array *dead)
+					    struct page_array *dead)
 {
 	for (size_t i = 0; a && i < a->n; i++) {
 		struct wpage *p = &a->pages[i], *o = wiki_flight_owner(w, p);

@@ -247,8 +247,7 @@ static void text_versions(struct buf *out, const struct snap_repo *sr)
 		const char *kind = cJSON_GetStringValue(cJSON_GetObjectItem(v, "kind"));
 
 		buf_printf(out, "  %-30s %-8s %-8.8s %5.0f %5.0f %5.0f %5.0f %s\n",
-			   name ? name : "?", state ? state : "?",
-			   commit && *commit ? commit : "-",
+			   name ? name : "?", state ? state : "?", commit && *commit ? commit : "-",
 			   cJSON_GetNumberValue(cJSON_GetObjectItem(v, "pages")),
 			   cJSON_GetNumberValue(cJSON_GetObjectItem(v, "ready")),
 			   cJSON_GetNumberValue(cJSON_GetObjectItem(v, "running")) +

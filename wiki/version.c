@@ -363,8 +363,9 @@ static void fetch_missing(struct wiki *w, struct wrepo *r, const char *git_dir, 
 	int64_t ago = 0;
 	bool fetch = !fetched && fetch_claim(w, r, &ago);
 
-	if (fetch && clone_cache_sync(w->cc, r->cr->url, r->cr->ref, CLONE_FETCH, &r->prog, &res,
-				      &ferr) < 0 &&
+	if (fetch &&
+	    clone_cache_sync(w->cc, r->cr->url, r->cr->ref, CLONE_FETCH, &r->prog, &res, &ferr) <
+		0 &&
 	    !ferr.msg[0])
 		snprintf(ferr.msg, sizeof(ferr.msg), "the fetch failed");
 	if (fetch)
@@ -383,7 +384,8 @@ static void fetch_missing(struct wiki *w, struct wrepo *r, const char *git_dir, 
 			wf_err_set(&k->err, -ENOENT,
 				   "%s in '%s' (not fetched again: the last fetch for a missing "
 				   "ref was %lld s ago, failure_backoff is %u s)",
-				   why, r->cr->name, (long long)(ago / 1000), w->c->failure_backoff);
+				   why, r->cr->name, (long long)(ago / 1000),
+				   w->c->failure_backoff);
 	}
 }
 
@@ -601,7 +603,8 @@ static void report_pages_locked(struct wiki *w, struct page_array *a, cJSON *o)
 
 		n[st]++;
 		/* as report.c counts: failed, or failed and not tried again since */
-		last_failed += st == WIKI_PAGE_FAILED || (st == WIKI_PAGE_ABSENT && a->pages[i].failed);
+		last_failed +=
+		    st == WIKI_PAGE_FAILED || (st == WIKI_PAGE_ABSENT && a->pages[i].failed);
 	}
 	cJSON_AddNumberToObject(o, "pages", a ? (double)a->n : 0);
 	cJSON_AddNumberToObject(o, "ready", (double)n[WIKI_PAGE_READY]);

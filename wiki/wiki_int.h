@@ -79,7 +79,7 @@ struct wpage {
  */
 struct page_array {
 	struct wrepo *repo;		/* immutable */
-	char *label;			/* "REPO@REF" of a version, NULL for the main view: immutable */
+	char *label;			/* "REPO@REF"; NULL: the main view. immutable */
 	struct page_array *prev, *next; /* every live array, in w->arrays: w->lock */
 	size_t refs;			/* w->lock */
 	size_t n;			/* immutable */
@@ -114,8 +114,8 @@ struct wrepo {
 	/* the version directories asked for (REPO@REF), see version.c */
 	struct wversion *versions;
 	size_t nversions;
-	int64_t ref_fetch_ms;  /* the last fetch made for a ref not in the clone */
-	uint64_t ref_fetches;  /* how many such fetches */
+	int64_t ref_fetch_ms; /* the last fetch made for a ref not in the clone */
+	uint64_t ref_fetches; /* how many such fetches */
 	/* atomics, written by the clone cache during a sync */
 	struct clone_progress prog;
 	/* facts of the current commit, loaded lazily by workers */
@@ -299,7 +299,7 @@ extern const struct gen_queue_ops wiki_job_ops;
  * (through ->next, unlisted) in front of @dead, returned. w->lock held.
  */
 struct page_array *wiki_cancel_array_locked(struct wiki *w, struct page_array *a, const char *slug,
-					   struct page_array *dead);
+					    struct page_array *dead);
 /* Frees a chain of unlisted arrays (wiki_cancel_array_locked()); no lock. */
 void wiki_page_arrays_free(struct page_array *dead);
 

@@ -180,6 +180,43 @@ with Env() as env:
         os.close(fd)
     t.eq(xattr(p1, "commit"), v1, "the tag did not move")
 
+    # ---- lookups and reads racing refreshes that move the branch (for the sanitizers)
+    stop = threading.Event()
+    failures = []
+
+    def reader(k):
+        names = ["alpha@feature", "alpha@v1", "alpha@" + v2[:8], "alpha@gone%d" % k]
+        i = 0
+        while not stop.is_set():
+            d = m.path("acme", names[i % len(names)])
+            i += 1
+            try:
+                for name in sorted(os.listdir(d))[:3]:
+                    with open(os.path.join(d, name), "rb") as f:
+                        if not f.read():
+                            failures.append(f"{d}/{name}: empty")
+            except FileNotFoundError:
+                if "gone" not in d:
+                    failures.append(f"{d}: ENOENT")
+            except OSError as e:
+                failures.append(f"{d}: {e}")
+
+    readers = [threading.Thread(target=reader, args=(k,)) for k in range(4)]
+    for th in readers:
+        th.start()
+    for round_ in range(3):
+        with open(os.path.join(work, "README.md"), "a") as f:
+            f.write(f"round {round_}\n")
+        git(["commit", "-qam", f"round {round_}"], work)
+        git(["push", "-q", "origin", "feature"], work)
+        moved = git(["rev-parse", "HEAD"], work).stdout.strip()
+        m.control("refresh acme/alpha")
+        wait_until(lambda: xattr(pf, "commit") == moved, 30, what=f"round {round_}")
+    stop.set()
+    for th in readers:
+        th.join()
+    t.eq(failures, [], "lookups and reads of versions racing 3 refreshes all succeed")
+
     # ---- prefetch of a version, and status
     r = run([WIKIFS, "prefetch", p2], check=False)
     row = version_row(m, "acme/alpha@v2")
