@@ -27,7 +27,7 @@ void fs_ro_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 }
 
 void fs_ro_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newparent,
-		      const char *newname, unsigned int flags)
+		  const char *newname, unsigned int flags)
 {
 	fuse_reply_err(req, EROFS);
 	(void)parent, (void)name, (void)newparent, (void)newname, (void)flags;
@@ -46,7 +46,7 @@ void fs_ro_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char
 }
 
 void fs_ro_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
-		      struct fuse_file_info *fi)
+		  struct fuse_file_info *fi)
 {
 	fuse_reply_err(req, EROFS);
 	(void)parent, (void)name, (void)mode, (void)fi;
