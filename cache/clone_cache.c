@@ -782,6 +782,15 @@ out:
 	return r;
 }
 
+int clone_cache_git_dir(struct clone_cache *cc, const char *url, char *out, size_t n)
+{
+	int r = clone_dirs_claim(cc->dirs, NULL, url, out, n);
+
+	if (r < 0)
+		return r;
+	return is_dir(out) ? 0 : -ENOENT;
+}
+
 void clone_cache_stats(struct clone_cache *cc, struct clone_stats *st)
 {
 	fifo_sem_stats(cc->sem, &st->active, &st->queued, &st->max_active_seen);

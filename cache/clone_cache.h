@@ -132,6 +132,12 @@ int clone_cache_sync(struct clone_cache *cc, const char *url, const char *ref, u
 		     struct clone_progress *prog, struct clone_result *res, struct wf_err *err);
 
 /*
+ * The directory of @url's clone into @out (@n bytes), without network:
+ * 0 if the clone exists, -ENOENT if it does not yet, -ENAMETOOLONG.
+ */
+int clone_cache_git_dir(struct clone_cache *cc, const char *url, char *out, size_t n);
+
+/*
  * active: helpers running; queued: syncs waiting at the semaphore;
  * done/failed: finished network operations (clone or fetch), a helper killed
  * by shutdown or the stall deadline counting as failed. Local resolves are

@@ -26,6 +26,27 @@ static bool under(const char *name, const char *prefix)
 	return n == 0 || (!strncmp(name, prefix, n) && (name[n] == '\0' || name[n] == '/'));
 }
 
+/* Adds a repository or version object of progress.json to @t if it is named @prefix or below. */
+static void add_view(struct progress_totals *t, const cJSON *r, const char *prefix)
+{
+	const cJSON *name = cJSON_GetObjectItemCaseSensitive(r, "name");
+	const cJSON *state = cJSON_GetObjectItemCaseSensitive(r, "state");
+
+	if (!cJSON_IsString(name) || !cJSON_IsString(state) || !under(name->valuestring, prefix))
+		return;
+	t->repos++;
+	if (!strcmp(state->valuestring, "failed"))
+		t->repos_failed++;
+	else if (strcmp(state->valuestring, "ready"))
+		t->repos_pending++;
+	t->pages += (size_t)num(r, "pages");
+	t->ready += (size_t)num(r, "ready");
+	t->failed += (size_t)num(r, "failed");
+	t->last_failed += (size_t)num(r, "last_failed");
+	t->queued += (size_t)num(r, "queued");
+	t->running += (size_t)num(r, "running");
+}
+
 int progress_parse_totals(const char *json, size_t len, const char *prefix,
 			  struct progress_totals *t)
 {
@@ -39,23 +60,15 @@ int progress_parse_totals(const char *json, size_t len, const char *prefix,
 	repos = cJSON_GetObjectItemCaseSensitive(root, "repos");
 	cJSON_ArrayForEach(r, repos)
 	{
-		const cJSON *name = cJSON_GetObjectItemCaseSensitive(r, "name");
-		const cJSON *state = cJSON_GetObjectItemCaseSensitive(r, "state");
+		const cJSON *v;
 
-		if (!cJSON_IsString(name) || !cJSON_IsString(state) ||
-		    !under(name->valuestring, prefix))
-			continue;
-		t->repos++;
-		if (!strcmp(state->valuestring, "failed"))
-			t->repos_failed++;
-		else if (strcmp(state->valuestring, "ready"))
-			t->repos_pending++;
-		t->pages += (size_t)num(r, "pages");
-		t->ready += (size_t)num(r, "ready");
-		t->failed += (size_t)num(r, "failed");
-		t->last_failed += (size_t)num(r, "last_failed");
-		t->queued += (size_t)num(r, "queued");
-		t->running += (size_t)num(r, "running");
+		add_view(t, r, prefix);
+		/* its version directories ("owner/repo@v1"), named only by a prefix with '@' */
+		cJSON_ArrayForEach(v, cJSON_GetObjectItemCaseSensitive(r, "versions"))
+		{
+			if (strchr(prefix, '@'))
+				add_view(t, v, prefix);
+		}
 	}
 	gen = cJSON_GetObjectItemCaseSensitive(root, "generation");
 	t->rate_per_min = num(gen, "rate_per_min");

@@ -20,7 +20,8 @@ struct progress_totals {
 
 /*
  * Sums the repositories of @json (@len bytes) named @prefix or below it
- * ("" = all, "owner", "owner/repo") into *t. 0, or -EBADMSG if @json is
+ * ("" = all, "owner", "owner/repo"), or the version directory @prefix
+ * names ("owner/repo@v1", its "versions" entry), into *t. 0, or -EBADMSG if @json is
  * not JSON. Fields missing or of the wrong type count as 0. Thread-safe.
  */
 int progress_parse_totals(const char *json, size_t len, const char *prefix,

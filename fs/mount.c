@@ -490,6 +490,7 @@ static int run_daemon(const struct opts *o, const struct conf *c, const char *co
 	struct wiki_events ev = { .error = ev_error,
 				  .repo_changed = fs_repo_changed,
 				  .page_ready = fs_page_ready,
+				  .version_dropped = fs_version_dropped,
 				  .ctx = &fs };
 	struct wf_err err = { "" };
 	char msg[1024];

@@ -138,6 +138,7 @@ static void fill_attr(struct fs *fs, struct node *n, struct stat *st, double *ti
 	case NODE_CTLDIR:
 	case NODE_OWNER:
 	case NODE_REPO:
+	case NODE_VERSION:
 		st->st_mode = S_IFDIR | 0555;
 		st->st_nlink = 2;
 		break;
@@ -175,7 +176,7 @@ static void entry_fill(struct fs *fs, struct node *n, struct fuse_entry_param *e
 	e->entry_timeout = fs_node_shown(n) ? fs->entry_timeout : 0;
 }
 
-static void reply_entry(fuse_req_t req, struct fs *fs, struct node *n)
+void fs_reply_entry(fuse_req_t req, struct fs *fs, struct node *n)
 {
 	struct fuse_entry_param e;
 
@@ -239,7 +240,7 @@ static void do_lookup_now(fuse_req_t req, struct fs *fs, fuse_ino_t parent, cons
 		fuse_reply_err(req, -r);
 		return;
 	}
-	reply_entry(req, fs, n);
+	fs_reply_entry(req, fs, n);
 	fs_node_put(fs, n);
 }
 
@@ -300,6 +301,8 @@ static void fs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 
 	if (!dir)
 		fuse_reply_err(req, ENOENT);
+	else if ((dir->type == NODE_ROOT || dir->type == NODE_OWNER) && strchr(name, '@'))
+		fs_version_lookup(req, fs, parent, name); /* REPO@REF */
 	else if (dir->type != NODE_REPO)
 		do_lookup_now(req, fs, parent, name);
 	else
@@ -536,7 +539,7 @@ static void open_ctl(fuse_req_t req, struct fs *fs, const struct node *n, struct
 	h->kind = n->ctl;
 	buf_init(&h->text, 16 << 20);
 	if (n->ctl != CTL_CONTROL) {
-		int r = fs_ctl_render(fs, n->ctl, &h->text);
+		int r = fs_ctl_render(fs, n, &h->text);
 
 		if (r < 0) {
 			buf_done(&h->text);
@@ -638,6 +641,9 @@ void fs_answer(void *ctx, struct parked *p, int err)
 		else
 			fuse_reply_err(p->req, reply_errno(PARK_OPEN, err));
 		break;
+	case PARK_VERSION:
+		fs_version_answer(fs, p, err);
+		break;
 	}
 	fs_node_put(fs, n);
 }
@@ -729,6 +735,7 @@ static void fs_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t
 	const char *val = NULL;
 	_cleanup_free_ char *recorded = NULL;
 	struct node *n = fs_node_get(fs, ino);
+	char vbuf[256] = "";
 	bool page;
 	size_t len;
 
@@ -741,6 +748,9 @@ static void fs_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t
 		wiki_page_info(fs->wiki, n->page, &info); /* of this inode's commit */
 	if (page && !strncmp(name, XATTR_PREFIX, strlen(XATTR_PREFIX)))
 		recorded = wiki_page_recorded(fs->wiki, n->page, name + strlen(XATTR_PREFIX));
+	if (n->type == NODE_VERSION && !strncmp(name, XATTR_PREFIX, strlen(XATTR_PREFIX)) &&
+	    (val = fs_version_xattr(n, name + strlen(XATTR_PREFIX))))
+		val = strncpy(vbuf, val, sizeof(vbuf) - 1); /* a copy: n goes below */
 	fs_node_put(fs, n);
 	/*
 	 * No security labels here: say so with EOPNOTSUPP, which ls -l
@@ -750,20 +760,20 @@ static void fs_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t
 		fuse_reply_err(req, EOPNOTSUPP);
 		return;
 	}
-	if (!page || strncmp(name, XATTR_PREFIX, strlen(XATTR_PREFIX))) {
+	if (!val && (!page || strncmp(name, XATTR_PREFIX, strlen(XATTR_PREFIX)))) {
 		fuse_reply_err(req, ENODATA);
 		return;
 	}
 	name += strlen(XATTR_PREFIX);
 	if (recorded)
 		val = recorded; /* sources, citations: as its generation recorded them */
-	else if (!strcmp(name, "state"))
+	else if (page && !strcmp(name, "state"))
 		val = wiki_page_state_name(info.state);
-	else if (!strcmp(name, "error"))
+	else if (page && !strcmp(name, "error"))
 		val = info.error[0] ? info.error : NULL;
-	else if (!strcmp(name, "commit"))
+	else if (page && !strcmp(name, "commit"))
 		val = info.commit;
-	else if (!strcmp(name, "backend"))
+	else if (page && !strcmp(name, "backend"))
 		val = info.backend;
 	if (!val) {
 		fuse_reply_err(req, ENODATA);
@@ -798,52 +808,6 @@ static void fs_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 {
 	fuse_reply_err(req, EROFS);
 	(void)ino, (void)name;
-}
-
-/* ---- refused: the tree is read-only ---- */
-
-static void fs_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, dev_t rdev)
-{
-	fuse_reply_err(req, EROFS);
-	(void)parent, (void)name, (void)mode, (void)rdev;
-}
-
-static void fs_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
-{
-	fuse_reply_err(req, EROFS);
-	(void)parent, (void)name, (void)mode;
-}
-
-static void fs_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
-{
-	fuse_reply_err(req, EROFS);
-	(void)parent, (void)name;
-}
-
-static void fs_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newparent,
-		      const char *newname, unsigned int flags)
-{
-	fuse_reply_err(req, EROFS);
-	(void)parent, (void)name, (void)newparent, (void)newname, (void)flags;
-}
-
-static void fs_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, const char *name)
-{
-	fuse_reply_err(req, EROFS);
-	(void)link, (void)parent, (void)name;
-}
-
-static void fs_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newname)
-{
-	fuse_reply_err(req, EROFS);
-	(void)ino, (void)newparent, (void)newname;
-}
-
-static void fs_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
-		      struct fuse_file_info *fi)
-{
-	fuse_reply_err(req, EROFS);
-	(void)parent, (void)name, (void)mode, (void)fi;
 }
 
 static void fs_statfs(fuse_req_t req, fuse_ino_t ino)
@@ -892,13 +856,13 @@ const struct fuse_lowlevel_ops fs_ops = {
 	.listxattr = fs_listxattr,
 	.setxattr = fs_setxattr,
 	.removexattr = fs_removexattr,
-	.mknod = fs_mknod,
-	.mkdir = fs_mkdir,
-	.unlink = fs_unlink,
-	.rmdir = fs_unlink,
-	.rename = fs_rename,
-	.symlink = fs_symlink,
-	.link = fs_link,
-	.create = fs_create,
+	.mknod = fs_ro_mknod,
+	.mkdir = fs_ro_mkdir,
+	.unlink = fs_ro_unlink,
+	.rmdir = fs_ro_unlink,
+	.rename = fs_ro_rename,
+	.symlink = fs_ro_symlink,
+	.link = fs_ro_link,
+	.create = fs_ro_create,
 	.statfs = fs_statfs,
 };

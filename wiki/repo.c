@@ -27,11 +27,6 @@
 #include <errno.h>
 #include <string.h>
 
-struct sync_task {
-	struct wrepo *r;
-	unsigned flags;
-};
-
 /*
  * The URL that identifies the repository's pages and plans: without its
  * password, so that a changed password neither regenerates them nor reaches
@@ -115,8 +110,8 @@ static const char *planner_name(const struct conf *c, char *buf, size_t n)
  * llm the LLM proposes the pages; on any error the builtin plan is used and
  * the failure reported (it is tried again at the next sync).
  */
-static int load_plan(struct wiki *w, struct wrepo *r, const char *git_dir, const char *commit,
-		     struct plan **plan, struct wf_err *err)
+int wiki_repo_load_plan(struct wiki *w, struct wrepo *r, const char *git_dir, const char *commit,
+			struct plan **plan, struct wf_err *err)
 {
 	char pbuf[300], why[256];
 	const char *planner = planner_name(w->c, pbuf, sizeof(pbuf));
@@ -212,7 +207,7 @@ static int plan_install_locked(struct wiki *w, struct wrepo *r, struct plan **pl
 		xrepo_unref(r->group);
 		r->group = TAKE_PTR(*group);
 	}
-	a = wiki_page_array_new(r, *plan);
+	a = wiki_page_array_new(r, *plan, NULL);
 	if (!a) {
 		r->state = r->plan ? WIKI_REPO_READY : WIKI_REPO_FAILED;
 		return -ENOMEM;
@@ -264,7 +259,7 @@ static void sync_failed_locked(struct wiki *w, struct wrepo *r, int ret, struct 
  */
 static void sync_task(void *data)
 {
-	struct sync_task *t = data;
+	struct wiki_sync_task *t = data;
 	struct wrepo *r = t->r;
 	struct wiki *w = r->w;
 	struct clone_result res;
@@ -288,7 +283,7 @@ static void sync_task(void *data)
 			err.msg[0] = '\0';
 		}
 		if (ret == 0)
-			ret = load_plan(w, r, res.git_dir, res.commit, &plan, &err);
+			ret = wiki_repo_load_plan(w, r, res.git_dir, res.commit, &plan, &err);
 	}
 	if (ret == 0 && !r->cr->group)
 		steer_plan(w, r, res.git_dir, plan);
@@ -296,6 +291,8 @@ static void sync_task(void *data)
 	r->busy = false;
 	if (ret == -ENOENT && (t->flags & CLONE_OFFLINE)) {
 		waiters = warm_missed_locked(w, r);
+		if (!r->busy)
+			wiki_repo_next_locked(w, r);
 		pthread_mutex_unlock(&w->lock);
 		wiki_waiter_notify(waiters, -ESHUTDOWN);
 		plan_unref(plan);
@@ -314,14 +311,15 @@ static void sync_task(void *data)
 	}
 	if (ret == 0 && r->prefetch_pending) {
 		r->prefetch_pending = false;
-		wiki_page_prefetch_all_locked(w, r);
+		wiki_page_prefetch_all_locked(w, r->pages);
+	}
+	if (ret == 0 && res.fetched && r->versions) {
+		/* branch versions move with a fetch of the repository only */
+		r->branches_moved = true;
+		r->versions_pending = true;
 	}
 	waiters = wiki_waiter_take(&r->waiters);
-	if (r->refresh_pending && !w->stopping) {
-		/* a refresh asked while this sync ran: it may predate the news */
-		r->refresh_pending = false;
-		wiki_repo_sync_locked(w, r, CLONE_FETCH);
-	}
+	wiki_repo_next_locked(w, r);
 	pthread_mutex_unlock(&w->lock);
 
 	wiki_page_array_free(dead);
@@ -335,28 +333,62 @@ static void sync_task(void *data)
 	free(t);
 }
 
-/* Starts a sync task unless one runs. w->lock held. */
+/*
+ * Starts a sync task unless one runs; one asked meanwhile waits for it
+ * (wiki_repo_next_locked). A main sync and the versions task never run at
+ * once: both may fetch into the one clone. w->lock held.
+ */
 int wiki_repo_sync_locked(struct wiki *w, struct wrepo *r, unsigned flags)
 {
-	struct sync_task *t;
+	bool versions = flags & WIKI_SYNC_VERSIONS;
+	struct wiki_sync_task *t;
 	int ret;
 
-	if (r->busy)
+	if (r->busy) {
+		if (versions)
+			r->versions_pending = true;
+		else if (r->versions_running && !(flags & CLONE_OFFLINE))
+			r->main_pending = true; /* a running main sync answers it already */
 		return 0;
+	}
 	t = calloc(1, sizeof(*t));
 	if (!t)
 		return -ENOMEM;
 	t->r = r;
 	t->flags = flags;
-	ret = workq_submit(w->syncq, sync_task, t);
+	ret = workq_submit(w->syncq, versions ? w->version_task : sync_task, t);
 	if (ret < 0) {
 		free(t);
 		return ret;
 	}
 	r->busy = true;
-	if (r->state != WIKI_REPO_READY)
+	r->versions_running = versions;
+	if (versions)
+		r->versions_pending = false;
+	else
+		r->main_pending = false;
+	if (!versions && r->state != WIKI_REPO_READY)
 		r->state = WIKI_REPO_CLONING;
 	return 0;
+}
+
+/*
+ * What was asked while the last task ran, in turn: a refresh (it may
+ * postdate that task's fetch), a main sync someone waits for, the
+ * versions. w->lock held, r->busy clear.
+ */
+void wiki_repo_next_locked(struct wiki *w, struct wrepo *r)
+{
+	if (w->stopping || r->busy)
+		return;
+	if (r->refresh_pending) {
+		r->refresh_pending = false;
+		wiki_repo_sync_locked(w, r, CLONE_FETCH);
+	} else if (r->main_pending) {
+		wiki_repo_sync_locked(w, r, 0);
+	} else if (r->versions_pending) {
+		wiki_repo_sync_locked(w, r, WIKI_SYNC_VERSIONS);
+	}
 }
 
 int wiki_repo_want(struct wiki *w, size_t repo, struct wiki_waiter *wt)

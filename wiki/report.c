@@ -36,6 +36,8 @@ struct snap_repo {
 	uint64_t objects, objects_total, bytes;
 	int64_t clone_ms;
 	char *error;
+	cJSON *vers;	      /* its version directories (version.c), NULL once given away */
+	uint64_t ref_fetches; /* fetches made for refs the clone lacked */
 };
 
 struct snap_job {
@@ -82,7 +84,7 @@ static void add_job(void *arg, const struct gen_job_info *info)
 	if (s->njobs >= REPORT_MAX_JOBS)
 		return;
 	j = &s->jobs[s->njobs++];
-	snprintf(j->path, sizeof(j->path), "%s/%s.md", p->repo->cr->name, p->pp->slug);
+	wiki_page_path(p, j->path, sizeof(j->path));
 	j->state = info->state == GEN_JOB_RUNNING      ? "generating"
 		   : info->state == GEN_JOB_RETRY_WAIT ? "retry-wait"
 						       : "queued";
@@ -148,6 +150,8 @@ static int snapshot(struct wiki *w, struct snap *s)
 			}
 		}
 		sr->pages = r->pages ? r->pages->n : 0;
+		sr->vers = wiki_version_report_locked(w, r);
+		sr->ref_fetches = r->ref_fetches;
 		for (const struct page_array *a = w->arrays; a; a = a->next)
 			sr->versions += a->repo == r;
 		s->ready += sr->ready;
@@ -170,8 +174,10 @@ static int snapshot(struct wiki *w, struct snap *s)
 
 static void snap_done(struct snap *s)
 {
-	for (size_t i = 0; i < s->nrepos; i++)
+	for (size_t i = 0; i < s->nrepos; i++) {
 		free(s->repos[i].error);
+		cJSON_Delete(s->repos[i].vers);
+	}
 	free(s->repos);
 }
 
@@ -231,7 +237,30 @@ static void text_totals(struct buf *out, const struct snap *s)
 		   (unsigned long long)s->tokens);
 }
 
-/* The table of repositories, then the clones under way. */
+/* The version directories of a repository, one line each, under its row. */
+static void text_versions(struct buf *out, const struct snap_repo *sr)
+{
+	const cJSON *v;
+
+	cJSON_ArrayForEach(v, sr->vers)
+	{
+		const char *name = cJSON_GetStringValue(cJSON_GetObjectItem(v, "name"));
+		const char *state = cJSON_GetStringValue(cJSON_GetObjectItem(v, "state"));
+		const char *commit = cJSON_GetStringValue(cJSON_GetObjectItem(v, "commit"));
+		const char *kind = cJSON_GetStringValue(cJSON_GetObjectItem(v, "kind"));
+
+		buf_printf(out, "  %-30s %-8s %-8.8s %5.0f %5.0f %5.0f %5.0f %s\n",
+			   name ? name : "?", state ? state : "?", commit && *commit ? commit : "-",
+			   cJSON_GetNumberValue(cJSON_GetObjectItem(v, "pages")),
+			   cJSON_GetNumberValue(cJSON_GetObjectItem(v, "ready")),
+			   cJSON_GetNumberValue(cJSON_GetObjectItem(v, "running")) +
+			       cJSON_GetNumberValue(cJSON_GetObjectItem(v, "queued")),
+			   cJSON_GetNumberValue(cJSON_GetObjectItem(v, "failed")),
+			   kind ? kind : "");
+	}
+}
+
+/* The table of repositories (and their versions), then the clones under way. */
 static void text_repos(struct buf *out, const struct snap *s)
 {
 	bool header = false;
@@ -248,6 +277,7 @@ static void text_repos(struct buf *out, const struct snap *s)
 			   (unsigned long long)(sr->tokens_in + sr->tokens_out));
 		if (sr->error)
 			buf_printf(out, "  error: %s\n", sr->error);
+		text_versions(out, sr);
 	}
 	for (size_t i = 0; i < s->nrepos; i++) {
 		const struct snap_repo *sr = &s->repos[i];
@@ -310,11 +340,11 @@ int wiki_report_text(struct wiki *w, struct buf *out)
 	return out->len >= out->max ? -E2BIG : 0;
 }
 
-/* progress.json's "repos": one object per repository. */
-static void json_repos(cJSON *arr, const struct snap *s)
+/* progress.json's "repos": one object per repository (its versions given to the document). */
+static void json_repos(cJSON *arr, struct snap *s)
 {
 	for (size_t i = 0; i < s->nrepos; i++) {
-		const struct snap_repo *sr = &s->repos[i];
+		struct snap_repo *sr = &s->repos[i];
 		cJSON *jr = cJSON_CreateObject();
 
 		cJSON_AddStringToObject(jr, "name", sr->name);
@@ -336,6 +366,12 @@ static void json_repos(cJSON *arr, const struct snap *s)
 					(double)sr->citations_unresolved);
 		if (sr->error)
 			cJSON_AddStringToObject(jr, "error", sr->error);
+		cJSON_AddNumberToObject(jr, "ref_fetches", (double)sr->ref_fetches);
+		if (sr->vers)
+			cJSON_AddItemToObject(jr, "versions", sr->vers);
+		else
+			cJSON_AddArrayToObject(jr, "versions");
+		sr->vers = NULL; /* the document owns it now */
 		if (sr->phase != CLONE_IDLE) {
 			cJSON *c = cJSON_AddObjectToObject(jr, "clone");
 

@@ -65,6 +65,12 @@ struct wiki_events {
 	 * compared, never used. May be NULL.
 	 */
 	void (*page_ready)(void *ctx, size_t repo, const struct wiki_page *page);
+	/*
+	 * Version @ref of the repository was dropped from memory (least
+	 * recently used beyond max_versions): forget what shows it. Its pages
+	 * live on while referenced. From a background thread. May be NULL.
+	 */
+	void (*version_dropped)(void *ctx, size_t repo, const char *ref);
 };
 
 enum wiki_repo_state { WIKI_REPO_NEW, WIKI_REPO_CLONING, WIKI_REPO_READY, WIKI_REPO_FAILED };
@@ -172,6 +178,45 @@ int wiki_prefetch(struct wiki *w, size_t repo, const char *slug, struct wf_err *
 int wiki_cancel(struct wiki *w, size_t repo, const char *slug, struct wf_err *err);
 int wiki_retry(struct wiki *w, size_t repo, const char *slug, struct wf_err *err);
 int wiki_refresh(struct wiki *w, size_t repo, struct wf_err *err);
+
+/*
+ * Version directories: REPO@REF, any branch, tag, full or abbreviated
+ * (7+ hex digits) commit of repository @repo, resolved in its one clone.
+ * A ref the clone lacks makes the versions task fetch, once per
+ * failure_backoff at most, whatever the number of refs asked; an unknown
+ * ref is -ENOENT for failure_backoff (a line in .wikifs/errors says why).
+ * A tag or commit never changes; a branch resolves when first asked and
+ * moves only when the repository is fetched (refresh, refresh_interval).
+ * At most max_versions per repository stay in memory, least recently used
+ * dropped first (never one with a job in flight); version_dropped tells.
+ */
+/* Is @ref a name a version may have (not empty, no "..", '/', control bytes)? */
+bool wiki_version_ref_valid(const char *ref);
+/*
+ * Makes sure version @ref is resolved and planned. 0: ready. 1: @wt
+ * attached (or, @wt NULL, under way). -ENOENT unknown ref (or invalid
+ * name), another -errno the clone's failure, -EINTR @wt detached already,
+ * -ESHUTDOWN.
+ */
+int wiki_version_want(struct wiki *w, size_t repo, const char *ref, struct wiki_waiter *wt);
+/*
+ * The pages of version @ref, as wiki_repo_pages(): a reference to each in
+ * @pages (room for PLAN_MAX_PAGES) and to its plan in *@plan (its commit
+ * is plan->commit); *@moves: a branch (it may resolve elsewhere after a
+ * fetch). Returns how many, -EAGAIN if not ready, -ENOENT if unknown.
+ */
+int wiki_version_pages(struct wiki *w, size_t repo, const char *ref, struct plan **plan,
+		       struct wiki_page **pages, bool *moves);
+/* prefetch and cancel (control commands) on version @ref; @slug NULL = all its pages. */
+int wiki_version_prefetch(struct wiki *w, size_t repo, const char *ref, const char *slug,
+			  struct wf_err *err);
+int wiki_version_cancel(struct wiki *w, size_t repo, const char *ref, const char *slug,
+			struct wf_err *err);
+/*
+ * The branches and tags of the repository's clone, "COMMIT KIND NAME" a
+ * line (the .versions file), without network. -EAGAIN if not cloned yet.
+ */
+int wiki_version_refs(struct wiki *w, size_t repo, struct buf *out, struct wf_err *err);
 
 /* Records a line for .wikifs/errors (control-file errors come from fs/). */
 void wiki_error_note(struct wiki *w, const char *what, const char *msg);
