@@ -14,6 +14,7 @@
 #define WIKIFS_GITREPO_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "err.h"
 
@@ -61,6 +62,15 @@ int gitrepo_fail(struct wf_err *err, int code, const char *what, const char *arg
  */
 int gitrepo_open_commit(struct git_repository **repo, struct git_commit **commit,
 			const char *git_dir, const char *rev, struct wf_err *err);
+
+/*
+ * What a person asks of a clone's commit: its committer time (seconds
+ * since the epoch, as git log --format=%ct) into *@time, and, if @head is
+ * not NULL, the branch the clone's HEAD names ("main"; "" if HEAD is
+ * detached or unborn) into @head (@n bytes). 0 or -errno with @err filled.
+ */
+int gitrepo_commit_describe(const char *git_dir, const char *commit, int64_t *time, char *head,
+			    size_t n, struct wf_err *err);
 
 /*
  * Calls @fn for every entry of the tree of @commit in @git_dir, depth

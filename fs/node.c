@@ -416,10 +416,15 @@ int fs_dir_entries(struct fs *fs, fuse_ino_t dir, struct node ***ret, size_t *n,
 	r = -ENOMEM;
 	if (!v)
 		goto out;
-	for (size_t i = 0; i < count; i++)
-		v[i] = node_ref_locked(repo ? fs->repos[d->repo].pages[i] : fs->nodes[d->kids[i]]);
+	*n = 0;
+	for (size_t i = 0; i < count; i++) {
+		struct node *k = repo ? fs->repos[d->repo].pages[i] : fs->nodes[d->kids[i]];
+
+		/* the control directory is reached by name only: see fs.h */
+		if (k->type != NODE_CTLDIR)
+			v[(*n)++] = node_ref_locked(k);
+	}
 	*ret = v;
-	*n = count;
 	*parent = d->parent ? d->parent : ROOT_INO;
 	r = 0;
 out:

@@ -188,6 +188,9 @@ static int plan_install_locked(struct wiki *w, struct wrepo *r, struct plan **pl
 	plan_unref(r->plan);
 	r->plan = TAKE_PTR(*plan);
 	*changed = r->state == WIKI_REPO_READY;
+	a->commit_time = res->commit_time;
+	r->commit_time = res->commit_time;
+	snprintf(r->head, sizeof(r->head), "%s", res->head);
 	snprintf(r->commit, sizeof(r->commit), "%s", res->commit);
 	snprintf(r->git_dir, sizeof(r->git_dir), "%s", res->git_dir);
 	r->state = WIKI_REPO_READY;
@@ -355,6 +358,32 @@ struct plan *wiki_repo_plan(struct wiki *w, size_t repo)
 		p = plan_ref(w->repos[repo].plan);
 	pthread_mutex_unlock(&w->lock);
 	return p;
+}
+
+static const char *const repo_state_names[] = { "new", "cloning", "ready", "failed" };
+
+const char *wiki_repo_state_name(enum wiki_repo_state s)
+{
+	return (unsigned)s < ARRAY_SIZE(repo_state_names) ? repo_state_names[s] : "?";
+}
+
+void wiki_repo_info(struct wiki *w, size_t repo, struct wiki_repo_info *info)
+{
+	const struct wrepo *r = &w->repos[repo];
+	const char *ref;
+
+	memset(info, 0, sizeof(*info));
+	pthread_mutex_lock(&w->lock);
+	info->state = r->state;
+	info->commit_time = r->commit_time;
+	snprintf(info->commit, sizeof(info->commit), "%s", r->commit);
+	ref = r->cr->ref && *r->cr->ref ? r->cr->ref : r->head;
+	snprintf(info->ref, sizeof(info->ref), "%s", *ref ? ref : "HEAD");
+	if (r->state == WIKI_REPO_FAILED && r->error) {
+		snprintf(info->error, sizeof(info->error), "%s", r->error);
+		url_redact_text(info->error, sizeof(info->error));
+	}
+	pthread_mutex_unlock(&w->lock);
 }
 
 void wiki_repo_error(struct wiki *w, size_t repo, char *out, size_t n)

@@ -80,6 +80,7 @@ struct page_array {
 	struct wrepo *repo;		/* immutable */
 	struct page_array *prev, *next; /* every live array, in w->arrays: w->lock */
 	size_t refs;			/* w->lock */
+	int64_t commit_time;		/* of its plan's commit; set before it is shown */
 	size_t n;			/* immutable */
 	struct wpage pages[];
 };
@@ -96,6 +97,8 @@ struct wrepo {
 	bool refresh_pending;  /* fetch again when the running sync ends */
 	bool prefetch_pending; /* prefetch everything once planned */
 	char commit[41];
+	int64_t commit_time; /* committer time of @commit, 0 if unknown */
+	char head[256];	     /* the branch the remote HEAD named (no configured ref) */
 	char git_dir[4096];
 	struct plan *plan;
 	struct page_array *pages; /* the current array: holds a reference */
