@@ -134,7 +134,7 @@ void fs_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 		int w = snprintf(names + len, sizeof(names) - len, XATTR_PREFIX "%s", x.kv[i].name);
 
 		if (w < 0 || (size_t)w >= sizeof(names) - len)
-			break; /* names are short and few: cannot happen */
+			break;	      /* names are short and few: cannot happen */
 		len += (size_t)w + 1; /* keep the NUL: the list is NUL-separated */
 	}
 	reply_value(req, names, len, size);
