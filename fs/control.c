@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The control directory: progress, progress.json and errors are rendered
+ * The control directory: progress, progress.json, errors and metrics are rendered
  * by the wiki at open (a snapshot, served direct_io); control takes one
  * command per line:
  *
@@ -34,6 +34,8 @@ int fs_ctl_render(struct fs *fs, enum ctl_kind kind, struct buf *out)
 		return wiki_report_json(fs->wiki, out);
 	case CTL_ERRORS:
 		return wiki_report_errors(fs->wiki, out);
+	case CTL_METRICS:
+		return wiki_report_metrics(fs->wiki, out);
 	case CTL_CONTROL:
 	case CTL_MAX:
 		break;

@@ -25,7 +25,7 @@
 
 enum node_type { NODE_ROOT, NODE_CTLDIR, NODE_CTL, NODE_OWNER, NODE_REPO, NODE_PAGE };
 
-enum ctl_kind { CTL_PROGRESS, CTL_PROGRESS_JSON, CTL_CONTROL, CTL_ERRORS, CTL_MAX };
+enum ctl_kind { CTL_PROGRESS, CTL_PROGRESS_JSON, CTL_CONTROL, CTL_ERRORS, CTL_METRICS, CTL_MAX };
 
 /*
  * An inode. Directories and control files live as long as the mount. A page

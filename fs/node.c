@@ -30,10 +30,9 @@
 #include <string.h>
 
 static const char *const ctl_names[CTL_MAX] = {
-	[CTL_PROGRESS] = "progress",
-	[CTL_PROGRESS_JSON] = "progress.json",
-	[CTL_CONTROL] = "control",
-	[CTL_ERRORS] = "errors",
+	[CTL_PROGRESS] = "progress", [CTL_PROGRESS_JSON] = "progress.json",
+	[CTL_CONTROL] = "control",   [CTL_ERRORS] = "errors",
+	[CTL_METRICS] = "metrics",
 };
 
 static uint64_t atomic_get(const uint64_t *v)

@@ -242,10 +242,12 @@ static void sync_task(void *data)
 	struct page_array *dead = NULL;
 	struct wiki_waiter *waiters;
 	bool changed = false;
+	int64_t t0 = now_ms(), took;
 	int ret;
 
 	memset(&res, 0, sizeof(res));
 	ret = clone_cache_sync(w->cc, r->cr->url, r->cr->ref, t->flags, &r->prog, &res, &err);
+	took = now_ms() - t0;
 	if (ret == 0 && err.msg[0]) {
 		wiki_error_report(w, r->cr->name, err.msg); /* fetch failed, cached clone used */
 		err.msg[0] = '\0';
@@ -264,6 +266,8 @@ static void sync_task(void *data)
 		return;
 	}
 	r->last_sync_ms = now_ms();
+	if (res.fetched)
+		wiki_metrics_clone_locked(&w->metrics, took);
 	if (ret < 0) {
 		sync_failed_locked(w, r, ret, &err);
 	} else {

@@ -188,5 +188,7 @@ void wiki_error_note(struct wiki *w, const char *what, const char *msg);
 int wiki_report_text(struct wiki *w, struct buf *out);
 int wiki_report_json(struct wiki *w, struct buf *out);
 int wiki_report_errors(struct wiki *w, struct buf *out);
+/* .wikifs/metrics: the Prometheus text exposition format (metrics.c). */
+int wiki_report_metrics(struct wiki *w, struct buf *out);
 
 #endif

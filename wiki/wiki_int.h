@@ -37,6 +37,7 @@
 
 #include "clone_cache.h"
 #include "facts.h"
+#include "metrics.h"
 #include "wiki.h"
 #include "workq.h"
 
@@ -150,6 +151,7 @@ struct wiki {
 	uint64_t generated, cache_hits, failed, calls, tokens;
 	uint64_t finished_times_n; /* for the rate: completions in the window */
 	int64_t first_finish_ms, last_finish_ms;
+	struct wiki_metrics metrics; /* clone times, errors by class, the rate's window */
 };
 
 /*
