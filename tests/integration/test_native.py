@@ -149,6 +149,162 @@ def test_recursive(t, env, bare):
     t.eq(m.unmount(), 0, "unmount")
 
 
+# ---- a strict reader of the Prometheus text exposition format (0.0.4)
+
+NAME = r"[a-zA-Z_:][a-zA-Z0-9_:]*"
+LABEL = r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\\n]|\\[\\"n])*)"'
+VALUE = r"[-+]?(?:\d+(?:\.\d*)?(?:[eE][-+]?\d+)?|\.\d+(?:[eE][-+]?\d+)?|Inf|NaN)"
+SAMPLE = re.compile(rf"^({NAME})(?:\{{((?:{LABEL})(?:,{LABEL})*)?\}})? ({VALUE})(?: -?\d+)?$")
+TYPES = {"counter", "gauge", "histogram", "summary", "untyped"}
+
+
+def parse_metrics(text):
+    """{(name, ((label, value), ...)): float}, or raises ValueError naming the
+    first line that breaks the format: HELP and TYPE once per family and
+    before its samples, a family's samples together, no sample twice,
+    counters and histograms whole (cumulative buckets ending at +Inf = count)."""
+    if not text.endswith("\n"):
+        raise ValueError("the text does not end with a newline")
+    types, helps, samples, done, current = {}, set(), {}, set(), None
+    for n, line in enumerate(text[:-1].split("\n"), 1):
+        where = f"line {n}: {line!r}"
+        if line.startswith("# HELP ") or line.startswith("# TYPE "):
+            parts = line.split(" ", 3)
+            if len(parts) < 4 or not re.fullmatch(NAME, parts[2]):
+                raise ValueError(f"{where}: malformed")
+            fam = parts[2]
+            if fam in done or (current and fam != current and fam in types):
+                raise ValueError(f"{where}: family {fam} is split")
+            if parts[1] == "TYPE":
+                if fam in types or parts[3] not in TYPES:
+                    raise ValueError(f"{where}: TYPE twice or unknown")
+                if any(k[0].startswith(fam) for k in samples if family_of(k[0], types) == fam):
+                    raise ValueError(f"{where}: TYPE after samples")
+                types[fam] = parts[3]
+            elif fam in helps:
+                raise ValueError(f"{where}: HELP twice")
+            else:
+                helps.add(fam)
+            if current and current != fam:
+                done.add(current)
+            current = fam
+            continue
+        if line.startswith("#") or not line.strip():
+            continue
+        m = SAMPLE.match(line)
+        if not m:
+            raise ValueError(f"{where}: not a sample")
+        name = m.group(1)
+        fam = family_of(name, types)
+        if fam not in types:
+            raise ValueError(f"{where}: sample before its TYPE")
+        if fam != current:
+            raise ValueError(f"{where}: sample outside its family")
+        labels = tuple(re.findall(LABEL, m.group(2) or ""))
+        if len({k for k, _ in labels}) != len(labels):
+            raise ValueError(f"{where}: a label twice")
+        key = (name, labels)
+        if key in samples:
+            raise ValueError(f"{where}: sample twice")
+        v = m.group(m.lastindex)
+        samples[key] = float(v.replace("Inf", "inf"))
+    check_families(types, samples)
+    return samples
+
+
+def family_of(name, types):
+    for suffix in ("_bucket", "_sum", "_count"):
+        base = name[:-len(suffix)]
+        if name.endswith(suffix) and types.get(base) in ("histogram", "summary"):
+            return base
+    return name
+
+
+def check_families(types, samples):
+    for fam, kind in types.items():
+        if kind == "counter":
+            if not fam.endswith("_total"):
+                raise ValueError(f"counter {fam} is not named _total")
+            if any(v < 0 for (n, _), v in samples.items() if n == fam):
+                raise ValueError(f"counter {fam} is negative")
+        if kind == "histogram":
+            buckets = sorted((float(dict(l)["le"].replace("Inf", "inf")), v)
+                             for (n, l), v in samples.items() if n == fam + "_bucket")
+            counts = [v for _, v in buckets]
+            if not buckets or buckets[-1][0] != float("inf") or counts != sorted(counts):
+                raise ValueError(f"histogram {fam}: buckets not cumulative up to +Inf")
+            if samples.get((fam + "_count", ())) != counts[-1] or (fam + "_sum", ()) not in samples:
+                raise ValueError(f"histogram {fam}: _count is not the +Inf bucket, or no _sum")
+
+
+def metric(samples, name, **labels):
+    return samples[(name, tuple(sorted(labels.items())))]
+
+
+def read_metrics(m):
+    with open(m.path(".wikifs", "metrics")) as f:
+        return parse_metrics(f.read())
+
+
+def test_metrics(t, env, bare):
+    # the parser itself refuses what breaks the format
+    bad = ["x 1\n", "# TYPE x gauge\nx{a=\"1\",a=\"2\"} 1\n",
+           "# TYPE x_total counter\nx_total -1\n", "# TYPE x gauge\nx 1\nx 2\n",
+           "# TYPE h histogram\nh_bucket{le=\"1\"} 2\nh_bucket{le=\"+Inf\"} 1\n"
+           "h_count 1\nh_sum 0\n", "# TYPE x gauge\nx 1"]
+    refused = 0
+    for text in bad:
+        try:
+            parse_metrics(text)
+        except ValueError:
+            refused += 1
+    t.eq(refused, len(bad), "the test's exposition-format reader refuses malformed text")
+
+    fail = write_script(env, "fail-arch.sh",
+                        "cat >/dev/null\ncase \"$WIKIFS_PAGE\" in *Architecture*) "
+                        "echo 'model exploded' >&2; exit 3;; esac\necho '# page'\n")
+    env.cache = os.path.join(env.root, "cache-metrics")  # a clone over the network to time
+    m = env.mount({"acme/alpha": bare}, options={"refresh_interval": 0, "retries": 2},
+                  generator={"backend": "command", "command": fail})
+    try:
+        first = read_metrics(m)
+        t.ok(True, "metrics parse as Prometheus text before anything is read")
+    except (OSError, ValueError) as e:
+        t.ok(False, "metrics parse as Prometheus text before anything is read", e)
+        return
+    pages = os.listdir(m.path("acme", "alpha"))
+    with open(m.path("acme", "alpha", "Home.md")) as f:
+        f.read()
+    after = read_metrics(m)
+    t.eq(metric(after, "wikifs_generations_total") - metric(first, "wikifs_generations_total"),
+         1, "wikifs_generations_total counts the page read")
+    t.eq(metric(after, "wikifs_pages", state="ready"), 1, "wikifs_pages{state=ready} is 1")
+    t.eq(sum(v for (n, _), v in after.items() if n == "wikifs_pages"), len(pages),
+         "wikifs_pages sums to the pages listed")
+    t.ok(metric(after, "wikifs_page_cache_bytes") > metric(first, "wikifs_page_cache_bytes"),
+         "wikifs_page_cache_bytes grew")
+    t.ok(metric(after, "wikifs_clone_duration_seconds_count") >= 1 and
+         metric(after, "wikifs_clones_total", result="done") >= 1,
+         "the clone is in wikifs_clone_duration_seconds and wikifs_clones_total")
+    t.eq(metric(after, "wikifs_reuses_total"), 0, "wikifs_reuses_total is there")
+    with open(m.path("acme", "alpha", "Home.md")) as f:
+        f.read()
+    again = read_metrics(m)
+    t.eq(metric(again, "wikifs_cache_hits_total") - metric(after, "wikifs_cache_hits_total"), 1,
+         "opening the ready page again is a cache hit")
+    err = read_errno(m.path("acme", "alpha", "Architecture.md"))[1]
+    t.ok(err != 0, "a page whose generation fails fails to read", err)
+    last = read_metrics(m)
+    errors = sum(v for (n, _), v in last.items() if n == "wikifs_provider_errors_total")
+    t.eq(errors, 2, "wikifs_provider_errors_total counts both failed attempts (retries = 2)")
+    t.eq(metric(last, "wikifs_generation_failures_total"), 1,
+         "wikifs_generation_failures_total counts the page")
+    t.eq(metric(last, "wikifs_pages", state="failed"), 1, "wikifs_pages{state=failed} is 1")
+    r = run(["stat", "-c", "%s", m.path(".wikifs", "metrics")])
+    t.eq(r.stdout.strip(), "0", "the metrics file is direct_io like progress (size 0)")
+    t.eq(m.unmount(), 0, "unmount")
+
+
 def main():
     t = Tap()
     if not fuse_available():
@@ -162,6 +318,7 @@ def main():
         test_times(t, env, bare, work)
         test_xattrs(t, env, bare, work)
         test_recursive(t, env, bare)
+        test_metrics(t, env, bare)
     t.done()
 
 
