@@ -13,10 +13,14 @@
 const double wiki_clone_le[WIKI_CLONE_BUCKETS] = { 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300 };
 
 const char *const wiki_err_class_names[WIKI_ERR_MAX] = {
-	[WIKI_ERR_RATE_LIMITED] = "rate_limited", [WIKI_ERR_TIMEOUT] = "timeout",
-	[WIKI_ERR_CONNECTION] = "connection",	  [WIKI_ERR_AUTH] = "auth",
-	[WIKI_ERR_BUDGET] = "budget",		  [WIKI_ERR_SERVER] = "server",
-	[WIKI_ERR_OUTPUT] = "bad_output",	  [WIKI_ERR_RESOURCE] = "resource",
+	[WIKI_ERR_RATE_LIMITED] = "rate_limited",
+	[WIKI_ERR_TIMEOUT] = "timeout",
+	[WIKI_ERR_CONNECTION] = "connection",
+	[WIKI_ERR_AUTH] = "auth",
+	[WIKI_ERR_BUDGET] = "budget",
+	[WIKI_ERR_SERVER] = "server",
+	[WIKI_ERR_OUTPUT] = "bad_output",
+	[WIKI_ERR_RESOURCE] = "resource",
 	[WIKI_ERR_OTHER] = "other",
 };
 

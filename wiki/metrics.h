@@ -39,7 +39,7 @@ struct wiki_metrics {
 	uint64_t clone_count;
 	double clone_seconds;
 	uint64_t errors[WIKI_ERR_MAX];
-	uint64_t reuses; /* pages taken over from another commit unchanged */
+	uint64_t reuses;		       /* pages taken over from another commit unchanged */
 	int64_t finished_ms[WIKI_RATE_WINDOW]; /* a ring: the latest completions */
 	size_t nfinished;		       /* all completions; the ring holds the last */
 };
