@@ -58,7 +58,9 @@ void fs_attr_fill(struct fs *fs, struct node *n, struct stat *st, double *timeou
 			set_times(st, ri.commit_time);
 		else
 			*timeout = 0; /* not cloned yet: its time comes with its commit */
-				      /* fall through */
+		st->st_mode = S_IFDIR | 0555;
+		st->st_nlink = 2;
+		break;
 	case NODE_ROOT:
 	case NODE_CTLDIR:
 	case NODE_OWNER:
