@@ -82,9 +82,11 @@ struct clone_progress {
 };
 
 struct clone_result {
-	char git_dir[4096]; /* path of the bare repository */
-	char commit[41];    /* resolved commit, hex */
-	bool fetched;	    /* the network was used */
+	char git_dir[4096];  /* path of the bare repository */
+	char commit[41];     /* resolved commit, hex */
+	int64_t commit_time; /* its committer time (seconds since the epoch); 0 if unreadable */
+	char head[256];	     /* with a NULL ref: the branch the remote HEAD names, or "" */
+	bool fetched;	     /* the network was used */
 };
 
 enum {

@@ -26,6 +26,17 @@ static bool under(const char *name, const char *prefix)
 	return n == 0 || (!strncmp(name, prefix, n) && (name[n] == '\0' || name[n] == '/'));
 }
 
+/* A repository's clone under way ("clone": phase, objects, bytes), if any. */
+static void clone_add(struct progress_totals *t, const cJSON *c)
+{
+	if (!cJSON_IsObject(c))
+		return;
+	t->cloning++;
+	t->clone_objects += (uint64_t)num(c, "objects_received");
+	t->clone_objects_total += (uint64_t)num(c, "objects_total");
+	t->clone_bytes += (uint64_t)num(c, "bytes_received");
+}
+
 /* Adds a repository or version object of progress.json to @t if it is named @prefix or below. */
 static void add_view(struct progress_totals *t, const cJSON *r, const char *prefix)
 {
@@ -45,6 +56,7 @@ static void add_view(struct progress_totals *t, const cJSON *r, const char *pref
 	t->last_failed += (size_t)num(r, "last_failed");
 	t->queued += (size_t)num(r, "queued");
 	t->running += (size_t)num(r, "running");
+	clone_add(t, cJSON_GetObjectItemCaseSensitive(r, "clone"));
 }
 
 int progress_parse_totals(const char *json, size_t len, const char *prefix,
@@ -75,4 +87,26 @@ int progress_parse_totals(const char *json, size_t len, const char *prefix,
 	t->eta_s = num(gen, "eta_s");
 	cJSON_Delete(root);
 	return 0;
+}
+
+void progress_rate_add(struct progress_rate *r, int64_t now_ms, size_t done)
+{
+	size_t last = (r->n + PROGRESS_WINDOW - 1) % PROGRESS_WINDOW;
+
+	if (r->n && r->done[last] == done)
+		return; /* only changes are kept: the window is of completions */
+	r->t[r->n % PROGRESS_WINDOW] = now_ms;
+	r->done[r->n % PROGRESS_WINDOW] = done;
+	r->n++;
+}
+
+double progress_rate_per_min(const struct progress_rate *r, int64_t now_ms)
+{
+	size_t oldest = r->n > PROGRESS_WINDOW ? r->n % PROGRESS_WINDOW : 0;
+	size_t last = (r->n + PROGRESS_WINDOW - 1) % PROGRESS_WINDOW;
+
+	if (r->n < 2 || r->done[last] <= r->done[oldest] || now_ms <= r->t[oldest])
+		return 0;
+	return (double)(r->done[last] - r->done[oldest]) * 60000.0 /
+	       (double)(now_ms - r->t[oldest]);
 }

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The control directory: progress, progress.json and errors are rendered
+ * The control directory: progress, progress.json, errors and metrics are rendered
  * by the wiki at open (a snapshot, served direct_io); control takes one
  * command per line:
  *
@@ -38,6 +38,8 @@ int fs_ctl_render(struct fs *fs, const struct node *n, struct buf *out)
 		return wiki_report_errors(fs->wiki, out);
 	case CTL_VERSIONS:
 		return wiki_version_refs(fs->wiki, n->repo, out, &err);
+	case CTL_METRICS:
+		return wiki_report_metrics(fs->wiki, out);
 	case CTL_CONTROL:
 	case CTL_MAX:
 		break;

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Internal interfaces of the filesystem layer: the node table (node.c), the
- * control files (control.c), the low-level operations (ops.c) and the
+ * control files (control.c), the low-level operations (ops.c, with the
+ * attributes in attr.c and the extended attributes in xattr.c) and the
  * mount (mount.c, preflight.c). The parking lot (park.h) and the mount
  * watcher (watch.h) are objects of their own that struct fs holds.
  */
@@ -25,7 +26,15 @@
 enum node_type { NODE_ROOT, NODE_CTLDIR, NODE_CTL, NODE_OWNER, NODE_REPO, NODE_PAGE, NODE_VERSION };
 
 /* The files of the control directory (CTL_MAX of them), then a repository's .versions. */
-enum ctl_kind { CTL_PROGRESS, CTL_PROGRESS_JSON, CTL_CONTROL, CTL_ERRORS, CTL_MAX, CTL_VERSIONS };
+enum ctl_kind {
+	CTL_PROGRESS,
+	CTL_PROGRESS_JSON,
+	CTL_CONTROL,
+	CTL_ERRORS,
+	CTL_METRICS,
+	CTL_MAX,
+	CTL_VERSIONS
+};
 
 #define VERSIONS_FILE ".versions" /* in a repository directory: its branches and tags */
 
@@ -138,7 +147,10 @@ void fs_node_learn(struct fs *fs, struct node *n);
 void fs_node_forget(struct fs *fs, fuse_ino_t ino, uint64_t nlookup);
 /*
  * The entries of directory @dir, each with a reference (fs_node_put them,
- * free the array), and its parent. -ENOTDIR, -ENOMEM.
+ * free the array), and its parent. -ENOTDIR, -ENOMEM. The control
+ * directory is not among the root's: it is reached by name only, so that
+ * recursive tools (grep -r, find, cp -r, rsync) never meet its write-only
+ * control file nor take the mount's reports for its content.
  */
 int fs_dir_entries(struct fs *fs, fuse_ino_t dir, struct node ***ret, size_t *n,
 		   fuse_ino_t *parent);
@@ -227,6 +239,31 @@ void fs_ro_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mo
 
 /* control.c: renders control file (or .versions) @n into @out. */
 int fs_ctl_render(struct fs *fs, const struct node *n, struct buf *out);
+
+/*
+ * attr.c: the attributes of node @n (a reference held) and how long the
+ * kernel may keep them.
+ */
+void fs_attr_fill(struct fs *fs, struct node *n, struct stat *st, double *timeout);
+
+/*
+ * xattr.c: extended attributes. One attribute: @name without the
+ * "user.wikifs." prefix, @value a string that is never empty.
+ */
+struct fs_xattr {
+	const char *name, *value;
+};
+#define FS_XATTR_MAX 8
+/*
+ * The attributes of a repository directory whose state is @ri (state,
+ * commit, ref, error), into @kv (room for FS_XATTR_MAX); returns how many.
+ * The values point into @ri. A directory of a version of a repository
+ * answers the same from its own view.
+ */
+size_t fs_xattr_repo(const struct wiki_repo_info *ri, struct fs_xattr *kv);
+void fs_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size);
+void fs_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size);
+
 /* Runs the commands in @data; -EINVAL with the failing line noted in errors. */
 int fs_ctl_write(struct fs *fs, const char *data, size_t len);
 /* node.c: the wiki's events (struct wiki_events) */

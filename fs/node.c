@@ -30,10 +30,9 @@
 #include <string.h>
 
 static const char *const ctl_names[CTL_MAX] = {
-	[CTL_PROGRESS] = "progress",
-	[CTL_PROGRESS_JSON] = "progress.json",
-	[CTL_CONTROL] = "control",
-	[CTL_ERRORS] = "errors",
+	[CTL_PROGRESS] = "progress", [CTL_PROGRESS_JSON] = "progress.json",
+	[CTL_CONTROL] = "control",   [CTL_ERRORS] = "errors",
+	[CTL_METRICS] = "metrics",
 };
 
 static uint64_t atomic_get(const uint64_t *v)
@@ -456,10 +455,15 @@ int fs_dir_entries(struct fs *fs, fuse_ino_t dir, struct node ***ret, size_t *n,
 	r = -ENOMEM;
 	if (!v)
 		goto out;
-	for (size_t i = 0; i < count; i++)
-		v[i] = node_ref_locked(repo ? fs->repos[d->repo].pages[i] : fs->nodes[d->kids[i]]);
+	*n = 0;
+	for (size_t i = 0; i < count; i++) {
+		struct node *k = repo ? fs->repos[d->repo].pages[i] : fs->nodes[d->kids[i]];
+
+		/* the control directory is reached by name only: see fs.h */
+		if (k->type != NODE_CTLDIR)
+			v[(*n)++] = node_ref_locked(k);
+	}
 	*ret = v;
-	*n = count;
 	*parent = d->parent ? d->parent : ROOT_INO;
 	r = 0;
 out:

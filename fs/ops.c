@@ -2,7 +2,8 @@
 /*
  * FUSE low-level operations. The rules of DESIGN.md "The one hard problem":
  *
- *   - lookup, getattr, readdir and the xattr calls never generate; a page
+ *   - lookup, getattr (attr.c), readdir and the xattr calls (xattr.c) never
+ *     generate; a page
  *     that is not ready has size 0 and attribute timeout 0, a ready one its
  *     real size and long timeouts;
  *   - a repository directory that is not cloned and planned yet parks the
@@ -24,8 +25,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/xattr.h>
-
-#define XATTR_PREFIX "user.wikifs."
 
 /*
  * Every open handle starts with a head on one list (fs->handles), so that
@@ -124,53 +123,13 @@ void fs_handles_free(struct fs *fs)
 	fs_nodes_drop_pages(fs);
 }
 
-static void fill_attr(struct fs *fs, struct node *n, struct stat *st, double *timeout)
-{
-	memset(st, 0, sizeof(*st));
-	st->st_ino = n->ino;
-	st->st_uid = fs->uid;
-	st->st_gid = fs->gid;
-	st->st_atim = st->st_mtim = st->st_ctim = fs->start;
-	st->st_blksize = 4096;
-	*timeout = fs->attr_timeout;
-	switch (n->type) {
-	case NODE_ROOT:
-	case NODE_CTLDIR:
-	case NODE_OWNER:
-	case NODE_REPO:
-	case NODE_VERSION:
-		st->st_mode = S_IFDIR | 0555;
-		st->st_nlink = 2;
-		break;
-	case NODE_CTL:
-		st->st_mode = S_IFREG | (n->ctl == CTL_CONTROL ? 0200 : 0444);
-		st->st_nlink = 1;
-		*timeout = 0;
-		break;
-	case NODE_PAGE: {
-		uint64_t size;
-
-		st->st_mode = S_IFREG | 0444;
-		/* a page of an older plan is like an unlinked file: open, no name */
-		st->st_nlink = fs_node_shown(n) ? 1 : 0;
-		if (fs_page_size(fs, n, &size) == 0) {
-			st->st_size = (off_t)size;
-			st->st_blocks = (blkcnt_t)((size + 511) / 512);
-		} else {
-			*timeout = 0; /* not generated: size 0, ask again next time */
-		}
-		break;
-	}
-	}
-}
-
 /* Fills @e for @n, which the kernel then knows (a lookup it will forget). */
 static void entry_fill(struct fs *fs, struct node *n, struct fuse_entry_param *e)
 {
 	memset(e, 0, sizeof(*e));
 	e->ino = n->ino;
 	e->generation = n->generation;
-	fill_attr(fs, n, &e->attr, &e->attr_timeout);
+	fs_attr_fill(fs, n, &e->attr, &e->attr_timeout);
 	fs_node_learn(fs, n);
 	/* unlisted by a refresh that raced this lookup: the kernel must ask again */
 	e->entry_timeout = fs_node_shown(n) ? fs->entry_timeout : 0;
@@ -334,7 +293,7 @@ static void fs_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 		fuse_reply_err(req, ENOENT);
 		return;
 	}
-	fill_attr(fs, n, &st, &timeout);
+	fs_attr_fill(fs, n, &st, &timeout);
 	fs_node_put(fs, n);
 	fuse_reply_attr(req, &st, timeout);
 	(void)fi;
@@ -726,76 +685,7 @@ static void fs_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 	(void)ino;
 }
 
-/* ---- extended attributes: readable by name, never listed ---- */
-
-static void fs_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
-{
-	struct fs *fs = req_fs(req);
-	struct wiki_page_info info;
-	const char *val = NULL;
-	_cleanup_free_ char *recorded = NULL;
-	struct node *n = fs_node_get(fs, ino);
-	char vbuf[256] = "";
-	bool page;
-	size_t len;
-
-	if (!n) {
-		fuse_reply_err(req, ENOENT);
-		return;
-	}
-	page = n->type == NODE_PAGE;
-	if (page)
-		wiki_page_info(fs->wiki, n->page, &info); /* of this inode's commit */
-	if (page && !strncmp(name, XATTR_PREFIX, strlen(XATTR_PREFIX)))
-		recorded = wiki_page_recorded(fs->wiki, n->page, name + strlen(XATTR_PREFIX));
-	if (n->type == NODE_VERSION && !strncmp(name, XATTR_PREFIX, strlen(XATTR_PREFIX)) &&
-	    (val = fs_version_xattr(n, name + strlen(XATTR_PREFIX))))
-		val = strncpy(vbuf, val, sizeof(vbuf) - 1); /* a copy: n goes below */
-	fs_node_put(fs, n);
-	/*
-	 * No security labels here: say so with EOPNOTSUPP, which ls -l
-	 * remembers per filesystem, instead of one round trip per file.
-	 */
-	if (!strncmp(name, "security.", 9) || !strncmp(name, "trusted.", 8)) {
-		fuse_reply_err(req, EOPNOTSUPP);
-		return;
-	}
-	if (!val && (!page || strncmp(name, XATTR_PREFIX, strlen(XATTR_PREFIX)))) {
-		fuse_reply_err(req, ENODATA);
-		return;
-	}
-	name += strlen(XATTR_PREFIX);
-	if (recorded)
-		val = recorded; /* sources, citations: as its generation recorded them */
-	else if (page && !strcmp(name, "state"))
-		val = wiki_page_state_name(info.state);
-	else if (page && !strcmp(name, "error"))
-		val = info.error[0] ? info.error : NULL;
-	else if (page && !strcmp(name, "commit"))
-		val = info.commit;
-	else if (page && !strcmp(name, "backend"))
-		val = info.backend;
-	if (!val) {
-		fuse_reply_err(req, ENODATA);
-		return;
-	}
-	len = strlen(val);
-	if (size == 0)
-		fuse_reply_xattr(req, len);
-	else if (size < len)
-		fuse_reply_err(req, ERANGE);
-	else
-		fuse_reply_buf(req, val, len);
-}
-
-static void fs_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
-{
-	if (size == 0)
-		fuse_reply_xattr(req, 0);
-	else
-		fuse_reply_buf(req, NULL, 0);
-	(void)ino;
-}
+/* ---- extended attributes: read in xattr.c, never written ---- */
 
 static void fs_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value,
 			size_t size, int flags)

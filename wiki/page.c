@@ -231,6 +231,11 @@ const char *wiki_page_slug(const struct wiki_page *p)
 	return ((const struct wpage *)p)->pp->slug;
 }
 
+int64_t wiki_page_time(const struct wiki_page *p)
+{
+	return ((const struct wpage *)p)->array->commit_time;
+}
+
 static int open_cached(struct wiki *w, struct wpage *p, struct wiki_open *o)
 {
 	struct page_key key = p->key;

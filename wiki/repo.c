@@ -217,6 +217,9 @@ static int plan_install_locked(struct wiki *w, struct wrepo *r, struct plan **pl
 	plan_unref(r->plan);
 	r->plan = TAKE_PTR(*plan);
 	*changed = r->state == WIKI_REPO_READY;
+	a->commit_time = res->commit_time;
+	r->commit_time = res->commit_time;
+	snprintf(r->head, sizeof(r->head), "%s", res->head);
 	snprintf(r->commit, sizeof(r->commit), "%s", res->commit);
 	snprintf(r->git_dir, sizeof(r->git_dir), "%s", res->git_dir);
 	r->state = WIKI_REPO_READY;
@@ -269,14 +272,17 @@ static void sync_task(void *data)
 	struct page_array *dead = NULL;
 	struct wiki_waiter *waiters;
 	bool changed = false;
+	int64_t t0 = now_ms(), took;
 	int ret;
 
 	memset(&res, 0, sizeof(res));
 	if (r->cr->group) {
 		ret = wiki_group_sync(w, r, t->flags, &plan, &group, &res, &err);
+		took = now_ms() - t0;
 	} else {
 		ret =
 		    clone_cache_sync(w->cc, r->cr->url, r->cr->ref, t->flags, &r->prog, &res, &err);
+		took = now_ms() - t0;
 		if (ret == 0 && err.msg[0]) {
 			/* fetch failed, cached clone used */
 			wiki_error_report(w, r->cr->name, err.msg);
@@ -301,6 +307,8 @@ static void sync_task(void *data)
 		return;
 	}
 	r->last_sync_ms = now_ms();
+	if (res.fetched)
+		wiki_metrics_clone_locked(&w->metrics, took);
 	if (ret < 0) {
 		sync_failed_locked(w, r, ret, &err);
 	} else {
@@ -431,6 +439,32 @@ struct plan *wiki_repo_plan(struct wiki *w, size_t repo)
 		p = plan_ref(w->repos[repo].plan);
 	pthread_mutex_unlock(&w->lock);
 	return p;
+}
+
+static const char *const repo_state_names[] = { "new", "cloning", "ready", "failed" };
+
+const char *wiki_repo_state_name(enum wiki_repo_state s)
+{
+	return (unsigned)s < ARRAY_SIZE(repo_state_names) ? repo_state_names[s] : "?";
+}
+
+void wiki_repo_info(struct wiki *w, size_t repo, struct wiki_repo_info *info)
+{
+	const struct wrepo *r = &w->repos[repo];
+	const char *ref;
+
+	memset(info, 0, sizeof(*info));
+	pthread_mutex_lock(&w->lock);
+	info->state = r->state;
+	info->commit_time = r->commit_time;
+	snprintf(info->commit, sizeof(info->commit), "%s", r->commit);
+	ref = r->cr->ref && *r->cr->ref ? r->cr->ref : r->head;
+	snprintf(info->ref, sizeof(info->ref), "%s", *ref ? ref : "HEAD");
+	if (r->state == WIKI_REPO_FAILED && r->error) {
+		snprintf(info->error, sizeof(info->error), "%s", r->error);
+		url_redact_text(info->error, sizeof(info->error));
+	}
+	pthread_mutex_unlock(&w->lock);
 }
 
 void wiki_repo_error(struct wiki *w, size_t repo, char *out, size_t n)

@@ -8,13 +8,15 @@
  * and frees every page array, those a forgotten reference still holds
  * included.
  *
- * The engine's files, each calling only those before it: waiter.c (parked
- * requests), errors.c (failures remembered), budget.c (calls and tokens),
- * flight.c (one job per key), page.c (page versions; what a reader asks of
- * a page), repo.c (sync and plans), job.c (what a worker does for a page),
- * control.c (control commands), version.c (REPO@REF version directories;
- * repo.c starts its task through w->version_task), report.c (.wikifs/progress,
- * progress.json, errors), wiki.c. The types they share and the lock order
+ * The engine's files, each calling only those before it: metrics.c
+ * (counters only the metrics show), waiter.c (parked requests), errors.c
+ * (failures remembered), budget.c (calls and tokens), flight.c (one job
+ * per key), page.c (page versions; what a reader asks of a page), group.c
+ * (groups of repositories), repo.c (sync and plans), job.c (what a worker
+ * does for a page), control.c (control commands), version.c (REPO@REF
+ * version directories; repo.c starts its task through w->version_task),
+ * report.c (.wikifs/progress, progress.json, errors), report_metrics.c
+ * (.wikifs/metrics), wiki.c. The types they share and the lock order
  * are in wiki_int.h.
  */
 #include "wiki_int.h"

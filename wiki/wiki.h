@@ -107,6 +107,17 @@ struct plan *wiki_repo_plan(struct wiki *w, size_t repo);
 /* Copies the last error of the repository into @out. */
 void wiki_repo_error(struct wiki *w, size_t repo, char *out, size_t n);
 
+/* What a repository's directory shows of it (its extended attributes and times). */
+struct wiki_repo_info {
+	enum wiki_repo_state state;
+	char commit[41];     /* the commit shown, "" before the first clone */
+	int64_t commit_time; /* its committer time (seconds since the epoch), 0 if none */
+	char ref[256];	     /* the configured ref, else the branch the remote HEAD names */
+	char error[512];     /* why the clone failed (state failed), else "" */
+};
+void wiki_repo_info(struct wiki *w, size_t repo, struct wiki_repo_info *info);
+const char *wiki_repo_state_name(enum wiki_repo_state s); /* "new", "cloning", ... */
+
 /*
  * References to the pages of the repository's current plan, in plan order:
  * one in each of @pages (room for PLAN_MAX_PAGES) and one to the plan in
@@ -121,6 +132,11 @@ struct wiki_page *wiki_page_ref(struct wiki *w, struct wiki_page *p);
 void wiki_page_unref(struct wiki *w, struct wiki_page *p);
 /* The page's slug; valid while the reference is held. */
 const char *wiki_page_slug(const struct wiki_page *p);
+/*
+ * The committer time of the commit the page was made at (seconds since the
+ * epoch; 0 if unknown): the same for every mount of that commit. No lock.
+ */
+int64_t wiki_page_time(const struct wiki_page *p);
 
 struct wiki_open {
 	int fd;		 /* the page's content is @size bytes at @offset */
@@ -225,5 +241,7 @@ void wiki_error_note(struct wiki *w, const char *what, const char *msg);
 int wiki_report_text(struct wiki *w, struct buf *out);
 int wiki_report_json(struct wiki *w, struct buf *out);
 int wiki_report_errors(struct wiki *w, struct buf *out);
+/* .wikifs/metrics: the Prometheus text exposition format (metrics.c). */
+int wiki_report_metrics(struct wiki *w, struct buf *out);
 
 #endif

@@ -37,6 +37,7 @@
 
 #include "clone_cache.h"
 #include "facts.h"
+#include "metrics.h"
 #include "wiki.h"
 #include "workq.h"
 
@@ -83,6 +84,7 @@ struct page_array {
 	struct page_array *prev, *next; /* every live array, in w->arrays: w->lock */
 	size_t refs;			/* w->lock */
 	struct xrepo *group;		/* a group's analysis the keys were made from: immutable */
+	int64_t commit_time;		/* of its plan's commit; set before it is shown */
 	size_t n;			/* immutable */
 	struct wpage pages[];
 };
@@ -103,6 +105,8 @@ struct wrepo {
 	bool versions_pending; /* versions to resolve or re-resolve: run the versions task */
 	bool branches_moved;   /* a fetch came: branch versions resolve again */
 	char commit[41];
+	int64_t commit_time; /* committer time of @commit, 0 if unknown */
+	char head[256];	     /* the branch the remote HEAD named (no configured ref) */
 	char git_dir[4096];
 	struct plan *plan;
 	struct page_array *pages; /* the current array: holds a reference */
@@ -166,6 +170,7 @@ struct wiki {
 	uint64_t generated, cache_hits, failed, calls, tokens;
 	uint64_t finished_times_n; /* for the rate: completions in the window */
 	int64_t first_finish_ms, last_finish_ms;
+	struct wiki_metrics metrics; /* clone times, errors by class, the rate's window */
 };
 
 /*
