@@ -12,7 +12,8 @@
  *
  * wikifs_complete: the page inserted, first writer wins; the job done if
  * the attempt still holds it (or, for attempt 0, an upload of a page made
- * while the store was away, if nobody runs it). wikifs_release: the job
+ * while the store was away, whatever its state: the page is there now, and
+ * a host still running the job finds its completion fenced). wikifs_release: the job
  * queued again after a delay, or failed with its cause, if the attempt
  * still holds it. Every change NOTIFYs channel "wikifs" with the key.
  */
@@ -115,7 +116,7 @@ const char store_schema_sql[] =
 	"  UPDATE wikifs_jobs q SET state = 'done', lease_until = NULL, error = NULL,\n"
 	"      updated = now()\n"
 	"    WHERE q.key = k AND ((att > 0 AND q.attempt = att AND q.state = 'running')\n"
-	"                         OR (att = 0 AND q.state <> 'running'));\n"
+	"                         OR att = 0);\n"
 	"  GET DIAGNOSTICS ended = ROW_COUNT;\n"
 	"  PERFORM pg_notify('wikifs', k);\n"
 	"  RETURN ended > 0;\n"

@@ -211,6 +211,10 @@ static int wait_fd(int fd, short events, int64_t deadline)
 	}
 }
 
+static void notice_ignore(void *arg, const char *msg)
+{
+}
+
 /* A new connection, made within the timeout. */
 static int conn_open(struct store *s, struct pgconn **ret, struct wf_err *err)
 {
@@ -237,6 +241,8 @@ static int conn_open(struct store *s, struct pgconn **ret, struct wf_err *err)
 	}
 	if (r == 0 && (st != PGRES_POLLING_OK || PQsetnonblocking(pc->c, 1) != 0))
 		r = -ECONNREFUSED;
+	if (r == 0) /* a notice ("already exists, skipping") is no one's business */
+		PQsetNoticeProcessor(pc->c, notice_ignore, NULL);
 	if (r < 0) {
 		store_err(s, err, r, "cannot connect to the store (%s): %s", s->describe,
 			  r == -ETIMEDOUT ? "timed out" : PQerrorMessage(pc->c));

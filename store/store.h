@@ -103,8 +103,8 @@ int store_acquire(struct store *s, const char *key, int prio, struct buf *page,
 /*
  * Stores the page of @key (first writer wins) and marks its job done if
  * @attempt still holds it (0: no claim, e.g. a page made while the store
- * was away: any job not running is marked done). Returns 1 when the job
- * was ended by this call, 0 when it was not (fenced, or no job).
+ * was away: its job is marked done, whoever runs it). Returns 1 when the
+ * job was ended by this call, 0 when it was not (fenced, or no job).
  */
 int store_complete(struct store *s, const char *key, int attempt, const void *data, size_t len,
 		   struct wf_err *err);

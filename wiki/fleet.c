@@ -62,6 +62,7 @@ struct wiki_fleet {
 	size_t nheld, held_cap;
 	char (*pending)[SHA256_HEX];
 	size_t npending, pending_cap;
+	size_t uploading; /* taken off pending, not yet stored */
 	struct store_size size;
 	bool size_known;
 	uint64_t hits, claims, parks, uploads, fenced, local, remote_failed, dropped;
@@ -406,11 +407,15 @@ static void fleet_upload_pending(struct wiki_fleet *f, size_t max)
 			return;
 		}
 		memcpy(key, f->pending[--f->npending], SHA256_HEX);
+		f->uploading++;
 		pthread_mutex_unlock(&f->lock);
 		buf_init(&page, PAGE_MAX_BYTES);
 		if (read_local(f->w, key, &page) == 0) /* evicted meanwhile: nothing to give */
 			fleet_upload(f, key, 0, page.data, page.len);
 		buf_done(&page);
+		pthread_mutex_lock(&f->lock);
+		f->uploading--;
+		pthread_mutex_unlock(&f->lock);
 	}
 }
 
@@ -444,14 +449,14 @@ static void fleet_set_state(struct wiki_fleet *f, enum fleet_state st, const cha
 	if (st == was)
 		return;
 	if (st == FLEET_UP)
-		snprintf(msg, sizeof(msg), "store %s reachable again: pages are shared again",
+		snprintf(msg, sizeof(msg), "reachable again (%s): pages are shared again",
 			 store_describe(f->s));
 	else if (st == FLEET_DOWN)
 		snprintf(msg, sizeof(msg),
-			 "store unreachable, generating locally until it is back: %s",
+			 "unreachable, generating locally until it is back: %s",
 			 why ? why : "?");
 	else
-		snprintf(msg, sizeof(msg), "store disabled, generating locally: %s",
+		snprintf(msg, sizeof(msg), "disabled, generating locally: %s",
 			 why ? why : "?");
 	wiki_error_report(f->w, "store", msg);
 	if (st != FLEET_UP)
@@ -689,7 +694,7 @@ static void fleet_view(struct wiki_fleet *f, struct fleet_view *v)
 	memcpy(v->error, f->error, sizeof(v->error));
 	v->size = f->size;
 	v->size_known = f->size_known;
-	v->npending = f->npending;
+	v->npending = f->npending + f->uploading;
 	v->hits = f->hits;
 	v->claims = f->claims;
 	v->parks = f->parks;
