@@ -350,7 +350,8 @@ static int conn_exec(struct store *s, struct pgconn *pc, const char *sql, int n,
 		pc->bad = true;
 		atomic_store(&s->down, true);
 		return store_err(s, err, r < 0 ? r : -ECONNRESET, "the store (%s) %s: %s",
-				 s->describe, r == -ETIMEDOUT ? "did not answer in time" : "is gone",
+				 s->describe,
+				 r == -ETIMEDOUT ? "did not answer in time" : "is gone",
 				 r == -ETIMEDOUT ? "timed out" : PQerrorMessage(pc->c));
 	}
 	if (PQresultStatus(res) != PGRES_COMMAND_OK && PQresultStatus(res) != PGRES_TUPLES_OK) {
@@ -438,7 +439,8 @@ static int take_page(struct store *s, const char *key, PGresult *res, struct buf
 {
 	size_t len = 0, sha_len = 0;
 	unsigned char *data = PQunescapeBytea((const unsigned char *)PQgetvalue(res, 0, 3), &len);
-	unsigned char *sha = PQunescapeBytea((const unsigned char *)PQgetvalue(res, 0, 5), &sha_len);
+	unsigned char *sha =
+	    PQunescapeBytea((const unsigned char *)PQgetvalue(res, 0, 5), &sha_len);
 	int r = -ENOMEM;
 
 	if (data && sha && page_verified(data, len, PQgetvalue(res, 0, 4), sha, sha_len))
@@ -448,8 +450,8 @@ static int take_page(struct store *s, const char *key, PGresult *res, struct buf
 		PGresult *del;
 
 		/* corrupt in the store: gone, so the page is made again */
-		r = query(s, false, "DELETE FROM wikifs_pages WHERE key = $1", 1, vals, NULL,
-			  NULL, &del, err);
+		r = query(s, false, "DELETE FROM wikifs_pages WHERE key = $1", 1, vals, NULL, NULL,
+			  &del, err);
 		PQclear(del);
 		r = r < 0 ? r : 0;
 	}
@@ -489,7 +491,7 @@ static int acquire_once(struct store *s, const char *key, int prio, struct buf *
 		a->outcome = STORE_FOUND;
 		r = take_page(s, key, res, page, err);
 	} else {
-		a->outcome = !strcmp(outcome, "claimed") ? STORE_CLAIMED
+		a->outcome = !strcmp(outcome, "claimed")  ? STORE_CLAIMED
 			     : !strcmp(outcome, "failed") ? STORE_FAILED
 							  : STORE_BUSY;
 		r = 1;

@@ -134,10 +134,10 @@ int store_urgent(struct store *s, const char *const *keys, size_t n,
 		 void (*fn)(void *arg, const char *key), void *arg, struct wf_err *err);
 
 struct store_size {
-	uint64_t pages, bytes;	 /* pages stored and their content bytes */
-	uint64_t disk_bytes;	 /* the pages table on disk, TOAST and indexes included */
-	uint64_t jobs_open;	 /* queued or running */
-	uint64_t jobs_running;	 /* of them, running */
+	uint64_t pages, bytes; /* pages stored and their content bytes */
+	uint64_t disk_bytes;   /* the pages table on disk, TOAST and indexes included */
+	uint64_t jobs_open;    /* queued or running */
+	uint64_t jobs_running; /* of them, running */
 	int schema_version;
 };
 int store_size(struct store *s, struct store_size *sz, struct wf_err *err);

@@ -100,8 +100,7 @@ static void pending_add(struct wiki_fleet *f, const char *key)
 	for (size_t i = 0; i < f->npending; i++)
 		if (!strcmp(f->pending[i], key))
 			goto out_unlock;
-	if (grow((void **)&f->pending, &f->pending_cap, f->npending, SHA256_HEX,
-		 FLEET_PENDING_MAX))
+	if (grow((void **)&f->pending, &f->pending_cap, f->npending, SHA256_HEX, FLEET_PENDING_MAX))
 		memcpy(f->pending[f->npending++], key, SHA256_HEX);
 	else
 		f->dropped++;
@@ -452,12 +451,10 @@ static void fleet_set_state(struct wiki_fleet *f, enum fleet_state st, const cha
 		snprintf(msg, sizeof(msg), "reachable again (%s): pages are shared again",
 			 store_describe(f->s));
 	else if (st == FLEET_DOWN)
-		snprintf(msg, sizeof(msg),
-			 "unreachable, generating locally until it is back: %s",
+		snprintf(msg, sizeof(msg), "unreachable, generating locally until it is back: %s",
 			 why ? why : "?");
 	else
-		snprintf(msg, sizeof(msg), "disabled, generating locally: %s",
-			 why ? why : "?");
+		snprintf(msg, sizeof(msg), "disabled, generating locally: %s", why ? why : "?");
 	wiki_error_report(f->w, "store", msg);
 	if (st != FLEET_UP)
 		unpark_all(f->w);
@@ -633,8 +630,8 @@ int wiki_fleet_new(struct wiki *w, struct wf_err *err)
 	if (r == 0)
 		f->schema_ok = true;
 	else
-		fleet_set_state(f, r == -EPROTONOSUPPORT || r == -EPROTO ? FLEET_DISABLED
-									  : FLEET_DOWN,
+		fleet_set_state(f,
+				r == -EPROTONOSUPPORT || r == -EPROTO ? FLEET_DISABLED : FLEET_DOWN,
 				err->msg);
 	wf_err_clear(err);
 	r = -pthread_create(&f->thread, NULL, fleet_main, f);
