@@ -11,6 +11,8 @@ its name (so every byte can be checked).
 
 - All pages read at once from all three mounts: exactly one generation per
   page in the fleet; every mount reads every page whole.
+- A copy corrupted in the store is found out by a new mount (length and
+  SHA-256) and made again, once.
 - kill -9 of a host running generations (the gate closed): the other hosts
   finish every page, total generations <= pages + that host's jobs in flight,
   no page torn.
@@ -132,6 +134,17 @@ try:
         gens = [m.progress()["pages"]["generated"] for m in (a, b, c)]
         t.eq(sum(gens), len(pages), f"the mounts' generation counts add up ({gens})")
 
+        # ---- a corrupt copy in the store is found out (length + SHA-256) and made again
+        pg.sql("UPDATE wikifs_pages SET content = overlay(content PLACING 'XX'::bytea FROM 10) "
+               "WHERE key = (SELECT min(key) FROM wikifs_pages)")
+        e = mount("E")
+        res = read_all([e], "team/one", pages)
+        t.eq(torn(res), [], "a fifth mount (empty cache) reads every page whole")
+        t.eq(sum(per_page(counter, "team/one").values()), len(pages) + 1,
+             "from the store, but for the corrupt copy: made again, once")
+        t.eq(e.progress()["store"]["found"], len(pages) - 1, "the rest came from the store")
+        t.eq(e.unmount(), 0, "unmount the fifth mount")
+
         # ---- kill -9 of a host running generations
         base = len(starts(counter))
         os.unlink(gate)
@@ -245,7 +258,7 @@ try:
                     shown += [f"{m.dir}/.wikifs/{name}" for s in secrets_ if s in f.read()]
             with open(f"/proc/{m.proc.pid}/cmdline", "rb") as f:
                 shown += [f"cmdline of {m.proc.pid}" for s in secrets_ if s.encode() in f.read()]
-        for m in (a, b, c, d):
+        for m in (a, b, c, d, e):
             shown += [f"log of {m.dir}" for s in secrets_ if s in m.log()]
         shown += ["wikifs status" for s in secrets_ if s in st.stdout + st.stderr]
         t.eq(shown, [], "the password is in no log, progress file, errors file, status "
