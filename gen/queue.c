@@ -402,6 +402,21 @@ void gen_queue_promote(struct gen_queue *q, struct gen_job *j)
 	pthread_mutex_unlock(&q->lock);
 }
 
+bool gen_queue_park(struct gen_queue *q, struct gen_job *j)
+{
+	bool parked;
+
+	pthread_mutex_lock(&q->lock);
+	parked = j->state == GEN_JOB_QUEUED && !j->over;
+	if (parked) {
+		list_del(&q->ready[j->prio], j);
+		j->state = GEN_JOB_PARKED;
+		list_append(&q->parked, j);
+	}
+	pthread_mutex_unlock(&q->lock);
+	return parked;
+}
+
 void gen_queue_unpark(struct gen_queue *q, struct gen_job *j)
 {
 	pthread_mutex_lock(&q->lock);

@@ -96,6 +96,11 @@ void gen_queue_promote(struct gen_queue *q, struct gen_job *job);
 bool gen_queue_cancel(struct gen_queue *q, struct gen_job *job);
 
 /*
+ * Parks a queued job (one not running): it is known to be run elsewhere.
+ * Returns whether it was parked.
+ */
+bool gen_queue_park(struct gen_queue *q, struct gen_job *job);
+/*
  * Puts a parked job back at the front of its priority list. A job whose
  * run is still under way is put back as soon as it parks (so an unpark
  * racing with the park is never lost); any other job is left alone.

@@ -13,7 +13,10 @@
  * wikifs_complete: the page inserted, first writer wins; the job done if
  * the attempt still holds it (or, for attempt 0, an upload of a page made
  * while the store was away, whatever its state: the page is there now, and
- * a host still running the job finds its completion fenced). wikifs_release: the job
+ * a host still running the job finds its completion fenced).
+ *
+ * A claim is announced too, as "c:KEY": a host with the same page queued
+ * parks it without asking, so its workers take other pages meanwhile. wikifs_release: the job
  * queued again after a delay, or failed with its cause, if the attempt
  * still holds it. Every change NOTIFYs channel "wikifs" with the key.
  */
@@ -102,7 +105,8 @@ const char store_schema_sql[] =
 			      "        priority = LEAST(q.priority, prio), error = NULL, updated = "
 			      "now()\n"
 			      "      WHERE q.key = k;\n"
-			      "    o_outcome := 'claimed';\n"
+			      "    PERFORM pg_notify('wikifs', 'c:' || k);\n"
+	"    o_outcome := 'claimed';\n"
 			      "    o_attempt := j.attempt + 1;\n"
 			      "    RETURN;\n"
 			      "  END IF;\n"

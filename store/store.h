@@ -17,7 +17,8 @@
  * the current one; store_release() gives a job back (retryable, with a
  * delay) or fails it for every waiter (permanent, with the cause). Each
  * change is announced by NOTIFY on channel "wikifs" with the key as the
- * payload; a struct store_listener receives them.
+ * payload, and each claim with "c:KEY"; a struct store_listener receives
+ * them.
  *
  * The connection string is a secret: it is never shown. store_describe()
  * gives "host=... port=... dbname=... user=..." (from PQconninfoParse) and
@@ -150,7 +151,8 @@ int store_prune(struct store *s, unsigned days, uint64_t *pages, uint64_t *bytes
 int store_listener_new(struct store_listener **ret, struct store *s, struct wf_err *err);
 void store_listener_free(struct store_listener *l); /* NULL is fine */
 /*
- * Waits up to @timeout_ms for notifications and calls @fn with each key.
+ * Waits up to @timeout_ms for notifications and calls @fn with each
+ * payload: a key whose job changed, or "c:" and the key of a job claimed.
  * Returns how many, 0 on timeout, or -errno (the connection is lost: free
  * it and make a new one later).
  */

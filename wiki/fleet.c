@@ -268,6 +268,31 @@ static void unpark_locked(struct wiki *w, const char *key)
 	}
 }
 
+/*
+ * A notification: a key whose job changed (unparked here if parked), or
+ * "c:KEY", a job claimed elsewhere (parked here if queued, so that no
+ * worker spends a round trip to find it busy).
+ */
+static void notified(void *arg, const char *payload)
+{
+	struct wiki *w = arg;
+	bool claimed = !strncmp(payload, "c:", 2);
+	const char *key = claimed ? payload + 2 : payload;
+	struct page_key k;
+	struct wpage *p;
+
+	if (strlen(key) != SHA256_HEX - 1)
+		return;
+	memcpy(k.hex, key, SHA256_HEX);
+	pthread_mutex_lock(&w->lock);
+	p = wiki_flight_find(w, &k);
+	if (p && claimed && !p->parked && !p->running)
+		p->parked = gen_queue_park(w->q, p->job);
+	else if (p && !claimed && p->parked)
+		unpark_locked(w, key);
+	pthread_mutex_unlock(&w->lock);
+}
+
 static void unpark_one(void *arg, const char *key)
 {
 	struct wiki *w = arg;
@@ -517,7 +542,7 @@ static bool fleet_stopping(struct wiki_fleet *f, int64_t wait_ms)
 static int fleet_round(struct wiki_fleet *f, struct store_listener *l, int64_t *due)
 {
 	int64_t now;
-	int r = store_listener_wait(l, 250, unpark_one, f->w);
+	int r = store_listener_wait(l, 250, notified, f->w);
 
 	if (r < 0)
 		return r;
