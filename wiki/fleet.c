@@ -293,17 +293,6 @@ static void notified(void *arg, const char *payload)
 	pthread_mutex_unlock(&w->lock);
 }
 
-static void unpark_one(void *arg, const char *key)
-{
-	struct wiki *w = arg;
-
-	if (strlen(key) != SHA256_HEX - 1)
-		return;
-	pthread_mutex_lock(&w->lock);
-	unpark_locked(w, key);
-	pthread_mutex_unlock(&w->lock);
-}
-
 static void promote_one(void *arg, const char *key)
 {
 	struct wiki *w = arg;
@@ -352,7 +341,7 @@ static void fleet_poll(struct wiki_fleet *f, bool parked)
 	for (size_t i = 0; i < n; i++)
 		v[i] = keys[i];
 	if (n && parked)
-		r = store_actionable(f->s, v, n, unpark_one, f->w, &err);
+		r = store_actionable(f->s, v, n, notified, f->w, &err);
 	else if (n)
 		r = store_urgent(f->s, v, n, promote_one, f->w, &err);
 	if (r < 0)
