@@ -106,7 +106,7 @@ const char store_schema_sql[] =
 			      "now()\n"
 			      "      WHERE q.key = k;\n"
 			      "    PERFORM pg_notify('wikifs', 'c:' || k);\n"
-	"    o_outcome := 'claimed';\n"
+			      "    o_outcome := 'claimed';\n"
 			      "    o_attempt := j.attempt + 1;\n"
 			      "    RETURN;\n"
 			      "  END IF;\n"

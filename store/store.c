@@ -577,8 +577,8 @@ int store_extend(struct store *s, const char *const *keys, const int *attempts, 
 	_cleanup_free_ char *k = array_literal(keys, n);
 	char lease[16];
 	struct buf a;
-	PGresult *res;
-	int r;
+	PGresult *res = NULL;
+	int r = -ENOMEM;
 
 	buf_init(&a, 16 << 20);
 	buf_addc(&a, '{');
@@ -586,16 +586,15 @@ int store_extend(struct store *s, const char *const *keys, const int *attempts, 
 		buf_printf(&a, "%s%d", i ? "," : "", attempts[i]);
 	buf_addc(&a, '}');
 	snprintf(lease, sizeof(lease), "%u", s->lease_s);
-	{
+	if (k) {
 		const char *vals[] = { k, buf_str(&a), lease };
 
-		r = !k ? -ENOMEM
-		       : query(s, false,
-			       "UPDATE wikifs_jobs j SET lease_until = now() + "
-			       "make_interval(secs => $3::integer), updated = now() "
-			       "FROM unnest($1::text[], $2::integer[]) AS u(k, a) "
-			       "WHERE j.key = u.k AND j.attempt = u.a AND j.state = 'running'",
-			       3, vals, NULL, NULL, &res, err);
+		r = query(s, false,
+			  "UPDATE wikifs_jobs j SET lease_until = now() + "
+			  "make_interval(secs => $3::integer), updated = now() "
+			  "FROM unnest($1::text[], $2::integer[]) AS u(k, a) "
+			  "WHERE j.key = u.k AND j.attempt = u.a AND j.state = 'running'",
+			  3, vals, NULL, NULL, &res, err);
 	}
 	if (r == 0)
 		r = atoi(PQcmdTuples(res));

@@ -17,10 +17,10 @@ struct job {
 	int id;
 	int fail_times; /* fail (retryable) this many attempts first */
 	int64_t retry_after;
-	bool permanent;	 /* fail, not retryable */
-	int short_times; /* then fail this many attempts short of descriptors */
-	int park_times;	 /* first park this many runs (another process runs it) */
-	int parked;	 /* runs parked so far */
+	bool permanent;		  /* fail, not retryable */
+	int short_times;	  /* then fail this many attempts short of descriptors */
+	int park_times;		  /* first park this many runs (another process runs it) */
+	int parked;		  /* runs parked so far */
 	struct gen_queue *self_q; /* unpark itself before parking (the race) */
 	struct gen_job *self;
 };

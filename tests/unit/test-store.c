@@ -62,7 +62,8 @@ static int acquire(struct store *s, const char *k, struct buf *page, struct stor
 
 static void test_secrets(void)
 {
-	struct store_opts o = { .conninfo = "postgresql://u:hunter2secret@[::1/db", .host_id = "x" };
+	struct store_opts o = { .conninfo = "postgresql://u:hunter2secret@[::1/db",
+				.host_id = "x" };
 	struct store *s = NULL;
 	struct wf_err err = { "" };
 	int r = store_new(&s, &o, &err);
@@ -73,7 +74,7 @@ static void test_secrets(void)
 	r = store_new(&s, &o, &err);
 	is_int(r, 0, "a key=value string parses");
 	ok(r == 0 && !strstr(store_describe(s), "hunter2secret") &&
-		   strstr(store_describe(s), "host=127.0.0.1 port=1 dbname=d user=u"),
+	       strstr(store_describe(s), "host=127.0.0.1 port=1 dbname=d user=u"),
 	   "its description has no password: %s", r == 0 ? store_describe(s) : "");
 	r = store_ping(s, &err);
 	ok(r < 0 && !strstr(err.msg, "hunter2secret"), "an unreachable store's error has none: %s",
@@ -119,7 +120,8 @@ static void test_lease_fence(struct store *a, struct store *b)
 	is_int(got.attempt, 1, "A claims a job (lease 2 s)");
 	is_int(store_extend(a, keys, atts, 1, &err), 1, "A renews its lease");
 	atts[0] = 7;
-	is_int(store_extend(a, keys, atts, 1, &err), 0, "a lease of another attempt is not renewed");
+	is_int(store_extend(a, keys, atts, 1, &err), 0,
+	       "a lease of another attempt is not renewed");
 	t0 = now_ms();
 	for (acquire(b, k, &page, &got); got.outcome == STORE_BUSY && now_ms() - t0 < 10000;
 	     acquire(b, k, &page, &got))
@@ -128,7 +130,7 @@ static void test_lease_fence(struct store *a, struct store *b)
 	   "B claims it once A's lease expired (attempt %d after %lld ms)", got.attempt,
 	   (long long)(now_ms() - t0));
 	is_int(store_complete(a, k, 1, "from A", 6, &err), 0,
-	   "A's late completion stores its page but is fenced off the job");
+	       "A's late completion stores its page but is fenced off the job");
 	is_int(store_complete(b, k, 2, "from B", 6, &err), 1, "B's completion ends the job");
 	acquire(a, k, &page, &got);
 	ok(got.outcome == STORE_FOUND && page.len == 6 && !memcmp(page.data, "from A", 6),
