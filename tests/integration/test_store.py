@@ -19,6 +19,8 @@ its name (so every byte can be checked).
 - PostgreSQL stopped in the middle: reads keep working (local generation),
   none takes long; progress and the log say so; restarted: the pages made
   meanwhile appear in the store.
+- A permanent failure (exit 127) on the host running a job fails it for the
+  host parked on it too, with the cause, without another generation.
 - A store unreachable at mount: the mount works and says why.
 - `wikifs status` shows the store's size; `wikifs store init` refuses a newer
   schema; `wikifs store prune` empties old entries.
@@ -38,6 +40,9 @@ pg = Postgres.start_or_skip(t)
 GEN = ('cat > /dev/null\n'
        'echo "$WIKIFS_REPO/$WIKIFS_PAGE $HOST_TAG" >> "$COUNT_FILE"\n'
        'while [ -n "$GATE_FILE" ] && [ ! -f "$GATE_FILE" ]; do sleep 0.05; done\n'
+       'if grep -qx "$WIKIFS_REPO/$WIKIFS_PAGE" "$FAIL_FILE" 2>/dev/null; then\n'
+       '  echo "permanent failure of $WIKIFS_PAGE" >&2; exit 127\n'
+       'fi\n'
        + DET_GEN.replace("cat > /dev/null\n", ""))
 
 
@@ -96,16 +101,17 @@ try:
         for i in range(10):
             files[f"mod{i}/m{i}.c"] = f"int m{i}(void)\n{{\n\treturn {i};\n}}\n"
         urls = {name: env.make_repo(name, dict(files, **{"NAME": name}))
-                for name in ("one", "two", "three")}
+                for name in ("one", "two", "three", "four")}
         counter = os.path.join(env.root, "generated")
         gate = os.path.join(env.root, "gate")
         open(gate, "w").close()
-        os.environ.update(COUNT_FILE=counter, GATE_FILE=gate, DELAY="0.3")
+        fail_file = os.path.join(env.root, "fail")
+        os.environ.update(COUNT_FILE=counter, GATE_FILE=gate, FAIL_FILE=fail_file, DELAY="0.3")
         gen = {"backend": "command", "command": write_script(env, "gen.sh", GEN), "timeout": 60}
 
         def mount(tag, conninfo=None, **extra):
             opts = {"cache_dir": os.path.join(env.root, f"cache-{tag}"), "store": "postgresql",
-                    "store_conninfo_env": "WIKIFS_STORE", "store_lease": 3, "store_timeout": 2,
+                    "store_conninfo_env": "WIKIFS_STORE", "store_lease": 4, "store_timeout": 10,
                     "page_workers": 4, "repo_page_workers": 4, "open_timeout": 60,
                     "refresh_interval": 0}
             opts.update(extra)
@@ -217,6 +223,33 @@ try:
         t.eq(after - before, len(rest), "the pages made meanwhile are in the store",
              [store_state(m) for m in (b, c)])
         t.ok("reachable again" in b.log(), "the log says the store is back")
+
+        # ---- a permanent failure on one host fails the job for every waiter, with its cause
+        with open(fail_file, "w") as f:
+            f.write("team/four/Home\n")
+        os.unlink(gate)
+        got = {}
+        rb = threading.Thread(target=lambda: got.__setitem__("B", read_errno(
+            b.path("team", "four", "Home.md"))))
+        rb.start()
+        t.until(lambda: per_page(counter, "team/four").get("team/four/Home") == 1, 30,
+                "B generates team/four/Home (held at the gate)")
+        parked = store_state(c).get("parked", 0)
+        rc = threading.Thread(target=lambda: got.__setitem__("C", read_errno(
+            c.path("team", "four", "Home.md"))))
+        rc.start()
+        t.until(lambda: store_state(c).get("parked", 0) > parked, 30,
+                "C waits for B's job (parked)")
+        open(gate, "w").close()
+        rb.join(60)
+        rc.join(60)
+        t.eq((got.get("B", (None, 0))[1], got.get("C", (None, 0))[1]), (errno.EIO, errno.EIO),
+             "both opens fail with EIO")
+        cause = xattr(c.path("team", "four", "Home.md"), "error")
+        t.ok("failed in the fleet" in cause and "127" in cause,
+             "C's page tells the cause it heard from the fleet", cause)
+        t.eq(per_page(counter, "team/four").get("team/four/Home"), 1,
+             "made once in the fleet: C did not try again")
 
         # ---- a store unreachable at mount: the mount works, and says why
         dead_pw = "pw-dead-" + os.urandom(6).hex()
