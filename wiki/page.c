@@ -150,7 +150,8 @@ int wiki_page_submit_locked(struct wiki *w, struct wpage *p, enum gen_prio prio,
 	}
 	if (p->failed && wiki_error_fresh(w, p->failed_at))
 		return -EIO;
-	if (wiki_budget_exhausted_locked(w, why, sizeof(why))) {
+	/* with a shared store the page may cost nothing: the job checks before generating */
+	if (!w->fleet && wiki_budget_exhausted_locked(w, why, sizeof(why))) {
 		if (!p->error || strcmp(p->error, why)) {
 			char path[4096];
 

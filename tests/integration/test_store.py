@@ -21,6 +21,7 @@ its name (so every byte can be checked).
   meanwhile appear in the store.
 - A permanent failure (exit 127) on the host running a job fails it for the
   host parked on it too, with the cause, without another generation.
+- A host whose max_calls is spent still reads the pages the store has.
 - A store unreachable at mount: the mount works and says why.
 - `wikifs status` shows the store's size; `wikifs store init` refuses a newer
   schema; `wikifs store prune` empties old entries.
@@ -251,6 +252,18 @@ try:
         t.eq(per_page(counter, "team/four").get("team/four/Home"), 1,
              "made once in the fleet: C did not try again")
 
+        # ---- a host whose budget is spent still reads what the fleet made
+        fm = mount("F", max_calls=1)
+        data, err = read_errno(fm.path("team", "four", "Architecture.md"))
+        t.eq((err, data == page_body("Architecture")), (0, True),
+             "a mount with max_calls = 1 makes one page")
+        data, err = read_errno(fm.path("team", "one", "Home.md"))
+        t.eq((err, data == page_body("Home")), (0, True),
+             "with its budget spent, it reads a page the store has")
+        t.eq(read_errno(fm.path("team", "four", "Build-and-Test.md"))[1], errno.EDQUOT,
+             "but makes no other (EDQUOT)")
+        t.eq(fm.unmount(), 0, "unmount it")
+
         # ---- a store unreachable at mount: the mount works, and says why
         dead_pw = "pw-dead-" + os.urandom(6).hex()
         dead = f"postgresql://wikifs:{dead_pw}@127.0.0.1:{free_port()}/postgres"
@@ -268,8 +281,9 @@ try:
              st.stdout[:1500])
         conf = b.conf
         env_pg = dict(os.environ, WIKIFS_STORE=pg.conninfo())
+        total = int(pg.sql("SELECT count(*) FROM wikifs_pages"))
         r = run([WIKIFS, "store", "status", "-c", conf], check=False, env=env_pg)
-        t.ok(r.returncode == 0 and f"pages: {after}," in r.stdout,
+        t.ok(r.returncode == 0 and f"pages: {total}," in r.stdout,
              "wikifs store status counts the pages", r.stdout + r.stderr)
         pg.sql("UPDATE wikifs_meta SET value = '99' WHERE name = 'schema_version'")
         r = run([WIKIFS, "store", "init", "-c", conf], check=False, env=env_pg)
@@ -278,7 +292,7 @@ try:
         pg.sql("UPDATE wikifs_meta SET value = '1' WHERE name = 'schema_version'")
         r = run([WIKIFS, "store", "prune", "--older-than", "0", "-c", conf], check=False,
                 env=env_pg)
-        t.ok(r.returncode == 0 and f"removed {after} pages" in r.stdout,
+        t.ok(r.returncode == 0 and f"removed {total} pages" in r.stdout,
              "wikifs store prune --older-than 0 removes every page", r.stdout + r.stderr)
         t.eq(pg.sql("SELECT count(*) FROM wikifs_pages"), "0", "the store is empty")
 
@@ -291,7 +305,7 @@ try:
                     shown += [f"{m.dir}/.wikifs/{name}" for s in secrets_ if s in f.read()]
             with open(f"/proc/{m.proc.pid}/cmdline", "rb") as f:
                 shown += [f"cmdline of {m.proc.pid}" for s in secrets_ if s.encode() in f.read()]
-        for m in (a, b, c, d, e):
+        for m in (a, b, c, d, e, fm):
             shown += [f"log of {m.dir}" for s in secrets_ if s in m.log()]
         shown += ["wikifs status" for s in secrets_ if s in st.stdout + st.stderr]
         t.eq(shown, [], "the password is in no log, progress file, errors file, status "
