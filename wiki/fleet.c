@@ -253,19 +253,15 @@ void wiki_fleet_finish(struct wiki *w, struct wpage *p, int claimed, int ret, un
 		fleet_note(f, &err); /* the lease expires: another host takes it */
 }
 
-/* Unparks the job of @key if it is parked. w->lock held. */
-static void unpark_locked(struct wiki *w, const char *key)
+/* The page with a job for the hex @key, or NULL (a malformed key too). w->lock held. */
+static struct wpage *flight_of(struct wiki *w, const char *key)
 {
 	struct page_key k;
-	struct wpage *p;
 
+	if (strlen(key) != SHA256_HEX - 1)
+		return NULL;
 	memcpy(k.hex, key, SHA256_HEX);
-	k.hex[SHA256_HEX - 1] = '\0';
-	p = wiki_flight_find(w, &k);
-	if (p && p->parked) {
-		p->parked = false;
-		gen_queue_unpark(w->q, p->job);
-	}
+	return wiki_flight_find(w, &k);
 }
 
 /*
@@ -277,33 +273,26 @@ static void notified(void *arg, const char *payload)
 {
 	struct wiki *w = arg;
 	bool claimed = !strncmp(payload, "c:", 2);
-	const char *key = claimed ? payload + 2 : payload;
-	struct page_key k;
 	struct wpage *p;
 
-	if (strlen(key) != SHA256_HEX - 1)
-		return;
-	memcpy(k.hex, key, SHA256_HEX);
 	pthread_mutex_lock(&w->lock);
-	p = wiki_flight_find(w, &k);
-	if (p && claimed && !p->parked && !p->running)
+	p = flight_of(w, claimed ? payload + 2 : payload);
+	if (p && claimed && !p->parked && !p->running) {
 		p->parked = gen_queue_park(w->q, p->job);
-	else if (p && !claimed && p->parked)
-		unpark_locked(w, key);
+	} else if (p && !claimed && p->parked) {
+		p->parked = false;
+		gen_queue_unpark(w->q, p->job);
+	}
 	pthread_mutex_unlock(&w->lock);
 }
 
 static void promote_one(void *arg, const char *key)
 {
 	struct wiki *w = arg;
-	struct page_key k;
 	struct wpage *p;
 
-	if (strlen(key) != SHA256_HEX - 1)
-		return;
-	memcpy(k.hex, key, SHA256_HEX);
 	pthread_mutex_lock(&w->lock);
-	p = wiki_flight_find(w, &k);
+	p = flight_of(w, key);
 	if (p && !p->urgent) {
 		p->urgent = true;
 		gen_queue_promote(w->q, p->job);
