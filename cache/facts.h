@@ -73,6 +73,8 @@ struct facts_opts {
 };
 int facts_open(struct repo_facts **ret, const struct facts_opts *o, const char *git_dir,
 	       const char *commit, struct wf_err *err);
+/* Removes the temp files a killed process left in CACHE_DIR/facts (at start). */
+void facts_store_sweep(const char *cache_dir);
 
 /*
  * A few facts kept in memory, most recently used first, so that pages of

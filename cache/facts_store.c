@@ -564,3 +564,11 @@ void facts_lru_put(struct facts_lru *l, const char *url, struct repo_facts *f)
 	free(old.url);
 	facts_unref(old.f); /* outside the lock: the last reference frees */
 }
+
+void facts_store_sweep(const char *cache_dir)
+{
+	char dir[4096];
+
+	if (pathf(dir, sizeof(dir), "%s/facts", cache_dir) == 0)
+		remove_stale_temps(dir, NULL); /* only temps no live process holds */
+}

@@ -80,3 +80,12 @@ void page_meta_done(struct page_meta *m)
 	free(m->sources);
 	m->sources = NULL;
 }
+
+void page_meta_sweep(const char *cache_dir)
+{
+	char dir[4096];
+
+	for (unsigned i = 0; i < 256; i++)
+		if (pathf(dir, sizeof(dir), "%s/page-meta/%02x", cache_dir, i) == 0)
+			remove_stale_temps(dir, NULL); /* only temps no live process holds */
+}

@@ -31,5 +31,7 @@ int page_meta_store(const char *cache_dir, const struct page_key *k, const struc
 /* -ENOENT when there is none; page_meta_done() after a success. */
 int page_meta_load(const char *cache_dir, const struct page_key *k, struct page_meta *m);
 void page_meta_done(struct page_meta *m);
+/* Removes the temp files a killed process left in CACHE_DIR/page-meta (at start). */
+void page_meta_sweep(const char *cache_dir);
 
 #endif

@@ -20,6 +20,7 @@
  * are in wiki_int.h.
  */
 #include "wiki_int.h"
+#include "page_meta.h"
 #include "fsutil.h"
 #include "util.h"
 
@@ -141,6 +142,10 @@ static int caches_new(struct wiki *w, const char *self, struct wf_err *err)
 		return wf_err_set(err, r, "cannot set up the clone cache in '%s': %s", c->cache_dir,
 				  strerror(-r));
 	r = page_cache_new(&w->pc, c->cache_dir, c->cache_max_bytes);
+	if (r == 0) { /* what a killed process was writing (pages: page_cache_new) */
+		page_meta_sweep(c->cache_dir);
+		facts_store_sweep(c->cache_dir);
+	}
 	if (r < 0)
 		return wf_err_set(err, r, "cannot set up the page cache in '%s': %s", c->cache_dir,
 				  strerror(-r));
