@@ -63,6 +63,25 @@ void md_text(struct md *m, const char *s)
 	md_textn(m, s, strlen(s));
 }
 
+/* Markdown passed through: safe UTF-8, nothing escaped. */
+void md_verbatimn(struct md *m, const char *s, size_t n)
+{
+	for (size_t i = 0; i < n && !m->err;) {
+		uint32_t cp;
+		size_t len = utf8_decode(s + i, n - i, &cp);
+
+		if (cp == '\r')
+			;
+		else if (cp == '\n')
+			md_add(m, " ", 1);
+		else if (cp != '\t' && utf8_is_unsafe(cp))
+			md_puts(m, UTF8_REPLACEMENT);
+		else
+			md_add(m, s + i, len);
+		i += len;
+	}
+}
+
 /* A code span that no content can break out of. */
 void md_coden(struct md *m, const char *s, size_t n, int flags)
 {
