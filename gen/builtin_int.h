@@ -53,7 +53,5 @@ void builtin_page_module(struct md *m, struct builtin_ctx *c);	     /* builtin_c
 void builtin_page_build(struct md *m, struct builtin_ctx *c);	     /* builtin_build.c */
 void builtin_page_history(struct md *m, struct builtin_ctx *c);	     /* builtin_history.c */
 void builtin_page_contributors(struct md *m, struct builtin_ctx *c); /* builtin_history.c */
-/* Distinct author names in @h[0..n) (builtin_history.c). */
-size_t builtin_count_authors(const struct facts_commit *h, size_t n);
 
 #endif

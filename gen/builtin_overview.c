@@ -198,6 +198,8 @@ void builtin_page_home(struct md *m, struct builtin_ctx *c)
 	const char *rpath, *readme = facts_readme(c->f, &rpath);
 	const struct facts_commit *h;
 	size_t nh = facts_history(c->f, &h);
+	const struct facts_author *authors;
+	const struct facts_release *rel;
 	struct facts_stats st;
 	const struct plan *p = c->req->plan;
 
@@ -215,14 +217,21 @@ void builtin_page_home(struct md *m, struct builtin_ctx *c)
 			  st.files_dropped);
 	md_puts(m, "\n- **Size:** ");
 	md_size(m, st.bytes_total);
-	md_printf(m, "\n- **Commits:** %s%zu\n", st.history_truncated ? "at least " : "", nh);
-	md_printf(m, "- **Contributors:** %zu%s\n", builtin_count_authors(h, nh),
-		  st.history_truncated ? " (in the commits walked)" : "");
+	md_printf(m, "\n- **Commits:** %s%zu\n", st.history_truncated ? "at least " : "",
+		  facts_commit_count(c->f));
+	md_printf(m, "- **Contributors:** %zu\n", facts_authors(c->f, &authors));
+	if (facts_releases(c->f, &rel)) {
+		md_puts(m, "- **Latest release:** ");
+		md_code(m, rel[0].tag, 0);
+		md_puts(m, " (");
+		md_date(m, rel[0].time, false);
+		md_puts(m, ")\n");
+	}
 	if (nh) {
 		md_puts(m, "- **Latest commit:** ");
 		md_date(m, h[0].time, false);
 		md_puts(m, " — ");
-		md_text(m, h[0].subject);
+		md_text_spans(m, h[0].subject, 0);
 		md_puts(m, "\n");
 	}
 	if (readme)

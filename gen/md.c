@@ -126,6 +126,37 @@ void md_code(struct md *m, const char *s, int flags)
 	md_coden(m, s, strlen(s), flags);
 }
 
+void md_text_spans(struct md *m, const char *s, int flags)
+{
+	const char *p = s;
+
+	while (*p && !m->err) {
+		const char *open = strchr(p, '`'), *close;
+		size_t k = 0, j;
+
+		if (!open) {
+			md_text(m, p);
+			return;
+		}
+		while (open[k] == '`')
+			k++;
+		/* the closing run has exactly as many backticks */
+		for (close = open + k; (close = strchr(close, '`')); close += j) {
+			for (j = 0; close[j] == '`'; j++)
+				;
+			if (j == k)
+				break;
+		}
+		md_textn(m, p, (size_t)(open - p) + (close ? 0 : k));
+		if (close) {
+			md_coden(m, open + k, (size_t)(close - open - k), flags);
+			p = close + k;
+		} else {
+			p = open + k;
+		}
+	}
+}
+
 /* A URL path component: everything but unreserved characters and '/' escaped. */
 void md_url(struct md *m, const char *s)
 {

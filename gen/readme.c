@@ -274,9 +274,9 @@ static bool ci_contains(const char *s, size_t n, const char *word)
 
 static bool usage_heading(const char *t, size_t n)
 {
-	static const char *const words[] = { "install", "usage", "quick",   "getting started",
-					     "example", "build",  "compil", "how to use",
-					     "running", "setup",  "start" };
+	static const char *const words[] = { "install", "usage", "quick",  "getting started",
+					     "example", "build", "compil", "how to use",
+					     "running", "setup", "start" };
 
 	for (size_t i = 0; i < ARRAY_SIZE(words); i++)
 		if (ci_contains(t, n, words[i]))
@@ -286,9 +286,10 @@ static bool usage_heading(const char *t, size_t n)
 
 static bool shell_info(const char *info)
 {
-	static const char *const names[] = { "sh",	      "bash",	     "shell", "console",
-					     "shell-session", "sh-session", "zsh",   "fish",
-					     "powershell",    "ps1",	     "cmd",   "bat" };
+	static const char *const names[] = { "sh",	"bash",		 "shell",
+					     "console", "shell-session", "sh-session",
+					     "zsh",	"fish",		 "powershell",
+					     "ps1",	"cmd",		 "bat" };
 
 	for (size_t i = 0; i < ARRAY_SIZE(names); i++)
 		if (!strcasecmp(info, names[i]))
@@ -347,13 +348,13 @@ static const char *find_quick_start(const char *text, const char *end)
 }
 
 struct rstate {
-	size_t start;	/* output offset of the section */
-	bool open;	/* a paragraph, list or table is open */
-	bool in_list;	/* indented lines continue a list item */
-	bool titled;	/* the README's title was seen */
-	bool stop;	/* the section ended */
-	bool html;	/* inside an HTML block: text only, up to a blank line */
-	bool in_tag;	/* inside an HTML tag that spans lines */
+	size_t start; /* output offset of the section */
+	bool open;    /* a paragraph, list or table is open */
+	bool in_list; /* indented lines continue a list item */
+	bool titled;  /* the README's title was seen */
+	bool stop;    /* the section ended */
+	bool html;    /* inside an HTML block: text only, up to a blank line */
+	bool in_tag;  /* inside an HTML tag that spans lines */
 };
 
 static void close_block(struct md *m, struct rstate *st)
@@ -399,8 +400,8 @@ static bool starts_block(const struct line *l)
 		return true;
 	if (l->indent > 3)
 		return false;
-	return fence_len(l, &ch) || heading(l, &t, &tn) || thematic_break(l) ||
-	       only_of(l, "=") || list_marker(l->s, l->n) || l->s[0] == '>' || l->s[0] == '<';
+	return fence_len(l, &ch) || heading(l, &t, &tn) || thematic_break(l) || only_of(l, "=") ||
+	       list_marker(l->s, l->n) || l->s[0] == '>' || l->s[0] == '<';
 }
 
 /*
@@ -419,8 +420,8 @@ static void neutralize(struct md *m, size_t pos, char src)
 	s += k;
 	n -= k;
 	at += k;
-	if (strchr("#><=|`~", s[0]) || ((strchr("-*+_", s[0])) && (n == 1 || s[1] == ' ' ||
-								     s[1] == s[0]))) {
+	if (strchr("#><=|`~", s[0]) ||
+	    ((strchr("-*+_", s[0])) && (n == 1 || s[1] == ' ' || s[1] == s[0]))) {
 		/* "\#", "\-": the character as text */
 	} else {
 		size_t d = 0;

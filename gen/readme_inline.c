@@ -183,10 +183,26 @@ static bool put_url(const struct rctx *c, const char *u, size_t n, bool image)
 static bool is_badge(const char *u, size_t n)
 {
 	static const char *const marks[] = {
-		"shields.io", "badge",	    "travis-ci.", "circleci.com", "codecov.io",
-		"coveralls",  "appveyor",   "/workflows/", "badgen.net",  "pepy.tech",
-		"snyk.io",    "goreportcard", "codacy.com", "scorecard",   "readthedocs.org/projects",
-		"gitter.im",  "opencollective.com/", "sonarcloud", "status.svg", "ci.svg",
+		"shields.io",
+		"badge",
+		"travis-ci.",
+		"circleci.com",
+		"codecov.io",
+		"coveralls",
+		"appveyor",
+		"/workflows/",
+		"badgen.net",
+		"pepy.tech",
+		"snyk.io",
+		"goreportcard",
+		"codacy.com",
+		"scorecard",
+		"readthedocs.org/projects",
+		"gitter.im",
+		"opencollective.com/",
+		"sonarcloud",
+		"status.svg",
+		"ci.svg",
 	};
 
 	for (size_t i = 0; i < ARRAY_SIZE(marks); i++)
@@ -332,8 +348,8 @@ static void put_link(struct rctx *c, const struct link *lk, bool in_link)
 	enum url_class uc = url_class(lk->url, lk->un);
 	char path[1024];
 	const char *frag;
-	bool in_repo = uc == URL_REPO &&
-		       repo_path(c, lk->url, lk->un, path, sizeof(path), &frag) && path[0];
+	bool in_repo =
+	    uc == URL_REPO && repo_path(c, lk->url, lk->un, path, sizeof(path), &frag) && path[0];
 	bool usable = !in_link && (uc == URL_ABSOLUTE ||
 				   (in_repo && c->o->base && c->o->base[0] && c->o->commit));
 
@@ -389,7 +405,8 @@ static const char *past_tag(const char *s, size_t k, const char *e)
 		size_t rl = strlen(raw[i]);
 		const char *q;
 
-		if (k < rl + 2 || strncasecmp(s + 1, raw[i], rl) || isalnum((unsigned char)s[rl + 1]))
+		if (k < rl + 2 || strncasecmp(s + 1, raw[i], rl) ||
+		    isalnum((unsigned char)s[rl + 1]))
 			continue;
 		for (q = s + k; q < e; q++)
 			if (q + rl + 2 < e && q[0] == '<' && q[1] == '/' &&
@@ -537,4 +554,3 @@ bool readme_anchor_only(struct rctx *c, const char *s, size_t n)
 	return n > 2 && s[0] == '[' && parse_link(c, s, s + n, &lk) && lk.len == n && lk.un &&
 	       lk.url[0] == '#';
 }
-

@@ -43,14 +43,14 @@ static bool has(const char *s, const char *needle)
 	return s && strstr(s, needle);
 }
 
-#define HAS(s, needle, ...)                               \
-	do {                                              \
-		if (!ok(has(s, needle), __VA_ARGS__))     \
+#define HAS(s, needle, ...)                                                     \
+	do {                                                                    \
+		if (!ok(has(s, needle), __VA_ARGS__))                           \
 			diag("missing: %s\nin:\n%s", needle, s ? s : "(null)"); \
 	} while (0)
-#define HASNT(s, needle, ...)                             \
-	do {                                              \
-		if (!ok(s && !has(s, needle), __VA_ARGS__)) \
+#define HASNT(s, needle, ...)                                                   \
+	do {                                                                    \
+		if (!ok(s && !has(s, needle), __VA_ARGS__))                     \
 			diag("present: %s\nin:\n%s", needle, s ? s : "(null)"); \
 	} while (0)
 
@@ -94,8 +94,8 @@ static void test_links(void)
 			 "[ref link][r] and [Shortcut].\n\n"
 			 "[r]: ./CONTRIBUTING.md\n[shortcut]: https://example.org/s\n");
 
-	HAS(r, "Demo is **fast**, see [the guide](" BASE "/blob/" COMMIT
-	       "/docs/guide.md#intro) and\n",
+	HAS(r,
+	    "Demo is **fast**, see [the guide](" BASE "/blob/" COMMIT "/docs/guide.md#intro) and\n",
 	    "relative link pinned to the commit, emphasis kept");
 	HAS(r, "[Node.js](https://nodejs.org)", "absolute link kept");
 	HAS(r, "or up.", "a link out of the tree is text");
@@ -117,12 +117,13 @@ static void test_links(void)
 
 static void test_comments_badges(void)
 {
-	char *r = render("<!-- a comment\nover lines -->\n"
-			 "[![Build](https://img.shields.io/x.svg)](https://ci.example/x)\n"
-			 "[![CI](https://github.com/a/b/actions/workflows/ci.yml/badge.svg)](u)\n"
-			 "Text <!-- inline --> stays.\n\n"
-			 "<p align=\"center\">\n  <img src=\"logo.png\"\n   width=\"100\">\n</p>\n\n"
-			 "<script>alert(1)</script>\n\nAfter.\n");
+	char *r =
+	    render("<!-- a comment\nover lines -->\n"
+		   "[![Build](https://img.shields.io/x.svg)](https://ci.example/x)\n"
+		   "[![CI](https://github.com/a/b/actions/workflows/ci.yml/badge.svg)](u)\n"
+		   "Text <!-- inline --> stays.\n\n"
+		   "<p align=\"center\">\n  <img src=\"logo.png\"\n   width=\"100\">\n</p>\n\n"
+		   "<script>alert(1)</script>\n\nAfter.\n");
 
 	HASNT(r, "comment", "HTML comment dropped");
 	HASNT(r, "<!--", "no comment marker");
@@ -229,7 +230,8 @@ static void test_hostile(void)
 		clock_gettime(CLOCK_MONOTONIC, &t0);
 		r = render(big);
 		clock_gettime(CLOCK_MONOTONIC, &t1);
-		ok(r && (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9 < 1.0,
+		ok(r && (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9 <
+			    1.0,
 		   "64 KiB of pattern %zu renders in under a second", k);
 		free(r);
 		free(big);
