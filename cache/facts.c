@@ -62,6 +62,11 @@ struct file_aux {
 	size_t sym_first, sym_n;
 };
 
+/* A crate of the tree: its Cargo.toml [package] name and its directory. */
+struct crate_dir {
+	const char *name, *dir;
+};
+
 struct repo_facts {
 	int refs; /* atomic */
 	char *git_dir;
@@ -81,6 +86,8 @@ struct repo_facts {
 	size_t nraw, raw_cap;
 	struct facts_import *imps;
 	size_t nimps;
+	struct crate_dir *crates;
+	size_t ncrates, crates_cap;
 
 	struct history *hist;
 
@@ -289,6 +296,32 @@ static void sink_import(void *ctx, unsigned line, enum import_kind kind, const c
 		f->nraw++;
 }
 
+/* Manifests at any depth whose text says what depends on what (analysis/imports.h). */
+static bool is_dep_manifest(const char *path)
+{
+	const char *b = strrchr(path, '/');
+
+	b = b ? b + 1 : path;
+	return !strcmp(b, "Cargo.toml") || !strcmp(b, "CMakeLists.txt");
+}
+
+/* A manifest's directory imports, and the crate a Cargo.toml names. */
+static void scan_manifest(struct repo_facts *f, struct file_scan *fs,
+			  const struct symbols_sink *sink, const char *data, size_t len)
+{
+	const char *sl = strrchr(fs->path, '/');
+	char crate[128];
+
+	imports_scan_manifest(fs->path, data, len, sink, crate, sizeof(crate));
+	if (!crate[0] ||
+	    grow((void **)&f->crates, &f->crates_cap, f->ncrates + 1, sizeof(*f->crates)) < 0)
+		return;
+	f->crates[f->ncrates].name = pool_strndup(f, crate, strlen(crate));
+	f->crates[f->ncrates].dir = pool_strndup(f, fs->path, sl ? (size_t)(sl - fs->path) : 0);
+	if (f->crates[f->ncrates].name && f->crates[f->ncrates].dir)
+		f->ncrates++;
+}
+
 static void scan_file(struct repo_facts *f, size_t idx, const char *data, size_t len)
 {
 	struct file_scan fs = { f, idx, f->files[idx].path, 0 };
@@ -304,6 +337,8 @@ static void scan_file(struct repo_facts *f, size_t idx, const char *data, size_t
 	/* out of memory: the file simply has no symbols */
 	(void)symbols_scan(f->files[idx].lang, fs.path, data, len, &sink);
 	f->aux[idx].sym_n = f->nsyms - f->aux[idx].sym_first;
+	if (is_dep_manifest(fs.path))
+		scan_manifest(f, &fs, &sink, data, len);
 }
 
 static int cmp_import(const void *a, const void *b)
@@ -332,6 +367,12 @@ static int resolve_imports(struct repo_facts *f)
 	r = import_index_new(&ix, f->paths, f->nfiles, f->go_module);
 	if (r < 0)
 		return r;
+	for (size_t i = 0; i < f->ncrates && r == 0; i++)
+		r = import_index_add_crate(ix, f->crates[i].name, f->crates[i].dir);
+	if (r < 0) {
+		import_index_free(ix);
+		return r;
+	}
 	for (size_t i = 0; i < f->nraw; i++) {
 		const struct raw_import *ri = &f->raw[i];
 		const char *from = f->files[ri->file].path;
@@ -446,7 +487,7 @@ static void load_blobs(struct repo_facts *f, git_repository *repo, const git_oid
 		if (manifest) /* listed even when unread (too big, binary) */
 			f->mans[f->nmans++] = (struct facts_manifest){ ff->path, NULL, 0 };
 		want = manifest || (long)i == readme || symbols_lang_scanned(ff->lang) ||
-		       (!ff->lang && !has_ext(ff->path));
+		       is_dep_manifest(ff->path) || (!ff->lang && !has_ext(ff->path));
 		if (!want || ff->size > FACTS_BLOB_LOAD_MAX || ff->size > budget)
 			continue;
 		if (git_blob_lookup(&blob, repo, &oids[i]) < 0)
@@ -608,6 +649,7 @@ void facts_unref(struct repo_facts *f)
 	free(f->syms);
 	free(f->raw);
 	free(f->imps);
+	free(f->crates);
 	history_free(f->hist);
 	free(f->langs);
 	free(f->mans);

@@ -79,7 +79,8 @@ static int grow_authors(struct history *h)
 
 		if (!h->authors[i].name)
 			continue;
-		for (k = hash_str(h->authors[i].name) & (cap - 1); t[k].name; k = (k + 1) & (cap - 1))
+		for (k = hash_str(h->authors[i].name) & (cap - 1); t[k].name;
+		     k = (k + 1) & (cap - 1))
 			;
 		t[k] = h->authors[i];
 	}
@@ -318,8 +319,8 @@ static git_mailmap *commit_mailmap(git_repository *repo, git_commit *cm)
 	    git_tree_entry_filemode(e) != GIT_FILEMODE_LINK &&
 	    git_blob_lookup(&blob, repo, git_tree_entry_id(e)) == 0 &&
 	    git_blob_rawsize(blob) <= (1u << 20) &&
-	    git_mailmap_from_buffer(&mm, git_blob_rawcontent(blob), (size_t)git_blob_rawsize(blob)) <
-		0)
+	    git_mailmap_from_buffer(&mm, git_blob_rawcontent(blob),
+				    (size_t)git_blob_rawsize(blob)) < 0)
 		mm = NULL;
 	git_blob_free(blob);
 	git_tree_entry_free(e);

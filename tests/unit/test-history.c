@@ -32,8 +32,8 @@ static int make_repo(const char *git)
 		return -1;
 	for (int i = 1; i <= COMMITS; i++) {
 		const char *who = i == COMMITS ? "Carol <carol@example.org>"
-				  : i % 2	   ? "Bob <bob@old.example>"
-						   : "Robert Roe <robert@new.example>";
+				  : i % 2      ? "Bob <bob@old.example>"
+					       : "Robert Roe <robert@new.example>";
 		char msg[64];
 
 		snprintf(msg, sizeof(msg), i == COMMITS ? "Fix `a|b` parsing" : "change %d", i);
@@ -46,8 +46,8 @@ static int make_repo(const char *git)
 
 			fx_fi_file(s, "100644", ".mailmap", 8, mm, strlen(mm));
 		}
-		fprintf(s, "M 100644 inline n\ndata %zu\n%d\n", (size_t)snprintf(NULL, 0, "%d", i) + 1,
-			i);
+		fprintf(s, "M 100644 inline n\ndata %zu\n%d\n",
+			(size_t)snprintf(NULL, 0, "%d", i) + 1, i);
 	}
 	/* an annotated tag, a lightweight one, and one on a commit outside the history */
 	fprintf(s, "tag v1.0\nfrom :100\ntagger Rel <rel@example.org> 1700000000 +0000\n"
@@ -97,7 +97,8 @@ int main(void)
 		is_str(a[0].name, "Robert Roe", "the person is named as .mailmap says");
 		is_int((long)a[0].commits, COMMITS - 1, "with every commit of both identities");
 		is_int((long)a[0].first, 1600000000 + 600, "first commit: the oldest");
-		is_int((long)a[0].last, 1600000000 + (COMMITS - 1) * 600, "last commit: the newest");
+		is_int((long)a[0].last, 1600000000 + (COMMITS - 1) * 600,
+		       "last commit: the newest");
 		is_str(a[1].name, "Carol", "then Carol");
 	}
 	nh = facts_history(f, &h);
