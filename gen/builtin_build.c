@@ -401,6 +401,22 @@ static void run_go(struct md *m, size_t *n, const struct builtin_ctx *c)
 	}
 }
 
+/* Workspace members with a program: "DIR/src/main.rs" beside "DIR/Cargo.toml". */
+static void run_members(struct md *m, size_t *n, const struct builtin_ctx *c)
+{
+	for (size_t i = 0; i < c->nfiles; i++) {
+		const char *p = c->files[i].path, *s = strstr(p, "/src/main.rs");
+		char toml[512];
+
+		if (!s || s[12] || (size_t)(s - p) + 12 > sizeof(toml))
+			continue;
+		snprintf(toml, sizeof(toml), "%.*s/Cargo.toml", (int)(s - p), p);
+		if (has_file(c, toml))
+			run_cmdf(m, n, "a workspace member's program",
+				 "cargo run --release --manifest-path % --", toml, strlen(toml));
+	}
+}
+
 /* How to run what the repository builds, where its manifests say; how many ways. */
 static size_t run_section(struct md *m, const struct builtin_ctx *c)
 {
@@ -421,6 +437,8 @@ static size_t run_section(struct md *m, const struct builtin_ctx *c)
 			    "cargo run --release --bin % --");
 	else if (cargo && has_file(c, "src/main.rs"))
 		run_cmd(m, &n, "the crate's program", "cargo run --release --", 23);
+	if (cargo)
+		run_members(m, &n, c);
 	if (manifest(c, "go.mod"))
 		run_go(m, &n, c);
 	run_npm(m, &n, manifest(c, "package.json"));
