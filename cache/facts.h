@@ -39,16 +39,53 @@ struct facts_commit {
 	const char *subject;
 };
 
+/* flags of a facts_symbol */
+#define FACTS_SYM_PUBLIC 1u /* part of the public API by its language's rule */
+
 struct facts_symbol {
 	const char *path; /* file */
 	unsigned line;	  /* 1-based */
-	const char *kind; /* "function", "struct", "class", "def", ... */
+	unsigned flags;	  /* FACTS_SYM_* */
+	const char *kind; /* "function", "struct", "class", "method", ... */
 	const char *name;
+	const char *scope;     /* the class or type of a method ("Session", "app"), or NULL */
+	const char *signature; /* "(self, method, url)", or NULL */
+	const char *doc;       /* one line from its doc comment or docstring, or NULL */
 };
 
 int facts_load(struct repo_facts **ret, const char *git_dir, const char *commit,
 	       struct wf_err *err);
 struct repo_facts *facts_ref(struct repo_facts *f);
+
+/*
+ * Facts computed once per commit and kept on disk (facts_store.c). With
+ * @o->cache_dir set and a full commit id, facts_open() reads the facts file
+ * of (@o->url, @commit) if there is a good one (a few milliseconds, no git
+ * access), else computes the facts (facts_load()) and writes the file
+ * atomically for next time; a damaged file is recomputed. Without a cache
+ * directory it is facts_load(). Thread-safe; two threads opening the same
+ * facts at once may both compute them (callers serialise per repository).
+ */
+struct facts_opts {
+	const char *cache_dir; /* facts files live in CACHE/facts; NULL: none kept */
+	const char *url;       /* the repository's identity (no password) */
+	const char *ctags;     /* Universal Ctags; NULL: the default path; "": not used */
+};
+int facts_open(struct repo_facts **ret, const struct facts_opts *o, const char *git_dir,
+	       const char *commit, struct wf_err *err);
+
+/*
+ * A few facts kept in memory, most recently used first, so that pages of
+ * the same commit generated one after another load their facts once while
+ * a mount of many repositories holds only @cap of them. Thread-safe (its
+ * own lock, a leaf). get: a reference (facts_unref it) or NULL. put: the
+ * LRU takes its own reference, replacing @url's older entry if any.
+ */
+struct facts_lru;
+int facts_lru_new(struct facts_lru **ret, size_t cap);
+void facts_lru_free(struct facts_lru *l); /* NULL is fine */
+struct repo_facts *facts_lru_get(struct facts_lru *l, const char *url, const char *commit);
+void facts_lru_put(struct facts_lru *l, const char *url, struct repo_facts *f);
 void facts_unref(struct repo_facts *f); /* NULL is fine */
 
 /* One person of the history: authors the commit's .mailmap names as one are one. */
@@ -164,6 +201,8 @@ struct facts_stats {
 	size_t imports_dropped;
 	int history_truncated; /* 1 if the history could not be walked to its end */
 	uint64_t bytes_total;  /* sum of kept file sizes */
+	int symbols_ctags;     /* 1 if Universal Ctags gave the symbols */
+	char ctags_error[200]; /* why not, when it was tried and failed; "" otherwise */
 };
 
 /* Parallel to facts_files(): extra per-file data. */

@@ -13,8 +13,11 @@
 #ifndef WIKIFS_GITREPO_H
 #define WIKIFS_GITREPO_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
+#include "buf.h"
 #include "err.h"
 
 struct git_repository;
@@ -80,5 +83,27 @@ int gitrepo_tree_foreach(const char *git_dir, const char *commit, gitrepo_tree_f
 /* The same on a tree the caller opened (a git_tree of @repo). */
 int gitrepo_tree_walk(struct git_repository *repo, struct git_tree *root, gitrepo_tree_fn fn,
 		      void *ctx, size_t *skipped, struct wf_err *err);
+
+/*
+ * Appends the blob at @path of @commit in @git_dir to @out. -ENOENT when
+ * absent, -EISDIR when not a file, -EFBIG past @max bytes; @err says it.
+ */
+int gitrepo_read_blob(const char *git_dir, const char *commit, const char *path, size_t max,
+		      struct buf *out, struct wf_err *err);
+
+/* Sets exists[i] for each of @paths: a file or directory of @commit's tree. */
+int gitrepo_paths_exist(const char *git_dir, const char *commit, const char *const *paths, size_t n,
+			bool *exists, struct wf_err *err);
+
+/*
+ * Writes the tree of @commit into the empty directory @dfd: files 0444
+ * (0555 when executable in git), directories 0555 (@dfd itself excepted),
+ * symlinks as they are, submodules as empty directories. Entries with a
+ * "." , ".." or ".git" component are skipped; of a name a hostile tree holds
+ * twice, the first stays. *@bytes is the size written; -EFBIG past @max.
+ * 0 or -errno with @err filled (the directory is then half written).
+ */
+int gitrepo_export(const char *git_dir, const char *commit, int dfd, uint64_t max, uint64_t *bytes,
+		   struct wf_err *err);
 
 #endif

@@ -76,8 +76,11 @@ struct page_claim {
 void page_cache_key(struct page_key *k, const struct page_key_parts *p)
 {
 	const char *model = p->model ? p->model : "", *repo = p->repo ? p->repo : "";
-	const char *parts[] = { PAGE_CACHE_VERSION, repo,  p->url,	     p->commit, p->slug,
-				p->backend,	    model, p->prompt_version };
+	const char *lang = p->language ? p->language : "en";
+	const char *parts[] = {
+		PAGE_CACHE_VERSION, repo, p->url, p->commit, p->slug, p->backend, model,
+		p->prompt_version,  lang
+	};
 	struct sha256 s;
 	uint8_t d[SHA256_LEN];
 

@@ -2,7 +2,8 @@
 /*
  * Page cache: generated pages on disk under CACHE_DIR/pages/XX/<key>, where
  * the key is the SHA-256 of everything that determines a page's bytes (cache
- * format, repository URL, commit, slug, backend, model, prompt version).
+ * format, repository URL, commit, slug, backend, model, prompt version,
+ * language).
  *
  * An entry is a 64-byte header (magic, content length, SHA-256 of the
  * content) followed by the content. Entries are committed atomically (temp
@@ -63,9 +64,13 @@ struct page_key {
 	char hex[SHA256_HEX];
 };
 
-/* @repo is the repository's name: its pages say it, so two names of one URL differ. */
+/*
+ * @repo is the repository's name: its pages say it, so two names of one URL
+ * differ. @language is generator.language (NULL reads as "en").
+ */
 struct page_key_parts {
 	const char *repo, *url, *commit, *slug, *backend, *model, *prompt_version;
+	const char *language;
 };
 
 void page_cache_key(struct page_key *k, const struct page_key_parts *p);

@@ -8,6 +8,7 @@
  * table, its parking lot, its mount watcher and its open handles.
  */
 #include "mount.h"
+#include "child.h"
 #include "fs.h"
 #include "fsutil.h"
 #include "gitrepo.h"
@@ -508,6 +509,12 @@ static int run_daemon(const struct opts *o, const struct conf *c, const char *co
 		report_parent(&status_fd, msg);
 		goto out_nodes;
 	}
+	r = c->backend == BACKEND_COMMAND ? child_ro_supported() : 0;
+	if (r < 0)
+		log_warn("cannot make checkouts read-only for generator commands with a private "
+			 "mount namespace (%s): commands run there with only file modes "
+			 "(0444/0555) protecting it, which do not stop root",
+			 strerror(-r));
 	ret = run_session(&fs, o, config, &status_fd);
 	wiki_free(fs.wiki); /* NULL unless the session could not be made */
 	processes_end();

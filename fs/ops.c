@@ -727,6 +727,7 @@ static void fs_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t
 	struct fs *fs = req_fs(req);
 	struct wiki_page_info info;
 	const char *val = NULL;
+	_cleanup_free_ char *recorded = NULL;
 	struct node *n = fs_node_get(fs, ino);
 	bool page;
 	size_t len;
@@ -738,6 +739,8 @@ static void fs_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t
 	page = n->type == NODE_PAGE;
 	if (page)
 		wiki_page_info(fs->wiki, n->page, &info); /* of this inode's commit */
+	if (page && !strncmp(name, XATTR_PREFIX, strlen(XATTR_PREFIX)))
+		recorded = wiki_page_recorded(fs->wiki, n->page, name + strlen(XATTR_PREFIX));
 	fs_node_put(fs, n);
 	/*
 	 * No security labels here: say so with EOPNOTSUPP, which ls -l
@@ -752,7 +755,9 @@ static void fs_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t
 		return;
 	}
 	name += strlen(XATTR_PREFIX);
-	if (!strcmp(name, "state"))
+	if (recorded)
+		val = recorded; /* sources, citations: as its generation recorded them */
+	else if (!strcmp(name, "state"))
 		val = wiki_page_state_name(info.state);
 	else if (!strcmp(name, "error"))
 		val = info.error[0] ? info.error : NULL;

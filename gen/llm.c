@@ -304,7 +304,7 @@ static int llm_generate(struct llm *l, struct http_client *h, const struct gen_r
 
 	buf_init(&sys, 64 << 10);
 	buf_init(&user, prompt_max_bytes(l->c));
-	r = prompt_build(req, l->c, &sys, &user, &err->e);
+	r = prompt_build(req, l->c, &sys, &user, NULL, &err->e);
 	if (r < 0) {
 		err->retryable = false;
 		err->budget = false;

@@ -4,8 +4,9 @@
  * handed (wiki_job_ops). An attempt first claims the page across the
  * processes sharing the cache directory, so a page another daemon is
  * generating is waited for and found, not made twice; then it charges the
- * budget, generates from the repository's facts at the page's own commit
- * and commits the bytes to the page cache. When the job is over, whatever
+ * budget, generates from the repository's facts at the page's own commit,
+ * checks the page's citations, records them and the backend's sources
+ * (page_meta.h) and commits the bytes to the page cache. When the job is over, whatever
  * its outcome, job_finished() records it, ends the flight, raises
  * page_ready (before the waiters hear: no stale size survives them),
  * answers the waiters and drops the job's reference to the page's array.
@@ -13,11 +14,37 @@
  * never across a claim, a generation or a write.
  */
 #include "wiki_int.h"
+#include "citations.h"
 #include "page_check.h"
+#include "page_meta.h"
 #include "util.h"
 
 #include <errno.h>
 #include <string.h>
+
+/*
+ * What is known of page @p beside its bytes @out, written before them: its
+ * citations checked against the tree, the sources its backend reported.
+ * Never fails the page: without a meta file it has no counts, that is all.
+ */
+static void job_record_meta(struct wiki *w, struct wpage *p, const struct buf *out,
+			    struct repo_facts *facts, const char *deps)
+{
+	struct citation_counts cc = { 0 };
+	struct page_meta m = { .sources = (char *)deps };
+
+	/* a group's pages cite no one tree: they have sources, not citations */
+	m.has_citations = facts && citations_check(buf_str(out), out->len, facts, &cc) == 0;
+	m.verified = cc.verified;
+	m.unresolved = cc.unresolved;
+	page_meta_store(w->c->cache_dir, &p->key, &m); /* best effort */
+	if (!m.has_citations)
+		return;
+	pthread_mutex_lock(&w->lock);
+	p->repo->citations_verified += cc.verified;
+	p->repo->citations_unresolved += cc.unresolved;
+	pthread_mutex_unlock(&w->lock);
+}
 
 /* One attempt at generating page @payload, the claim held. */
 static int job_generate(void *ctx, void *wstate, void *payload, unsigned attempt,
@@ -29,6 +56,7 @@ static int job_generate(void *ctx, void *wstate, void *payload, unsigned attempt
 	struct gen_usage usage = { 0 };
 	struct gen_request req;
 	struct repo_facts *facts;
+	const struct xrepo *group;
 	char git_dir[4096], why[256];
 	struct buf out;
 	int ret;
@@ -42,20 +70,23 @@ static int job_generate(void *ctx, void *wstate, void *payload, unsigned attempt
 	p->running = true;
 	wiki_budget_charge_locked(w, r);
 	snprintf(git_dir, sizeof(git_dir), "%s", r->git_dir);
+	group = p->array->group; /* lives as long as the array the job holds */
 	pthread_mutex_unlock(&w->lock);
 
-	facts = wiki_repo_facts_get(r, git_dir, p->pages_plan->commit, &gerr->e);
-	if (!facts) {
+	facts = group ? NULL : wiki_repo_facts_get(r, git_dir, p->pages_plan->commit, &gerr->e);
+	if (!facts && !group) {
 		gerr->retryable = false;
 		return -EIO;
 	}
 	req = (struct gen_request){
 		.repo_name = r->cr->name,
 		.url = r->id_url, /* a prompt never carries the password */
+		.git_dir = group ? NULL : git_dir, /* a group has no tree of its own */
 		.commit = p->pages_plan->commit,
 		.plan = p->pages_plan,
 		.page = p->pp,
 		.facts = facts,
+		.group = group,
 	};
 	buf_init(&out, PAGE_MAX_BYTES);
 	ret = w->ops->generate(w->bstate, wstate, &req, &out, &usage, gerr);
@@ -66,6 +97,8 @@ static int job_generate(void *ctx, void *wstate, void *payload, unsigned attempt
 	}
 	if (ret == 0)
 		ret = page_check(&out, w->ops->name, gerr); /* text, whatever the backend */
+	if (ret == 0)
+		job_record_meta(w, p, &out, facts, usage.deps);
 	if (ret == 0) {
 		ret = page_cache_commit(w->pc, &p->key, out.data, out.len);
 		if (ret < 0) {
@@ -76,6 +109,7 @@ static int job_generate(void *ctx, void *wstate, void *payload, unsigned attempt
 	}
 	buf_done(&out);
 	facts_unref(facts);
+	free(usage.deps);
 
 	pthread_mutex_lock(&w->lock);
 	wiki_budget_spend_locked(w, r, &usage);

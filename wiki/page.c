@@ -17,7 +17,9 @@
  * joins the one in flight) and attaches the caller's waiter to it.
  */
 #include "wiki_int.h"
+#include "page_meta.h"
 #include "util.h"
+#include "xrepo.h"
 
 #include <errno.h>
 #include <string.h>
@@ -50,6 +52,7 @@ struct page_array *wiki_page_array_new(struct wrepo *r, struct plan *plan)
 		return NULL;
 	a->repo = r;
 	a->refs = 1;
+	a->group = xrepo_ref(r->group);
 	a->next = r->w->arrays;
 	if (a->next)
 		a->next->prev = a;
@@ -57,6 +60,7 @@ struct page_array *wiki_page_array_new(struct wrepo *r, struct plan *plan)
 	a->n = plan->n;
 	for (size_t i = 0; i < plan->n; i++) {
 		struct wpage *p = &a->pages[i];
+		char digest[65];
 		struct page_key_parts parts = {
 			.repo = r->cr->name,
 			.url = r->id_url,
@@ -65,8 +69,13 @@ struct page_array *wiki_page_array_new(struct wrepo *r, struct plan *plan)
 			.backend = r->w->ops->name,
 			.model = c->model,
 			.prompt_version = r->w->ops->prompt_version,
+			.language = c->language,
 		};
 
+		if (a->group) {
+			wiki_group_page_digest(a->group, plan, &plan->pages[i], digest);
+			parts.commit = digest;
+		}
 		p->repo = r;
 		p->array = a;
 		p->pp = &plan->pages[i];
@@ -85,6 +94,7 @@ void wiki_page_array_free(struct page_array *a)
 		free(a->pages[i].error);
 		plan_unref(a->pages[i].pages_plan);
 	}
+	xrepo_unref(a->group);
 	free(a);
 }
 
@@ -291,4 +301,29 @@ void wiki_page_info(struct wiki *w, struct wiki_page *page, struct wiki_page_inf
 		 info->state != WIKI_PAGE_READY && p->error ? p->error : "");
 	snprintf(info->commit, sizeof(info->commit), "%s", p->pages_plan->commit);
 	pthread_mutex_unlock(&w->lock);
+}
+
+char *wiki_page_recorded(struct wiki *w, struct wiki_page *page, const char *name)
+{
+	struct wpage *p = wpage_of(page);
+	struct page_meta m;
+	char *val = NULL;
+	size_t len;
+
+	if (strcmp(name, "sources") && strcmp(name, "citations"))
+		return NULL;
+	/* the key never changes: no lock */
+	if (page_meta_load(w->c->cache_dir, &p->key, &m) < 0)
+		return NULL;
+	if (!strcmp(name, "citations") && m.has_citations) {
+		if (asprintf(&val, "%u verified, %u unresolved", m.verified, m.unresolved) < 0)
+			val = NULL;
+	} else if (!strcmp(name, "sources") && m.sources) {
+		len = strlen(m.sources);
+		while (len > 0 && m.sources[len - 1] == '\n')
+			m.sources[--len] = '\0';
+		val = TAKE_PTR(m.sources);
+	}
+	page_meta_done(&m);
+	return val;
 }

@@ -11,12 +11,17 @@
  *
  * The facts of the repository's commit (what generation and the LLM
  * planner read) are loaded lazily, by whichever worker needs them first,
- * under the repository's facts_lock.
+ * under the repository's facts_lock: from the facts file of the commit when
+ * there is one, computed and written there otherwise, and kept in memory
+ * only in the wiki's small LRU (WIKI_FACTS_KEPT), so a mount of many
+ * repositories does not hold all their facts.
  */
 #include "wiki_int.h"
 #include "llm_planner.h"
+#include "steering.h"
 #include "fsutil.h"
 #include "url.h"
+#include "xrepo.h"
 #include "util.h"
 
 #include <errno.h>
@@ -35,7 +40,8 @@ struct sync_task {
 static int repo_id_url(struct wrepo *r, struct wf_err *err)
 {
 	char buf[4096];
-	int ret = url_strip_password(r->cr->url, buf, sizeof(buf));
+	int ret = r->cr->group ? snprintf(buf, sizeof(buf), "group:%s", r->cr->name) >= 0 ? 0 : -EIO
+			       : url_strip_password(r->cr->url, buf, sizeof(buf));
 
 	if (ret < 0)
 		return wf_err_set(err, ret, "repository '%s': url too long", r->cr->name);
@@ -57,7 +63,7 @@ int wiki_repo_init(struct wiki *w, size_t idx, struct wf_err *err)
 void wiki_repo_done(struct wrepo *r)
 {
 	plan_unref(r->plan);
-	facts_unref(r->facts);
+	xrepo_unref(r->group);
 	free(r->error);
 	free(r->id_url);
 	pthread_mutex_destroy(&r->facts_lock);
@@ -66,25 +72,32 @@ void wiki_repo_done(struct wrepo *r)
 struct repo_facts *wiki_repo_facts_get(struct wrepo *r, const char *git_dir, const char *commit,
 				       struct wf_err *err)
 {
-	struct repo_facts *f = NULL;
-	int ret = 0;
+	const struct facts_opts o = { r->w->c->cache_dir, r->id_url, NULL };
+	struct repo_facts *f;
+	int ret;
 
 	pthread_mutex_lock(&r->facts_lock);
-	if (!r->facts || strcmp(facts_commit_id(r->facts), commit)) {
-		struct repo_facts *nf = NULL;
-
+	f = facts_lru_get(r->w->facts_lru, r->id_url, commit);
+	if (!f) {
 		/* libgit2 1.5 leaks when a pack cannot be opened for want of a descriptor */
 		ret = fd_headroom(FD_HEADROOM_REPO);
 		ret = ret ? wf_err_set(err, ret, "cannot load the facts of '%s': %s", r->cr->name,
 				       strerror(-ret))
-			  : facts_load(&nf, git_dir, commit, err);
+			  : facts_open(&f, &o, git_dir, commit, err);
 		if (ret == 0) {
-			facts_unref(r->facts);
-			r->facts = nf;
+			struct facts_stats st;
+
+			facts_get_stats(f, &st);
+			if (st.ctags_error[0]) { /* computed just now, without ctags */
+				char msg[300];
+
+				snprintf(msg, sizeof(msg), "symbols from the built-in scanners: %s",
+					 st.ctags_error);
+				wiki_error_emit(r->w, r->cr->name, msg);
+			}
+			facts_lru_put(r->w->facts_lru, r->id_url, f);
 		}
 	}
-	if (ret == 0)
-		f = facts_ref(r->facts);
 	pthread_mutex_unlock(&r->facts_lock);
 	return f;
 }
@@ -164,6 +177,23 @@ static int load_plan(struct wiki *w, struct wrepo *r, const char *git_dir, const
 }
 
 /*
+ * The repository's steering file (.wikifs.json, .devin/wiki.json) on @plan,
+ * which nobody else holds yet: its pages and notes. Applied at every load,
+ * cached plan or not, so the disk cache holds the planners' plans alone.
+ * An invalid file is reported and changes nothing.
+ */
+static void steer_plan(struct wiki *w, struct wrepo *r, const char *git_dir, struct plan *plan)
+{
+	struct wf_err err = { "" };
+	char what[512];
+
+	if (steering_apply(plan, git_dir, plan->commit, &err) == 0)
+		return;
+	snprintf(what, sizeof(what), "%s/.wikifs.json", r->cr->name);
+	wiki_error_report(w, what, err.msg);
+}
+
+/*
  * Installs @plan (taking it) with a fresh page array if its commit differs
  * from the current one. The repository's reference to the old array is
  * dropped: it lives on while a job or a page reference uses it, and *@dead
@@ -171,13 +201,17 @@ static int load_plan(struct wiki *w, struct wrepo *r, const char *git_dir, const
  * 0 or -ENOMEM.
  */
 static int plan_install_locked(struct wiki *w, struct wrepo *r, struct plan **plan,
-			       const struct clone_result *res, bool *changed,
+			       struct xrepo **group, const struct clone_result *res, bool *changed,
 			       struct page_array **dead)
 {
 	struct page_array *a;
 
 	if (r->plan && !strcmp(r->plan->commit, (*plan)->commit))
 		return 0;
+	if (*group) { /* the new pages' keys are the digests of what it shows */
+		xrepo_unref(r->group);
+		r->group = TAKE_PTR(*group);
+	}
 	a = wiki_page_array_new(r, *plan);
 	if (!a) {
 		r->state = r->plan ? WIKI_REPO_READY : WIKI_REPO_FAILED;
@@ -236,20 +270,28 @@ static void sync_task(void *data)
 	struct clone_result res;
 	struct wf_err err = { "" };
 	struct plan *plan = NULL;
+	struct xrepo *group = NULL;
 	struct page_array *dead = NULL;
 	struct wiki_waiter *waiters;
 	bool changed = false;
 	int ret;
 
 	memset(&res, 0, sizeof(res));
-	ret = clone_cache_sync(w->cc, r->cr->url, r->cr->ref, t->flags, &r->prog, &res, &err);
-	if (ret == 0 && err.msg[0]) {
-		wiki_error_report(w, r->cr->name, err.msg); /* fetch failed, cached clone used */
-		err.msg[0] = '\0';
+	if (r->cr->group) {
+		ret = wiki_group_sync(w, r, t->flags, &plan, &group, &res, &err);
+	} else {
+		ret =
+		    clone_cache_sync(w->cc, r->cr->url, r->cr->ref, t->flags, &r->prog, &res, &err);
+		if (ret == 0 && err.msg[0]) {
+			/* fetch failed, cached clone used */
+			wiki_error_report(w, r->cr->name, err.msg);
+			err.msg[0] = '\0';
+		}
+		if (ret == 0)
+			ret = load_plan(w, r, res.git_dir, res.commit, &plan, &err);
 	}
-	if (ret == 0)
-		ret = load_plan(w, r, res.git_dir, res.commit, &plan, &err);
-
+	if (ret == 0 && !r->cr->group)
+		steer_plan(w, r, res.git_dir, plan);
 	pthread_mutex_lock(&w->lock);
 	r->busy = false;
 	if (ret == -ENOENT && (t->flags & CLONE_OFFLINE)) {
@@ -257,6 +299,7 @@ static void sync_task(void *data)
 		pthread_mutex_unlock(&w->lock);
 		wiki_waiter_notify(waiters, -ESHUTDOWN);
 		plan_unref(plan);
+		xrepo_unref(group);
 		free(t);
 		return;
 	}
@@ -264,7 +307,7 @@ static void sync_task(void *data)
 	if (ret < 0) {
 		sync_failed_locked(w, r, ret, &err);
 	} else {
-		ret = plan_install_locked(w, r, &plan, &res, &changed, &dead);
+		ret = plan_install_locked(w, r, &plan, &group, &res, &changed, &dead);
 		if (ret < 0)
 			snprintf(err.msg, sizeof(err.msg), "cannot install the plan: %s",
 				 strerror(-ret));
@@ -283,6 +326,7 @@ static void sync_task(void *data)
 
 	wiki_page_array_free(dead);
 	plan_unref(plan);
+	xrepo_unref(group);
 	if (ret < 0)
 		wiki_error_emit(w, r->cr->name, err.msg);
 	else if (changed && w->ev.repo_changed)

@@ -31,6 +31,7 @@ struct snap_repo {
 	size_t pages, ready, failed, last_failed, queued, running;
 	size_t versions; /* live page arrays: the current one, and older ones in use */
 	uint64_t tokens_in, tokens_out, generated;
+	uint64_t citations_verified, citations_unresolved;
 	int phase;
 	uint64_t objects, objects_total, bytes;
 	int64_t clone_ms;
@@ -111,6 +112,8 @@ static int snapshot(struct wiki *w, struct snap *s)
 		sr->state = r->state;
 		memcpy(sr->commit, r->commit, sizeof(sr->commit));
 		sr->tokens_in = r->tokens_in;
+		sr->citations_verified = r->citations_verified;
+		sr->citations_unresolved = r->citations_unresolved;
 		sr->tokens_out = r->tokens_out;
 		sr->generated = r->generated;
 		sr->phase = __atomic_load_n(&r->prog.phase, __ATOMIC_RELAXED);
@@ -327,6 +330,10 @@ static void json_repos(cJSON *arr, const struct snap *s)
 		cJSON_AddNumberToObject(jr, "page_versions", (double)sr->versions);
 		cJSON_AddNumberToObject(jr, "tokens_in", (double)sr->tokens_in);
 		cJSON_AddNumberToObject(jr, "tokens_out", (double)sr->tokens_out);
+		/* of the pages this mount generated */
+		cJSON_AddNumberToObject(jr, "citations_verified", (double)sr->citations_verified);
+		cJSON_AddNumberToObject(jr, "citations_unresolved",
+					(double)sr->citations_unresolved);
 		if (sr->error)
 			cJSON_AddStringToObject(jr, "error", sr->error);
 		if (sr->phase != CLONE_IDLE) {

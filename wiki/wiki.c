@@ -58,7 +58,7 @@ void wiki_warm(struct wiki *w)
 static int repos_new(struct wiki *w, struct wf_err *err)
 {
 	w->repos = calloc(MAX(w->c->n_repos, 1), sizeof(*w->repos));
-	if (!w->repos)
+	if (!w->repos || facts_lru_new(&w->facts_lru, WIKI_FACTS_KEPT) < 0)
 		return -ENOMEM;
 	w->nrepos = w->c->n_repos; /* wiki_free() undoes them, set up or not */
 	for (size_t i = 0; i < w->nrepos; i++) {
@@ -91,12 +91,16 @@ static int clone_repos(const struct conf *c, struct clone_cache_opts *co)
 
 	if (!v)
 		return -ENOMEM;
+	size_t n = 0;
+
 	for (size_t i = 0; i < c->n_repos; i++) {
-		v[i].name = c->repos[i].name;
-		v[i].url = c->repos[i].url;
+		if (c->repos[i].group)
+			continue; /* its members are repositories of their own */
+		v[n].name = c->repos[i].name;
+		v[n++].url = c->repos[i].url;
 	}
 	co->repos = v;
-	co->n_repos = c->n_repos;
+	co->n_repos = n;
 	return 0;
 }
 
@@ -238,6 +242,7 @@ void wiki_free(struct wiki *w)
 	}
 	for (size_t i = 0; i < w->nrepos; i++)
 		wiki_repo_done(&w->repos[i]);
+	facts_lru_free(w->facts_lru);
 	wiki_error_done(w);
 	if (w->ops && w->ops->done && w->bstate)
 		w->ops->done(w->bstate);

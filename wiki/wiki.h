@@ -147,6 +147,14 @@ struct wiki_page_info {
 	const char *backend;
 };
 void wiki_page_info(struct wiki *w, struct wiki_page *p, struct wiki_page_info *info);
+
+/*
+ * What generation recorded of page @p (page_meta.h; reads one small file),
+ * as the value of attribute @name: "sources" (paths, one per line) or
+ * "citations" ("N verified, M unresolved"). malloc'ed (free it), or NULL
+ * when nothing is recorded or @name is another attribute.
+ */
+char *wiki_page_recorded(struct wiki *w, struct wiki_page *p, const char *name);
 const char *wiki_page_state_name(enum wiki_page_state s);
 
 /* Detaches @wt if still attached: true means the caller now owns the reply. */

@@ -80,6 +80,7 @@ struct page_array {
 	struct wrepo *repo;		/* immutable */
 	struct page_array *prev, *next; /* every live array, in w->arrays: w->lock */
 	size_t refs;			/* w->lock */
+	struct xrepo *group;		/* a group's analysis the keys were made from: immutable */
 	size_t n;			/* immutable */
 	struct wpage pages[];
 };
@@ -99,17 +100,19 @@ struct wrepo {
 	char git_dir[4096];
 	struct plan *plan;
 	struct page_array *pages; /* the current array: holds a reference */
+	struct xrepo *group;	  /* a group's analysis, installed with its plan */
 	int err;
 	int64_t failed_at;
 	char *error;
 	int64_t last_sync_ms;
 	struct wiki_waiter *waiters;
 	uint64_t tokens_in, tokens_out, generated, calls; /* counters */
+	/* citations of the pages this mount generated, verified or not */
+	uint64_t citations_verified, citations_unresolved;
 	/* atomics, written by the clone cache during a sync */
 	struct clone_progress prog;
-	/* facts of the current commit, loaded lazily by workers */
+	/* serialises loading this repository's facts (w->facts_lru holds them) */
 	pthread_mutex_t facts_lock;
-	struct repo_facts *facts; /* facts_lock */
 };
 
 struct err_line {
@@ -119,6 +122,7 @@ struct err_line {
 
 #define WIKI_ERRORS_MAX	    256
 #define WIKI_FLIGHT_BUCKETS 4096
+#define WIKI_FACTS_KEPT	    2 /* facts held in memory, whole mount */
 
 struct wiki {
 	/* set by wiki_new(), read-only after */
@@ -135,6 +139,8 @@ struct wiki {
 	int64_t started_ms;
 	size_t nrepos;
 	struct wrepo *repos;
+	/* the facts last used (on disk otherwise); its own lock, a leaf */
+	struct facts_lru *facts_lru;
 
 	pthread_mutex_t lock;
 	pthread_cond_t hk_cond; /* wakes the housekeeper (stopping); with lock */
@@ -190,6 +196,19 @@ void wiki_flight_start(struct wiki *w, struct wpage *p, struct gen_job *job);
 void wiki_flight_end(struct wiki *w, struct wpage *p);
 /* Chains the waiters of every page with a job in front of @head (shutdown). */
 struct wiki_waiter *wiki_flight_waiters_take(struct wiki *w, struct wiki_waiter *head);
+
+/* group.c: a group of repositories (conf_repo.group). */
+/*
+ * One sync of group @g: brings every member up to date (clone or fetch,
+ * @flags as clone_cache_sync()), analyses them and plans the group's pages.
+ * Sets *@plan, *@x (a reference each) and @res->commit (the members'
+ * commits, hashed). Blocking; w->lock not held. 0 or -errno with @err set.
+ */
+int wiki_group_sync(struct wiki *w, struct wrepo *g, unsigned flags, struct plan **plan,
+		    struct xrepo **x, struct clone_result *res, struct wf_err *err);
+/* What identifies a group page in place of a commit: the digest of what it shows. */
+void wiki_group_page_digest(const struct xrepo *x, const struct plan *plan,
+			    const struct plan_page *pp, char out[65]);
 
 /* page.c: page arrays, and the state of a page. */
 /* "REPO/SLUG.md", for messages. No lock. */

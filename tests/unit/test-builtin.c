@@ -264,7 +264,7 @@ static void test_prompt_no_descriptors(struct repo_facts *f, struct plan *p, con
 	}
 	buf_init(&sys, 1 << 20);
 	buf_init(&user, 4 << 20);
-	r = prompt_build(&req, c, &sys, &user, &e);
+	r = prompt_build(&req, c, &sys, &user, NULL, &e);
 	ok(r == 0 && strstr(buf_str(&user), "### src/core/core.c"),
 	   "a module prompt quotes the module's sources (%s)", e.msg);
 	buf_reset(&sys);
@@ -275,7 +275,7 @@ static void test_prompt_no_descriptors(struct repo_facts *f, struct plan *p, con
 	setrlimit(RLIMIT_NOFILE, &low);
 	while (n < (int)ARRAY_SIZE(fds) && (fds[n] = open("/dev/null", O_RDONLY | O_CLOEXEC)) >= 0)
 		n++;
-	r = prompt_build(&req, c, &sys, &user, &e);
+	r = prompt_build(&req, c, &sys, &user, NULL, &e);
 	while (n > 0)
 		close(fds[--n]);
 	setrlimit(RLIMIT_NOFILE, &old);
@@ -329,6 +329,8 @@ static void test_demo(void)
 	is_str(facts_commit_id(f), head, "facts commit id");
 	for (size_t i = 0; i < p->n; i++) {
 		pages[i] = gen(f, p, p->pages[i].slug, url, NULL);
+		if (pages[i] && getenv("DUMP_DEMO"))
+			diag("%s", pages[i]);
 		ok(pages[i] != NULL, "page %s generated", p->pages[i].slug);
 		if (!pages[i])
 			continue;
@@ -382,7 +384,7 @@ static void test_demo(void)
 		HAS(arch, buf, "Go import edge gosrc -> py");
 		snprintf(buf, sizeof(buf), "m%d -->|", node_of(arch, "tests"));
 		HAS(arch, buf, "Python import edge from tests");
-		HAS(arch, "method `App.main` in [java/com/acme/App.java:6]",
+		HAS(arch, "method App.main — [java/com/acme/App.java:6]",
 		    "Java entry point listed");
 	}
 	{
@@ -419,14 +421,14 @@ static void test_demo(void)
 			{ "Module-gosrc", "method `Server.Start` — [gosrc/server.go:11]" },
 			{ "Module-gosrc", "func `NewServer` — [gosrc/server.go:15]" },
 			{ "Module-py", "class `App` — [py/app.py:4]" },
-			{ "Module-py", "def `main` — [py/app.py:8]" },
-			{ "Module-rs", "mod `parser` — [rs/lib.rs:1]" },
+			{ "Module-py", "function `main` — [py/app.py:8]" },
+			{ "Module-py", "method `App.run` — [py/app.py:5]" },
 			{ "Module-rs", "struct `Config` — [rs/lib.rs:4]" },
-			{ "Module-rs", "fn `run` — [rs/lib.rs:7]" },
-			{ "Module-rs", "impl `Parser` — [rs/parser.rs:2]" },
+			{ "Module-rs", "function `run` — [rs/lib.rs:7]" },
+			{ "Module-rs", "implementation `Parser` — [rs/parser.rs:2]" },
 			{ "Module-web", "function `start` — [web/index.js:3]" },
 			{ "Module-web", "class `Widget` — [web/index.js:4]" },
-			{ "Module-web", "const `x` — [web/lib/util.js:1]" },
+			{ "Module-web", "constant `x` — [web/lib/util.js:1]" },
 			{ "Module-java", "class `App` — [java/com/acme/App.java:5]" },
 			{ "Module-java", "method `App.main` — [java/com/acme/App.java:6]" },
 			{ "Module-scripts", "function `build` — [scripts/build.sh:2]" },
@@ -435,7 +437,14 @@ static void test_demo(void)
 
 		for (size_t i = 0; i < ARRAY_SIZE(want); i++)
 			HAS(PAGE(want[i].slug), want[i].text, "%s: %s", want[i].slug, want[i].text);
-		ok(!has(PAGE("Module-py"), "`run`"), "methods are not top-level Python symbols");
+		{
+			const char *rs = PAGE("Module-rs");
+			const char *pub = rs ? strstr(rs, "struct `Config`") : NULL;
+			const char *in = rs ? strstr(rs, "module `parser` — [rs/lib.rs:1]") : NULL;
+
+			ok(pub && in && pub < in,
+			   "public symbols (line 4) before internal ones (line 1)");
+		}
 	}
 	{
 		const struct facts_import *im;
