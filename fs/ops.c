@@ -27,11 +27,8 @@
 
 #define XATTR_PREFIX "user.wikifs."
 
-/*
- * Every open handle starts with a head on one list (fs->handles), so that
- * handles the kernel never released (the session ended first) are freed at
- * exit.
- */
+/* Every open handle starts with a head on one list (fs->handles), so that handles
+ * the kernel never released (the session ended first) are freed at exit. */
 enum fh_kind { FH_PAGE, FH_CTL, FH_DIR };
 
 struct fh_head {
@@ -742,10 +739,8 @@ static void fs_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t
 	if (page && !strncmp(name, XATTR_PREFIX, strlen(XATTR_PREFIX)))
 		recorded = wiki_page_recorded(fs->wiki, n->page, name + strlen(XATTR_PREFIX));
 	fs_node_put(fs, n);
-	/*
-	 * No security labels here: say so with EOPNOTSUPP, which ls -l
-	 * remembers per filesystem, instead of one round trip per file.
-	 */
+	/* No security labels here: say so with EOPNOTSUPP, which ls -l remembers
+	 * per filesystem, instead of one round trip per file. */
 	if (!strncmp(name, "security.", 9) || !strncmp(name, "trusted.", 8)) {
 		fuse_reply_err(req, EOPNOTSUPP);
 		return;

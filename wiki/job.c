@@ -80,7 +80,7 @@ static int job_generate(void *ctx, void *wstate, void *payload, unsigned attempt
 	}
 	req = (struct gen_request){
 		.repo_name = r->cr->name,
-		.url = r->id_url, /* a prompt never carries the password */
+		.url = r->id_url,		   /* a prompt never carries the password */
 		.git_dir = group ? NULL : git_dir, /* a group has no tree of its own */
 		.commit = p->pages_plan->commit,
 		.plan = p->pages_plan,
