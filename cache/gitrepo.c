@@ -142,6 +142,32 @@ int gitrepo_open_commit(git_repository **repo, git_commit **commit, const char *
 	return r;
 }
 
+int gitrepo_commit_describe(const char *git_dir, const char *commit, int64_t *time, char *head,
+			    size_t n, struct wf_err *err)
+{
+	git_repository *repo;
+	git_commit *cm;
+	git_reference *ref = NULL;
+	const char *target;
+	int r = gitrepo_open_commit(&repo, &cm, git_dir, commit, err);
+
+	if (r < 0)
+		return r;
+	*time = (int64_t)git_commit_time(cm);
+	if (head && n) {
+		head[0] = '\0';
+		if (git_reference_lookup(&ref, repo, "HEAD") == 0 &&
+		    git_reference_type(ref) == GIT_REFERENCE_SYMBOLIC &&
+		    (target = git_reference_symbolic_target(ref)) &&
+		    !strncmp(target, "refs/heads/", 11))
+			snprintf(head, n, "%s", target + 11);
+	}
+	git_reference_free(ref);
+	git_commit_free(cm);
+	git_repository_free(repo);
+	return 0;
+}
+
 struct frame {
 	git_tree *tree;
 	size_t idx, pathlen;

@@ -66,6 +66,15 @@ int gitrepo_open_commit(struct git_repository **repo, struct git_commit **commit
 			const char *git_dir, const char *rev, struct wf_err *err);
 
 /*
+ * What a person asks of a clone's commit: its committer time (seconds
+ * since the epoch, as git log --format=%ct) into *@time, and, if @head is
+ * not NULL, the branch the clone's HEAD names ("main"; "" if HEAD is
+ * detached or unborn) into @head (@n bytes). 0 or -errno with @err filled.
+ */
+int gitrepo_commit_describe(const char *git_dir, const char *commit, int64_t *time, char *head,
+			    size_t n, struct wf_err *err);
+
+/*
  * Calls @fn for every entry of the tree of @commit in @git_dir, depth
  * first: a directory (mode GITREPO_MODE_TREE) comes just before everything
  * below it, so the entries below one directory are contiguous. @path is

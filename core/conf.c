@@ -70,6 +70,8 @@ static const struct conf_key conf_keys[] = {
 	  "page jobs queued at once, whole mount" },
 	{ "wikifs", "failure_backoff", T_UINT, OFF(failure_backoff), "30", 0, 86400, NULL,
 	  "seconds a failed page answers EIO before the next open retries" },
+	{ "wikifs", "max_versions", T_UINT, OFF(max_versions), "16", 1, 4096, NULL,
+	  "version directories (REPO@REF) kept in memory per repository, LRU" },
 	{ "wikifs", "log_file", T_PATH, OFF(log_file), "", 0, 0, NULL,
 	  "log here instead of syslog when daemonized" },
 	{ "wikifs", "log_level", T_STR, OFF(log_level), "info", 0, 0, "error|warning|info|debug",
@@ -351,7 +353,7 @@ int conf_repo_name_valid(const char *name)
 	for (const char *s = name; *s; s++) {
 		unsigned char ch = (unsigned char)*s;
 
-		if (ch < 0x20 || ch == 0x7f || ch == '\\')
+		if (ch < 0x20 || ch == 0x7f || ch == '\\' || ch == '@')
 			return 0;
 	}
 	/* a directory name and a string in progress.json: it must be UTF-8 */
@@ -563,6 +565,14 @@ static void parse_line(struct parser *p, char *s, unsigned line, char **section,
 				     "%d",
 				     group ? "group" : "repository", name, strlen(name),
 				     REPO_NAME_MAX);
+				*bad_section = true;
+				return;
+			}
+			if (strchr(name, '@')) {
+				perr(p, line,
+				     "bad repository name \"%s\": '@' is reserved for versions "
+				     "(REPO@REF)",
+				     name);
 				*bad_section = true;
 				return;
 			}

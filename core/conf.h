@@ -57,6 +57,7 @@ struct conf {
 	uint64_t token_budget;	     /* 0 = unlimited */
 	unsigned queue_max;	     /* queued page jobs, whole mount */
 	unsigned failure_backoff;    /* seconds a failed page answers EIO before a retry */
+	unsigned max_versions;	     /* version directories (REPO@REF) kept per repository */
 	char *log_file;		     /* NULL = syslog when daemonized */
 	char *log_level;
 	bool allow_other;

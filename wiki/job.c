@@ -159,8 +159,15 @@ static int job_claimed(void *ctx, void *wstate, void *payload, unsigned attempt,
 static int job_run(void *ctx, void *wstate, void *payload, unsigned attempt, struct gen_err *gerr)
 {
 	char path[4096], line[1024];
+	struct wiki *w = ctx;
 	int r = job_claimed(ctx, wstate, payload, attempt, gerr);
 
+	if (r < 0 && r != -ECANCELED && r != -ESHUTDOWN) {
+		pthread_mutex_lock(&w->lock);
+		wiki_metrics_error_locked(&w->metrics, r, gerr->budget,
+					  gerr->resource || gen_err_fd_shortage(r, gerr));
+		pthread_mutex_unlock(&w->lock);
+	}
 	if (r < 0 && gen_err_fd_shortage(r, gerr)) {
 		wiki_page_path(payload, path, sizeof(path));
 		snprintf(line, sizeof(line), "attempt %u: %s", attempt, gerr->e.msg);
@@ -204,6 +211,7 @@ static void job_finished(void *ctx, void *payload, int err, const char *msg, uns
 			w->first_finish_ms = now_ms();
 		w->last_finish_ms = now_ms();
 		w->finished_times_n++;
+		wiki_metrics_finished_locked(&w->metrics, w->last_finish_ms);
 	} else if (err != -ECANCELED && err != -ESHUTDOWN) {
 		snprintf(line, sizeof(line), "failed after %u attempt%s: %s", attempts,
 			 attempts == 1 ? "" : "s", msg && *msg ? msg : strerror(-err));

@@ -34,7 +34,9 @@ const char *wiki_page_state_name(enum wiki_page_state s)
 
 void wiki_page_path(const struct wpage *p, char *out, size_t n)
 {
-	snprintf(out, n, "%s/%s.md", p->repo->cr->name, p->pp->slug);
+	const char *view = p->array->label ? p->array->label : p->repo->cr->name;
+
+	snprintf(out, n, "%s/%s.md", view, p->pp->slug);
 }
 
 static struct wpage *wpage_of(struct wiki_page *p)
@@ -42,14 +44,18 @@ static struct wpage *wpage_of(struct wiki_page *p)
 	return (struct wpage *)p;
 }
 
-/* A new array with one reference (the repository's), listed. w->lock held. */
-struct page_array *wiki_page_array_new(struct wrepo *r, struct plan *plan)
+/* A new array with one reference (its owner's), listed. w->lock held. */
+struct page_array *wiki_page_array_new(struct wrepo *r, struct plan *plan, const char *label)
 {
 	struct page_array *a = calloc(1, sizeof(*a) + plan->n * sizeof(struct wpage));
 	const struct conf *c = r->w->c;
 
 	if (!a)
 		return NULL;
+	if (label && !(a->label = strdup(label))) {
+		free(a);
+		return NULL;
+	}
 	a->repo = r;
 	a->refs = 1;
 	a->group = xrepo_ref(r->group);
@@ -95,6 +101,7 @@ void wiki_page_array_free(struct page_array *a)
 		plan_unref(a->pages[i].pages_plan);
 	}
 	xrepo_unref(a->group);
+	free(a->label);
 	free(a);
 }
 
@@ -189,10 +196,10 @@ int wiki_page_submit_locked(struct wiki *w, struct wpage *p, enum gen_prio prio,
 	return 1;
 }
 
-void wiki_page_prefetch_all_locked(struct wiki *w, struct wrepo *r)
+void wiki_page_prefetch_all_locked(struct wiki *w, struct page_array *a)
 {
-	for (size_t i = 0; r->pages && i < r->pages->n; i++) {
-		struct wpage *p = &r->pages->pages[i];
+	for (size_t i = 0; a && i < a->n; i++) {
+		struct wpage *p = &a->pages[i];
 
 		if (!wiki_flight_owner(w, p) && page_cache_lookup(w->pc, &p->key, NULL) < 0)
 			wiki_page_submit_locked(w, p, GEN_PRIO_PREFETCH, NULL);
@@ -222,6 +229,11 @@ void wiki_page_unref(struct wiki *w, struct wiki_page *p)
 const char *wiki_page_slug(const struct wiki_page *p)
 {
 	return ((const struct wpage *)p)->pp->slug;
+}
+
+int64_t wiki_page_time(const struct wiki_page *p)
+{
+	return ((const struct wpage *)p)->array->commit_time;
 }
 
 static int open_cached(struct wiki *w, struct wpage *p, struct wiki_open *o)

@@ -27,11 +27,6 @@
 #include <errno.h>
 #include <string.h>
 
-struct sync_task {
-	struct wrepo *r;
-	unsigned flags;
-};
-
 /*
  * The URL that identifies the repository's pages and plans: without its
  * password, so that a changed password neither regenerates them nor reaches
@@ -115,8 +110,8 @@ static const char *planner_name(const struct conf *c, char *buf, size_t n)
  * llm the LLM proposes the pages; on any error the builtin plan is used and
  * the failure reported (it is tried again at the next sync).
  */
-static int load_plan(struct wiki *w, struct wrepo *r, const char *git_dir, const char *commit,
-		     struct plan **plan, struct wf_err *err)
+int wiki_repo_load_plan(struct wiki *w, struct wrepo *r, const char *git_dir, const char *commit,
+			struct plan **plan, struct wf_err *err)
 {
 	char pbuf[300], why[256];
 	const char *planner = planner_name(w->c, pbuf, sizeof(pbuf));
@@ -212,7 +207,7 @@ static int plan_install_locked(struct wiki *w, struct wrepo *r, struct plan **pl
 		xrepo_unref(r->group);
 		r->group = TAKE_PTR(*group);
 	}
-	a = wiki_page_array_new(r, *plan);
+	a = wiki_page_array_new(r, *plan, NULL);
 	if (!a) {
 		r->state = r->plan ? WIKI_REPO_READY : WIKI_REPO_FAILED;
 		return -ENOMEM;
@@ -222,6 +217,9 @@ static int plan_install_locked(struct wiki *w, struct wrepo *r, struct plan **pl
 	plan_unref(r->plan);
 	r->plan = TAKE_PTR(*plan);
 	*changed = r->state == WIKI_REPO_READY;
+	a->commit_time = res->commit_time;
+	r->commit_time = res->commit_time;
+	snprintf(r->head, sizeof(r->head), "%s", res->head);
 	snprintf(r->commit, sizeof(r->commit), "%s", res->commit);
 	snprintf(r->git_dir, sizeof(r->git_dir), "%s", res->git_dir);
 	r->state = WIKI_REPO_READY;
@@ -264,7 +262,7 @@ static void sync_failed_locked(struct wiki *w, struct wrepo *r, int ret, struct 
  */
 static void sync_task(void *data)
 {
-	struct sync_task *t = data;
+	struct wiki_sync_task *t = data;
 	struct wrepo *r = t->r;
 	struct wiki *w = r->w;
 	struct clone_result res;
@@ -274,21 +272,24 @@ static void sync_task(void *data)
 	struct page_array *dead = NULL;
 	struct wiki_waiter *waiters;
 	bool changed = false;
+	int64_t t0 = now_ms(), took;
 	int ret;
 
 	memset(&res, 0, sizeof(res));
 	if (r->cr->group) {
 		ret = wiki_group_sync(w, r, t->flags, &plan, &group, &res, &err);
+		took = now_ms() - t0;
 	} else {
 		ret =
 		    clone_cache_sync(w->cc, r->cr->url, r->cr->ref, t->flags, &r->prog, &res, &err);
+		took = now_ms() - t0;
 		if (ret == 0 && err.msg[0]) {
 			/* fetch failed, cached clone used */
 			wiki_error_report(w, r->cr->name, err.msg);
 			err.msg[0] = '\0';
 		}
 		if (ret == 0)
-			ret = load_plan(w, r, res.git_dir, res.commit, &plan, &err);
+			ret = wiki_repo_load_plan(w, r, res.git_dir, res.commit, &plan, &err);
 	}
 	if (ret == 0 && !r->cr->group)
 		steer_plan(w, r, res.git_dir, plan);
@@ -296,6 +297,8 @@ static void sync_task(void *data)
 	r->busy = false;
 	if (ret == -ENOENT && (t->flags & CLONE_OFFLINE)) {
 		waiters = warm_missed_locked(w, r);
+		if (!r->busy)
+			wiki_repo_next_locked(w, r);
 		pthread_mutex_unlock(&w->lock);
 		wiki_waiter_notify(waiters, -ESHUTDOWN);
 		plan_unref(plan);
@@ -304,6 +307,8 @@ static void sync_task(void *data)
 		return;
 	}
 	r->last_sync_ms = now_ms();
+	if (res.fetched)
+		wiki_metrics_clone_locked(&w->metrics, took);
 	if (ret < 0) {
 		sync_failed_locked(w, r, ret, &err);
 	} else {
@@ -314,14 +319,15 @@ static void sync_task(void *data)
 	}
 	if (ret == 0 && r->prefetch_pending) {
 		r->prefetch_pending = false;
-		wiki_page_prefetch_all_locked(w, r);
+		wiki_page_prefetch_all_locked(w, r->pages);
+	}
+	if (ret == 0 && res.fetched && r->versions) {
+		/* branch versions move with a fetch of the repository only */
+		r->branches_moved = true;
+		r->versions_pending = true;
 	}
 	waiters = wiki_waiter_take(&r->waiters);
-	if (r->refresh_pending && !w->stopping) {
-		/* a refresh asked while this sync ran: it may predate the news */
-		r->refresh_pending = false;
-		wiki_repo_sync_locked(w, r, CLONE_FETCH);
-	}
+	wiki_repo_next_locked(w, r);
 	pthread_mutex_unlock(&w->lock);
 
 	wiki_page_array_free(dead);
@@ -335,28 +341,62 @@ static void sync_task(void *data)
 	free(t);
 }
 
-/* Starts a sync task unless one runs. w->lock held. */
+/*
+ * Starts a sync task unless one runs; one asked meanwhile waits for it
+ * (wiki_repo_next_locked). A main sync and the versions task never run at
+ * once: both may fetch into the one clone. w->lock held.
+ */
 int wiki_repo_sync_locked(struct wiki *w, struct wrepo *r, unsigned flags)
 {
-	struct sync_task *t;
+	bool versions = flags & WIKI_SYNC_VERSIONS;
+	struct wiki_sync_task *t;
 	int ret;
 
-	if (r->busy)
+	if (r->busy) {
+		if (versions)
+			r->versions_pending = true;
+		else if (r->versions_running && !(flags & CLONE_OFFLINE))
+			r->main_pending = true; /* a running main sync answers it already */
 		return 0;
+	}
 	t = calloc(1, sizeof(*t));
 	if (!t)
 		return -ENOMEM;
 	t->r = r;
 	t->flags = flags;
-	ret = workq_submit(w->syncq, sync_task, t);
+	ret = workq_submit(w->syncq, versions ? w->version_task : sync_task, t);
 	if (ret < 0) {
 		free(t);
 		return ret;
 	}
 	r->busy = true;
-	if (r->state != WIKI_REPO_READY)
+	r->versions_running = versions;
+	if (versions)
+		r->versions_pending = false;
+	else
+		r->main_pending = false;
+	if (!versions && r->state != WIKI_REPO_READY)
 		r->state = WIKI_REPO_CLONING;
 	return 0;
+}
+
+/*
+ * What was asked while the last task ran, in turn: a refresh (it may
+ * postdate that task's fetch), a main sync someone waits for, the
+ * versions. w->lock held, r->busy clear.
+ */
+void wiki_repo_next_locked(struct wiki *w, struct wrepo *r)
+{
+	if (w->stopping || r->busy)
+		return;
+	if (r->refresh_pending) {
+		r->refresh_pending = false;
+		wiki_repo_sync_locked(w, r, CLONE_FETCH);
+	} else if (r->main_pending) {
+		wiki_repo_sync_locked(w, r, 0);
+	} else if (r->versions_pending) {
+		wiki_repo_sync_locked(w, r, WIKI_SYNC_VERSIONS);
+	}
 }
 
 int wiki_repo_want(struct wiki *w, size_t repo, struct wiki_waiter *wt)
@@ -399,6 +439,32 @@ struct plan *wiki_repo_plan(struct wiki *w, size_t repo)
 		p = plan_ref(w->repos[repo].plan);
 	pthread_mutex_unlock(&w->lock);
 	return p;
+}
+
+static const char *const repo_state_names[] = { "new", "cloning", "ready", "failed" };
+
+const char *wiki_repo_state_name(enum wiki_repo_state s)
+{
+	return (unsigned)s < ARRAY_SIZE(repo_state_names) ? repo_state_names[s] : "?";
+}
+
+void wiki_repo_info(struct wiki *w, size_t repo, struct wiki_repo_info *info)
+{
+	const struct wrepo *r = &w->repos[repo];
+	const char *ref;
+
+	memset(info, 0, sizeof(*info));
+	pthread_mutex_lock(&w->lock);
+	info->state = r->state;
+	info->commit_time = r->commit_time;
+	snprintf(info->commit, sizeof(info->commit), "%s", r->commit);
+	ref = r->cr->ref && *r->cr->ref ? r->cr->ref : r->head;
+	snprintf(info->ref, sizeof(info->ref), "%s", *ref ? ref : "HEAD");
+	if (r->state == WIKI_REPO_FAILED && r->error) {
+		snprintf(info->error, sizeof(info->error), "%s", r->error);
+		url_redact_text(info->error, sizeof(info->error));
+	}
+	pthread_mutex_unlock(&w->lock);
 }
 
 void wiki_repo_error(struct wiki *w, size_t repo, char *out, size_t n)

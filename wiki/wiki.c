@@ -8,12 +8,15 @@
  * and frees every page array, those a forgotten reference still holds
  * included.
  *
- * The engine's files, each calling only those before it: waiter.c (parked
- * requests), errors.c (failures remembered), budget.c (calls and tokens),
- * flight.c (one job per key), page.c (page versions; what a reader asks of
- * a page), repo.c (sync and plans), job.c (what a worker does for a page),
- * control.c (control commands), report.c (.wikifs/progress,
- * progress.json, errors), wiki.c. The types they share and the lock order
+ * The engine's files, each calling only those before it: metrics.c
+ * (counters only the metrics show), waiter.c (parked requests), errors.c
+ * (failures remembered), budget.c (calls and tokens), flight.c (one job
+ * per key), page.c (page versions; what a reader asks of a page), group.c
+ * (groups of repositories), repo.c (sync and plans), job.c (what a worker
+ * does for a page), control.c (control commands), version.c (REPO@REF
+ * version directories; repo.c starts its task through w->version_task),
+ * report.c (.wikifs/progress, progress.json, errors), report_metrics.c
+ * (.wikifs/metrics), wiki.c. The types they share and the lock order
  * are in wiki_int.h.
  */
 #include "wiki_int.h"
@@ -23,6 +26,10 @@
 #include <errno.h>
 #include <string.h>
 
+/*
+ * Fetches each ready repository every refresh_interval seconds, and tells
+ * fs/ of the versions dropped (version.c).
+ */
 static void *housekeeper(void *data)
 {
 	struct wiki *w = data;
@@ -32,12 +39,21 @@ static void *housekeeper(void *data)
 		struct timespec ts = deadline_ts(now_ms() + 1000);
 		int64_t now = now_ms();
 
+		struct wversion *dropped = TAKE_PTR(w->dropped);
+
 		for (size_t i = 0; i < w->nrepos && w->c->refresh_interval; i++) {
 			struct wrepo *r = &w->repos[i];
 
 			if (r->state == WIKI_REPO_READY && !r->busy &&
 			    now - r->last_sync_ms >= (int64_t)w->c->refresh_interval * 1000)
 				wiki_repo_sync_locked(w, r, CLONE_FETCH);
+		}
+		if (dropped) {
+			/* fs/ may block here till the lookups parked in a directory are answered */
+			pthread_mutex_unlock(&w->lock);
+			wiki_version_dropped_notify(w, dropped, true);
+			pthread_mutex_lock(&w->lock);
+			continue;
 		}
 		pthread_cond_timedwait(&w->hk_cond, &w->lock, &ts);
 	}
@@ -173,6 +189,7 @@ int wiki_new(struct wiki **ret, const struct conf *c, const struct backend_ops *
 	if (ev)
 		w->ev = *ev;
 	w->started_ms = now_ms();
+	w->version_task = wiki_version_task;
 	pthread_mutex_init(&w->lock, NULL);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -211,8 +228,10 @@ void wiki_shutdown(struct wiki *w)
 	 * stopped below. Page waiters hang only on pages with a job, all of
 	 * them in w->flights (those of older versions too).
 	 */
-	for (size_t i = 0; i < w->nrepos; i++)
+	for (size_t i = 0; i < w->nrepos; i++) {
 		waiters = wiki_waiter_chain(waiters, &w->repos[i].waiters);
+		waiters = wiki_version_waiters_take(&w->repos[i], waiters);
+	}
 	waiters = wiki_flight_waiters_take(w, waiters);
 	pthread_mutex_unlock(&w->lock);
 	wiki_waiter_notify(waiters, -ESHUTDOWN);
@@ -240,8 +259,11 @@ void wiki_free(struct wiki *w)
 		w->arrays = a->next;
 		wiki_page_array_free(a);
 	}
-	for (size_t i = 0; i < w->nrepos; i++)
+	wiki_version_dropped_notify(w, TAKE_PTR(w->dropped), false); /* frees them */
+	for (size_t i = 0; i < w->nrepos; i++) {
+		wiki_version_free_all(&w->repos[i]);
 		wiki_repo_done(&w->repos[i]);
+	}
 	facts_lru_free(w->facts_lru);
 	wiki_error_done(w);
 	if (w->ops && w->ops->done && w->bstate)
