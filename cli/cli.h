@@ -14,5 +14,7 @@ int cli_status_main(int argc, char **argv);
 int cli_check_config_main(int argc, char **argv);
 /* "wikifs prefetch [--no-wait] PATH": queues PATH, draws a progress bar. */
 int cli_prefetch_main(int argc, char **argv);
+/* "wikifs store init|status|prune [--older-than DAYS] -c CONFIG": the shared store. */
+int cli_store_main(int argc, char **argv);
 
 #endif

@@ -78,6 +78,14 @@ static const struct conf_key conf_keys[] = {
 	  "error | warning | info | debug" },
 	{ "wikifs", "allow_other", T_BOOL, OFF(allow_other), "false", 0, 0, NULL,
 	  "let other users see the mount (needs user_allow_other)" },
+	{ "wikifs", "store", T_ENUM, OFF(store), "none", 0, 0, "none|postgresql",
+	  "shared page store for a fleet of mounts: none | postgresql" },
+	{ "wikifs", "store_conninfo_env", T_STR, OFF(store_conninfo_env), "", 0, 0, NULL,
+	  "name of the variable with the libpq connection string" },
+	{ "wikifs", "store_timeout", T_UINT, OFF(store_timeout), "5", 1, 300, NULL,
+	  "seconds a store round trip may take before it counts as down" },
+	{ "wikifs", "store_lease", T_UINT, OFF(store_lease), "60", 2, 3600, NULL,
+	  "seconds a claimed job's lease lasts unless its host renews it" },
 
 	{ "generator", "backend", T_ENUM, OFF(backend), "builtin", 0, 0,
 	  "builtin|openai|anthropic|command", "builtin | openai | anthropic | command" },
@@ -790,6 +798,11 @@ static void finish(struct parser *p)
 		     "planner = llm needs backend = openai or anthropic");
 	if (c->repo_page_workers > c->page_workers)
 		c->repo_page_workers = c->page_workers;
+	if (c->store == CONF_STORE_POSTGRESQL &&
+	    (!c->store_conninfo_env || !*c->store_conninfo_env))
+		perr(p, key_line(p, "wikifs", "store"),
+		     "store = postgresql needs 'store_conninfo_env', the name of the environment "
+		     "variable holding the connection string");
 }
 
 int conf_load(struct conf **ret, const char *path, char *const *overrides, size_t n_overrides,

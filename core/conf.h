@@ -17,6 +17,7 @@
 
 enum conf_backend { BACKEND_BUILTIN, BACKEND_OPENAI, BACKEND_ANTHROPIC, BACKEND_COMMAND };
 enum conf_planner { PLANNER_BUILTIN, PLANNER_LLM };
+enum conf_store { CONF_STORE_NONE, CONF_STORE_POSTGRESQL };
 
 /*
  * A [repo NAME] section, or a [group NAME] of repositories shown as one
@@ -61,6 +62,10 @@ struct conf {
 	char *log_file;		     /* NULL = syslog when daemonized */
 	char *log_level;
 	bool allow_other;
+	enum conf_store store;	  /* the shared page store, optional */
+	char *store_conninfo_env; /* names the variable with the libpq connection string */
+	unsigned store_timeout;	  /* seconds a store round trip may take */
+	unsigned store_lease;	  /* seconds of a claimed job's lease */
 
 	/* [generator] */
 	enum conf_backend backend;

@@ -3,10 +3,12 @@
  * What the generation queue runs for a page: the callbacks gen/queue.c is
  * handed (wiki_job_ops). An attempt first claims the page across the
  * processes sharing the cache directory, so a page another daemon is
- * generating is waited for and found, not made twice; then it charges the
- * budget, generates from the repository's facts at the page's own commit,
- * checks the page's citations, records them and the backend's sources
- * (page_meta.h) and commits the bytes to the page cache. When the job is over, whatever
+ * generating is waited for and found, not made twice; then asks the shared
+ * store, if any (fleet.c: found there, claimed for the fleet, or parked
+ * while another host makes it); then it charges the budget, generates from
+ * the repository's facts at the page's own commit, checks the page's
+ * citations, records them and the backend's sources (page_meta.h) and
+ * commits the bytes to the page cache. When the job is over, whatever
  * its outcome, job_finished() records it, ends the flight, raises
  * page_ready (before the waiters hear: no stale size survives them),
  * answers the waiters and drops the job's reference to the page's array.
@@ -46,19 +48,16 @@ static void job_record_meta(struct wiki *w, struct wpage *p, const struct buf *o
 	pthread_mutex_unlock(&w->lock);
 }
 
-/* One attempt at generating page @payload, the claim held. */
-static int job_generate(void *ctx, void *wstate, void *payload, unsigned attempt,
+/* One attempt at generating page @p into @out, the claim held. */
+static int job_generate(struct wiki *w, void *wstate, struct wpage *p, struct buf *out,
 			struct gen_err *gerr)
 {
-	struct wiki *w = ctx;
-	struct wpage *p = payload;
 	struct wrepo *r = p->repo;
 	struct gen_usage usage = { 0 };
 	struct gen_request req;
 	struct repo_facts *facts;
 	const struct xrepo *group;
 	char git_dir[4096], why[256];
-	struct buf out;
 	int ret;
 
 	pthread_mutex_lock(&w->lock);
@@ -88,26 +87,24 @@ static int job_generate(void *ctx, void *wstate, void *payload, unsigned attempt
 		.facts = facts,
 		.group = group,
 	};
-	buf_init(&out, PAGE_MAX_BYTES);
-	ret = w->ops->generate(w->bstate, wstate, &req, &out, &usage, gerr);
-	if (ret == 0 && out.len == 0) {
+	ret = w->ops->generate(w->bstate, wstate, &req, out, &usage, gerr);
+	if (ret == 0 && out->len == 0) {
 		gerr->retryable = true;
 		ret =
 		    wf_err_set(&gerr->e, -EIO, "backend '%s' returned an empty page", w->ops->name);
 	}
 	if (ret == 0)
-		ret = page_check(&out, w->ops->name, gerr); /* text, whatever the backend */
+		ret = page_check(out, w->ops->name, gerr); /* text, whatever the backend */
 	if (ret == 0)
-		job_record_meta(w, p, &out, facts, usage.deps);
+		job_record_meta(w, p, out, facts, usage.deps);
 	if (ret == 0) {
-		ret = page_cache_commit(w->pc, &p->key, out.data, out.len);
+		ret = page_cache_commit(w->pc, &p->key, out->data, out->len);
 		if (ret < 0) {
 			gerr->retryable = false;
 			wf_err_set(&gerr->e, ret, "cannot write the page cache: %s",
 				   strerror(-ret));
 		}
 	}
-	buf_done(&out);
 	facts_unref(facts);
 	free(usage.deps);
 
@@ -115,7 +112,28 @@ static int job_generate(void *ctx, void *wstate, void *payload, unsigned attempt
 	wiki_budget_spend_locked(w, r, &usage);
 	p->running = false;
 	pthread_mutex_unlock(&w->lock);
-	(void)attempt;
+	return ret;
+}
+
+/*
+ * One attempt through the shared store, if there is one: the page from the
+ * store, or generated here for the fleet (claimed) or alone (no store, or
+ * the store away), or parked while another host makes it.
+ */
+static int job_fleet(struct wiki *w, void *wstate, struct wpage *p, unsigned attempt,
+		     struct gen_err *gerr)
+{
+	int claimed, ret = wiki_fleet_acquire(w, p, &claimed, gerr);
+	struct buf out;
+
+	if (ret == FLEET_FOUND)
+		return 0;
+	if (ret != FLEET_OFF && ret != FLEET_LOCAL && ret != FLEET_CLAIMED)
+		return ret; /* parked, or failed in the fleet */
+	buf_init(&out, PAGE_MAX_BYTES);
+	ret = job_generate(w, wstate, p, &out, gerr);
+	wiki_fleet_finish(w, p, claimed, ret, attempt, gerr, &out);
+	buf_done(&out);
 	return ret;
 }
 
@@ -134,7 +152,7 @@ static int job_claimed(void *ctx, void *wstate, void *payload, unsigned attempt,
 	int ret = page_cache_claim(w->pc, &p->key, wait_ms, &claim);
 
 	if (ret == 0) {
-		ret = job_generate(ctx, wstate, payload, attempt, gerr);
+		ret = job_fleet(w, wstate, p, attempt, gerr);
 		page_cache_release(claim);
 	} else if (ret == 1) {
 		pthread_mutex_lock(&w->lock);

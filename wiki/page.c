@@ -137,7 +137,7 @@ enum wiki_page_state wiki_page_state_locked(struct wiki *w, struct wpage *p)
 	struct wpage *o = wiki_flight_owner(w, p);
 
 	if (o)
-		return o->running ? WIKI_PAGE_GENERATING : WIKI_PAGE_QUEUED;
+		return o->running || o->parked ? WIKI_PAGE_GENERATING : WIKI_PAGE_QUEUED;
 	if (page_cache_lookup(w->pc, &p->key, NULL) == 0)
 		return WIKI_PAGE_READY;
 	if (p->failed && wiki_error_fresh(w, p->failed_at))
@@ -157,15 +157,18 @@ int wiki_page_submit_locked(struct wiki *w, struct wpage *p, enum gen_prio prio,
 	if (wt && wt->cancelled)
 		return -EINTR;
 	if (o) {
-		if (prio == GEN_PRIO_INTERACTIVE)
+		if (prio == GEN_PRIO_INTERACTIVE) {
 			gen_queue_promote(w->q, o->job);
+			o->urgent = true;
+		}
 		if (wt)
 			wiki_waiter_attach(&o->waiters, wt);
 		return 1;
 	}
 	if (p->failed && wiki_error_fresh(w, p->failed_at))
 		return -EIO;
-	if (wiki_budget_exhausted_locked(w, why, sizeof(why))) {
+	/* with a shared store the page may cost nothing: the job checks before generating */
+	if (!w->fleet && wiki_budget_exhausted_locked(w, why, sizeof(why))) {
 		if (!p->error || strcmp(p->error, why)) {
 			char path[4096];
 
@@ -189,6 +192,7 @@ int wiki_page_submit_locked(struct wiki *w, struct wpage *p, enum gen_prio prio,
 		return r;
 	}
 	wiki_flight_start(w, p, job);
+	p->urgent = prio == GEN_PRIO_INTERACTIVE;
 	p->array->refs++; /* the job's, dropped when it finishes or is cancelled */
 	p->failed = false;
 	if (wt)

@@ -44,6 +44,7 @@ static void add_job(void *arg, const struct gen_job_info *info)
 	wiki_page_path(p, j->path, sizeof(j->path));
 	j->state = info->state == GEN_JOB_RUNNING      ? "generating"
 		   : info->state == GEN_JOB_RETRY_WAIT ? "retry-wait"
+		   : info->state == GEN_JOB_PARKED     ? "in-fleet" /* another host runs it */
 						       : "queued";
 	j->attempt = info->attempt;
 	j->elapsed_ms = info->elapsed_ms;
@@ -290,6 +291,7 @@ int wiki_report_text(struct wiki *w, struct buf *out)
 	if (r < 0)
 		return r;
 	text_totals(out, &s);
+	wiki_fleet_report_text(w, out);
 	text_repos(out, &s);
 	text_providers_jobs(out, &s);
 	wiki_snapshot_done(&s);
@@ -423,6 +425,7 @@ int wiki_report_json(struct wiki *w, struct buf *out)
 	cJSON_AddNumberToObject(o, "max_bytes", (double)s.pc.max_bytes);
 	cJSON_AddNumberToObject(o, "evicted", (double)s.pc.evicted);
 	cJSON_AddNumberToObject(o, "uptime_ms", (double)s.uptime_ms);
+	wiki_fleet_report_json(w, root);
 	text = cJSON_Print(root);
 	cJSON_Delete(root);
 	wiki_snapshot_done(&s);

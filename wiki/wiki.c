@@ -11,8 +11,8 @@
  * The engine's files, each calling only those before it: metrics.c
  * (counters only the metrics show), waiter.c (parked requests), errors.c
  * (failures remembered), budget.c (calls and tokens), flight.c (one job
- * per key), page.c (page versions; what a reader asks of a page), group.c
- * (groups of repositories), repo.c (sync and plans), job.c (what a worker
+ * per key), fleet.c (the shared store tier), page.c (page versions; what a
+ * reader asks of a page), group.c (groups of repositories), repo.c (sync and plans), job.c (what a worker
  * does for a page), control.c (control commands), version.c (REPO@REF
  * version directories; repo.c starts its task through w->version_task),
  * report.c (.wikifs/progress, progress.json, errors), report_metrics.c
@@ -204,6 +204,8 @@ int wiki_new(struct wiki **ret, const struct conf *c, const struct backend_ops *
 		r = caches_new(w, self, err);
 	if (r == 0)
 		r = threads_start(w, err);
+	if (r == 0)
+		r = wiki_fleet_new(w, err);
 	if (r < 0) {
 		wiki_free(w);
 		return r;
@@ -237,6 +239,7 @@ void wiki_shutdown(struct wiki *w)
 	wiki_waiter_notify(waiters, -ESHUTDOWN);
 	if (w->ops && w->ops->abort && w->bstate)
 		w->ops->abort(w->bstate);
+	wiki_fleet_stop(w); /* parks nothing more; a worker's store call ends within its deadline */
 	if (w->cc)
 		clone_cache_shutdown(w->cc);
 	if (w->pc)
@@ -252,6 +255,7 @@ void wiki_free(struct wiki *w)
 		pthread_join(w->housekeeper, NULL);
 	workq_free(w->syncq); /* sync tasks end fast: the clone cache is shut down */
 	gen_queue_free(w->q); /* queued jobs finish with -ESHUTDOWN, waiters told */
+	wiki_fleet_free(w);   /* the workers that used the store are gone */
 	/* the current arrays, and any a forgotten reference still holds */
 	while (w->arrays) {
 		struct page_array *a = w->arrays;

@@ -43,6 +43,8 @@
 
 struct wrepo;
 struct wversion;
+struct wiki_fleet;
+struct cJSON;
 
 /*
  * One page of one plan; its public handle is struct wiki_page (wiki.h).
@@ -64,6 +66,8 @@ struct wpage {
 	struct gen_job *job;
 	struct wpage *flight_next; /* chain in w->flights while job is set */
 	bool running;
+	bool parked; /* its job waits for another host's (fleet.c) */
+	bool urgent; /* someone waits for it: interactive, here or in the fleet */
 	bool found;  /* the job found the page made by another process */
 	bool failed; /* the last attempt failed; cleared when a new job starts */
 	int64_t failed_at;
@@ -148,6 +152,7 @@ struct wiki {
 	struct clone_cache *cc;
 	struct page_cache *pc;
 	struct gen_queue *q;
+	struct wiki_fleet *fleet; /* the shared store tier, NULL without one */
 	struct workq *syncq;
 	workq_fn version_task; /* wiki_version_task: repo.c starts it, version.c is above it */
 	pthread_t housekeeper;
@@ -214,6 +219,38 @@ void wiki_flight_start(struct wiki *w, struct wpage *p, struct gen_job *job);
 void wiki_flight_end(struct wiki *w, struct wpage *p);
 /* Chains the waiters of every page with a job in front of @head (shutdown). */
 struct wiki_waiter *wiki_flight_waiters_take(struct wiki *w, struct wiki_waiter *head);
+/* The page whose job is in flight for key @k, or NULL. */
+struct wpage *wiki_flight_find(struct wiki *w, const struct page_key *k);
+
+/*
+ * fleet.c: the shared store tier. w->lock not held by callers; it takes
+ * w->lock (then the queue's lock) itself, and its own leaf lock.
+ */
+enum {
+	FLEET_OFF = 2, /* no store configured: generate as ever */
+	FLEET_LOCAL,   /* the store is away: generate here, upload later */
+	FLEET_CLAIMED, /* this host runs the fleet's job: generate, then finish */
+	FLEET_FOUND,   /* the page came from the store, committed and pinned */
+};
+/* Sets up the tier if configured (store = postgresql); fails open when unreachable. */
+int wiki_fleet_new(struct wiki *w, struct wf_err *err);
+void wiki_fleet_stop(struct wiki *w); /* joins the store thread */
+void wiki_fleet_free(struct wiki *w); /* after the workers are gone */
+/*
+ * An attempt's store step, on a worker: FLEET_* above (*@attempt is the
+ * claim's for FLEET_CLAIMED), GEN_RUN_PARKED (another host runs the job),
+ * or -errno with @gerr (it failed in the fleet for good).
+ */
+int wiki_fleet_acquire(struct wiki *w, struct wpage *p, int *attempt, struct gen_err *gerr);
+/*
+ * After a generation that wiki_fleet_acquire() let run (@claimed: its
+ * attempt, 0 if local): stores @page (@ret 0) or gives the claim back,
+ * failed for the fleet when not retryable or this was @attempt = the last.
+ */
+void wiki_fleet_finish(struct wiki *w, struct wpage *p, int claimed, int ret, unsigned attempt,
+		       const struct gen_err *gerr, const struct buf *page);
+void wiki_fleet_report_text(struct wiki *w, struct buf *out);
+void wiki_fleet_report_json(struct wiki *w, struct cJSON *root);
 
 /* group.c: a group of repositories (conf_repo.group). */
 /*

@@ -237,6 +237,10 @@ static void test_values(void)
 static void test_errors(void)
 {
 	expect_err("unknown key", "[wikifs]\n\nfoo = 1\n", 3, "unknown key 'foo' in [wikifs]");
+	expect_err("store without its connection string", "[wikifs]\nstore = postgresql\n", 2,
+		   "store = postgresql needs 'store_conninfo_env'");
+	expect_err("unknown store", "[wikifs]\nstore = mysql\n", 2,
+		   "bad value \"mysql\" for 'store'");
 	expect_err("key of the other section", "[generator]\nretries = 2\n", 2,
 		   "unknown key 'retries' in [generator]");
 	expect_err("unknown section", "[wikifs]\n[bogus]\nx = 1\ny = 2\n", 2,
