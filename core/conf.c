@@ -375,54 +375,6 @@ int conf_repo_name_valid(const char *name)
 	return 1;
 }
 
-static bool url_is_supported(const char *url)
-{
-	static const char *const schemes[] = { "file://", "git://",	"http://",   "https://",
-					       "ssh://",  "git+ssh://", "ssh+git://" };
-	const char *colon;
-
-	for (size_t i = 0; i < ARRAY_SIZE(schemes); i++)
-		if (!strncmp(url, schemes[i], strlen(schemes[i])))
-			return url[strlen(schemes[i])] != '\0';
-	if (strstr(url, "://"))
-		return false;
-	/* scp-like "user@host:path" or "host:path" (a colon before any slash) */
-	colon = strchr(url, ':');
-	if (colon && (!strchr(url, '/') || colon < strchr(url, '/')))
-		return colon > url && colon[1] != '\0';
-	return true; /* a local path */
-}
-
-static bool url_is_local_relative(const char *url)
-{
-	const char *colon = strchr(url, ':');
-
-	if (url[0] == '/' || strstr(url, "://"))
-		return false;
-	return !(colon && (!strchr(url, '/') || colon < strchr(url, '/')));
-}
-
-/*
- * A relative local path resolves against the config file's directory. A
- * leading "./" is dropped and "." alone is the directory itself, so "url = ."
- * names the same clone as the directory's absolute path.
- */
-static char *absolute_url(const char *base_dir, const char *rel)
-{
-	char *r;
-
-	while (rel[0] == '.' && rel[1] == '/') {
-		rel += 2;
-		while (*rel == '/')
-			rel++;
-	}
-	if (!*rel || !strcmp(rel, "."))
-		return strdup(base_dir);
-	if (asprintf(&r, "%s/%s", base_dir, rel) < 0)
-		return NULL;
-	return r;
-}
-
 static struct conf_repo *repo_add(struct parser *p, const char *name, unsigned line, bool group)
 {
 	struct conf *c = p->c;
@@ -510,13 +462,13 @@ static void repo_set(struct parser *p, struct conf_repo *r, const char *key, con
 		}
 		if (!*v)
 			perr(p, line, "empty url in [repo %s]", r->name);
-		else if (!url_is_supported(v))
+		else if (!url_supported(v))
 			perr(p, line,
 			     "unsupported url \"%s\": use a local path, file://, git://, https:// "
 			     "or ssh",
 			     url_shown(v, shown, sizeof(shown)));
-		else if (url_is_local_relative(v) && p->base_dir) {
-			r->url = absolute_url(p->base_dir, v);
+		else if (url_local_relative(v) && p->base_dir) {
+			r->url = url_absolute(p->base_dir, v);
 			return;
 		}
 		/* a rejected url is kept too, so finish() does not call it missing */
