@@ -9,9 +9,9 @@
  * Blobs larger than FACTS_BLOB_LOAD_MAX are never loaded at all (libgit2
  * inflates a whole blob), symlinks are never read or followed, and a total
  * read budget bounds the load on huge repositories. A second pass resolves
- * imports to repository paths (a file or a directory). Then the history is
- * walked (FACTS_MAX_COMMITS) and top-level manifests and the README are
- * kept as bounded text.
+ * imports to repository paths (a file or a directory). Then the whole
+ * history is walked and aggregated (history.c) and top-level manifests and
+ * the README are kept as bounded text.
  *
  * All strings live in one arena owned by the repo_facts, which is immutable
  * after facts_load() and shared by reference count (__atomic). The only
@@ -23,6 +23,7 @@
 #include "facts_int.h"
 #include "ctags.h"
 #include "gitrepo.h"
+#include "history.h"
 #include "lang.h"
 #include "pathlist.h"
 #include "util.h"
@@ -33,9 +34,6 @@
 #include <string.h>
 
 #include <git2.h>
-
-#define FACTS_NAME_MAX	  200 /* bytes of an author's name kept */
-#define FACTS_SUBJECT_MAX 300
 
 _Static_assert(FACTS_MODE_TREE == GITREPO_MODE_TREE && FACTS_MODE_LINK == GITREPO_MODE_LINK &&
 		   FACTS_MODE_GITLINK == GITREPO_MODE_GITLINK,
@@ -126,67 +124,6 @@ static int sort_files(struct repo_facts *f, const git_oid *walk_oids, git_oid **
 	return 0;
 }
 
-/* ---- history ------------------------------------------------------------ */
-
-/* Appends the commit @cm to the history; 0 or -ENOMEM. */
-static int add_commit(struct repo_facts *f, git_commit *cm, const git_oid *oid, size_t *cap)
-{
-	const git_signature *a = git_commit_author(cm);
-	const char *sum = git_commit_summary(cm);
-	char hex[GIT_OID_HEXSZ + 1];
-	struct facts_commit *c;
-
-	if (grow((void **)&f->hist, cap, f->nhist + 1, sizeof(*f->hist)) < 0)
-		return -ENOMEM;
-	c = &f->hist[f->nhist];
-	git_oid_tostr(hex, sizeof(hex), oid);
-	c->id = pool_strndup(f, hex, strlen(hex));
-	c->author = pool_strndup(f, a->name, strnlen(a->name, FACTS_NAME_MAX));
-	c->email = pool_strndup(f, a->email, strnlen(a->email, FACTS_NAME_MAX));
-	c->time = a->when.time;
-	c->subject = pool_strndup(f, sum ? sum : "", sum ? strnlen(sum, FACTS_SUBJECT_MAX) : 0);
-	if (!c->id || !c->author || !c->email || !c->subject)
-		return -ENOMEM;
-	f->nhist++;
-	return 0;
-}
-
-static int load_history(struct repo_facts *f, git_repository *repo, const git_oid *start,
-			struct wf_err *err)
-{
-	git_revwalk *walk;
-	git_oid oid;
-	size_t cap = 0;
-	int r;
-
-	r = git_revwalk_new(&walk, repo);
-	if (r < 0)
-		return gitrepo_fail(err, r, "cannot walk history of", f->git_dir);
-	git_revwalk_sorting(walk, GIT_SORT_TIME);
-	r = git_revwalk_push(walk, start);
-	while (r == 0 && (r = git_revwalk_next(&oid, walk)) == 0) {
-		git_commit *cm;
-
-		if (f->nhist >= FACTS_MAX_COMMITS) {
-			f->stats.history_truncated = 1;
-			break;
-		}
-		r = git_commit_lookup(&cm, repo, &oid);
-		if (r < 0)
-			break;
-		r = add_commit(f, cm, &oid, &cap);
-		git_commit_free(cm);
-	}
-	git_revwalk_free(walk);
-	if (r == GIT_ITEROVER || r == 0)
-		return 0;
-	if (r == -ENOMEM)
-		return wf_err_set(err, r, "out of memory walking history");
-	/* a shallow or damaged history: keep what was walked */
-	f->stats.history_truncated = 1;
-	return 0;
-}
-
 static int cmp_lang(const void *a, const void *b)
 {
 	const struct facts_lang *x = a, *y = b;
@@ -194,6 +131,26 @@ static int cmp_lang(const void *a, const void *b)
 	if (x->bytes != y->bytes)
 		return x->bytes > y->bytes ? -1 : 1;
 	return strcmp(x->lang, y->lang);
+}
+
+/* ---- history ------------------------------------------------------------ */
+
+/* The whole history (history.c), and views of its figures kept beside the
+ * other arrays, where facts_store.c finds them. */
+static int load_history(struct repo_facts *f, git_repository *repo, git_commit *cm,
+			struct wf_err *err)
+{
+	int r = history_load(&f->hist, repo, cm, err);
+
+	if (r < 0)
+		return r;
+	f->stats.history_truncated = history_truncated(f->hist);
+	f->ncommits = history_count(f->hist);
+	f->nrecent = history_recent(f->hist, &f->recent);
+	f->nauthors = history_authors(f->hist, &f->authors);
+	f->nmonths = history_months(f->hist, &f->months);
+	f->nreleases = history_releases(f->hist, &f->releases);
+	return 0;
 }
 
 static int count_langs(struct repo_facts *f)
@@ -287,7 +244,7 @@ int facts_compute(struct repo_facts **ret, const char *git_dir, const char *comm
 	if (r == 0)
 		r = count_langs(f);
 	if (r == 0)
-		r = load_history(f, repo, git_commit_id(cm), err);
+		r = load_history(f, repo, cm, err);
 	if (r < 0)
 		goto out_unref;
 	/* raw imports are only needed while resolving */
@@ -342,7 +299,8 @@ void facts_unref(struct repo_facts *f)
 	free(f->syms);
 	free(f->raw);
 	free(f->imps);
-	free(f->hist);
+	free(f->crates);
+	history_free(f->hist);
 	free(f->langs);
 	free(f->mans);
 	free(f->git_dir);
@@ -365,8 +323,31 @@ size_t facts_files(const struct repo_facts *f, const struct facts_file **ret)
 
 size_t facts_history(const struct repo_facts *f, const struct facts_commit **ret)
 {
-	*ret = f->hist;
-	return f->nhist;
+	*ret = f->recent;
+	return f->nrecent;
+}
+
+size_t facts_commit_count(const struct repo_facts *f)
+{
+	return f->ncommits;
+}
+
+size_t facts_authors(const struct repo_facts *f, const struct facts_author **ret)
+{
+	*ret = f->authors;
+	return f->nauthors;
+}
+
+size_t facts_months(const struct repo_facts *f, const struct facts_month **ret)
+{
+	*ret = f->months;
+	return f->nmonths;
+}
+
+size_t facts_releases(const struct repo_facts *f, const struct facts_release **ret)
+{
+	*ret = f->releases;
+	return f->nreleases;
 }
 
 const struct facts_file_ext *facts_file_ext(const struct repo_facts *f, size_t idx)

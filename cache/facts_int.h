@@ -39,6 +39,11 @@ struct file_aux {
 	size_t sym_first, sym_n;
 };
 
+/* A crate of the tree: its Cargo.toml [package] name and its directory. */
+struct crate_dir {
+	const char *name, *dir;
+};
+
 struct repo_facts {
 	int refs; /* atomic */
 	char *git_dir;
@@ -58,9 +63,21 @@ struct repo_facts {
 	size_t nraw, raw_cap;
 	struct facts_import *imps;
 	size_t nimps;
+	struct crate_dir *crates;
+	size_t ncrates, crates_cap;
 
-	struct facts_commit *hist;
-	size_t nhist;
+	/* The whole history (history.c) when computed, NULL when loaded from a
+	 * facts file; the arrays below point into it, or into the image. */
+	struct history *hist;
+	size_t ncommits;
+	const struct facts_commit *recent;
+	size_t nrecent;
+	const struct facts_author *authors;
+	size_t nauthors;
+	const struct facts_month *months;
+	size_t nmonths;
+	const struct facts_release *releases;
+	size_t nreleases;
 
 	struct facts_lang *langs;
 	size_t nlangs;

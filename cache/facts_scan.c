@@ -2,7 +2,9 @@
 /*
  * Reading a commit's blobs for facts: a bounded prefix of each text blob
  * (FACTS_SCAN_MAX) flags binaries, gives the README and the top-level
- * manifests, the imports (analysis/symbols.c's scanners) and the symbols.
+ * manifests, the imports (analysis/symbols.c's scanners, and Cargo.toml and
+ * CMakeLists.txt at any depth through imports_scan_manifest(), which also
+ * names the crates a Rust `use` resolves to) and the symbols.
  * Symbols come from Universal Ctags (analysis/ctags.h): one ctags process
  * for the whole load, fed blob after blob as it reads, so a blob is held
  * only while ctags works on it. Where ctags is missing or fails, the
@@ -167,7 +169,33 @@ static void sink_import(void *ctx, unsigned line, enum import_kind kind, const c
 		f->nraw++;
 }
 
-/* Imports always, symbols too unless ctags gives them. */
+/* Manifests at any depth whose text says what depends on what (analysis/imports.h). */
+static bool is_dep_manifest(const char *path)
+{
+	const char *b = strrchr(path, '/');
+
+	b = b ? b + 1 : path;
+	return !strcmp(b, "Cargo.toml") || !strcmp(b, "CMakeLists.txt");
+}
+
+/* A manifest's directory imports, and the crate a Cargo.toml names. */
+static void scan_manifest(struct repo_facts *f, const struct file_scan *fs,
+			  const struct symbols_sink *sink, const char *data, size_t len)
+{
+	const char *sl = strrchr(fs->path, '/');
+	char crate[128];
+
+	imports_scan_manifest(fs->path, data, len, sink, crate, sizeof(crate));
+	if (!crate[0] ||
+	    grow((void **)&f->crates, &f->crates_cap, f->ncrates + 1, sizeof(*f->crates)) < 0)
+		return;
+	f->crates[f->ncrates].name = pool_strndup(f, crate, strlen(crate));
+	f->crates[f->ncrates].dir = pool_strndup(f, fs->path, sl ? (size_t)(sl - fs->path) : 0);
+	if (f->crates[f->ncrates].name && f->crates[f->ncrates].dir)
+		f->ncrates++;
+}
+
+/* Imports always (a Rust `use other_crate::` too), symbols too unless ctags gives them. */
 static void scan_file(struct repo_facts *f, size_t idx, const char *data, size_t len, bool symbols)
 {
 	struct file_scan fs;
@@ -177,6 +205,8 @@ static void scan_file(struct repo_facts *f, size_t idx, const char *data, size_t
 	file_scan_init(&fs, f, idx, data, len);
 	/* out of memory: the file simply has no symbols */
 	(void)symbols_scan(f->files[idx].lang, fs.path, data, len, &sink);
+	if (is_dep_manifest(fs.path))
+		scan_manifest(f, &fs, &sink, data, len);
 }
 
 static int cmp_import(const void *a, const void *b)
@@ -205,6 +235,12 @@ int facts_resolve_imports(struct repo_facts *f)
 	r = import_index_new(&ix, f->paths, f->nfiles, f->go_module);
 	if (r < 0)
 		return r;
+	for (size_t i = 0; i < f->ncrates && r == 0; i++)
+		r = import_index_add_crate(ix, f->crates[i].name, f->crates[i].dir);
+	if (r < 0) {
+		import_index_free(ix);
+		return r;
+	}
 	for (size_t i = 0; i < f->nraw; i++) {
 		const struct raw_import *ri = &f->raw[i];
 		const char *from = f->files[ri->file].path;
@@ -339,7 +375,8 @@ static git_blob *read_file(struct blob_walk *w, size_t i, size_t *len)
 	if (manifest) /* listed even when unread (too big, binary) */
 		f->mans[f->nmans++] = (struct facts_manifest){ ff->path, NULL, 0 };
 	want = manifest || (long)i == w->readme || symbols_lang_scanned(ff->lang) ||
-	       (w->ctags && ctags_lang_supported(ff->lang)) || (!ff->lang && !has_ext(ff->path));
+	       is_dep_manifest(ff->path) || (w->ctags && ctags_lang_supported(ff->lang)) ||
+	       (!ff->lang && !has_ext(ff->path));
 	if (!want || ff->size > FACTS_BLOB_LOAD_MAX || ff->size > w->budget)
 		return NULL;
 	if (git_blob_lookup(&blob, w->repo, &w->oids[i]) < 0)

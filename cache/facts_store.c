@@ -10,9 +10,11 @@
  *
  * What is stored is described by the sections[] table below: an array of
  * struct repo_facts, its count, its element type and that type's string
- * fields. A new array in repo_facts needs a line there to survive a
- * reload; a changed element type changes the layout hash, which changes
- * the file name, so an old file is never misread. A file is verified
+ * fields (the history's arrays and the crates among them; single strings
+ * and numbers in scalars[] and numbers[]). A new array in repo_facts
+ * needs a line there to survive a reload; a changed element type changes
+ * the layout hash, which changes the file name, so an old file is never
+ * misread. A file is verified
  * (magic, version, layout, length, checksum, offsets within the string
  * table) and recomputed when anything is wrong. Writes are atomic
  * (write_atomic()), so two daemons sharing a cache at worst compute the
@@ -32,7 +34,7 @@
 #include <stdio.h>
 #include <unistd.h>
 
-#define FACTS_FORMAT_VERSION 1
+#define FACTS_FORMAT_VERSION 2 /* 2: whole history (history.c), crates */
 #define FACTS_FILE_MAX	     (1ull << 31)
 #define MAX_FIELDS	     6
 
@@ -67,10 +69,23 @@ static const struct section sections[] = {
 	  { offsetof(struct facts_import, from), offsetof(struct facts_import, spec),
 	    offsetof(struct facts_import, target) },
 	  -1 },
-	{ SEC(hist, nhist, struct facts_commit),
+	{ SEC(crates, ncrates, struct crate_dir),
+	  2,
+	  { offsetof(struct crate_dir, name), offsetof(struct crate_dir, dir) },
+	  -1 },
+	{ SEC(recent, nrecent, struct facts_commit),
 	  4,
 	  { offsetof(struct facts_commit, id), offsetof(struct facts_commit, author),
 	    offsetof(struct facts_commit, email), offsetof(struct facts_commit, subject) },
+	  -1 },
+	{ SEC(authors, nauthors, struct facts_author),
+	  2,
+	  { offsetof(struct facts_author, name), offsetof(struct facts_author, email) },
+	  -1 },
+	{ SEC(months, nmonths, struct facts_month), 0, { 0 }, -1 },
+	{ SEC(releases, nreleases, struct facts_release),
+	  2,
+	  { offsetof(struct facts_release, tag), offsetof(struct facts_release, commit) },
 	  -1 },
 	{ SEC(langs, nlangs, struct facts_lang), 1, { offsetof(struct facts_lang, lang) }, -1 },
 	{ SEC(mans, nmans, struct facts_manifest),
@@ -81,6 +96,8 @@ static const struct section sections[] = {
 
 /* The single strings of a repo_facts. */
 static const size_t scalars[] = { RF(readme), RF(readme_path), RF(go_module) };
+/* Its single numbers (size_t). */
+static const size_t numbers[] = { RF(ncommits) };
 
 struct header {
 	char magic[8];
@@ -100,7 +117,7 @@ static uint64_t mix(uint64_t h, uint64_t v)
 /* A hash of the layout of everything stored: a changed struct is a new file name. */
 static uint64_t layout_hash(void)
 {
-	uint64_t h = mix(0, sizeof(struct facts_stats));
+	uint64_t h = mix(mix(0, sizeof(struct facts_stats)), ARRAY_SIZE(numbers));
 
 	for (size_t i = 0; i < ARRAY_SIZE(sections); i++) {
 		const struct section *s = &sections[i];
@@ -255,6 +272,8 @@ static int image_build(const struct repo_facts *f, struct buf *b)
 
 		r = off < 0 ? (int)off : put_u64(b, (uint64_t)off);
 	}
+	for (size_t i = 0; r == 0 && i < ARRAY_SIZE(numbers); i++)
+		r = put_u64(b, AT(f, numbers[i], size_t));
 	if (r == 0)
 		r = buf_add(b, &f->stats, sizeof(f->stats)) ?: pad8(b);
 	if (r == 0)
@@ -332,6 +351,11 @@ static bool image_map(struct repo_facts *f, char *img, size_t len)
 	for (size_t i = 0; i < ARRAY_SIZE(scalars); i++)
 		if (!take_u64(&c, &sc[i]))
 			return false;
+	for (size_t i = 0; i < ARRAY_SIZE(numbers); i++) {
+		if (!take_u64(&c, &n))
+			return false;
+		AT(f, numbers[i], size_t) = (size_t)n;
+	}
 	if (!(stats = take(&c, sizeof(f->stats))) || !take_u64(&c, &tab_len) ||
 	    !(tab = take(&c, tab_len)) || !tab_len || tab[tab_len - 1] != '\0')
 		return false;

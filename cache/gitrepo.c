@@ -27,7 +27,14 @@ int gitrepo_global_init(void)
 {
 	int r = git_libgit2_init();
 
-	return r < 0 ? gitrepo_errno(r) : 0;
+	if (r < 0)
+		return gitrepo_errno(r);
+	/*
+	 * A history walk reads each commit once: caching them (4 KiB each, up
+	 * to the 256 MiB default) would only grow the daemon by tens of MB.
+	 */
+	git_libgit2_opts(GIT_OPT_SET_CACHE_OBJECT_LIMIT, GIT_OBJECT_COMMIT, (size_t)0);
+	return 0;
 }
 
 void gitrepo_global_shutdown(void)

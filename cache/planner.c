@@ -10,7 +10,8 @@
  * directories at depth one and two, time linear in the tree.
  *
  * Modules are the top-level directories holding code, except vendored,
- * generated and hidden ones; a container directory (src/, lib/, pkg/,
+ * generated, hidden and auxiliary ones (test data, CI, fuzzing) and those
+ * holding one code file among other files (packaging); a container directory (src/, lib/, pkg/,
  * packages/, crates/, ...) or one directory holding most of the code is
  * split into its children (src/core, src/net). The PLAN_MODULES_MAX heaviest
  * (most code files, then name) become pages, listed by path. Directories
@@ -42,6 +43,7 @@ struct dstat {
 	unsigned depth;	    /* 1 or 2 */
 	size_t code;	    /* code files below, recursively */
 	size_t direct_code; /* code files directly inside */
+	size_t files;	    /* files below, recursively, code or not */
 	size_t parent;	    /* index of the depth-1 record, for depth 2 */
 	bool hostile;	    /* name with control characters */
 	bool skip;	    /* vendored, hidden, generated */
@@ -60,7 +62,8 @@ static const char *const skip_names[] = {
 	"third-party",	 "3rdparty", "node_modules", "bower_components",
 	"external",	 "extern",   "deps",	     "build",
 	"dist",		 "out",	     "target",	     "__pycache__",
-	"site-packages", "venv",
+	"site-packages", "venv",     "testdata",     "ci",
+	"fuzz",
 };
 
 static const char *const container_names[] = {
@@ -106,7 +109,7 @@ static int add_dir(struct pctx *c, const char *path, size_t len, unsigned depth)
 	if (!d->path)
 		return -ENOMEM;
 	d->depth = depth;
-	d->code = d->direct_code = 0;
+	d->code = d->direct_code = d->files = 0;
 	d->parent = depth == 2 && c->top >= 0 ? (size_t)c->top : 0;
 	d->hostile = has_control(path, len);
 	d->skip = name[0] == '.' || in_list(name, skip_names, ARRAY_SIZE(skip_names));
@@ -138,6 +141,8 @@ static int plan_tree_cb(void *ctx, const char *path, size_t len, unsigned depth,
 	}
 	if (mode == GITREPO_MODE_LINK || mode == GITREPO_MODE_GITLINK)
 		return 0;
+	if (depth >= 2 && c->top >= 0)
+		c->d[c->top].files++;
 	code = lang_is_code(lang_of_path(path));
 	if (!code)
 		return 0;
@@ -224,7 +229,9 @@ static int add_modules(struct plan *p, struct pctx *c)
 		size_t kids = 0, kids_code = 0;
 		bool expand;
 
-		if (t->depth != 1 || t->skip || t->hostile || t->code == 0)
+		/* one script among packaging files (pkg/, dist files) is no module either */
+		if (t->depth != 1 || t->skip || t->hostile || t->code == 0 ||
+		    (t->code == 1 && t->files >= 3))
 			continue;
 		for (size_t j = i + 1; j < c->n && c->d[j].depth == 2; j++) {
 			if (!c->d[j].skip && !c->d[j].hostile && c->d[j].code > 0) {

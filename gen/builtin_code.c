@@ -99,15 +99,11 @@ static void arch_modules(struct md *m, const struct builtin_ctx *c, const struct
 	}
 }
 
-static void arch_graph(struct md *m, const struct builtin_ctx *c)
+static void arch_graph(struct md *m, const struct builtin_ctx *c, const struct edge *e, size_t ne)
 {
-	struct edge *e = NULL;
-	size_t ne = module_edges(c, &e);
-
 	md_puts(m, "\n## Dependencies between modules\n\n");
 	if (ne == 0) {
 		md_puts(m, "No include or import between modules was found.\n");
-		free(e);
 		return;
 	}
 	md_puts(m, "Edges count the include/import statements that resolve to a file or "
@@ -129,15 +125,119 @@ static void arch_graph(struct md *m, const struct builtin_ctx *c)
 	}
 	if (ne > MAX_EDGES)
 		md_printf(m, "\n... and %zu more edges.\n", ne - MAX_EDGES);
-	free(e);
+}
+
+/* A "main" (also "X.main", "X::main"), not a prototype: a module programs start in. */
+static bool is_main(const struct facts_symbol *s)
+{
+	size_t nl = strlen(s->name);
+
+	return nl >= 4 && !strcmp(s->name + nl - 4, "main") &&
+	       (nl == 4 || s->name[nl - 5] == '.' || s->name[nl - 5] == ':') &&
+	       strcmp(s->kind, "prototype");
+}
+
+struct layer {
+	size_t users, uses; /* distinct modules depending on it, and it depends on */
+	bool entry;	    /* holds a main */
+};
+
+/* Up to @max module links of modules @pick() chooses, by users then index; how many. */
+static size_t list_mods(struct md *m, const struct builtin_ctx *c, const struct layer *ly,
+			bool (*pick)(const struct layer *), size_t max)
+{
+	size_t shown = 0, total = 0;
+
+	for (size_t k = 0; k < c->nmods; k++)
+		total += pick(&ly[k]);
+	/* most used first: a selection pass per count, modules are few */
+	for (size_t want = c->nmods + 1; want-- > 0 && shown < max;)
+		for (size_t k = 0; k < c->nmods && shown < max; k++) {
+			if (!pick(&ly[k]) || ly[k].users != want)
+				continue;
+			md_puts(m, shown++ ? ", " : "");
+			builtin_link_page(m, c->mods[k]);
+		}
+	if (total > shown)
+		md_printf(m, " and %zu more", total - shown);
+	return total;
+}
+
+static bool is_base(const struct layer *l)
+{
+	return l->users && !l->uses;
+}
+
+static bool is_top(const struct layer *l)
+{
+	return l->uses && !l->users;
+}
+
+static bool is_entry(const struct layer *l)
+{
+	return l->entry;
+}
+
+/* The layers in prose: what everything rests on, what sits on top, where programs start. */
+static void arch_summary(struct md *m, const struct builtin_ctx *c, const struct edge *e, size_t ne)
+{
+	static const struct {
+		const char *label;
+		bool (*pick)(const struct layer *);
+	} rows[] = {
+		{ "Base layer (used by other modules, using none)", is_base },
+		{ "Top layer (using other modules, used by none)", is_top },
+		{ "Programs start in (a `main`, see the entry points below)", is_entry },
+	};
+	struct layer *ly = calloc(c->nmods + 1, sizeof(*ly));
+	size_t mutual = 0;
+
+	if (!ly) {
+		m->err = -ENOMEM;
+		return;
+	}
+	for (size_t i = 0; i < ne; i++) {
+		ly[e[i].to].users++;
+		ly[e[i].from].uses++;
+		for (size_t j = 0; j < i; j++)
+			mutual += e[j].from == e[i].to && e[j].to == e[i].from;
+	}
+	for (size_t i = 0; i < c->nfiles; i++) {
+		const struct facts_symbol *sy;
+		size_t ns = c->file_mod[i] >= 0 ? facts_file_symbols(c->f, i, &sy) : 0;
+
+		for (size_t k = 0; k < ns; k++)
+			ly[c->file_mod[i]].entry |= is_main(&sy[k]);
+	}
+	md_puts(m, "## Layers\n\n");
+	if (ne == 0)
+		md_puts(m, "The modules do not include or import one another, as far as their "
+			   "import statements show.\n\n");
+	for (size_t k = 0; k < ARRAY_SIZE(rows); k++) {
+		size_t n = 0;
+
+		for (size_t i = 0; i < c->nmods; i++)
+			n += rows[k].pick(&ly[i]);
+		if (!n)
+			continue;
+		md_printf(m, "- **%s**: ", rows[k].label);
+		list_mods(m, c, ly, rows[k].pick, 6);
+		md_puts(m, ".\n");
+	}
+	if (mutual)
+		md_printf(m, "- %zu pairs of modules depend on each other.\n", mutual);
+	md_puts(m, "\n");
+	free(ly);
 }
 
 void builtin_page_architecture(struct md *m, struct builtin_ctx *c)
 {
 	struct mod_stat *ms = calloc(c->nmods + 1, sizeof(*ms));
-	size_t outside = 0;
+	struct edge *e = NULL;
+	size_t outside = 0, ne = module_edges(c, &e);
 
 	if (!ms) {
+		free(e);
 		m->err = -ENOMEM;
 		return;
 	}
@@ -150,9 +250,11 @@ void builtin_page_architecture(struct md *m, struct builtin_ctx *c)
 		  "(directories holding source code; vendored, generated and hidden directories "
 		  "are left out). %zu files belong to no module.\n\n",
 		  c->nmods, outside);
+	arch_summary(m, c, e, ne);
 	arch_modules(m, c, ms);
 	free(ms);
-	arch_graph(m, c);
+	arch_graph(m, c, e, ne);
+	free(e);
 	builtin_entry_points(m, c);
 	builtin_footer(m, c);
 }

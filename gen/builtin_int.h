@@ -60,7 +60,5 @@ void builtin_page_history(struct md *m, struct builtin_ctx *c);	     /* builtin_
 void builtin_page_contributors(struct md *m, struct builtin_ctx *c); /* builtin_history.c */
 /* A page of a group (req->group set), any kind (builtin_group.c). */
 void builtin_group_page(struct md *m, const struct gen_request *req);
-/* Distinct author names in @h[0..n) (builtin_history.c). */
-size_t builtin_count_authors(const struct facts_commit *h, size_t n);
 
 #endif

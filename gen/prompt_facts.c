@@ -365,66 +365,49 @@ int prompt_facts_build(struct buf *u, struct prompt_scope *s)
 	return r;
 }
 
-static int history_figures(struct buf *u, const struct facts_commit *h, size_t n, bool truncated)
+/* Whole-history figures: every commit and every person, not only the newest shown. */
+static int history_figures(struct buf *u, const struct repo_facts *f, bool truncated)
 {
-	size_t authors = 0;
-	const char **seen = calloc(n + 1, sizeof(*seen));
+	const struct facts_author *a;
+	size_t na = facts_authors(f, &a);
 	char first[16] = "?", last[16] = "?";
+	int64_t lo = INT64_MAX, hi = INT64_MIN;
 	struct tm tm;
 	time_t t;
-	int r;
 
-	if (!seen)
-		return -ENOMEM;
-	for (size_t i = 0; i < n; i++) { /* distinct author names */
-		const char *a = h[i].author ? h[i].author : "?";
-		size_t k;
-
-		for (k = 0; k < authors && strcmp(seen[k], a); k++)
-			;
-		if (k == authors)
-			seen[authors++] = a;
+	for (size_t i = 0; i < na; i++) {
+		lo = MIN(lo, a[i].first);
+		hi = MAX(hi, a[i].last);
 	}
-	free(seen);
-	t = (time_t)h[n - 1].time;
-	if (gmtime_r(&t, &tm))
+	t = (time_t)lo;
+	if (na && gmtime_r(&t, &tm))
 		strftime(first, sizeof(first), "%Y-%m-%d", &tm);
-	t = (time_t)h[0].time;
-	if (gmtime_r(&t, &tm))
+	t = (time_t)hi;
+	if (na && gmtime_r(&t, &tm))
 		strftime(last, sizeof(last), "%Y-%m-%d", &tm);
-	r = buf_printf(u,
-		       "\n## History figures\n- commits: %zu%s\n- authors: %zu\n"
-		       "- first commit shown: %s, newest: %s\n",
-		       n, truncated ? " (the newest only; older ones exist)" : "", authors, first,
-		       last);
-	return r;
+	return buf_printf(u,
+			  "\n## History figures\n- commits: %zu%s\n- authors: %zu\n"
+			  "- first commit: %s, newest: %s\n",
+			  facts_commit_count(f),
+			  truncated ? " (as far as the history could be read)" : "", na, first,
+			  last);
 }
 
-static int author_counts(struct buf *u, const struct facts_commit *h, size_t n)
+/* Commits per person over the whole history (facts_authors() is by commits). */
+static int author_counts(struct buf *u, const struct repo_facts *f)
 {
-	const char *names[AUTHORS_MAX];
-	size_t counts[AUTHORS_MAX], na = 0;
+	const struct facts_author *a;
+	size_t na = facts_authors(f, &a);
 	int r;
 
-	for (size_t i = 0; i < n; i++) {
-		const char *a = h[i].author ? h[i].author : "?";
-		size_t k;
-
-		for (k = 0; k < na && strcmp(names[k], a); k++)
-			;
-		if (k == na && na < AUTHORS_MAX) {
-			names[na] = a;
-			counts[na++] = 0;
-		}
-		if (k < na)
-			counts[k]++;
-	}
 	r = buf_adds(u, "\n## Commits per author\n");
-	for (size_t k = 0; k < na && r == 0; k++) {
+	for (size_t k = 0; k < na && k < AUTHORS_MAX && r == 0; k++) {
 		r = buf_adds(u, "- ");
-		r = r ?: prompt_add_clean(u, names[k], 128);
-		r = r ?: buf_printf(u, ": %zu\n", counts[k]);
+		r = r ?: prompt_add_clean(u, a[k].name, 128);
+		r = r ?: buf_printf(u, ": %zu\n", a[k].commits);
 	}
+	if (r == 0 && na > AUTHORS_MAX)
+		r = buf_printf(u, "- ... and %zu more people\n", na - AUTHORS_MAX);
 	return r;
 }
 
@@ -440,7 +423,7 @@ int prompt_facts_history(struct buf *u, struct prompt_scope *s)
 	if (s->used)
 		s->used->history = true;
 	facts_get_stats(s->f, &st);
-	r = history_figures(u, h, n, st.history_truncated);
+	r = history_figures(u, s->f, st.history_truncated);
 	r = r
 		?: buf_printf(u, "\n## Newest commits (%zu shown, newest first)\n",
 			      MIN(n, (size_t)HISTORY_LONG));
@@ -458,6 +441,6 @@ int prompt_facts_history(struct buf *u, struct prompt_scope *s)
 		r = r ?: buf_addc(u, '\n');
 	}
 	if (r == 0 && s->page->kind == PAGE_CONTRIBUTORS)
-		r = author_counts(u, h, n);
+		r = author_counts(u, s->f);
 	return r;
 }

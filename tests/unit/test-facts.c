@@ -3,8 +3,9 @@
  * cache/facts*.c: symbols from Universal Ctags with their scope, signature,
  * doc-comment summary and visibility; the fall back to the hand-written
  * scanners (no ctags, a failing ctags); the facts file kept per commit
- * (round trip, read without the repository, a damaged file recomputed);
- * the LRU of facts in memory.
+ * (round trip, read without the repository, a damaged file recomputed;
+ * the whole history, releases and Cargo crates survive it); the LRU of
+ * facts in memory.
  */
 #include "facts.h"
 #include "ctags.h"
@@ -274,6 +275,148 @@ static void test_lru(const char *git, const char *head)
 	facts_lru_free(l);
 }
 
+/* ---- the whole history and the crates, through the facts file ---------------- */
+
+static const char *const rust_files[][2] = {
+	{ "crates/app/Cargo.toml", "[package]\nname = \"app\"\nversion = \"0.1.0\"\n" },
+	{ "crates/app/src/main.rs",
+	  "use my_core::Thing;\n\nfn main() {\n    let _t = Thing;\n}\n" },
+	{ "crates/core/Cargo.toml", "[package]\nname = \"my-core\"\nversion = \"0.1.0\"\n" },
+	{ "crates/core/src/lib.rs", "pub struct Thing;\n" },
+};
+
+/* Three commits by two people (.mailmap joins Ada's two identities), two releases. */
+static int make_rust_repo(const char *git)
+{
+	static const char *const who[] = { "Ada <ada@old.example>", "Bob <bob@example.org>",
+					   "Ada Lovelace <ada@new.example>" };
+	const char *mm = "Ada Lovelace <ada@new.example> <ada@old.example>\n";
+	char *stream;
+	FILE *s;
+	int r;
+
+	if (asprintf(&stream, "%s.fi", git) < 0)
+		return -1;
+	s = fopen(stream, "w");
+	if (!s)
+		return -1;
+	for (int i = 0; i < 3; i++) {
+		fprintf(s, "commit refs/heads/main\nmark :%d\nauthor %s %d +0000\n", i + 1, who[i],
+			1600000000 + i * 3000000);
+		fprintf(s, "committer %s %d +0000\ndata 9\ncommit %d\n\n", who[i],
+			1600000000 + i * 3000000, i + 1);
+		for (size_t k = 0; i == 0 && k < ARRAY_SIZE(rust_files); k++)
+			fx_fi_file(s, "100644", rust_files[k][0], strlen(rust_files[k][0]),
+				   rust_files[k][1], strlen(rust_files[k][1]));
+		if (i == 1)
+			fx_fi_file(s, "100644", ".mailmap", 8, mm, strlen(mm));
+	}
+	fprintf(s, "tag v0.1\nfrom :1\ntagger Rel <rel@example.org> 1600000100 +0000\n"
+		   "data 5\nv0.1\n\nreset refs/tags/v0.2\nfrom :3\n\n");
+	fclose(s);
+	r = fx_fast_import(git, stream);
+	free(stream);
+	return r;
+}
+
+/* The target of the import of @spec in @from, or NULL. */
+static const char *import_target(const struct repo_facts *f, const char *from, const char *spec)
+{
+	const struct facts_import *im;
+	size_t n = facts_imports(f, &im);
+
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(im[i].from, from) && !strcmp(im[i].spec, spec))
+			return im[i].target;
+	return NULL;
+}
+
+static bool same_str(const char *a, const char *b)
+{
+	return a == b || (a && b && !strcmp(a, b));
+}
+
+/* Same whole-history figures, people, months, releases, recent commits and crate edge. */
+static bool same_history(const struct repo_facts *a, const struct repo_facts *b)
+{
+	const struct facts_author *pa, *pb;
+	const struct facts_month *ma, *mb;
+	const struct facts_release *ra, *rb;
+	const struct facts_commit *ca, *cb;
+	size_t np = facts_authors(a, &pa), nm = facts_months(a, &ma), nr = facts_releases(a, &ra),
+	       nc = facts_history(a, &ca);
+
+	if (facts_commit_count(a) != facts_commit_count(b) || np != facts_authors(b, &pb) ||
+	    nm != facts_months(b, &mb) || nr != facts_releases(b, &rb) ||
+	    nc != facts_history(b, &cb))
+		return false;
+	for (size_t i = 0; i < np; i++)
+		if (!same_str(pa[i].name, pb[i].name) || !same_str(pa[i].email, pb[i].email) ||
+		    pa[i].commits != pb[i].commits || pa[i].first != pb[i].first ||
+		    pa[i].last != pb[i].last)
+			return false;
+	for (size_t i = 0; i < nm; i++)
+		if (ma[i].year != mb[i].year || ma[i].month != mb[i].month ||
+		    ma[i].commits != mb[i].commits)
+			return false;
+	for (size_t i = 0; i < nr; i++)
+		if (!same_str(ra[i].tag, rb[i].tag) || !same_str(ra[i].commit, rb[i].commit) ||
+		    ra[i].time != rb[i].time)
+			return false;
+	for (size_t i = 0; i < nc; i++)
+		if (!same_str(ca[i].id, cb[i].id) || !same_str(ca[i].author, cb[i].author) ||
+		    !same_str(ca[i].subject, cb[i].subject) || ca[i].time != cb[i].time)
+			return false;
+	return same_str(import_target(a, "crates/app/src/main.rs", "my_core"),
+			import_target(b, "crates/app/src/main.rs", "my_core"));
+}
+
+static void test_store_history(void)
+{
+	char git[2048], moved[2100], cache[2048], head[41];
+	const struct facts_opts o = { cache, "https://example.org/rust.git", NULL };
+	struct repo_facts *computed = NULL, *f = NULL;
+	const struct facts_author *a;
+	const struct facts_release *rel;
+	struct wf_err e = { "" };
+	struct facts_stats st;
+
+	snprintf(git, sizeof(git), "%s/rust.git", tmp);
+	snprintf(moved, sizeof(moved), "%s.away", git);
+	snprintf(cache, sizeof(cache), "%s/cache-rust", tmp);
+	if (!ok(make_rust_repo(git) == 0 && fx_rev(git, "main", head) == 0, "Rust repository made"))
+		return;
+	is_int(facts_load(&computed, git, head, &e), 0, "computed facts (%s)", e.msg);
+	if (!computed)
+		return;
+	facts_get_stats(computed, &st);
+	if (access(CTAGS_PATH, X_OK) == 0)
+		ok(st.symbols_ctags, "symbols from ctags");
+	is_int(facts_commit_count(computed), 3, "3 commits");
+	is_int(facts_authors(computed, &a), 2, "2 people (.mailmap joins Ada)");
+	is_int(facts_releases(computed, &rel), 2, "2 releases");
+	is_str(import_target(computed, "crates/app/src/main.rs", "my_core"), "crates/core",
+	       "`use my_core::` resolves to the crate's directory");
+
+	is_int(facts_open(&f, &o, git, head, &e), 0, "facts_open, cold (%s)", e.msg);
+	ok(f && same_history(f, computed), "the written and reloaded image has the same history");
+	facts_unref(f);
+	f = NULL;
+	ok(rename(git, moved) == 0, "repository moved away");
+	is_int(facts_open(&f, &o, git, head, &e), 0, "facts_open from the file alone");
+	ok(f && same_history(f, computed),
+	   "round trip: commit count, people, months, releases, commits and crate edge");
+	if (f) {
+		is_int(facts_commit_count(f), 3, "3 commits after the round trip");
+		is_int(facts_releases(f, &rel), 2, "2 releases after the round trip");
+		is_str(import_target(f, "crates/app/src/main.rs", "my_core"), "crates/core",
+		       "the crate edge after the round trip");
+	}
+	ok(rename(moved, git) == 0, "repository back");
+	facts_unref(f);
+	facts_unref(computed);
+}
+
 int main(void)
 {
 	char *git = NULL, head[41];
@@ -293,6 +436,7 @@ int main(void)
 		test_store(git, head);
 		test_lru(git, head);
 	}
+	test_store_history();
 	rm_rf(tmp);
 	free(tmp);
 	free(git);
