@@ -23,6 +23,10 @@
 
 #include <git2.h>
 
+#define GITREPO_CACHE_MAX      (8 << 20) /* libgit2's object cache, all repositories */
+#define GITREPO_MWINDOW_SIZE   (1 << 20) /* one pack window (1 GiB by default) */
+#define GITREPO_MWINDOW_MAPPED (4 << 20) /* pack bytes mapped at once */
+
 int gitrepo_global_init(void)
 {
 	int r = git_libgit2_init();
@@ -34,6 +38,15 @@ int gitrepo_global_init(void)
 	 * to the 256 MiB default) would only grow the daemon by tens of MB.
 	 */
 	git_libgit2_opts(GIT_OPT_SET_CACHE_OBJECT_LIMIT, GIT_OBJECT_COMMIT, (size_t)0);
+	/*
+	 * The daemon reads packs in passes (a tree walk, a history walk), never
+	 * twice the same object soon: a small object cache and a bounded pack
+	 * window (1 GiB windows, 8 GiB mapped by default on 64 bits, all of it
+	 * in the RSS once touched) keep a facts load of a large repository within tens of MB.
+	 */
+	git_libgit2_opts(GIT_OPT_SET_CACHE_MAX_SIZE, (ssize_t)(GITREPO_CACHE_MAX));
+	git_libgit2_opts(GIT_OPT_SET_MWINDOW_SIZE, (size_t)GITREPO_MWINDOW_SIZE);
+	git_libgit2_opts(GIT_OPT_SET_MWINDOW_MAPPED_LIMIT, (size_t)GITREPO_MWINDOW_MAPPED);
 	return 0;
 }
 

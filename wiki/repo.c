@@ -25,6 +25,7 @@
 #include "util.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <string.h>
 
 /*
@@ -76,9 +77,17 @@ struct repo_facts *wiki_repo_facts_get(struct wrepo *r, const char *git_dir, con
 	if (!f) {
 		/* libgit2 1.5 leaks when a pack cannot be opened for want of a descriptor */
 		ret = fd_headroom(FD_HEADROOM_REPO);
-		ret = ret ? wf_err_set(err, ret, "cannot load the facts of '%s': %s", r->cr->name,
-				       strerror(-ret))
-			  : facts_open(&f, &o, git_dir, commit, err);
+		if (ret == 0) {
+			pthread_mutex_lock(&r->w->facts_open_lock);
+			ret = facts_open(&f, &o, git_dir, commit, err);
+			/* a computation's transient heap goes back to the system, not
+			 * to this thread's arena: the next one may run on another */
+			malloc_trim(0);
+			pthread_mutex_unlock(&r->w->facts_open_lock);
+		} else {
+			wf_err_set(err, ret, "cannot load the facts of '%s': %s", r->cr->name,
+				   strerror(-ret));
+		}
 		if (ret == 0) {
 			struct facts_stats st;
 

@@ -196,6 +196,7 @@ int wiki_new(struct wiki **ret, const struct conf *c, const struct backend_ops *
 	w->started_ms = now_ms();
 	w->version_task = wiki_version_task;
 	pthread_mutex_init(&w->lock, NULL);
+	pthread_mutex_init(&w->facts_open_lock, NULL);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&w->hk_cond, &ca);
@@ -282,5 +283,6 @@ void wiki_free(struct wiki *w)
 	free(w->repos);
 	pthread_cond_destroy(&w->hk_cond);
 	pthread_mutex_destroy(&w->lock);
+	pthread_mutex_destroy(&w->facts_open_lock);
 	free(w);
 }

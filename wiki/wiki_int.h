@@ -12,8 +12,12 @@
  *        _foreach, _stats are called with w->lock held)
  *     -> the page cache's lock (page_cache_lookup, _remove likewise)
  *     -> the sync work queue's lock (workq_submit)
- *   wrepo.facts_lock: a leaf, never taken with w->lock held nor held
- *     while taking it; held across facts_load() (reading the clone).
+ *   wrepo.facts_lock: never taken with w->lock held nor held while
+ *     taking it; held across facts_load() (reading the clone).
+ *     -> w->facts_open_lock: a leaf, held across facts_open(): one
+ *        repository's facts are computed at a time, whatever the number
+ *        of workers (each load maps the packs and holds its symbols: two
+ *        at once would double the daemon's peak; and they share 2 cores).
  *
  * None of these calls back into the engine with its lock held (the queue
  * runs job callbacks unlocked), so the order has no way back. w->lock is
@@ -162,6 +166,7 @@ struct wiki {
 	struct wrepo *repos;
 	/* the facts last used (on disk otherwise); its own lock, a leaf */
 	struct facts_lru *facts_lru;
+	pthread_mutex_t facts_open_lock; /* see the lock order above */
 
 	pthread_mutex_t lock;
 	pthread_cond_t hk_cond; /* wakes the housekeeper (stopping); with lock */
