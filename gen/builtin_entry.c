@@ -4,7 +4,8 @@
  * "bin" and "main", Cargo [[bin]] and src/main.rs, pyproject
  * [project.scripts], a Maven or Gradle main class) first, then `main`
  * functions of real programs (top level, src/, cmd/, bin/, apps/), then the
- * other `main`s and conventional main files. `main`s in tests, examples,
+ * other `main`s and conventional main files; within each, a file named for
+ * its main, then the larger file first. `main`s in tests, examples,
  * vendored code, documentation and configure probes are only counted. A
  * repository with no program is a library: its public API is listed
  * instead (public symbols of headers first, then of the other files).
@@ -27,6 +28,7 @@ struct entry {
 	enum rank rank;
 	const char *path;
 	unsigned line;
+	uint64_t size; /* of its file: the big one is the program, not a helper's test main */
 	char what[200];
 };
 
@@ -35,7 +37,8 @@ struct entries {
 	size_t n, away;
 };
 
-static void add(struct entries *es, enum rank r, const char *path, unsigned line, const char *what)
+static void add_sized(struct entries *es, enum rank r, const char *path, unsigned line,
+		      uint64_t size, const char *what)
 {
 	if (r == R_AWAY) {
 		es->away++;
@@ -45,10 +48,15 @@ static void add(struct entries *es, enum rank r, const char *path, unsigned line
 		if (!strcmp(es->e[i].path, path) && (es->e[i].line == line || !line))
 			return; /* already there, ranked at least as well */
 	if (es->n < ARRAY_SIZE(es->e)) {
-		es->e[es->n] = (struct entry){ r, path, line, "" };
+		es->e[es->n] = (struct entry){ r, path, line, size, "" };
 		snprintf(es->e[es->n].what, sizeof(es->e[es->n].what), "%s", what);
 		es->n++;
 	}
+}
+
+static void add(struct entries *es, enum rank r, const char *path, unsigned line, const char *what)
+{
+	add_sized(es, r, path, line, 0, what);
 }
 
 /* Code that is not the program itself. */
@@ -59,12 +67,13 @@ static bool away(const char *path)
 					    "example",	  "examples", "sample",	     "samples",
 					    "demo",	  "demos",    "doc",	     "docs",
 					    "benchmarks", "bench",    "fuzz",	     "contrib",
-					    "CMakeFiles", "m4",	      "autoconf",    "testsuite" };
+					    "CMakeFiles", "m4",	      "autoconf",    "testsuite",
+					    "cmake",	  "metrics",  "benchmark" };
 	const char *b = strrchr(path, '/');
 
 	b = b ? b + 1 : path;
 	if (builtin_is_test_path(path) || !strncmp(b, "conftest", 8) ||
-	    strstr(path, "CMakeFiles") || !strncmp(b, "Check", 5))
+	    strstr(path, "CMakeFiles") || !strncmp(b, "Check", 5) || strcasestr(b, "benchmark"))
 		return true;
 	for (const char *p = path; *p;) {
 		const char *e = strchr(p, '/');
@@ -256,21 +265,37 @@ static void from_symbols(struct entries *es, const struct builtin_ctx *c)
 				continue;
 			snprintf(what, sizeof(what), "%s %s%s%s", s[k].kind, s[k].scope ?: "",
 				 s[k].scope ? "." : "", s[k].name);
-			add(es,
-			    away(path)		? R_AWAY
-			    : program_dir(path) ? R_PROGRAM
-						: R_OTHER,
-			    path, s[k].line, what);
+			add_sized(es,
+				  away(path)	      ? R_AWAY
+				  : program_dir(path) ? R_PROGRAM
+						      : R_OTHER,
+				  path, s[k].line, c->files[i].size, what);
 		}
 	}
 }
 
+/* "main.c", "tool_main.c", "Main.java": a file named for its main. */
+static bool named_main(const char *path)
+{
+	const char *b = strrchr(path, '/');
+
+	return strcasestr(b ? b + 1 : path, "main") != NULL;
+}
+
+/*
+ * By rank; within one, a file named for its main first, then the larger
+ * file (redis's server.c before the test main of crc64.c), then the path.
+ */
 static int cmp_entry(const void *a, const void *b)
 {
 	const struct entry *x = a, *y = b;
 
 	if (x->rank != y->rank)
 		return x->rank < y->rank ? -1 : 1;
+	if (named_main(x->path) != named_main(y->path))
+		return named_main(x->path) ? -1 : 1;
+	if (x->size != y->size)
+		return x->size > y->size ? -1 : 1;
 	return strcmp(x->path, y->path);
 }
 

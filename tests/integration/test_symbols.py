@@ -22,6 +22,17 @@ FILES = {
                      "/**\n * Opens a widget by name.\n *\n * @name: its name\n */\n"
                      "int widget_open(const char *name)\n{\n\treturn check(name);\n}\n",
     "core/tests/test_widget.c": "int main(void)\n{\n\treturn 0;\n}\n",
+    # entry points: the program's main before a helper's self-test main; benchmarks
+    # and configure probes are not programs
+    "src/crc.c": "/* a checksum */\nunsigned crc(void) { return 0; }\n#ifdef TEST\n"
+                 "int main(void) { return crc(); }\n#endif\n",
+    "src/server.c": "#include <stdio.h>\n\n" + "".join(
+        f"static int handler{i}(void)\n{{\n\treturn {i};\n}}\n\n" for i in range(60)) +
+        "int main(int argc, char **argv)\n{\n\treturn handler0();\n}\n",
+    "src/cli_main.c": "int main(void)\n{\n\treturn 0;\n}\n",
+    "metrics/src/main/java/ParseBenchmark.java":
+        "public class ParseBenchmark {\n  public static void main(String[] a) {}\n}\n",
+    "CMake/CurlTests.c": "int main(void) { return 0; }\n",
     "web/app.js": "var app = exports = module.exports = {};\n\n/**\n * Get a setting.\n */\n"
                   "app.get = function get(setting) {\n  return 1;\n};\n",
 }
@@ -52,6 +63,12 @@ with Env() as env:
     t.eq(len(facts), 1, "the commit's facts are kept on disk", facts)
     arch, err = read_errno(m.path("acme", "widgets", "Architecture.md"))
     arch = arch.decode()
-    t.ok("## Entry points" in arch and "test_widget.c" not in arch.split("## Entry points")[1],
-         "a test's main is not an entry point", arch)
+    entry = arch.split("## Entry points")[1] if "## Entry points" in arch else ""
+    t.ok(entry and "test_widget.c" not in entry, "a test's main is not an entry point", arch)
+    order = [entry.find(f) for f in ("src/cli_main.c", "src/server.c", "src/crc.c")]
+    t.ok(0 <= order[0] < order[1] < order[2],
+         "entry points ranked: a file named for its main, then the larger program, then a "
+         "helper's self-test main", entry)
+    t.ok("ParseBenchmark" not in entry and "CurlTests.c" not in entry,
+         "benchmarks and configure probes are not entry points", entry)
 t.done()
