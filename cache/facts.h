@@ -153,7 +153,7 @@ void facts_reader_free(struct facts_reader *rd); /* NULL is fine */
 #define FACTS_MAX_FILES	     200000	  /* files kept; the rest are only counted */
 #define FACTS_MAX_DEPTH	     1024	  /* tree levels walked */
 #define FACTS_MAX_PATH	     4096	  /* longer paths are skipped */
-#define FACTS_SCAN_MAX	     (256u << 10) /* bytes of a blob scanned for symbols */
+#define FACTS_SCAN_MAX	     (512u << 10) /* bytes of a blob scanned for symbols */
 #define FACTS_BLOB_LOAD_MAX  (16u << 20)  /* larger blobs are never loaded */
 #define FACTS_MAX_COMMITS    5000000	  /* commits walked: the whole history below this */
 #define FACTS_RECENT_COMMITS 500	  /* the newest commits, kept in full */

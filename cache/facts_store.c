@@ -34,7 +34,7 @@
 #include <stdio.h>
 #include <unistd.h>
 
-#define FACTS_FORMAT_VERSION 2 /* 2: whole history (history.c), crates */
+#define FACTS_FORMAT_VERSION 3 /* 2: whole history (history.c), crates; 3: 512 KiB scanned */
 #define FACTS_FILE_MAX	     (1ull << 31)
 #define MAX_FIELDS	     6
 

@@ -103,10 +103,11 @@ static bool program_dir(const char *path)
 	return false;
 }
 
+/* main, or wmain (a Windows build's, which ctags may see instead of main under #ifdef) */
 static bool is_main(const struct facts_symbol *s)
 {
-	return !strcmp(s->name, "main") && strcmp(s->kind, "prototype") &&
-	       (!s->scope || strcmp(s->kind, "variable"));
+	return (!strcmp(s->name, "main") || !strcmp(s->name, "wmain")) &&
+	       strcmp(s->kind, "prototype") && (!s->scope || strcmp(s->kind, "variable"));
 }
 
 static const char *manifest(const struct builtin_ctx *c, const char *name)
