@@ -490,7 +490,8 @@ static void ctags_fix_deliver(struct session *s, const struct ctags_file *f)
 			js_fix(s, &l);
 		}
 	}
-	qsort(s->tags, s->ntags, sizeof(*s->tags), cmp_tag);
+	if (s->ntags) /* qsort(NULL, 0, ...) is undefined */
+		qsort(s->tags, s->ntags, sizeof(*s->tags), cmp_tag);
 	for (size_t i = 0; i < s->ntags; i++) {
 		const struct tag *t = &s->tags[i];
 		const char *kind = report_kind(s, f, &l, t), *name = str_at(s, t->name);

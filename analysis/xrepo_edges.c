@@ -318,7 +318,8 @@ int xrepo_finish(struct xrepo *x)
 			r = calls_copies(x, k);
 	}
 	if (r == 0) {
-		qsort(x->edges, x->nedges, sizeof(*x->edges), cmp_edge);
+		if (x->nedges) /* qsort(NULL, 0, ...) is undefined */
+			qsort(x->edges, x->nedges, sizeof(*x->edges), cmp_edge);
 		r = publish(x);
 	}
 	x->finished = true;

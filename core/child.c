@@ -41,7 +41,8 @@ struct stream {
 	struct child_output o;
 	char *line; /* line_max + 1 bytes, only with o.on_line */
 	size_t len;
-	bool cont; /* the line so far was handed out in part already */
+	bool cont;    /* the line so far was handed out in part already */
+	bool refused; /* its callback failed: it is told nothing more */
 };
 
 struct child {
@@ -470,10 +471,15 @@ static int emit(struct child *c, struct stream *s, unsigned flags)
 {
 	int r;
 
+	if (s->refused) { /* the dying child's last words: not for a callback that quit */
+		s->len = 0;
+		return 0;
+	}
 	s->line[s->len] = '\0';
 	if (s->cont)
 		flags |= CHILD_LINE_CONT;
 	r = s->o.on_line(s->o.opaque, s->line, s->len, flags);
+	s->refused = r < 0;
 	s->cont = flags & CHILD_LINE_PARTIAL;
 	s->len = 0;
 	if (r > 0)

@@ -72,7 +72,8 @@ static void on_import(void *ctx, unsigned line, enum import_kind kind, const cha
 	struct check *c = ctx;
 
 	FUZZ_CHECK(line >= 1 && line <= c->lines);
-	FUZZ_CHECK(kind >= IMPORT_C_INCLUDE && kind <= IMPORT_JAVA);
+	FUZZ_CHECK(kind >= IMPORT_C_INCLUDE &&
+		   kind <= IMPORT_RUST_CRATE); /* scanners emit no IMPORT_DIR */
 	FUZZ_CHECK(len >= 1 && len <= IMPORT_SPEC_MAX);
 	/* Java specs come from the line without string contents: bytes, not a piece */
 	for (size_t i = 0; i < len; i++)
