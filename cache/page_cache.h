@@ -1,8 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Page cache: generated pages on disk under CACHE_DIR/pages/XX/<key>, where
- * the key is the SHA-256 of everything that determines a page's bytes (cache
- * format, repository URL, commit, slug, backend, model, prompt version).
+ * Page cache: generated pages on disk under CACHE_DIR/pages/XX/<key>. A
+ * page's recipe (page_recipe_key) is the SHA-256 of everything that decides
+ * how it is made, except the commit: cache format, repository name and
+ * normalised URL, page slot (slug, kind, argument), backend, model, prompt
+ * version, language, generation options. The entry of one commit's page is
+ * keyed by recipe and commit (page_cache_key); whether an entry made at one
+ * commit serves another is the manifest's to say (page_manifest.h), whose
+ * files are entries of this cache too, under the same budget.
  *
  * An entry is a 64-byte header (magic, content length, SHA-256 of the
  * content) followed by the content. Entries are committed atomically (temp
@@ -63,11 +68,23 @@ struct page_key {
 	char hex[SHA256_HEX];
 };
 
-/* @repo is the repository's name: its pages say it, so two names of one URL differ. */
+/*
+ * A page's recipe, and the commit it is wanted at. @repo is the
+ * repository's name: its pages say it, so two names of one URL differ.
+ * @url is normalised here (scheme and host in lower case, no trailing "/"
+ * or ".git"). @kind and @arg are the page's slot (plan_kind_name() and its
+ * argument, NULL for none); @language defaults to "en"; @options are the
+ * generation options that change a page's bytes, as one string ("" none).
+ * NULL strings count as "".
+ */
 struct page_key_parts {
-	const char *repo, *url, *commit, *slug, *backend, *model, *prompt_version;
+	const char *repo, *url, *commit, *slug, *kind, *arg, *backend, *model, *prompt_version;
+	const char *language, *options;
 };
 
+/* The recipe: every part but the commit. */
+void page_recipe_key(struct page_key *k, const struct page_key_parts *p);
+/* The entry of the page at p->commit: the recipe and the commit. */
 void page_cache_key(struct page_key *k, const struct page_key_parts *p);
 
 struct page_cache_stats {

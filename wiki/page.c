@@ -40,14 +40,37 @@ static struct wpage *wpage_of(struct wiki_page *p)
 	return (struct wpage *)p;
 }
 
+/*
+ * The generation options that change a page's bytes, for the recipe: the
+ * source budget and answer length of a prompt, the command run.
+ */
+static void gen_options(const struct conf *c, char *out, size_t n)
+{
+	switch (c->backend) {
+	case BACKEND_OPENAI:
+	case BACKEND_ANTHROPIC:
+		snprintf(out, n, "prompt_budget=%llu max_tokens=%u",
+			 (unsigned long long)c->prompt_budget, c->max_tokens);
+		break;
+	case BACKEND_COMMAND:
+		snprintf(out, n, "prompt_budget=%llu command=%s",
+			 (unsigned long long)c->prompt_budget, c->command ? c->command : "");
+		break;
+	default:
+		out[0] = '\0';
+	}
+}
+
 /* A new array with one reference (the repository's), listed. w->lock held. */
 struct page_array *wiki_page_array_new(struct wrepo *r, struct plan *plan)
 {
 	struct page_array *a = calloc(1, sizeof(*a) + plan->n * sizeof(struct wpage));
 	const struct conf *c = r->w->c;
+	char options[4200];
 
 	if (!a)
 		return NULL;
+	gen_options(c, options, sizeof(options));
 	a->repo = r;
 	a->refs = 1;
 	a->next = r->w->arrays;
@@ -62,15 +85,19 @@ struct page_array *wiki_page_array_new(struct wrepo *r, struct plan *plan)
 			.url = r->id_url,
 			.commit = plan->commit,
 			.slug = plan->pages[i].slug,
+			.kind = plan_kind_name(plan->pages[i].kind),
+			.arg = plan->pages[i].arg,
 			.backend = r->w->ops->name,
 			.model = c->model,
 			.prompt_version = r->w->ops->prompt_version,
+			.options = options,
 		};
 
 		p->repo = r;
 		p->array = a;
 		p->pp = &plan->pages[i];
 		p->pages_plan = plan_ref(plan);
+		page_recipe_key(&p->recipe, &parts);
 		page_cache_key(&p->key, &parts);
 	}
 	return a;

@@ -44,14 +44,16 @@ struct wrepo;
 
 /*
  * One page of one plan; its public handle is struct wiki_page (wiki.h).
- * repo, array, pp, pages_plan and key are set when its array is made and
- * never change: they are read without a lock.
+ * repo, array, pp, pages_plan, recipe and key are set when its array is
+ * made and never change: they are read without a lock. The recipe names the
+ * page at every commit (its manifest's key); the key, its entry at this one.
  */
 struct wpage {
 	struct wrepo *repo;
 	struct page_array *array;   /* the array it lives in */
 	const struct plan_page *pp; /* in pages_plan */
 	struct plan *pages_plan;    /* the plan this page belongs to (a reference) */
+	struct page_key recipe;
 	struct page_key key;
 	/* the rest: w->lock */
 	/*
