@@ -59,6 +59,7 @@ struct entry {
 struct page_cache {
 	char *dir;    /* CACHE_DIR/pages */
 	char *claims; /* CACHE_DIR/page-claims: the claim locks */
+	char *locks;  /* CACHE_DIR/page-locks: page_cache_lock() */
 	uint64_t max_bytes;
 	pthread_mutex_t lock;
 	pthread_cond_t wake; /* claim waiters, on page_cache_stop() */
@@ -412,6 +413,10 @@ int page_cache_new(struct page_cache **ret, const char *cache_dir, uint64_t max_
 		pc->claims = NULL;
 		goto out_free;
 	}
+	if (asprintf(&pc->locks, "%s/page-locks", cache_dir) < 0) {
+		pc->locks = NULL;
+		goto out_free;
+	}
 	r = mkdir_p(pc->dir, 0700);
 	for (int i = 0; i < 256 && r == 0; i++) {
 		char sub[4096];
@@ -444,6 +449,7 @@ void page_cache_free(struct page_cache *pc)
 	free(pc->table);
 	free(pc->dir);
 	free(pc->claims);
+	free(pc->locks);
 	pthread_cond_destroy(&pc->wake);
 	pthread_mutex_destroy(&pc->lock);
 	free(pc);
@@ -733,6 +739,34 @@ void page_cache_release(struct page_claim *claim)
 		return;
 	close(claim->fd); /* ends the lock */
 	free(claim);
+}
+
+int page_cache_lock(struct page_cache *pc, const struct page_key *k, int *fd_out)
+{
+	struct flock fl = { .l_type = F_WRLCK,
+			    .l_whence = SEEK_SET,
+			    .l_start = (off_t)hex_prefix(k->hex, 15),
+			    .l_len = 1 };
+	int fd = open(pc->locks, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+
+	if (fd < 0)
+		return -errno;
+	while (fcntl(fd, F_OFD_SETLKW, &fl) < 0) {
+		if (errno != EINTR) {
+			int r = -errno;
+
+			close(fd);
+			return r;
+		}
+	}
+	*fd_out = fd;
+	return 0;
+}
+
+void page_cache_unlock(int fd)
+{
+	if (fd >= 0)
+		close(fd); /* ends the lock */
 }
 
 void page_cache_stop(struct page_cache *pc)

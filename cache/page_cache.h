@@ -153,6 +153,15 @@ int page_cache_claim(struct page_cache *pc, const struct page_key *k, int64_t ti
 		     struct page_claim **claim);
 void page_cache_release(struct page_claim *claim); /* NULL is fine */
 
+/*
+ * An exclusive lock on @k across processes and threads, for a short
+ * read-modify-write of its entry (a manifest's): an open-file-description
+ * lock on one byte of CACHE_DIR/page-locks, waited for. 0 with *fd, which
+ * page_cache_unlock() closes, or -errno. A lock dies with its process.
+ */
+int page_cache_lock(struct page_cache *pc, const struct page_key *k, int *fd);
+void page_cache_unlock(int fd); /* -1 is fine */
+
 /* Ends every claim wait at once (-ESHUTDOWN), now and later. */
 void page_cache_stop(struct page_cache *pc);
 
