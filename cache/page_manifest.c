@@ -38,7 +38,7 @@ struct page_deps {
 	struct {
 		bool fact;
 		char *name;
-	} *v;
+	} * v;
 };
 
 int page_deps_new(struct page_deps **ret)
@@ -115,7 +115,8 @@ int page_deps_paths(struct page_deps *d, const char *lines)
 static bool fact_known(const char *name)
 {
 	return !strcmp(name, "plan") || !strncmp(name, "log:", 4) || !strcmp(name, "authors") ||
-	       !strcmp(name, "languages") || !strncmp(name, "files:", 6);
+	       !strcmp(name, "languages") || !strncmp(name, "files:", 6) ||
+	       !strncmp(name, "paths:", 6);
 }
 
 int page_deps_fact(struct page_deps *d, const char *name)
@@ -183,19 +184,22 @@ static int digest_authors(struct sha256 *s, const struct repo_facts *f)
 	return 0;
 }
 
-static void digest_files(struct sha256 *s, const struct repo_facts *f, const char *dir)
+/* The files under @dir, with their sizes (a prompt's file list) or without (a listing). */
+static void digest_files(struct sha256 *s, const struct repo_facts *f, const char *dir, bool sizes)
 {
 	const struct facts_file *files;
-	size_t first = 0, n;
+	size_t first = 0, n, all = facts_files(f, &files);
 
-	facts_files(f, &files);
 	n = facts_dir_range(f, dir, &first);
+	hash_u64(s, sizes ? all : 0); /* a file list says how many files there are */
 	hash_u64(s, n);
 	for (size_t i = first; i < first + n; i++) {
 		hash_str(s, files[i].path);
-		hash_u64(s, files[i].size);
 		hash_str(s, files[i].lang);
-		hash_u64(s, (uint64_t)files[i].binary);
+		if (sizes) {
+			hash_u64(s, files[i].size);
+			hash_u64(s, (uint64_t)files[i].binary);
+		}
 	}
 }
 
@@ -247,7 +251,7 @@ int page_fact_digest(const char *name, const struct page_source *src, char out[S
 	} else if (!strcmp(name, "languages")) {
 		digest_languages(&s, src->facts);
 	} else {
-		digest_files(&s, src->facts, name + 6);
+		digest_files(&s, src->facts, name + 6, name[0] == 'f');
 	}
 	sha256_final(&s, d);
 	sha256_to_hex(d, out);
@@ -535,8 +539,8 @@ static int parse_lines(struct page_manifest *m, char *text)
 			continue;
 		}
 		if (m->n >= PAGE_MANIFEST_RESULTS ||
-		    sscanf(line, "result %40s %lld%n", commit, &t, &used) != 2 ||
-		    line[used] || !is_hex(commit, 40))
+		    sscanf(line, "result %40s %lld%n", commit, &t, &used) != 2 || line[used] ||
+		    !is_hex(commit, 40))
 			return -EBADMSG;
 		res = &m->results[m->n++];
 		memset(res, 0, sizeof(*res));
@@ -546,8 +550,8 @@ static int parse_lines(struct page_manifest *m, char *text)
 	return r < 0 ? r : res ? -EBADMSG : 0;
 }
 
-int page_manifest_decode(struct page_manifest *m, const struct page_key *recipe,
-			 const char *text, size_t len)
+int page_manifest_decode(struct page_manifest *m, const struct page_key *recipe, const char *text,
+			 size_t len)
 {
 	size_t hl = strlen(MANIFEST_MAGIC) + 1 + SHA256_HEX;
 	_cleanup_free_ char *copy = NULL;
@@ -555,7 +559,8 @@ int page_manifest_decode(struct page_manifest *m, const struct page_key *recipe,
 
 	memset(m, 0, sizeof(*m));
 	m->recipe = *recipe;
-	if (len < hl || memchr(text, '\0', len) || memcmp(text, MANIFEST_MAGIC " ", hl - SHA256_HEX) ||
+	if (len < hl || memchr(text, '\0', len) ||
+	    memcmp(text, MANIFEST_MAGIC " ", hl - SHA256_HEX) ||
 	    memcmp(text + hl - SHA256_HEX, recipe->hex, SHA256_HEX - 1) || text[hl - 1] != '\n')
 		return -EBADMSG;
 	copy = strndup(text + hl, len - hl);
@@ -662,7 +667,8 @@ static bool same_deps(const struct page_result *a, const struct page_result *b)
 	if (a->ndeps != b->ndeps)
 		return false;
 	for (size_t i = 0; i < a->ndeps; i++)
-		if (a->deps[i].kind != b->deps[i].kind || strcmp(a->deps[i].name, b->deps[i].name) ||
+		if (a->deps[i].kind != b->deps[i].kind ||
+		    strcmp(a->deps[i].name, b->deps[i].name) ||
 		    strcmp(a->deps[i].value, b->deps[i].value))
 			return false;
 	return true;
@@ -853,7 +859,9 @@ int page_manifest_sources(struct page_cache *pc, const struct page_key *recipe,
 
 			r = buf_printf(out, "%s %.12s ", kind_names[d->kind],
 				       d->kind == PAGE_DEP_ABSENT ? "-" : d->value);
-			r = r ?: add_escaped(out, d->kind != PAGE_DEP_FACT && !*d->name ? "/" : d->name);
+			r = r
+				?: add_escaped(
+				       out, d->kind != PAGE_DEP_FACT && !*d->name ? "/" : d->name);
 			r = r ?: buf_addc(out, '\n');
 		}
 	}

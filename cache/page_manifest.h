@@ -72,7 +72,7 @@ enum page_dep_kind { PAGE_DEP_BLOB, PAGE_DEP_TREE, PAGE_DEP_ABSENT, PAGE_DEP_FAC
 
 struct page_dep {
 	enum page_dep_kind kind;
-	char *name;		  /* repository path, or fact name */
+	char *name;		/* repository path, or fact name */
 	char value[SHA256_HEX]; /* hex object id or fact digest; "" when absent */
 };
 
@@ -98,15 +98,17 @@ void page_manifest_key(struct page_key *k, const struct page_key *recipe);
  * The digest (64 hex) of fact @name at @src: "plan" (the plan's pages),
  * "log:N" (how many commits, and the newest N: id, author, time, subject),
  * "authors" (commits per author), "languages" (files and bytes per
- * language), "files:DIR" (path, size, language of every file under DIR; ""
- * = all). 0, -EINVAL (unknown name), -ENOENT (not known at @src).
+ * language), "files:DIR" (how many files, and the path, size, language of
+ * every file under DIR; "" = all: a prompt's file list), "paths:DIR" (the
+ * path and language of every file under DIR: a listing without sizes, so
+ * an edit keeps it). 0, -EINVAL (unknown name), -ENOENT (not known at @src).
  */
 int page_fact_digest(const char *name, const struct page_source *src, char out[SHA256_HEX]);
 
 /* Text encoding, for the store and the tests. -EBADMSG on anything malformed. */
 int page_manifest_encode(const struct page_manifest *m, struct buf *out);
-int page_manifest_decode(struct page_manifest *m, const struct page_key *recipe,
-			 const char *text, size_t len);
+int page_manifest_decode(struct page_manifest *m, const struct page_key *recipe, const char *text,
+			 size_t len);
 void page_manifest_done(struct page_manifest *m); /* frees the results' deps */
 
 /*

@@ -407,6 +407,13 @@ static int command_generate(void *state, void *wstate, const struct gen_request 
 	buf_init(&user, prompt_max_bytes(cmd->c));
 	buf_init(&prompt, prompt_max_bytes(cmd->c) + (64 << 10));
 	r = prompt_build(req, cmd->c, &sys, &user, err);
+	/*
+	 * The command may read anything of the repository: the page depends on
+	 * the whole tree, unless it reports what it read (a list of paths for
+	 * page_deps_paths(), issue 15's WIKIFS_DEPS).
+	 */
+	if (r == 0 && req->deps && page_deps_path(req->deps, "") < 0)
+		r = wf_err_set(err, -ENOMEM, "out of memory");
 	/* one stream for a CLI: the rules first, then the page's material */
 	r = r ?: buf_printf(&prompt, "%s\n%s", buf_str(&sys), buf_str(&user));
 	if (r < 0)

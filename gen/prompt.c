@@ -30,6 +30,8 @@
 #define PAGE_LIST_BYTES (64u << 10)
 #define HISTORY_SHORT	15
 #define HISTORY_LONG	200
+#define STRINGIFY_(x)	#x
+#define STRINGIFY(x)	STRINGIFY_(x)
 #define AUTHORS_MAX	100
 #define FILE_MIN_CAP	2048
 #define FILE_MIN_ROOM	1024 /* less budget left than this: stop */
@@ -300,6 +302,8 @@ static int add_sources(struct buf *u, const struct gen_request *req, const struc
 		if (room < FILE_MIN_ROOM)
 			break;
 		buf_reset(&text);
+		if (req->deps && page_deps_path(req->deps, cands[i].f->path) < 0)
+			r = -ENOMEM; /* what the page is made from (issue 14) */
 		rr = rd ? facts_reader_read(rd, cands[i].f->path, MIN(cap, room), &text)
 			: facts_read_file(req->facts, cands[i].f->path, MIN(cap, room), &text);
 		if (rr == -EMFILE || rr == -ENFILE)
@@ -325,6 +329,12 @@ static int add_file_list(struct buf *u, const struct gen_request *req)
 
 	r = buf_printf(u, "\n## Files (%zu in the repository%s%s)\n", n,
 		       dir ? ", listed: under " : "", "");
+	if (req->deps) {
+		char fact[4200];
+
+		snprintf(fact, sizeof(fact), "files:%s", dir && strcmp(dir, ".") ? dir : "");
+		r = r ?: page_deps_fact(req->deps, fact);
+	}
 	if (dir)
 		r = r ?: add_clean(u, dir, 256);
 	for (size_t i = 0; i < n && r == 0; i++) {
@@ -353,6 +363,14 @@ static int add_history(struct buf *u, const struct gen_request *req)
 	size_t max = lng ? HISTORY_LONG : HISTORY_SHORT;
 	int r;
 
+	if (req->deps) {
+		r = page_deps_fact(req->deps, lng ? "log:" STRINGIFY(HISTORY_LONG)
+						  : "log:" STRINGIFY(HISTORY_SHORT));
+		if (r == 0 && req->page->kind == PAGE_CONTRIBUTORS)
+			r = page_deps_fact(req->deps, "authors");
+		if (r < 0)
+			return r;
+	}
 	if (n == 0)
 		return 0;
 	r = buf_printf(u, "\n## History (%zu commits known, newest first)\n", n);
@@ -451,6 +469,8 @@ int prompt_build(const struct gen_request *req, const struct conf *c, struct buf
 			       user, "Link base: %s (cite as [path:line](%s/blob/%s/path#Lline))\n",
 			       base, base, req->commit ? req->commit : "HEAD");
 	r = r ?: buf_adds(user, "\n## Pages of this wiki (link as [Title](Slug.md))\n");
+	if (req->deps)
+		r = r ?: page_deps_fact(req->deps, "plan");
 	for (size_t i = 0, start = user->len; req->plan && i < req->plan->n && r == 0; i++) {
 		const struct plan_page *p = &req->plan->pages[i];
 
@@ -473,7 +493,9 @@ int prompt_build(const struct gen_request *req, const struct conf *c, struct buf
 				    "linking every page above, grouped sensibly, no diagrams.\n");
 	if (req->facts && r == 0) {
 		r = add_file_list(user, req);
-		r = r ?: add_history(user, req);
+		/* commits only where the page shows them: the others outlive a commit */
+		if (pg->kind == PAGE_HISTORY || pg->kind == PAGE_CONTRIBUTORS)
+			r = r ?: add_history(user, req);
 		if (pg->kind != PAGE_SIDEBAR)
 			r = r ?: add_sources(user, req, c);
 	}

@@ -19,6 +19,64 @@
 #include <errno.h>
 #include <string.h>
 
+/* Where @p is made or matched: its commit, in @git_dir. */
+static struct page_source source_of(const struct wpage *p, const char *git_dir,
+				    const struct repo_facts *facts)
+{
+	return (struct page_source){ .git_dir = git_dir,
+				     .commit = p->pages_plan->commit,
+				     .facts = facts,
+				     .plan = p->pages_plan };
+}
+
+/*
+ * Records what the page just committed was made from, for its reuse at
+ * later commits. A failure costs only that reuse: the page is served, the
+ * failure noted in .wikifs/errors.
+ */
+static void job_record(struct wiki *w, struct wpage *p, const char *git_dir,
+		       const struct repo_facts *facts, struct page_deps *deps)
+{
+	struct page_source src = source_of(p, git_dir, facts);
+	struct wf_err err = { "" };
+	char path[4096];
+
+	if (page_manifest_record(w->pc, &p->recipe, deps, &src, &p->key, &err) < 0) {
+		wiki_page_path(p, path, sizeof(path));
+		wiki_error_report(w, path, err.msg);
+	}
+}
+
+/*
+ * The page as made at an earlier commit, when everything it was made from
+ * is the same at this one: its verified bytes committed under this page's
+ * key, with no generation. 1 when reused, 0 when it must be made.
+ */
+static int job_reuse(struct wiki *w, struct wpage *p, struct gen_err *gerr)
+{
+	struct wrepo *r = p->repo;
+	struct repo_facts *facts;
+	struct page_source src;
+	char git_dir[4096], made_at[41];
+	int ret;
+
+	pthread_mutex_lock(&w->lock);
+	snprintf(git_dir, sizeof(git_dir), "%s", r->git_dir);
+	pthread_mutex_unlock(&w->lock);
+	facts = wiki_repo_facts_get(r, git_dir, p->pages_plan->commit, &gerr->e);
+	if (!facts)
+		return 0; /* generation says why, with its retries */
+	src = source_of(p, git_dir, facts);
+	ret = page_manifest_reuse(w->pc, &p->recipe, &src, &p->key, made_at);
+	facts_unref(facts);
+	if (ret == 1) {
+		pthread_mutex_lock(&w->lock);
+		p->reused = true;
+		pthread_mutex_unlock(&w->lock);
+	}
+	return ret == 1;
+}
+
 /* One attempt at generating page @payload, the claim held. */
 static int job_generate(void *ctx, void *wstate, void *payload, unsigned attempt,
 			struct gen_err *gerr)
@@ -29,6 +87,7 @@ static int job_generate(void *ctx, void *wstate, void *payload, unsigned attempt
 	struct gen_usage usage = { 0 };
 	struct gen_request req;
 	struct repo_facts *facts;
+	struct page_deps *deps = NULL;
 	char git_dir[4096], why[256];
 	struct buf out;
 	int ret;
@@ -57,6 +116,9 @@ static int job_generate(void *ctx, void *wstate, void *payload, unsigned attempt
 		.page = p->pp,
 		.facts = facts,
 	};
+	if (page_deps_new(&deps) < 0)
+		deps = NULL; /* then the page is made, and not recorded for reuse */
+	req.deps = deps;
 	buf_init(&out, PAGE_MAX_BYTES);
 	ret = w->ops->generate(w->bstate, wstate, &req, &out, &usage, gerr);
 	if (ret == 0 && out.len == 0) {
@@ -74,6 +136,9 @@ static int job_generate(void *ctx, void *wstate, void *payload, unsigned attempt
 				   strerror(-ret));
 		}
 	}
+	if (ret == 0 && deps)
+		job_record(w, p, git_dir, facts, deps);
+	page_deps_free(deps);
 	buf_done(&out);
 	facts_unref(facts);
 
@@ -100,7 +165,7 @@ static int job_claimed(void *ctx, void *wstate, void *payload, unsigned attempt,
 	int ret = page_cache_claim(w->pc, &p->key, wait_ms, &claim);
 
 	if (ret == 0) {
-		ret = job_generate(ctx, wstate, payload, attempt, gerr);
+		ret = job_reuse(w, p, gerr) ? 0 : job_generate(ctx, wstate, payload, attempt, gerr);
 		page_cache_release(claim);
 	} else if (ret == 1) {
 		pthread_mutex_lock(&w->lock);
@@ -162,6 +227,10 @@ static void job_finished(void *ctx, void *payload, int err, const char *msg, uns
 	if (err == 0 && p->found) {
 		w->cache_hits++;
 		p->failed = false;
+	} else if (err == 0 && p->reused) {
+		w->reused++;
+		p->repo->reused++;
+		p->failed = false;
 	} else if (err == 0) {
 		w->generated++;
 		p->repo->generated++;
@@ -181,6 +250,7 @@ static void job_finished(void *ctx, void *payload, int err, const char *msg, uns
 		wiki_error_note_locked(w, path, line);
 	}
 	p->found = false;
+	p->reused = false;
 	waiters = wiki_waiter_take(&p->waiters);
 	pthread_mutex_unlock(&w->lock);
 

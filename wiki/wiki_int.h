@@ -37,6 +37,7 @@
 
 #include "clone_cache.h"
 #include "facts.h"
+#include "page_manifest.h"
 #include "wiki.h"
 #include "workq.h"
 
@@ -65,6 +66,7 @@ struct wpage {
 	struct wpage *flight_next; /* chain in w->flights while job is set */
 	bool running;
 	bool found;  /* the job found the page made by another process */
+	bool reused; /* the job reused the page made at another commit */
 	bool failed; /* the last attempt failed; cleared when a new job starts */
 	int64_t failed_at;
 	unsigned attempts;
@@ -106,7 +108,7 @@ struct wrepo {
 	char *error;
 	int64_t last_sync_ms;
 	struct wiki_waiter *waiters;
-	uint64_t tokens_in, tokens_out, generated, calls; /* counters */
+	uint64_t tokens_in, tokens_out, generated, reused, calls; /* counters */
 	/* atomics, written by the clone cache during a sync */
 	struct clone_progress prog;
 	/* facts of the current commit, loaded lazily by workers */
@@ -146,7 +148,7 @@ struct wiki {
 	struct wpage *flights[WIKI_FLIGHT_BUCKETS]; /* pages with a job, by key */
 	struct err_line errors[WIKI_ERRORS_MAX];
 	size_t errors_next, errors_total;
-	uint64_t generated, cache_hits, failed, calls, tokens;
+	uint64_t generated, reused, cache_hits, failed, calls, tokens;
 	uint64_t finished_times_n; /* for the rate: completions in the window */
 	int64_t first_finish_ms, last_finish_ms;
 };

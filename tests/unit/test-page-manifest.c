@@ -237,7 +237,7 @@ static void test_store(void)
 	buf_init(&b, 1 << 16);
 	is_int(page_manifest_sources(pc, &recipe, &k1, &b), 0, "sources of the reused entry");
 	ok(strstr(buf_str(&b), "blob ") && strstr(buf_str(&b), " src/a.c\n") &&
-		   strstr(buf_str(&b), "absent - docs/missing.md"),
+	       strstr(buf_str(&b), "absent - docs/missing.md"),
 	   "sources list kind, short id and path");
 	buf_done(&b);
 
@@ -283,8 +283,7 @@ static void test_store(void)
 	page_cache_free(pc);
 	page_cache_new(&pc, cache, 1 << 20);
 	is_int(page_manifest_load(pc, &recipe, &m), -ENOENT, "a corrupt manifest is none");
-	is_int(page_manifest_latest(pc, &recipe, &latest, made_at), -ENOENT,
-	       "and serves nothing");
+	is_int(page_manifest_latest(pc, &recipe, &latest, made_at), -ENOENT, "and serves nothing");
 	page_cache_free(pc);
 	page_deps_free(d);
 	free(cache);
