@@ -848,10 +848,10 @@ int page_manifest_sources(struct page_cache *pc, const struct page_key *recipe,
 	if (r < 0)
 		return r;
 	r = -ENOENT;
-	for (size_t i = 0; i < m.n && r < 0; i++) {
+	for (size_t i = 0; i < m.n && r == -ENOENT; i++) {
 		const struct page_result *res = &m.results[i];
 
-		for (size_t j = 0; j < res->nentries && r < 0; j++)
+		for (size_t j = 0; j < res->nentries && r == -ENOENT; j++)
 			if (!strcmp(res->entries[j].hex, entry->hex))
 				r = 0;
 		for (size_t k = 0; k < res->ndeps && r == 0; k++) {

@@ -25,7 +25,8 @@
 #include <sys/stat.h>
 #include <sys/xattr.h>
 
-#define XATTR_PREFIX "user.wikifs."
+#define XATTR_PREFIX	  "user.wikifs."
+#define XATTR_SOURCES_MAX (64u << 10) /* the kernel's limit on an xattr value */
 
 /*
  * Every open handle starts with a head on one list (fs->handles), so that
@@ -728,6 +729,7 @@ static void fs_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t
 	struct wiki_page_info info;
 	const char *val = NULL;
 	struct node *n = fs_node_get(fs, ino);
+	_cleanup_free_ char *sources = NULL;
 	bool page;
 	size_t len;
 
@@ -738,6 +740,11 @@ static void fs_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t
 	page = n->type == NODE_PAGE;
 	if (page)
 		wiki_page_info(fs->wiki, n->page, &info); /* of this inode's commit */
+	if (page && !strcmp(name, XATTR_PREFIX "sources")) {
+		sources = malloc(XATTR_SOURCES_MAX);
+		if (sources && wiki_page_sources(fs->wiki, n->page, sources, XATTR_SOURCES_MAX) < 0)
+			sources[0] = '\0';
+	}
 	fs_node_put(fs, n);
 	/*
 	 * No security labels here: say so with EOPNOTSUPP, which ls -l
@@ -760,6 +767,8 @@ static void fs_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t
 		val = info.commit;
 	else if (!strcmp(name, "backend"))
 		val = info.backend;
+	else if (!strcmp(name, "sources"))
+		val = sources && sources[0] ? sources : NULL;
 	if (!val) {
 		fuse_reply_err(req, ENODATA);
 		return;

@@ -319,3 +319,19 @@ void wiki_page_info(struct wiki *w, struct wiki_page *page, struct wiki_page_inf
 	snprintf(info->commit, sizeof(info->commit), "%s", p->pages_plan->commit);
 	pthread_mutex_unlock(&w->lock);
 }
+
+int wiki_page_sources(struct wiki *w, struct wiki_page *page, char *out, size_t n)
+{
+	struct wpage *p = wpage_of(page);
+	struct buf b;
+	int r;
+
+	buf_init(&b, n ? n - 1 : 0);
+	r = page_manifest_sources(w->pc, &p->recipe, &p->key, &b);
+	if (r == -E2BIG) /* cut at a line: what is left is whole */
+		while (b.len > 0 && b.data[b.len - 1] != '\n')
+			b.len--;
+	snprintf(out, n, "%.*s", (int)b.len, b.data ? b.data : "");
+	buf_done(&b);
+	return r == -E2BIG ? 0 : r;
+}
