@@ -17,6 +17,7 @@
 
 enum conf_backend { BACKEND_BUILTIN, BACKEND_OPENAI, BACKEND_ANTHROPIC, BACKEND_COMMAND };
 enum conf_planner { PLANNER_BUILTIN, PLANNER_LLM };
+enum conf_stale { STALE_REGENERATE, STALE_SERVE };
 
 struct conf_repo {
 	char *name;    /* directory name, "owner/repo" or "repo" */
@@ -41,11 +42,12 @@ struct conf {
 	char *ssh_key;		   /* "" = ssh-agent's keys */
 	unsigned refresh_interval; /* seconds, 0 = never */
 	uint64_t cache_max_bytes;
-	uint64_t max_calls;	  /* 0 = unlimited */
-	uint64_t token_budget;	  /* 0 = unlimited */
-	unsigned queue_max;	  /* queued page jobs, whole mount */
-	unsigned failure_backoff; /* seconds a failed page answers EIO before a retry */
-	char *log_file;		  /* NULL = syslog when daemonized */
+	enum conf_stale stale_pages; /* an open of a page whose inputs changed */
+	uint64_t max_calls;	     /* 0 = unlimited */
+	uint64_t token_budget;	     /* 0 = unlimited */
+	unsigned queue_max;	     /* queued page jobs, whole mount */
+	unsigned failure_backoff;    /* seconds a failed page answers EIO before a retry */
+	char *log_file;		     /* NULL = syslog when daemonized */
 	char *log_level;
 	bool allow_other;
 

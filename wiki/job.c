@@ -251,6 +251,8 @@ static void job_finished(void *ctx, void *payload, int err, const char *msg, uns
 	}
 	p->found = false;
 	p->reused = false;
+	if (err == 0)
+		p->stale_commit[0] = '\0'; /* made at its own commit now */
 	waiters = wiki_waiter_take(&p->waiters);
 	pthread_mutex_unlock(&w->lock);
 

@@ -22,8 +22,8 @@
 #include <errno.h>
 #include <string.h>
 
-static const char *const page_state_names[] = { "absent", "queued", "generating", "ready",
-						"failed" };
+static const char *const page_state_names[] = { "absent", "queued", "generating",
+						"ready",  "failed", "stale" };
 
 const char *wiki_page_state_name(enum wiki_page_state s)
 {
@@ -257,6 +257,39 @@ static int open_cached(struct wiki *w, struct wpage *p, struct wiki_open *o)
 	return 0;
 }
 
+/*
+ * stale_pages = serve: the newest version of @p made at another commit,
+ * opened, while @p is made at its own at prefetch priority. 0 with @o, or
+ * -ENOENT when there is none (then the open waits, as without the option).
+ */
+static int open_stale(struct wiki *w, struct wpage *p, struct wiki_open *o)
+{
+	struct page_key entry;
+	char made_at[41];
+	int r;
+
+	if (page_manifest_latest(w->pc, &p->recipe, &entry, made_at) < 0 ||
+	    !memcmp(entry.hex, p->key.hex, SHA256_HEX))
+		return -ENOENT;
+	r = page_cache_open(w->pc, &entry, &o->fd, &o->size);
+	if (r < 0)
+		return -ENOENT;
+	o->offset = PAGE_CACHE_HDR_LEN;
+	o->key = entry;
+	pthread_mutex_lock(&w->lock);
+	if (!w->stopping && wiki_page_submit_locked(w, p, GEN_PRIO_PREFETCH, NULL) == 1) {
+		snprintf(p->stale_commit, sizeof(p->stale_commit), "%s", made_at);
+		w->cache_hits++;
+		r = 0;
+	} else {
+		r = -ENOENT; /* not being made: no stale page for ever */
+	}
+	pthread_mutex_unlock(&w->lock);
+	if (r < 0)
+		wiki_page_close(w, o);
+	return r;
+}
+
 int wiki_page_want(struct wiki *w, struct wiki_page *page, enum gen_prio prio,
 		   struct wiki_waiter *wt, struct wiki_open *o)
 {
@@ -277,6 +310,12 @@ int wiki_page_want(struct wiki *w, struct wiki_page *page, enum gen_prio prio,
 			}
 			return r;
 		}
+		pthread_mutex_lock(&w->lock);
+	}
+	if (o && w->c->stale_pages == STALE_SERVE && !w->stopping) {
+		pthread_mutex_unlock(&w->lock);
+		if (open_stale(w, p, o) == 0)
+			return 0;
 		pthread_mutex_lock(&w->lock);
 	}
 	if (w->stopping)
@@ -317,6 +356,11 @@ void wiki_page_info(struct wiki *w, struct wiki_page *page, struct wiki_page_inf
 	snprintf(info->error, sizeof(info->error), "%s",
 		 info->state != WIKI_PAGE_READY && p->error ? p->error : "");
 	snprintf(info->commit, sizeof(info->commit), "%s", p->pages_plan->commit);
+	if (info->state != WIKI_PAGE_READY && info->state != WIKI_PAGE_FAILED &&
+	    p->stale_commit[0]) {
+		info->state = WIKI_PAGE_STALE; /* served as made at stale_commit */
+		snprintf(info->commit, sizeof(info->commit), "%s", p->stale_commit);
+	}
 	pthread_mutex_unlock(&w->lock);
 }
 

@@ -143,6 +143,8 @@ static int snapshot(struct wiki *w, struct snap *s)
 				/* failure_backoff is over, but nothing has tried it again */
 				sr->last_failed += p->failed;
 				break;
+			case WIKI_PAGE_STALE: /* wiki_page_info() only: not a state of the engine */
+				break;
 			}
 		}
 		sr->pages = r->pages ? r->pages->n : 0;

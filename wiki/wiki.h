@@ -74,7 +74,8 @@ enum wiki_page_state {
 	WIKI_PAGE_QUEUED,
 	WIKI_PAGE_GENERATING,
 	WIKI_PAGE_READY,
-	WIKI_PAGE_FAILED
+	WIKI_PAGE_FAILED,
+	WIKI_PAGE_STALE /* served as made at an earlier commit while it is made again */
 };
 
 /*
@@ -143,7 +144,7 @@ int wiki_page_size(struct wiki *w, struct wiki_page *p, uint64_t *size);
 struct wiki_page_info {
 	enum wiki_page_state state;
 	char error[512];
-	char commit[41];
+	char commit[41]; /* the page's; of a stale page, the commit it was made at */
 	const char *backend;
 };
 void wiki_page_info(struct wiki *w, struct wiki_page *p, struct wiki_page_info *info);

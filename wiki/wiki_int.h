@@ -65,9 +65,10 @@ struct wpage {
 	struct gen_job *job;
 	struct wpage *flight_next; /* chain in w->flights while job is set */
 	bool running;
-	bool found;  /* the job found the page made by another process */
-	bool reused; /* the job reused the page made at another commit */
-	bool failed; /* the last attempt failed; cleared when a new job starts */
+	bool found;	       /* the job found the page made by another process */
+	bool reused;	       /* the job reused the page made at another commit */
+	char stale_commit[41]; /* served as made at this commit until made at its own; or "" */
+	bool failed;	       /* the last attempt failed; cleared when a new job starts */
 	int64_t failed_at;
 	unsigned attempts;
 	char *error;

@@ -6,6 +6,7 @@ dependency is changed in turn (blob, file added to a listed directory, file
 deleted, an unrelated change), then a model change; stale_pages = serve
 answers with the old version at once; a corrupt manifest is dropped."""
 import json
+import time
 import secrets
 import signal
 import subprocess
@@ -53,6 +54,11 @@ class FakeLLM:
             msgs = (json.loads(body) if isinstance(body, str) else body)["messages"]
             out.append(msgs[-1]["content"].split("\n", 1)[0].replace("Page: ", ""))
         return sorted(out)
+
+    def script(self, modes):
+        rq = urllib.request.Request(self.base + "/_script", data=json.dumps(modes).encode(),
+                                    method="POST")
+        urllib.request.urlopen(rq, timeout=10).read()
 
     def stop(self):
         if self.proc.poll() is None:
@@ -171,6 +177,29 @@ with Env() as env:
     gen2 = dict(gen, model="fake-model-2")
     m = env.mount({REPO: bare}, options=opts, generator=gen2)
     t.eq(calls_to_read(m, fake, [core]), 1, "another model makes the page again")
+    t.eq(m.unmount(), 0, "unmount")
+
+    # ---- stale_pages = serve: the old version at once, then the new one
+    m = env.mount({REPO: bare}, options=dict(opts, stale_pages="serve"), generator=gen)
+    core_path = m.path("acme", "alpha", core + ".md")
+    old_commit = repo_row(m)["commit"]
+    old = read(m, core)
+    t.ok(old is not None and xattr(core_path, "commit") == old_commit,
+         "serve: the page is ready at the current commit")
+    fake.script(["latency:3000"])  # the regeneration takes a while
+    before = fake.calls()
+    c = commit(env, bare, {"src/core/core4.c": "int core_4(void) { return 44; }\n"})
+    refresh_to(m, c)
+    t0 = time.monotonic()
+    stale = read(m, core)
+    took = time.monotonic() - t0
+    t.ok(stale == old and took < 2, "serve: an open of a changed page answers the old bytes at "
+         "once", f"{took:.2f}s")
+    t.eq((xattr(core_path, "state"), xattr(core_path, "commit")), ("stale", old_commit),
+         "serve: user.wikifs.state is stale, with the commit it was made at")
+    wait_until(lambda: xattr(core_path, "state") == "ready", 30, what="regenerated")
+    t.eq((xattr(core_path, "commit"), fake.calls() - before, read(m, core) is not None),
+         (c, 1, True), "serve: then the page made at the new commit, in one model call")
     t.eq(m.unmount(), 0, "unmount")
 
     # ---- a corrupt manifest is dropped, and the page made again
