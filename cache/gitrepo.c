@@ -225,6 +225,11 @@ int gitrepo_tree_foreach(const char *git_dir, const char *commit, gitrepo_tree_f
 	return r;
 }
 
+void gitrepo_oid_hex(const git_oid *id, char out[41])
+{
+	git_oid_tostr(out, 41, id);
+}
+
 struct gitrepo_snapshot {
 	git_repository *repo;
 	git_commit *commit;

@@ -81,6 +81,9 @@ int gitrepo_tree_foreach(const char *git_dir, const char *commit, gitrepo_tree_f
 int gitrepo_tree_walk(struct git_repository *repo, struct git_tree *root, gitrepo_tree_fn fn,
 		      void *ctx, size_t *skipped, struct wf_err *err);
 
+/* @id in hex, 41 bytes with the NUL. */
+void gitrepo_oid_hex(const struct git_oid *id, char out[41]);
+
 /*
  * A commit's tree opened once for many path lookups (a manifest's match):
  * tree objects only, never a blob. One snapshot per thread (it holds a
