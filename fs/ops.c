@@ -25,8 +25,7 @@
 #include <sys/stat.h>
 #include <sys/xattr.h>
 
-#define XATTR_PREFIX	  "user.wikifs."
-#define XATTR_SOURCES_MAX (64u << 10) /* the kernel's limit on an xattr value */
+#define XATTR_PREFIX "user.wikifs."
 
 /*
  * Every open handle starts with a head on one list (fs->handles), so that
@@ -703,8 +702,7 @@ static void fs_write(fuse_req_t req, fuse_ino_t ino, const char *data, size_t si
 		fuse_reply_err(req, -r);
 	else
 		fuse_reply_write(req, size);
-	(void)off;
-	(void)fi;
+	(void)off, (void)fi;
 }
 
 /* release and releasedir: every handle kind frees itself the same way. */
@@ -717,8 +715,7 @@ static void fs_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 		fh_untrack(req_fs(req), h);
 		fh_free(req_fs(req), h);
 	}
-	fuse_reply_err(req, 0);
-	(void)ino;
+	fuse_reply_err(req, 0); /* ino: unused */
 }
 
 /* ---- extended attributes: readable by name, never listed ---- */
@@ -740,11 +737,8 @@ static void fs_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t
 	page = n->type == NODE_PAGE;
 	if (page)
 		wiki_page_info(fs->wiki, n->page, &info); /* of this inode's commit */
-	if (page && !strcmp(name, XATTR_PREFIX "sources")) {
-		sources = malloc(XATTR_SOURCES_MAX);
-		if (sources && wiki_page_sources(fs->wiki, n->page, sources, XATTR_SOURCES_MAX) < 0)
-			sources[0] = '\0';
-	}
+	if (page && !strcmp(name, XATTR_PREFIX "sources"))
+		val = sources = wiki_page_sources(fs->wiki, n->page);
 	fs_node_put(fs, n);
 	/*
 	 * No security labels here: say so with EOPNOTSUPP, which ls -l
@@ -767,8 +761,6 @@ static void fs_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t
 		val = info.commit;
 	else if (!strcmp(name, "backend"))
 		val = info.backend;
-	else if (!strcmp(name, "sources"))
-		val = sources && sources[0] ? sources : NULL;
 	if (!val) {
 		fuse_reply_err(req, ENODATA);
 		return;

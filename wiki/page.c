@@ -364,18 +364,20 @@ void wiki_page_info(struct wiki *w, struct wiki_page *page, struct wiki_page_inf
 	pthread_mutex_unlock(&w->lock);
 }
 
-int wiki_page_sources(struct wiki *w, struct wiki_page *page, char *out, size_t n)
+char *wiki_page_sources(struct wiki *w, struct wiki_page *page)
 {
 	struct wpage *p = wpage_of(page);
+	char *out = NULL;
 	struct buf b;
 	int r;
 
-	buf_init(&b, n ? n - 1 : 0);
+	buf_init(&b, WIKI_SOURCES_MAX - 1);
 	r = page_manifest_sources(w->pc, &p->recipe, &p->key, &b);
 	if (r == -E2BIG) /* cut at a line: what is left is whole */
 		while (b.len > 0 && b.data[b.len - 1] != '\n')
 			b.len--;
-	snprintf(out, n, "%.*s", (int)b.len, b.data ? b.data : "");
+	if ((r == 0 || r == -E2BIG) && b.len)
+		out = strndup(b.data, b.len);
 	buf_done(&b);
-	return r == -E2BIG ? 0 : r;
+	return out;
 }

@@ -151,10 +151,12 @@ void wiki_page_info(struct wiki *w, struct wiki_page *p, struct wiki_page_info *
 /*
  * What the bytes of @p at its commit were made from (user.wikifs.sources):
  * one "KIND SHORT-ID PATH" line per dependency (blob, tree, absent, fact),
- * at most @n - 1 bytes, NUL-terminated. 0, or -ENOENT when not known (not
- * made yet, or made before manifests). Reads the manifest: a small file.
+ * whole lines within WIKI_SOURCES_MAX bytes; malloc'ed, the caller frees.
+ * NULL when not known (not made yet, or made before manifests). Reads the
+ * manifest: a small file.
  */
-int wiki_page_sources(struct wiki *w, struct wiki_page *p, char *out, size_t n);
+#define WIKI_SOURCES_MAX (64u << 10) /* the kernel's limit on an xattr value */
+char *wiki_page_sources(struct wiki *w, struct wiki_page *p);
 const char *wiki_page_state_name(enum wiki_page_state s);
 
 /* Detaches @wt if still attached: true means the caller now owns the reply. */

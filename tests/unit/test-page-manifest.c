@@ -125,29 +125,29 @@ static void test_match(void)
 		return;
 	}
 	src.commit = c0;
-	is_int(page_manifest_resolve(&res, d, &src, &e), 0, "resolved at the first commit");
+	is_int(page_deps_resolve(&res, d, &src, &e), 0, "resolved at the first commit");
 	is_int(res.ndeps, 3, "three dependencies");
 	is_int(res.deps[0].kind, PAGE_DEP_BLOB, "a file is a blob");
 	is_int(res.deps[1].kind, PAGE_DEP_TREE, "a directory is a tree");
 	is_int(res.deps[2].kind, PAGE_DEP_ABSENT, "a missing path is absent");
-	is_int(page_manifest_match(&res, &src), 1, "it matches its own commit");
+	is_int(page_deps_match(&res, &src), 1, "it matches its own commit");
 
 	commit_after("echo more >> README.md", c1);
 	src.commit = c1;
-	is_int(page_manifest_match(&res, &src), 1, "an unrelated change matches");
+	is_int(page_deps_match(&res, &src), 1, "an unrelated change matches");
 	commit_after("echo 'int b;' >> src/a.c", c2);
 	src.commit = c2;
-	is_int(page_manifest_match(&res, &src), 0, "a changed blob does not");
+	is_int(page_deps_match(&res, &src), 0, "a changed blob does not");
 	commit_after("git checkout -q HEAD~1 -- src/a.c && echo x > src/new.c", c3);
 	src.commit = c3;
-	is_int(page_manifest_match(&res, &src), 0, "a file added to a listed directory does not");
+	is_int(page_deps_match(&res, &src), 0, "a file added to a listed directory does not");
 	commit_after("rm src/new.c && mkdir -p docs && echo m > docs/missing.md", c4);
 	src.commit = c4;
-	is_int(page_manifest_match(&res, &src), 0, "an absent path created does not");
+	is_int(page_deps_match(&res, &src), 0, "an absent path created does not");
 	commit_after("rm -r docs && git rm -q src/a.c", c5);
 	src.commit = c5;
-	is_int(page_manifest_match(&res, &src), 0, "a deleted file does not");
-	page_manifest_result_done(&res);
+	is_int(page_deps_match(&res, &src), 0, "a deleted file does not");
+	page_deps_result_done(&res);
 	page_deps_free(d);
 }
 
@@ -170,13 +170,13 @@ static void test_facts(void)
 	plan_add(p2, "Home", "Home", PAGE_HOME, NULL);
 	s1.plan = p1;
 	s2.plan = p2;
-	page_fact_digest("plan", &s1, a);
-	page_fact_digest("plan", &s2, b);
+	page_deps_fact_digest("plan", &s1, a);
+	page_deps_fact_digest("plan", &s2, b);
 	is_str(a, b, "two commits with the same pages: the same plan fact");
 	plan_add(p2, "Module-src", "Module src", PAGE_MODULE, "src");
-	page_fact_digest("plan", &s2, b);
+	page_deps_fact_digest("plan", &s2, b);
 	ok(strcmp(a, b), "a page more: another plan fact");
-	is_int(page_fact_digest("log:5", &s1, a), -ENOENT, "no facts: the log is not known");
+	is_int(page_deps_fact_digest("log:5", &s1, a), -ENOENT, "no facts: the log is not known");
 	plan_unref(p1);
 	plan_unref(p2);
 }
