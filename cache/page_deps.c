@@ -291,7 +291,7 @@ static int resolve_one(struct page_dep *dep, bool fact, const char *name,
 }
 
 int page_deps_resolve(struct page_result *res, const struct page_deps *d,
-			  const struct page_source *src, struct wf_err *err)
+		      const struct page_source *src, struct wf_err *err)
 {
 	struct gitrepo_snapshot *snap;
 	bool whole = d->everything || d->n == 0;
@@ -320,7 +320,7 @@ int page_deps_resolve(struct page_result *res, const struct page_deps *d,
 }
 
 int page_deps_match_at(const struct page_result *res, struct gitrepo_snapshot *snap,
-		      const struct page_source *src)
+		       const struct page_source *src)
 {
 	for (size_t i = 0; i < res->ndeps; i++) {
 		const struct page_dep *dep = &res->deps[i];

@@ -26,7 +26,7 @@
 #include "plan.h"
 
 #define PAGE_DEPS_MAX	    4096 /* paths and facts a page may name; past it: the whole tree */
-#define PAGE_RESULT_ENTRIES 4    /* page entries kept per result */
+#define PAGE_RESULT_ENTRIES 4	 /* page entries kept per result */
 
 /* ---- recording (no git) ---- */
 
@@ -84,7 +84,7 @@ int page_deps_fact_digest(const char *name, const struct page_source *src, char 
  * page_deps_result_done() frees it. 0 or -errno with @err filled.
  */
 int page_deps_resolve(struct page_result *res, const struct page_deps *d,
-			  const struct page_source *src, struct wf_err *err);
+		      const struct page_source *src, struct wf_err *err);
 void page_deps_result_done(struct page_result *res);
 
 /* 1 when every dependency of @res holds at @src, 0 when one does not, -errno. */

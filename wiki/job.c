@@ -58,11 +58,16 @@ static int job_reuse(struct wiki *w, struct wpage *p, struct gen_err *gerr)
 	struct repo_facts *facts;
 	struct page_source src;
 	char git_dir[4096], made_at[41];
+	bool remake;
 	int ret;
 
 	pthread_mutex_lock(&w->lock);
 	snprintf(git_dir, sizeof(git_dir), "%s", r->git_dir);
+	remake = p->remake;
+	p->remake = false;
 	pthread_mutex_unlock(&w->lock);
+	if (remake)
+		return 0;
 	facts = wiki_repo_facts_get(r, git_dir, p->pages_plan->commit, &gerr->e);
 	if (!facts)
 		return 0; /* generation says why, with its retries */

@@ -67,6 +67,7 @@ struct wpage {
 	bool running;
 	bool found;	       /* the job found the page made by another process */
 	bool reused;	       /* the job reused the page made at another commit */
+	bool remake;	       /* retry asked: its next job generates, never reuses */
 	char stale_commit[41]; /* served as made at this commit until made at its own; or "" */
 	bool failed;	       /* the last attempt failed; cleared when a new job starts */
 	int64_t failed_at;

@@ -149,6 +149,15 @@ with Env() as env:
     t.ok("reused" in open(m.path(".wikifs", "progress")).read(),
          ".wikifs/progress shows the reused pages")
 
+    # ---- retry remakes a reused page: it asks the model, not the older commit's bytes
+    before = fake.calls()
+    m.control(f"retry {REPO}/{core}.md")
+    wait_until(lambda: fake.calls() > before or xattr(m.path("acme", "alpha", core + ".md"),
+                                                        "state") == "ready", 20, what="retry")
+    wait_until(lambda: xattr(m.path("acme", "alpha", core + ".md"), "state") == "ready", 20,
+               what="retried page")
+    t.eq(fake.calls() - before, 1, "retry of a reused page makes it again (one model call)")
+
     # ---- each kind of change, seen by the page of module src/core
     cases = [
         ("a blob it read changed", {"src/core/core3.c": "int core_3(void) { return 33; }\n"},
