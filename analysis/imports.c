@@ -16,15 +16,21 @@
  */
 #include "imports.h"
 #include "pathlist.h"
+#include "symbols.h"
 #include "util.h"
 
 #include <errno.h>
 #include <stdbool.h>
 #include <string.h>
+#include <strings.h>
 
 struct bname {
 	const char *base;
 	size_t file;
+};
+
+struct crate {
+	const char *name, *dir;
 };
 
 struct import_index {
@@ -32,6 +38,8 @@ struct import_index {
 	size_t n;
 	struct bname *bn; /* every path by base name, then index */
 	const char *go_module;
+	struct crate *crates;
+	size_t ncrates;
 };
 
 static const char *base_name(const char *path)
@@ -82,8 +90,29 @@ void import_index_free(struct import_index *ix)
 {
 	if (!ix)
 		return;
+	free(ix->crates);
 	free(ix->bn);
 	free(ix);
+}
+
+int import_index_add_crate(struct import_index *ix, const char *name, const char *dir)
+{
+	struct crate *c = realloc(ix->crates, (ix->ncrates + 1) * sizeof(*c));
+
+	if (!c)
+		return -ENOMEM;
+	ix->crates = c;
+	ix->crates[ix->ncrates++] = (struct crate){ name, dir };
+	return 0;
+}
+
+/* Crate names compare with '-' and '_' as one character. */
+static bool same_crate(const char *a, const char *b)
+{
+	for (; *a && *b; a++, b++)
+		if (*a != *b && !(strchr("-_", *a) && strchr("-_", *b)))
+			return false;
+	return !*a && !*b;
 }
 
 /* The index's copy of @path if it names a file; @res holding it for a directory. */
@@ -392,6 +421,24 @@ static const char *resolve_java(const struct import_index *ix, const char *from,
 	return NULL;
 }
 
+static const char *resolve_crate(const struct import_index *ix, const char *spec, char *res)
+{
+	for (size_t i = 0; i < ix->ncrates; i++)
+		if (same_crate(ix->crates[i].name, spec))
+			return lookup_path(ix, ix->crates[i].dir, true, res);
+	return NULL;
+}
+
+static const char *resolve_dir(const struct import_index *ix, const char *from, const char *spec,
+			       char *res)
+{
+	char out[IMPORT_RESULT_MAX];
+
+	if (!join_norm(from, dir_len(from), spec, out, sizeof(out)) || !out[0])
+		return NULL;
+	return lookup_path(ix, out, true, res);
+}
+
 const char *import_resolve(const struct import_index *ix, const char *from, enum import_kind kind,
 			   const char *spec, char *dir)
 {
@@ -413,6 +460,104 @@ const char *import_resolve(const struct import_index *ix, const char *from, enum
 		return resolve_rust_use(ix, from, spec, dir);
 	case IMPORT_JAVA:
 		return resolve_java(ix, from, spec);
+	case IMPORT_RUST_CRATE:
+		return resolve_crate(ix, spec, dir);
+	case IMPORT_DIR:
+		return resolve_dir(ix, from, spec, dir);
 	}
 	return NULL;
+}
+
+/* ---- manifests ------------------------------------------------------------------ */
+
+/* The quoted value after "@key =" on the line at @l (up to @le), or NULL; its length in *@n. */
+static const char *toml_string(const char *l, const char *le, const char *key, size_t *n)
+{
+	size_t kl = strlen(key);
+	const char *p = l, *q;
+
+	while ((p = memmem(p, (size_t)(le - p), key, kl))) {
+		if ((p == l || strchr(" \t{,", p[-1])) && p + kl < le) {
+			q = p + kl;
+			while (q < le && (*q == ' ' || *q == '\t'))
+				q++;
+			if (q < le && *q == '=') {
+				for (q++; q < le && (*q == ' ' || *q == '\t'); q++)
+					;
+				if (q < le && (*q == '"' || *q == '\'')) {
+					const char *e = memchr(q + 1, *q, (size_t)(le - q - 1));
+
+					if (e) {
+						*n = (size_t)(e - q - 1);
+						return q + 1;
+					}
+				}
+			}
+		}
+		p += kl;
+	}
+	return NULL;
+}
+
+static void scan_cargo(const char *text, const char *end, const struct symbols_sink *sink,
+		       char *crate, size_t cap)
+{
+	bool in_package = false;
+	unsigned ln = 1;
+
+	for (const char *l = text; l < end; ln++) {
+		const char *le = memchr(l, '\n', (size_t)(end - l)), *v;
+		size_t n;
+
+		le = le ? le : end;
+		if (*l == '[')
+			in_package = (size_t)(le - l) >= 9 && !memcmp(l, "[package]", 9);
+		else if (in_package && !crate[0] && (size_t)(le - l) > 4 && !memcmp(l, "name", 4) &&
+			 (v = toml_string(l, le, "name", &n)) && n < cap) {
+			memcpy(crate, v, n);
+			crate[n] = '\0';
+		}
+		if ((v = toml_string(l, le, "path", &n)) && n > 0 && n < IMPORT_SPEC_MAX)
+			sink->import(sink->ctx, ln, IMPORT_DIR, v, n);
+		l = le + 1;
+	}
+}
+
+static void scan_cmake(const char *text, const char *end, const struct symbols_sink *sink)
+{
+	unsigned ln = 1;
+
+	for (const char *l = text; l < end; ln++) {
+		const char *le = memchr(l, '\n', (size_t)(end - l)), *p = l;
+
+		le = le ? le : end;
+		while (p < le && (*p == ' ' || *p == '\t'))
+			p++;
+		if ((size_t)(le - p) > 17 && !strncasecmp(p, "add_subdirectory(", 17)) {
+			const char *a = p + 17, *e;
+
+			while (a < le && *a == ' ')
+				a++;
+			a += a < le && *a == '"';
+			for (e = a; e < le && !strchr(" )\"", *e); e++)
+				;
+			if (e > a && !memchr(a, '$', (size_t)(e - a)) &&
+			    (size_t)(e - a) < IMPORT_SPEC_MAX)
+				sink->import(sink->ctx, ln, IMPORT_DIR, a, (size_t)(e - a));
+		}
+		l = le + 1;
+	}
+}
+
+void imports_scan_manifest(const char *path, const char *text, size_t len,
+			   const struct symbols_sink *sink, char *crate, size_t cap)
+{
+	const char *b = base_name(path);
+
+	if (cap)
+		crate[0] = '\0';
+	if (!strcmp(b, "Cargo.toml") && cap)
+		scan_cargo(text, text + len, sink, crate, cap);
+	else if (!strcmp(b, "CMakeLists.txt"))
+		scan_cmake(text, text + len, sink);
 }

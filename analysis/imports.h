@@ -23,6 +23,8 @@ enum import_kind {
 	IMPORT_RUST_USE,    /* use crate::a::b, as "a::b": from the crate root */
 	IMPORT_JS,	    /* import ... from './x' or require('./x'): relative only */
 	IMPORT_JAVA,	    /* import a.b.C: a/b/C.java, found by path suffix */
+	IMPORT_RUST_CRATE,  /* use other::x, as "other": a crate of the tree, by its name */
+	IMPORT_DIR,	    /* a manifest's directory, relative to it (path deps, subdirs) */
 };
 
 /* Buffer size for import_resolve()'s @dir. */
@@ -38,6 +40,23 @@ struct import_index;
 int import_index_new(struct import_index **ret, const char *const *paths, size_t n,
 		     const char *go_module);
 void import_index_free(struct import_index *ix); /* NULL is fine */
+/*
+ * Names crate @name ("grep-matcher"; '-' and '_' are one) as the directory
+ * @dir, for IMPORT_RUST_CRATE. Only before the index is shared; both
+ * strings are borrowed like @paths. 0 or -ENOMEM.
+ */
+int import_index_add_crate(struct import_index *ix, const char *name, const char *dir);
+
+struct symbols_sink;
+
+/*
+ * The imports a build manifest states, by its file name: a Cargo.toml's
+ * path dependencies and a CMakeLists.txt's add_subdirectory() calls, each
+ * as IMPORT_DIR through @sink->import. A Cargo.toml's [package] name goes
+ * to @crate (@cap bytes; "" when there is none). Plain bytes, no state.
+ */
+void imports_scan_manifest(const char *path, const char *text, size_t len,
+			   const struct symbols_sink *sink, char *crate, size_t cap);
 
 /*
  * What import @spec of kind @kind, written in file @from (a path of the

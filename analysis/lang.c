@@ -79,6 +79,15 @@ static const struct lang_ext lang_exts[] = {
 	{ ".svelte", "Svelte" },
 	{ ".f90", "Fortran" },
 	{ ".sql", "SQL" },
+	{ ".tcl", "Tcl" },
+	{ ".groovy", "Groovy" },
+	{ ".gradle", "Groovy" },
+	{ ".ps1", "PowerShell" },
+	{ ".m4", "M4" },
+	{ ".ac", "Autoconf" },
+	{ ".am", "Automake" },
+	{ ".meson", "Meson" },
+	{ ".bzl", "Starlark" },
 	{ ".md", "Markdown" },
 	{ ".markdown", "Markdown" },
 	{ ".rst", "reStructuredText" },
@@ -110,11 +119,12 @@ static const struct lang_ext lang_exts[] = {
 };
 
 static const char *const code_langs[] = {
-	"C",	      "C++",   "Objective-C", "Python",	 "Go",	    "Rust",  "JavaScript",
-	"TypeScript", "Java",  "Kotlin",      "Scala",	 "C#",	    "Ruby",  "PHP",
-	"Shell",      "Swift", "Lua",	      "Perl",	 "Haskell", "OCaml", "Elixir",
-	"Erlang",     "Zig",   "Nim",	      "Dart",	 "R",	    "Julia", "Clojure",
-	"Assembly",   "Vue",   "Svelte",      "Fortran", "SQL",
+	"C",	      "C++",	    "Objective-C", "Python",  "Go",	  "Rust",
+	"JavaScript", "TypeScript", "Java",	   "Kotlin",  "Scala",	  "C#",
+	"Ruby",	      "PHP",	    "Shell",	   "Swift",   "Lua",	  "Perl",
+	"Haskell",    "OCaml",	    "Elixir",	   "Erlang",  "Zig",	  "Nim",
+	"Dart",	      "R",	    "Julia",	   "Clojure", "Assembly", "Vue",
+	"Svelte",     "Fortran",    "SQL",	   "Tcl",     "Groovy",	  "PowerShell",
 };
 
 /* Extensions of files that are binary without looking (never loaded). */
@@ -179,6 +189,13 @@ static const struct project_file {
 	{ "justfile", M },
 	{ "Taskfile.yml", M | B },
 	{ "Dockerfile", M | B },
+	{ "docker-compose.yml", M | B },
+	{ "docker-compose.yaml", M | B },
+	{ "compose.yaml", M | B },
+	{ "compose.yml", M | B },
+	{ "mvnw", M },
+	{ "pytest.ini", M | B },
+	{ "conftest.py", M | B },
 	{ "flake.nix", M },
 	{ "default.nix", M },
 	{ "deno.json", M | K },

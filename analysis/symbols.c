@@ -211,6 +211,10 @@ static void scan_rust(struct scan *s, unsigned ln, const char *raw, const char *
 			;
 		if (n > 7 && !memcmp(t, "crate::", 7))
 			emit_import(s, ln, IMPORT_RUST_USE, t + 7, n - 7);
+		else if ((q = memmem(t, n, "::", 2)) && q > t && !word(t, q, "self") &&
+			 !word(t, q, "super") && !word(t, q, "std") && !word(t, q, "core"))
+			emit_import(s, ln, IMPORT_RUST_CRATE, t,
+				    (size_t)(q - t)); /* another crate */
 		return;
 	}
 	for (;;) {

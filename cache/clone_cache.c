@@ -730,7 +730,7 @@ int clone_cache_sync(struct clone_cache *cc, const char *url, const char *ref, u
 		     struct clone_progress *prog, struct clone_result *res, struct wf_err *err)
 {
 	struct clone_progress dummy = { 0 };
-	struct wf_err neterr = { { 0 } }, warn = { { 0 } };
+	struct wf_err neterr = { { 0 } }, warn = { { 0 } }, derr = { { 0 } };
 	struct sync_url u = { .url = url };
 	bool cached, fetch_failed = false;
 	int r;
@@ -769,6 +769,9 @@ int clone_cache_sync(struct clone_cache *cc, const char *url, const char *ref, u
 	}
 	prog_phase(prog, CLONE_RESOLVING);
 	r = resolve(res->git_dir, u.shown, ref, res->commit, &warn);
+	if (r == 0 && gitrepo_commit_describe(res->git_dir, res->commit, &res->commit_time,
+					      ref ? NULL : res->head, sizeof(res->head), &derr) < 0)
+		res->commit_time = 0; /* shown as unknown: the mount's time */
 	if (r < 0 || !fetch_failed)
 		wf_err_set(err, 0, "%s", warn.msg);
 	else if (!warn.msg[0])
@@ -780,6 +783,15 @@ out:
 	gc_if_due(cc);
 	leave(cc);
 	return r;
+}
+
+int clone_cache_git_dir(struct clone_cache *cc, const char *url, char *out, size_t n)
+{
+	int r = clone_dirs_claim(cc->dirs, NULL, url, out, n);
+
+	if (r < 0)
+		return r;
+	return is_dir(out) ? 0 : -ENOENT;
 }
 
 void clone_cache_stats(struct clone_cache *cc, struct clone_stats *st)

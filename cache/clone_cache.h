@@ -82,9 +82,11 @@ struct clone_progress {
 };
 
 struct clone_result {
-	char git_dir[4096]; /* path of the bare repository */
-	char commit[41];    /* resolved commit, hex */
-	bool fetched;	    /* the network was used */
+	char git_dir[4096];  /* path of the bare repository */
+	char commit[41];     /* resolved commit, hex */
+	int64_t commit_time; /* its committer time (seconds since the epoch); 0 if unreadable */
+	char head[256];	     /* with a NULL ref: the branch the remote HEAD names, or "" */
+	bool fetched;	     /* the network was used */
 };
 
 enum {
@@ -130,6 +132,12 @@ void clone_cache_shutdown(struct clone_cache *cc);
  */
 int clone_cache_sync(struct clone_cache *cc, const char *url, const char *ref, unsigned flags,
 		     struct clone_progress *prog, struct clone_result *res, struct wf_err *err);
+
+/*
+ * The directory of @url's clone into @out (@n bytes), without network:
+ * 0 if the clone exists, -ENOENT if it does not yet, -ENAMETOOLONG.
+ */
+int clone_cache_git_dir(struct clone_cache *cc, const char *url, char *out, size_t n);
 
 /*
  * active: helpers running; queued: syncs waiting at the semaphore;

@@ -9,9 +9,9 @@
  * Blobs larger than FACTS_BLOB_LOAD_MAX are never loaded at all (libgit2
  * inflates a whole blob), symlinks are never read or followed, and a total
  * read budget bounds the load on huge repositories. A second pass resolves
- * imports to repository paths (a file or a directory). Then the history is
- * walked (FACTS_MAX_COMMITS) and top-level manifests and the README are
- * kept as bounded text.
+ * imports to repository paths (a file or a directory). Then the whole
+ * history is walked and aggregated (history.c) and top-level manifests and
+ * the README are kept as bounded text.
  *
  * All strings live in one arena owned by the repo_facts, which is immutable
  * after facts_load() and shared by reference count (__atomic). The only
@@ -20,12 +20,12 @@
  * about a millisecond, far less than a page generation. libgit2 errors
  * become errno in gitrepo_errno(), never here.
  */
-#include "facts.h"
+#include "facts_int.h"
+#include "ctags.h"
 #include "gitrepo.h"
-#include "imports.h"
+#include "history.h"
 #include "lang.h"
 #include "pathlist.h"
-#include "symbols.h"
 #include "util.h"
 
 #include <ctype.h>
@@ -35,128 +35,12 @@
 
 #include <git2.h>
 
-#define FACTS_READ_BUDGET (512ull << 20) /* blob bytes inflated per load */
-#define FACTS_NAME_MAX	  200		 /* bytes of an author's name kept */
-#define FACTS_SUBJECT_MAX 300
-
 _Static_assert(FACTS_MODE_TREE == GITREPO_MODE_TREE && FACTS_MODE_LINK == GITREPO_MODE_LINK &&
 		   FACTS_MODE_GITLINK == GITREPO_MODE_GITLINK,
 	       "facts and gitrepo agree on git file modes");
 _Static_assert(FACTS_MAX_DEPTH == GITREPO_MAX_DEPTH && FACTS_MAX_PATH == GITREPO_MAX_PATH &&
 		   FACTS_MAX_PATH == IMPORT_PATH_MAX,
 	       "facts, gitrepo and imports agree on tree bounds");
-
-struct pool_blk {
-	struct pool_blk *next;
-	size_t used, cap;
-	char data[];
-};
-
-struct raw_import {
-	size_t file;
-	unsigned line;
-	enum import_kind kind;
-	const char *spec;
-};
-
-struct file_aux {
-	size_t sym_first, sym_n;
-};
-
-struct repo_facts {
-	int refs; /* atomic */
-	char *git_dir;
-	char *commit;
-	struct pool_blk *pool;
-
-	struct facts_file *files;
-	struct facts_file_ext *ext;
-	struct file_aux *aux;
-	const char **paths; /* files[i].path, for analysis/'s path lookups */
-	size_t nfiles, files_cap;
-
-	struct facts_symbol *syms;
-	size_t nsyms, syms_cap;
-
-	struct raw_import *raw;
-	size_t nraw, raw_cap;
-	struct facts_import *imps;
-	size_t nimps;
-
-	struct facts_commit *hist;
-	size_t nhist;
-
-	struct facts_lang *langs;
-	size_t nlangs;
-
-	struct facts_manifest *mans;
-	size_t nmans;
-
-	const char *readme, *readme_path;
-	const char *go_module;
-	struct facts_stats stats;
-};
-
-/* ---- arena ---------------------------------------------------------- */
-
-static void *pool_alloc(struct repo_facts *f, size_t n)
-{
-	struct pool_blk *b = f->pool;
-
-	n = (n + 7) & ~(size_t)7;
-	if (!b || b->cap - b->used < n) {
-		size_t cap = MAX((size_t)64 << 10, n);
-
-		b = malloc(sizeof(*b) + cap);
-		if (!b)
-			return NULL;
-		b->used = 0;
-		b->cap = cap;
-		b->next = f->pool;
-		f->pool = b;
-	}
-	b->used += n;
-	return b->data + b->used - n;
-}
-
-static const char *pool_strndup(struct repo_facts *f, const char *s, size_t n)
-{
-	char *p = pool_alloc(f, n + 1);
-
-	if (!p)
-		return NULL;
-	memcpy(p, s, n);
-	p[n] = '\0';
-	return p;
-}
-
-static int grow(void **arr, size_t *cap, size_t need, size_t size)
-{
-	void *p;
-	size_t c;
-
-	if (need <= *cap)
-		return 0;
-	c = *cap ? *cap * 2 : 64;
-	while (c < need)
-		c *= 2;
-	p = realloc(*arr, c * size);
-	if (!p)
-		return -ENOMEM;
-	*arr = p;
-	*cap = c;
-	return 0;
-}
-
-/* true if the last component of @path has an extension (a dot not first). */
-static bool has_ext(const char *path)
-{
-	const char *b = strrchr(path, '/'), *d;
-
-	b = b ? b + 1 : path;
-	d = strrchr(b, '.');
-	return d && d != b;
-}
 
 /* ---- loading: files ----------------------------------------------------- */
 
@@ -240,292 +124,6 @@ static int sort_files(struct repo_facts *f, const git_oid *walk_oids, git_oid **
 	return 0;
 }
 
-/* ---- symbols and imports, through analysis/ ------------------------------ */
-
-struct file_scan {
-	struct repo_facts *f;
-	size_t file;
-	const char *path;
-	size_t nsym;
-};
-
-static void sink_symbol(void *ctx, unsigned line, const char *kind, const char *name, size_t n)
-{
-	struct file_scan *fs = ctx;
-	struct repo_facts *f = fs->f;
-	struct facts_symbol *sym;
-
-	if (fs->nsym >= FACTS_FILE_SYMBOLS || f->nsyms >= FACTS_MAX_SYMBOLS ||
-	    grow((void **)&f->syms, &f->syms_cap, f->nsyms + 1, sizeof(*f->syms)) < 0) {
-		f->stats.symbols_dropped++;
-		return;
-	}
-	sym = &f->syms[f->nsyms];
-	sym->path = fs->path;
-	sym->line = line;
-	sym->kind = kind;
-	sym->name = pool_strndup(f, name, n);
-	if (!sym->name)
-		return;
-	f->nsyms++;
-	fs->nsym++;
-}
-
-static void sink_import(void *ctx, unsigned line, enum import_kind kind, const char *spec, size_t n)
-{
-	struct file_scan *fs = ctx;
-	struct repo_facts *f = fs->f;
-	struct raw_import *ri;
-
-	if (f->nraw >= FACTS_MAX_IMPORTS ||
-	    grow((void **)&f->raw, &f->raw_cap, f->nraw + 1, sizeof(*f->raw)) < 0) {
-		f->stats.imports_dropped++;
-		return;
-	}
-	ri = &f->raw[f->nraw];
-	ri->file = fs->file;
-	ri->line = line;
-	ri->kind = kind;
-	ri->spec = pool_strndup(f, spec, n);
-	if (ri->spec)
-		f->nraw++;
-}
-
-static void scan_file(struct repo_facts *f, size_t idx, const char *data, size_t len)
-{
-	struct file_scan fs = { f, idx, f->files[idx].path, 0 };
-	const struct symbols_sink sink = { &fs, sink_symbol, sink_import };
-
-	f->aux[idx].sym_first = f->nsyms;
-	/* the last line of a truncated prefix may be cut: drop it */
-	if (len == FACTS_SCAN_MAX) {
-		const char *nl = memrchr(data, '\n', len);
-
-		len = nl ? (size_t)(nl + 1 - data) : 0;
-	}
-	/* out of memory: the file simply has no symbols */
-	(void)symbols_scan(f->files[idx].lang, fs.path, data, len, &sink);
-	f->aux[idx].sym_n = f->nsyms - f->aux[idx].sym_first;
-}
-
-static int cmp_import(const void *a, const void *b)
-{
-	const struct facts_import *x = a, *y = b;
-	int c = strcmp(x->from, y->from);
-
-	if (c)
-		return c;
-	if (x->line != y->line)
-		return x->line < y->line ? -1 : 1;
-	return strcmp(x->target, y->target);
-}
-
-static int resolve_imports(struct repo_facts *f)
-{
-	struct import_index *ix;
-	char dir[IMPORT_RESULT_MAX];
-	int r;
-
-	if (f->nraw == 0)
-		return 0;
-	f->imps = malloc(f->nraw * sizeof(*f->imps));
-	if (!f->imps)
-		return -ENOMEM;
-	r = import_index_new(&ix, f->paths, f->nfiles, f->go_module);
-	if (r < 0)
-		return r;
-	for (size_t i = 0; i < f->nraw; i++) {
-		const struct raw_import *ri = &f->raw[i];
-		const char *from = f->files[ri->file].path;
-		const char *t = import_resolve(ix, from, ri->kind, ri->spec, dir);
-		struct facts_import *im;
-
-		if (t == dir)
-			t = pool_strndup(f, dir, strlen(dir));
-		if (!t || !strcmp(t, from))
-			continue;
-		im = &f->imps[f->nimps++];
-		im->from = from;
-		im->line = ri->line;
-		im->spec = ri->spec;
-		im->target = t;
-	}
-	import_index_free(ix);
-	qsort(f->imps, f->nimps, sizeof(*f->imps), cmp_import);
-	return 0;
-}
-
-/* ---- blobs, manifests, README, history --------------------------------- */
-
-static bool is_manifest(const char *path)
-{
-	return !strchr(path, '/') && (lang_name_roles(path, false) & LANG_MANIFEST);
-}
-
-/* Root README: README.md first, then any README*, by name. */
-static long find_readme(const struct repo_facts *f)
-{
-	long best = -1;
-	int best_rank = 99;
-
-	for (size_t i = 0; i < f->nfiles; i++) {
-		const char *p = f->files[i].path, *e;
-		int rank;
-
-		if (strchr(p, '/') || strncasecmp(p, "readme", 6) || f->files[i].binary ||
-		    f->ext[i].mode == FACTS_MODE_LINK)
-			continue;
-		e = p + 6;
-		rank = !strcasecmp(e, ".md")	? 0
-		       : !*e			? 1
-		       : !strcasecmp(e, ".rst") ? 2
-		       : !strcasecmp(e, ".txt") ? 3
-						: 4;
-		if (rank < best_rank) {
-			best_rank = rank;
-			best = (long)i;
-		}
-	}
-	return best;
-}
-
-/* The module path a go.mod text declares ("module example.com/x"), or NULL. */
-static const char *go_module_of(struct repo_facts *f, const char *text)
-{
-	const char *t = text, *e;
-
-	if (!t || !(t = strstr(t, "module ")) || (t != text && t[-1] != '\n'))
-		return NULL;
-	t += 7;
-	while (*t == ' ' || *t == '\t')
-		t++;
-	for (e = t; *e && !isspace((unsigned char)*e); e++)
-		;
-	return pool_strndup(f, t, (size_t)(e - t));
-}
-
-/* What one loaded text blob gives: README, manifest text, symbols and imports. */
-static void use_text(struct repo_facts *f, size_t i, bool readme, bool manifest, const char *data,
-		     size_t len)
-{
-	struct facts_file *ff = &f->files[i];
-	size_t tl = MIN(len, (size_t)FACTS_MANIFEST_MAX);
-
-	if (readme) {
-		f->readme = pool_strndup(f, data, MIN(len, (size_t)FACTS_README_MAX));
-		f->readme_path = ff->path;
-	}
-	if (manifest) {
-		struct facts_manifest *m = &f->mans[f->nmans - 1];
-
-		m->text = pool_strndup(f, data, tl);
-		m->len = m->text ? tl : 0;
-		if (!strcmp(ff->path, "go.mod"))
-			f->go_module = go_module_of(f, m->text);
-	}
-	scan_file(f, i, data, len);
-}
-
-static void load_blobs(struct repo_facts *f, git_repository *repo, const git_oid *oids)
-{
-	uint64_t budget = FACTS_READ_BUDGET;
-	long readme = find_readme(f);
-
-	for (size_t i = 0; i < f->nfiles; i++) {
-		struct facts_file *ff = &f->files[i];
-		bool manifest = is_manifest(ff->path), want;
-		git_blob *blob;
-		const char *data;
-		size_t len;
-
-		f->aux[i].sym_first = f->nsyms;
-		if (f->ext[i].mode == FACTS_MODE_LINK || f->ext[i].mode == FACTS_MODE_GITLINK)
-			continue;
-		if (lang_is_binary_name(ff->path)) {
-			ff->binary = 1;
-			continue;
-		}
-		if (manifest) /* listed even when unread (too big, binary) */
-			f->mans[f->nmans++] = (struct facts_manifest){ ff->path, NULL, 0 };
-		want = manifest || (long)i == readme || symbols_lang_scanned(ff->lang) ||
-		       (!ff->lang && !has_ext(ff->path));
-		if (!want || ff->size > FACTS_BLOB_LOAD_MAX || ff->size > budget)
-			continue;
-		if (git_blob_lookup(&blob, repo, &oids[i]) < 0)
-			continue; /* missing object: keep what the name says */
-		budget -= ff->size;
-		data = git_blob_rawcontent(blob);
-		len = (size_t)MIN(git_blob_rawsize(blob), (git_object_size_t)FACTS_SCAN_MAX);
-		ff->binary = memchr(data, '\0', MIN(len, (size_t)8192)) != NULL;
-		f->ext[i].scanned = 1;
-		f->stats.files_scanned++;
-		if (!ff->lang && !ff->binary)
-			ff->lang = lang_of_shebang(data, len);
-		if (!ff->binary)
-			use_text(f, i, (long)i == readme, manifest, data, len);
-		git_blob_free(blob);
-	}
-}
-
-/* Appends the commit @cm to the history; 0 or -ENOMEM. */
-static int add_commit(struct repo_facts *f, git_commit *cm, const git_oid *oid, size_t *cap)
-{
-	const git_signature *a = git_commit_author(cm);
-	const char *sum = git_commit_summary(cm);
-	char hex[GIT_OID_HEXSZ + 1];
-	struct facts_commit *c;
-
-	if (grow((void **)&f->hist, cap, f->nhist + 1, sizeof(*f->hist)) < 0)
-		return -ENOMEM;
-	c = &f->hist[f->nhist];
-	git_oid_tostr(hex, sizeof(hex), oid);
-	c->id = pool_strndup(f, hex, strlen(hex));
-	c->author = pool_strndup(f, a->name, strnlen(a->name, FACTS_NAME_MAX));
-	c->email = pool_strndup(f, a->email, strnlen(a->email, FACTS_NAME_MAX));
-	c->time = a->when.time;
-	c->subject = pool_strndup(f, sum ? sum : "", sum ? strnlen(sum, FACTS_SUBJECT_MAX) : 0);
-	if (!c->id || !c->author || !c->email || !c->subject)
-		return -ENOMEM;
-	f->nhist++;
-	return 0;
-}
-
-static int load_history(struct repo_facts *f, git_repository *repo, const git_oid *start,
-			struct wf_err *err)
-{
-	git_revwalk *walk;
-	git_oid oid;
-	size_t cap = 0;
-	int r;
-
-	r = git_revwalk_new(&walk, repo);
-	if (r < 0)
-		return gitrepo_fail(err, r, "cannot walk history of", f->git_dir);
-	git_revwalk_sorting(walk, GIT_SORT_TIME);
-	r = git_revwalk_push(walk, start);
-	while (r == 0 && (r = git_revwalk_next(&oid, walk)) == 0) {
-		git_commit *cm;
-
-		if (f->nhist >= FACTS_MAX_COMMITS) {
-			f->stats.history_truncated = 1;
-			break;
-		}
-		r = git_commit_lookup(&cm, repo, &oid);
-		if (r < 0)
-			break;
-		r = add_commit(f, cm, &oid, &cap);
-		git_commit_free(cm);
-	}
-	git_revwalk_free(walk);
-	if (r == GIT_ITEROVER || r == 0)
-		return 0;
-	if (r == -ENOMEM)
-		return wf_err_set(err, r, "out of memory walking history");
-	/* a shallow or damaged history: keep what was walked */
-	f->stats.history_truncated = 1;
-	return 0;
-}
-
 static int cmp_lang(const void *a, const void *b)
 {
 	const struct facts_lang *x = a, *y = b;
@@ -533,6 +131,26 @@ static int cmp_lang(const void *a, const void *b)
 	if (x->bytes != y->bytes)
 		return x->bytes > y->bytes ? -1 : 1;
 	return strcmp(x->lang, y->lang);
+}
+
+/* ---- history ------------------------------------------------------------ */
+
+/* The whole history (history.c), and views of its figures kept beside the
+ * other arrays, where facts_store.c finds them. */
+static int load_history(struct repo_facts *f, git_repository *repo, git_commit *cm,
+			struct wf_err *err)
+{
+	int r = history_load(&f->hist, repo, cm, err);
+
+	if (r < 0)
+		return r;
+	f->stats.history_truncated = history_truncated(f->hist);
+	f->ncommits = history_count(f->hist);
+	f->nrecent = history_recent(f->hist, &f->recent);
+	f->nauthors = history_authors(f->hist, &f->authors);
+	f->nmonths = history_months(f->hist, &f->months);
+	f->nreleases = history_releases(f->hist, &f->releases);
+	return 0;
 }
 
 static int count_langs(struct repo_facts *f)
@@ -583,7 +201,7 @@ static int load_files(struct repo_facts *f, git_repository *repo, git_commit *cm
 	if (r == 0)
 		r = sort_files(f, lc.oids, oids);
 	for (size_t i = 0; r == 0 && i < f->nfiles; i++)
-		nman += is_manifest(f->files[i].path);
+		nman += facts_is_manifest(f->files[i].path);
 	if (r == 0) {
 		f->mans = calloc(nman + 1, sizeof(*f->mans));
 		r = f->mans ? 0 : -ENOMEM;
@@ -595,7 +213,8 @@ out_free_tree:
 	return r;
 }
 
-int facts_load(struct repo_facts **ret, const char *git_dir, const char *commit, struct wf_err *err)
+int facts_compute(struct repo_facts **ret, const char *git_dir, const char *commit,
+		  const char *ctags, struct wf_err *err)
 {
 	struct repo_facts *f;
 	git_repository *repo = NULL;
@@ -620,12 +239,12 @@ int facts_load(struct repo_facts **ret, const char *git_dir, const char *commit,
 	r = load_files(f, repo, cm, &oids, err);
 	if (r < 0)
 		goto out_unref;
-	load_blobs(f, repo, oids);
-	r = resolve_imports(f);
+	facts_scan_blobs(f, repo, oids, ctags ? ctags : CTAGS_PATH);
+	r = facts_resolve_imports(f);
 	if (r == 0)
 		r = count_langs(f);
 	if (r == 0)
-		r = load_history(f, repo, git_commit_id(cm), err);
+		r = load_history(f, repo, cm, err);
 	if (r < 0)
 		goto out_unref;
 	/* raw imports are only needed while resolving */
@@ -643,6 +262,11 @@ out_unref:
 	return r;
 }
 
+int facts_load(struct repo_facts **ret, const char *git_dir, const char *commit, struct wf_err *err)
+{
+	return facts_compute(ret, git_dir, commit, NULL, err);
+}
+
 struct repo_facts *facts_ref(struct repo_facts *f)
 {
 	if (f)
@@ -656,6 +280,14 @@ void facts_unref(struct repo_facts *f)
 
 	if (!f || __atomic_sub_fetch(&f->refs, 1, __ATOMIC_ACQ_REL) > 0)
 		return;
+	if (f->image) { /* every array but paths lives in it */
+		free(f->image);
+		free(f->paths);
+		free(f->git_dir);
+		free(f->commit);
+		free(f);
+		return;
+	}
 	while ((b = f->pool)) {
 		f->pool = b->next;
 		free(b);
@@ -667,7 +299,8 @@ void facts_unref(struct repo_facts *f)
 	free(f->syms);
 	free(f->raw);
 	free(f->imps);
-	free(f->hist);
+	free(f->crates);
+	history_free(f->hist);
 	free(f->langs);
 	free(f->mans);
 	free(f->git_dir);
@@ -690,8 +323,31 @@ size_t facts_files(const struct repo_facts *f, const struct facts_file **ret)
 
 size_t facts_history(const struct repo_facts *f, const struct facts_commit **ret)
 {
-	*ret = f->hist;
-	return f->nhist;
+	*ret = f->recent;
+	return f->nrecent;
+}
+
+size_t facts_commit_count(const struct repo_facts *f)
+{
+	return f->ncommits;
+}
+
+size_t facts_authors(const struct repo_facts *f, const struct facts_author **ret)
+{
+	*ret = f->authors;
+	return f->nauthors;
+}
+
+size_t facts_months(const struct repo_facts *f, const struct facts_month **ret)
+{
+	*ret = f->months;
+	return f->nmonths;
+}
+
+size_t facts_releases(const struct repo_facts *f, const struct facts_release **ret)
+{
+	*ret = f->releases;
+	return f->nreleases;
 }
 
 const struct facts_file_ext *facts_file_ext(const struct repo_facts *f, size_t idx)

@@ -7,12 +7,19 @@
  *
  * The tree walk is iterative (an explicit stack of open trees, so a
  * 1,000-level tree costs no C stack) and builds each path in one buffer.
+ * The export rides on it: directories as the walk meets them, blobs written
+ * with O_EXCL|O_NOFOLLOW, symlinks only after every file (so nothing is
+ * ever written through one), then the directories closed innermost first.
  */
 #include "gitrepo.h"
 #include "util.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <git2.h>
 
@@ -20,7 +27,14 @@ int gitrepo_global_init(void)
 {
 	int r = git_libgit2_init();
 
-	return r < 0 ? gitrepo_errno(r) : 0;
+	if (r < 0)
+		return gitrepo_errno(r);
+	/*
+	 * A history walk reads each commit once: caching them (4 KiB each, up
+	 * to the 256 MiB default) would only grow the daemon by tens of MB.
+	 */
+	git_libgit2_opts(GIT_OPT_SET_CACHE_OBJECT_LIMIT, GIT_OBJECT_COMMIT, (size_t)0);
+	return 0;
 }
 
 void gitrepo_global_shutdown(void)
@@ -126,6 +140,32 @@ int gitrepo_open_commit(git_repository **repo, git_commit **commit, const char *
 		*repo = NULL;
 	}
 	return r;
+}
+
+int gitrepo_commit_describe(const char *git_dir, const char *commit, int64_t *time, char *head,
+			    size_t n, struct wf_err *err)
+{
+	git_repository *repo;
+	git_commit *cm;
+	git_reference *ref = NULL;
+	const char *target;
+	int r = gitrepo_open_commit(&repo, &cm, git_dir, commit, err);
+
+	if (r < 0)
+		return r;
+	*time = (int64_t)git_commit_time(cm);
+	if (head && n) {
+		head[0] = '\0';
+		if (git_reference_lookup(&ref, repo, "HEAD") == 0 &&
+		    git_reference_type(ref) == GIT_REFERENCE_SYMBOLIC &&
+		    (target = git_reference_symbolic_target(ref)) &&
+		    !strncmp(target, "refs/heads/", 11))
+			snprintf(head, n, "%s", target + 11);
+	}
+	git_reference_free(ref);
+	git_commit_free(cm);
+	git_repository_free(repo);
+	return 0;
 }
 
 struct frame {
@@ -288,4 +328,225 @@ int gitrepo_snapshot_entry(struct gitrepo_snapshot *s, const char *path, unsigne
 	git_oid_tostr(oid, 41, git_tree_entry_id(e));
 	git_tree_entry_free(e);
 	return 0;
+}
+
+int gitrepo_read_blob(const char *git_dir, const char *commit, const char *path, size_t max,
+		      struct buf *out, struct wf_err *err)
+{
+	git_repository *repo;
+	git_commit *cm;
+	git_tree *tree = NULL;
+	git_tree_entry *e = NULL;
+	git_blob *blob = NULL;
+	int r;
+
+	r = gitrepo_open_commit(&repo, &cm, git_dir, commit, err);
+	if (r < 0)
+		return r;
+	r = git_commit_tree(&tree, cm);
+	if (r < 0) {
+		r = gitrepo_fail(err, r, "cannot read tree of", commit);
+		goto out_free;
+	}
+	r = git_tree_entry_bypath(&e, tree, path);
+	if (r == GIT_ENOTFOUND) {
+		r = wf_err_set(err, -ENOENT, "no '%s' in commit %s", path, commit);
+		goto out_free;
+	}
+	if (r == 0 && git_tree_entry_type(e) != GIT_OBJECT_BLOB) {
+		r = wf_err_set(err, -EISDIR, "'%s' is not a file", path);
+		goto out_free;
+	}
+	r = r ?: git_blob_lookup(&blob, repo, git_tree_entry_id(e));
+	if (r < 0) {
+		r = gitrepo_fail(err, r, "cannot read", path);
+		goto out_free;
+	}
+	if (git_blob_rawsize(blob) > (git_object_size_t)max)
+		r = wf_err_set(err, -EFBIG, "'%s' is larger than %zu bytes", path, max);
+	else if (buf_add(out, git_blob_rawcontent(blob), (size_t)git_blob_rawsize(blob)) < 0)
+		r = wf_err_set(err, -ENOMEM, "out of memory");
+out_free:
+	git_blob_free(blob);
+	git_tree_entry_free(e);
+	git_tree_free(tree);
+	git_commit_free(cm);
+	git_repository_free(repo);
+	return r;
+}
+
+/* ---- export: a commit's tree written out as plain files ---------------- */
+
+struct export
+{
+	git_repository *repo;
+	int dfd;
+	uint64_t bytes, max;
+	char **dirs, **links; /* directories to close (0555), symlinks to make last */
+	size_t ndirs, nlinks;
+	struct wf_err *err;
+};
+
+/* Only plain names: no "", ".", ".." or ".git" component (a hostile tree may hold them). */
+static bool export_path_ok(const char *path)
+{
+	for (const char *c = path; c; c = strchr(c, '/') ? strchr(c, '/') + 1 : NULL) {
+		size_t len = strcspn(c, "/");
+
+		if (len == 0 || (len == 1 && c[0] == '.') || (len == 2 && !strncmp(c, "..", 2)) ||
+		    (len == 4 && !strncasecmp(c, ".git", 4)))
+			return false;
+	}
+	return true;
+}
+
+static int export_push(char ***list, size_t *n, const char *s)
+{
+	char **l = realloc(*list, (*n + 1) * sizeof(*l));
+
+	if (!l)
+		return -ENOMEM;
+	*list = l;
+	l[*n] = strdup(s);
+	if (!l[*n])
+		return -ENOMEM;
+	(*n)++;
+	return 0;
+}
+
+static int export_blob(struct export *x, const char *path, unsigned mode, const git_oid *id)
+{
+	git_blob *blob;
+	const char *data;
+	size_t len;
+	int fd, r = 0;
+
+	r = git_blob_lookup(&blob, x->repo, id);
+	if (r < 0)
+		return gitrepo_fail(x->err, r, "cannot read", path);
+	data = git_blob_rawcontent(blob);
+	len = (size_t)git_blob_rawsize(blob);
+	x->bytes += len;
+	if (x->bytes > x->max) {
+		git_blob_free(blob);
+		return wf_err_set(x->err, -EFBIG, "tree larger than %llu bytes",
+				  (unsigned long long)x->max);
+	}
+	fd = openat(x->dfd, path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+		    (mode & 0111) ? 0555 : 0444);
+	if (fd < 0) {
+		r = errno == EEXIST ? 0
+				    : wf_err_set(x->err, -errno, "cannot write '%s': %s", path,
+						 strerror(errno));
+		git_blob_free(blob);
+		return r; /* a name twice in one tree: the first one stays */
+	}
+	for (size_t done = 0; done < len && r == 0;) {
+		ssize_t w = write(fd, data + done, len - done);
+
+		if (w < 0 && errno != EINTR)
+			r = wf_err_set(x->err, -errno, "cannot write '%s': %s", path,
+				       strerror(errno));
+		done += w > 0 ? (size_t)w : 0;
+	}
+	close(fd);
+	git_blob_free(blob);
+	return r;
+}
+
+static int export_cb(void *ctx, const char *path, size_t len, unsigned depth, unsigned mode,
+		     const struct git_oid *id)
+{
+	struct export *x = ctx;
+	_cleanup_free_ char *link = NULL;
+	git_blob *blob;
+
+	(void)len, (void)depth;
+	if (!export_path_ok(path))
+		return 0;
+	if (mode == GITREPO_MODE_TREE || mode == GITREPO_MODE_GITLINK) {
+		if (mkdirat(x->dfd, path, 0755) < 0 && errno != EEXIST)
+			return wf_err_set(x->err, -errno, "cannot create '%s': %s", path,
+					  strerror(errno));
+		return export_push(&x->dirs, &x->ndirs, path);
+	}
+	if (mode != GITREPO_MODE_LINK)
+		return export_blob(x, path, mode, id);
+	/* made last, so that no later entry is written through a link */
+	if (git_blob_lookup(&blob, x->repo, id) < 0)
+		return gitrepo_fail(x->err, -1, "cannot read", path);
+	if (asprintf(&link, "%s%c%.*s", path, '\0', (int)MIN(git_blob_rawsize(blob), 4096),
+		     (const char *)git_blob_rawcontent(blob)) < 0)
+		link = NULL;
+	git_blob_free(blob);
+	if (!link)
+		return -ENOMEM;
+	x->bytes += strlen(path);
+	return export_push(&x->links, &x->nlinks, link)
+		   ?: export_push(&x->links, &x->nlinks, link + strlen(link) + 1);
+}
+
+int gitrepo_export(const char *git_dir, const char *commit, int dfd, uint64_t max, uint64_t *bytes,
+		   struct wf_err *err)
+{
+	struct export x = { .dfd = dfd, .max = max, .err = err };
+	git_commit *cm;
+	git_tree *tree = NULL;
+	int r;
+
+	r = gitrepo_open_commit(&x.repo, &cm, git_dir, commit, err);
+	if (r < 0)
+		return r;
+	r = git_commit_tree(&tree, cm);
+	if (r < 0)
+		r = gitrepo_fail(err, r, "cannot read tree of", commit);
+	else
+		r = gitrepo_tree_walk(x.repo, tree, export_cb, &x, NULL, err);
+	for (size_t i = 0; i + 1 < x.nlinks && r == 0; i += 2)
+		if (symlinkat(x.links[i + 1], dfd, x.links[i]) < 0 && errno != EEXIST)
+			r = wf_err_set(err, -errno, "cannot create link '%s': %s", x.links[i],
+				       strerror(errno));
+	/* innermost first: a directory closed to writes cannot take more entries */
+	for (size_t i = x.ndirs; i-- > 0 && r == 0;)
+		if (fchmodat(dfd, x.dirs[i], 0555, AT_SYMLINK_NOFOLLOW) < 0)
+			r = wf_err_set(err, -errno, "cannot close '%s': %s", x.dirs[i],
+				       strerror(errno));
+	for (size_t i = 0; i < x.ndirs; i++)
+		free(x.dirs[i]);
+	for (size_t i = 0; i < x.nlinks; i++)
+		free(x.links[i]);
+	free(x.dirs);
+	free(x.links);
+	git_tree_free(tree);
+	git_commit_free(cm);
+	git_repository_free(x.repo);
+	if (r == 0)
+		*bytes = x.bytes;
+	return r;
+}
+
+int gitrepo_paths_exist(const char *git_dir, const char *commit, const char *const *paths, size_t n,
+			bool *exists, struct wf_err *err)
+{
+	git_repository *repo;
+	git_commit *cm;
+	git_tree *tree = NULL;
+	int r;
+
+	r = gitrepo_open_commit(&repo, &cm, git_dir, commit, err);
+	if (r < 0)
+		return r;
+	r = git_commit_tree(&tree, cm);
+	if (r < 0)
+		r = gitrepo_fail(err, r, "cannot read tree of", commit);
+	for (size_t i = 0; i < n && r == 0; i++) {
+		git_tree_entry *e = NULL;
+
+		exists[i] = git_tree_entry_bypath(&e, tree, paths[i]) == 0;
+		git_tree_entry_free(e);
+	}
+	git_tree_free(tree);
+	git_commit_free(cm);
+	git_repository_free(repo);
+	return r;
 }

@@ -13,8 +13,11 @@
 #ifndef WIKIFS_GITREPO_H
 #define WIKIFS_GITREPO_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
+#include "buf.h"
 #include "err.h"
 
 struct git_repository;
@@ -63,6 +66,15 @@ int gitrepo_open_commit(struct git_repository **repo, struct git_commit **commit
 			const char *git_dir, const char *rev, struct wf_err *err);
 
 /*
+ * What a person asks of a clone's commit: its committer time (seconds
+ * since the epoch, as git log --format=%ct) into *@time, and, if @head is
+ * not NULL, the branch the clone's HEAD names ("main"; "" if HEAD is
+ * detached or unborn) into @head (@n bytes). 0 or -errno with @err filled.
+ */
+int gitrepo_commit_describe(const char *git_dir, const char *commit, int64_t *time, char *head,
+			    size_t n, struct wf_err *err);
+
+/*
  * Calls @fn for every entry of the tree of @commit in @git_dir, depth
  * first: a directory (mode GITREPO_MODE_TREE) comes just before everything
  * below it, so the entries below one directory are contiguous. @path is
@@ -101,5 +113,27 @@ int gitrepo_snapshot_open(struct gitrepo_snapshot **ret, const char *git_dir, co
 int gitrepo_snapshot_entry(struct gitrepo_snapshot *s, const char *path, unsigned *mode,
 			   char oid[41]);
 void gitrepo_snapshot_free(struct gitrepo_snapshot *s); /* NULL is fine */
+
+/*
+ * Appends the blob at @path of @commit in @git_dir to @out. -ENOENT when
+ * absent, -EISDIR when not a file, -EFBIG past @max bytes; @err says it.
+ */
+int gitrepo_read_blob(const char *git_dir, const char *commit, const char *path, size_t max,
+		      struct buf *out, struct wf_err *err);
+
+/* Sets exists[i] for each of @paths: a file or directory of @commit's tree. */
+int gitrepo_paths_exist(const char *git_dir, const char *commit, const char *const *paths, size_t n,
+			bool *exists, struct wf_err *err);
+
+/*
+ * Writes the tree of @commit into the empty directory @dfd: files 0444
+ * (0555 when executable in git), directories 0555 (@dfd itself excepted),
+ * symlinks as they are, submodules as empty directories. Entries with a
+ * "." , ".." or ".git" component are skipped; of a name a hostile tree holds
+ * twice, the first stays. *@bytes is the size written; -EFBIG past @max.
+ * 0 or -errno with @err filled (the directory is then half written).
+ */
+int gitrepo_export(const char *git_dir, const char *commit, int dfd, uint64_t max, uint64_t *bytes,
+		   struct wf_err *err);
 
 #endif

@@ -489,7 +489,7 @@ static int packed_refs(struct copier *c, struct ref_list *l)
  */
 static int source_refs(struct copier *c, const char *src, git_odb *odb, struct ref_list *l)
 {
-	struct ref_list packed = { 0 };
+	struct ref_list packed = { 0 }, loose;
 	char dir[PATH_BUF];
 	int r = packed_refs(c, &packed);
 
@@ -503,10 +503,16 @@ static int source_refs(struct copier *c, const char *src, git_odb *odb, struct r
 	}
 	if (r == 0 && l->n)
 		qsort(l->v, l->n, sizeof(*l->v), cmp_entry);
-	/* the packed refs no loose ref overrides */
-	for (size_t i = 0; r == 0 && i < packed.n; i++)
-		if (!ref_list_find(l, packed.v[i].name))
+	/*
+	 * The packed refs no loose ref overrides, looked up among the loose
+	 * ones only: those are sorted, the list grows unsorted past them.
+	 */
+	loose = (struct ref_list){ .v = l->v, .n = l->n };
+	for (size_t i = 0; r == 0 && i < packed.n; i++) {
+		if (!ref_list_find(&loose, packed.v[i].name))
 			r = ref_list_add(l, packed.v[i].name, &packed.v[i].id);
+		loose.v = l->v; /* moved by a realloc */
+	}
 	ref_list_done(&packed);
 	if (r == 0 && l->n)
 		qsort(l->v, l->n, sizeof(*l->v), cmp_entry);

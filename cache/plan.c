@@ -2,9 +2,11 @@
 /*
  * Plan objects, slug sanitising and the on-disk plan cache. The builtin
  * planner itself lives in planner.c; the LLM planner in gen/. A cached plan
- * is a small text file, one page per line, "kind<TAB>slug<TAB>title<TAB>arg",
- * after a header line with the format version, commit and planner; it is
- * written atomically and ignored (re-planned) when malformed.
+ * is a small text file, one page per line,
+ * "kind<TAB>slug<TAB>title<TAB>arg[<TAB>file]...", after a header line with
+ * the format version, commit and planner and an optional "notes<TAB>TEXT"
+ * line (backslash escapes for newlines and tabs); it is written atomically
+ * and ignored (re-planned) when malformed or of another version.
  */
 #include "plan.h"
 #include "buf.h"
@@ -20,7 +22,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#define PLAN_CACHE_VERSION "wikifs-plan 1"
+#define PLAN_CACHE_VERSION "wikifs-plan 2"
 
 static const char *const kind_names[PAGE_KIND_MAX] = {
 	[PAGE_HOME] = "home",
@@ -31,6 +33,9 @@ static const char *const kind_names[PAGE_KIND_MAX] = {
 	[PAGE_HISTORY] = "history",
 	[PAGE_CONTRIBUTORS] = "contributors",
 	[PAGE_CUSTOM] = "custom",
+	[PAGE_GROUP_HOME] = "group-home",
+	[PAGE_GROUP_ARCH] = "group-architecture",
+	[PAGE_GROUP_PAIR] = "group-pair",
 };
 
 const char *plan_kind_name(enum page_kind k)
@@ -92,6 +97,8 @@ int plan_add(struct plan *p, const char *slug, const char *title, enum page_kind
 	pg->title = strdup(title ? title : slug);
 	pg->kind = kind;
 	pg->arg = arg ? strdup(arg) : NULL;
+	pg->nfiles = 0;
+	pg->files = NULL;
 	if (!pg->slug || !pg->title || (arg && !pg->arg)) {
 		free(pg->slug);
 		free(pg->title);
@@ -100,6 +107,63 @@ int plan_add(struct plan *p, const char *slug, const char *title, enum page_kind
 	}
 	p->n++;
 	return 0;
+}
+
+/* A relative path without ".", ".." or empty components, nor control characters. */
+static bool path_usable(const char *path)
+{
+	size_t n = strlen(path);
+
+	if (n == 0 || n > PLAN_MAX_PATH_LEN || path[0] == '/')
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)path[i] < 0x20 || path[i] == 0x7f)
+			return false;
+	for (const char *c = path; c; c = strchr(c, '/') ? strchr(c, '/') + 1 : NULL) {
+		size_t len = strcspn(c, "/");
+
+		if (len == 0 || (len == 1 && c[0] == '.') || (len == 2 && !strncmp(c, "..", 2)))
+			return false;
+	}
+	return true;
+}
+
+int plan_page_add_file(struct plan *p, size_t idx, const char *path)
+{
+	struct plan_page *pg = &p->pages[idx];
+	char **files;
+
+	if (pg->nfiles >= PLAN_MAX_PAGE_FILES || !path_usable(path))
+		return 1;
+	for (size_t i = 0; i < pg->nfiles; i++)
+		if (!strcmp(pg->files[i], path))
+			return 1;
+	files = realloc(pg->files, (pg->nfiles + 1) * sizeof(*files));
+	if (!files)
+		return -ENOMEM;
+	pg->files = files;
+	files[pg->nfiles] = strdup(path);
+	if (!files[pg->nfiles])
+		return -ENOMEM;
+	pg->nfiles++;
+	return 0;
+}
+
+int plan_set_notes(struct plan *p, const char *notes)
+{
+	struct buf b;
+
+	free(p->notes);
+	p->notes = NULL;
+	if (!notes || !*notes)
+		return 0;
+	buf_init(&b, SIZE_MAX);
+	if (utf8_sanitize(&b, notes, strlen(notes), NULL, PLAN_MAX_NOTES) < 0) {
+		buf_done(&b);
+		return -ENOMEM;
+	}
+	p->notes = buf_steal(&b, NULL);
+	return p->notes ? 0 : -ENOMEM;
 }
 
 char *plan_slugify(const char *name)
@@ -157,8 +221,12 @@ void plan_unref(struct plan *p)
 		free(p->pages[i].slug);
 		free(p->pages[i].title);
 		free(p->pages[i].arg);
+		for (size_t k = 0; k < p->pages[i].nfiles; k++)
+			free(p->pages[i].files[k]);
+		free(p->pages[i].files);
 	}
 	free(p->pages);
+	free(p->notes);
 	free(p->commit);
 	free(p->planner);
 	free(p);
@@ -190,6 +258,59 @@ static void add_field(struct buf *b, const char *s)
 		buf_addc(b, (*s == '\t' || *s == '\n' || *s == '\r') ? ' ' : *s);
 }
 
+/* The notes on one line: backslash, newline and tab escaped, carriage returns dropped. */
+static void add_escaped(struct buf *b, const char *s)
+{
+	for (; *s; s++) {
+		if (*s == '\n')
+			buf_adds(b, "\\n");
+		else if (*s == '\t')
+			buf_adds(b, "\\t");
+		else if (*s == '\\')
+			buf_adds(b, "\\\\");
+		else if (*s != '\r')
+			buf_addc(b, *s);
+	}
+}
+
+/* Undoes add_escaped() in place. */
+static void unescape(char *s)
+{
+	char *o = s;
+
+	for (; *s; s++) {
+		if (*s == '\\' && s[1]) {
+			s++;
+			*o++ = *s == 'n' ? '\n' : *s == 't' ? '\t' : *s;
+		} else {
+			*o++ = *s;
+		}
+	}
+	*o = '\0';
+}
+
+/* One cached page line, cut at its tabs: kind, slug, title, arg, files. */
+static int load_page(struct plan *p, char *line)
+{
+	char *f[4 + PLAN_MAX_PAGE_FILES + 1] = { NULL }, *s = line;
+	size_t n = 0;
+	enum page_kind kind;
+	int r;
+
+	while (s && n < ARRAY_SIZE(f)) {
+		f[n++] = s;
+		s = strchr(s, '\t');
+		if (s)
+			*s++ = '\0';
+	}
+	if (n < 4 || s || plan_kind_parse(f[0], &kind) < 0)
+		return -EBADMSG;
+	r = plan_add(p, f[1], f[2], kind, *f[3] ? f[3] : NULL);
+	for (size_t i = 4; i < n && r == 0; i++)
+		r = plan_page_add_file(p, p->n - 1, f[i]) < 0 ? -ENOMEM : 0;
+	return r;
+}
+
 /* Stores @p under @key: its commit, or "shape:" and its tree shape. */
 static int store_as(const struct plan *p, const char *cache_dir, const char *url, const char *key)
 {
@@ -205,11 +326,20 @@ static int store_as(const struct plan *p, const char *cache_dir, const char *url
 		return r;
 	buf_init(&b, 4 << 20);
 	buf_printf(&b, "%s\t%s\t%s\n", PLAN_CACHE_VERSION, p->commit, p->planner);
+	if (p->notes) {
+		buf_adds(&b, "notes\t");
+		add_escaped(&b, p->notes);
+		buf_addc(&b, '\n');
+	}
 	for (size_t i = 0; i < p->n; i++) {
-		buf_printf(&b, "%s\t%s\t", plan_kind_name(p->pages[i].kind), p->pages[i].slug);
-		add_field(&b, p->pages[i].title);
+		const struct plan_page *pg = &p->pages[i];
+
+		buf_printf(&b, "%s\t%s\t", plan_kind_name(pg->kind), pg->slug);
+		add_field(&b, pg->title);
 		buf_addc(&b, '\t');
-		add_field(&b, p->pages[i].arg);
+		add_field(&b, pg->arg);
+		for (size_t k = 0; k < pg->nfiles; k++)
+			buf_printf(&b, "\t%s", pg->files[k]); /* no control characters in them */
 		buf_addc(&b, '\n');
 	}
 	r = buf_adds(&b, "end\n");
@@ -275,24 +405,18 @@ int plan_cache_load(struct plan **ret, const char *cache_dir, const char *url, c
 	if (r < 0)
 		return r;
 	while ((line = strtok_r(NULL, "\n", &save))) {
-		char *f[4] = { NULL }, *s = line;
-		enum page_kind kind;
-
 		if (!strcmp(line, "end")) {
 			ended = true;
 			break;
 		}
-		for (int i = 0; i < 4; i++) {
-			f[i] = s;
-			s = s ? strchr(s, '\t') : NULL;
-			if (s)
-				*s++ = '\0';
+		if (!strncmp(line, "notes\t", 6) && p->n == 0 && !p->notes) {
+			unescape(line + 6);
+			r = plan_set_notes(p, line + 6);
+		} else {
+			r = load_page(p, line);
 		}
-		if (!f[3] || plan_kind_parse(f[0], &kind) < 0 ||
-		    plan_add(p, f[1], f[2], kind, *f[3] ? f[3] : NULL) < 0) {
-			ended = false;
+		if (r < 0)
 			break;
-		}
 	}
 	if (!ended || p->n == 0) {
 		plan_unref(p);

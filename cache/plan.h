@@ -24,6 +24,9 @@ enum page_kind {
 	PAGE_HISTORY,	   /* commit history */
 	PAGE_CONTRIBUTORS, /* authors and their commit counts */
 	PAGE_CUSTOM,	   /* from an LLM planner; arg = its description */
+	PAGE_GROUP_HOME,   /* a group: what each member is, links to their wikis */
+	PAGE_GROUP_ARCH,   /* a group: every edge between members, as a graph */
+	PAGE_GROUP_PAIR,   /* a group: two related members; arg = "NAME_A NAME_B" */
 	PAGE_KIND_MAX
 };
 
@@ -32,19 +35,26 @@ struct plan_page {
 	char *title; /* human title: "Module src/core" */
 	enum page_kind kind;
 	char *arg; /* kind-specific: module path, or description; may be NULL */
+	/* the repository paths the page is about, at most PLAN_MAX_PAGE_FILES */
+	size_t nfiles;
+	char **files;
 };
 
 struct plan {
 	int refs;      /* atomic */
 	char *commit;  /* hex */
 	char *planner; /* "builtin" or "llm:MODEL" */
+	char *notes;   /* the repository's steering notes for every prompt, or NULL */
 	size_t n;
 	struct plan_page *pages;
 };
 
 /* Hard limits on any plan (the LLM planner's output is clamped to them). */
-#define PLAN_MAX_PAGES	  200
-#define PLAN_MAX_SLUG_LEN 100
+#define PLAN_MAX_PAGES	    200
+#define PLAN_MAX_SLUG_LEN   100
+#define PLAN_MAX_PAGE_FILES 30
+#define PLAN_MAX_PATH_LEN   1024
+#define PLAN_MAX_NOTES	    (16u << 10)
 
 const char *plan_kind_name(enum page_kind k);
 int plan_kind_parse(const char *s, enum page_kind *ret);
@@ -60,6 +70,17 @@ int plan_new(struct plan **ret, const char *commit, const char *planner);
 /* Appends a page; the strings are copied. -E2BIG past PLAN_MAX_PAGES. */
 int plan_add(struct plan *p, const char *slug, const char *title, enum page_kind kind,
 	     const char *arg);
+
+/*
+ * Adds @path to the relevant files of page @idx. 0; 1 when it is not added
+ * (the page has PLAN_MAX_PAGE_FILES, it is there already, or the path is
+ * unusable: empty, longer than PLAN_MAX_PATH_LEN, control characters,
+ * absolute, or with a "." or ".." component); -ENOMEM.
+ */
+int plan_page_add_file(struct plan *p, size_t idx, const char *path);
+
+/* Sets the notes (copied, cut to PLAN_MAX_NOTES bytes). 0 or -ENOMEM. */
+int plan_set_notes(struct plan *p, const char *notes);
 
 /*
  * Makes @name safe as a page slug: no '/', no "..", no control characters,

@@ -10,13 +10,19 @@
  * directories at depth one and two, time linear in the tree.
  *
  * Modules are the top-level directories holding code, except vendored,
- * generated and hidden ones; a container directory (src/, lib/, pkg/,
+ * generated, hidden and auxiliary ones (test data, CI, fuzzing) and those
+ * holding one code file among other files (packaging); a container directory (src/, lib/, pkg/,
  * packages/, crates/, ...) or one directory holding most of the code is
  * split into its children (src/core, src/net). The PLAN_MODULES_MAX heaviest
  * (most code files, then name) become pages, listed by path. Directories
  * whose names hold control characters never become modules (they are still
  * listed by the pages that list files). The result depends only on the tree,
  * so the same commit always gives the same plan.
+ *
+ * Relevant files come from a second walk, once the pages are known: a
+ * module page gets the code files of its directory (those of a nested module
+ * go to that one), Home the README and key manifests, Build-and-Test the
+ * build and CI files; each in tree order, at most PLAN_MAX_PAGE_FILES.
  */
 #include "plan.h"
 #include "gitrepo.h"
@@ -28,6 +34,7 @@
 #include <errno.h>
 #include <stdbool.h>
 #include <string.h>
+#include <strings.h>
 
 #define PLAN_MODULES_MAX 30
 #define PLAN_DIRS_MAX	 100000 /* directory records kept (depth one and two) */
@@ -37,6 +44,7 @@ struct dstat {
 	unsigned depth;	    /* 1 or 2 */
 	size_t code;	    /* code files below, recursively */
 	size_t direct_code; /* code files directly inside */
+	size_t files;	    /* files below, recursively, code or not */
 	size_t parent;	    /* index of the depth-1 record, for depth 2 */
 	bool hostile;	    /* name with control characters */
 	bool skip;	    /* vendored, hidden, generated */
@@ -55,7 +63,8 @@ static const char *const skip_names[] = {
 	"third-party",	 "3rdparty", "node_modules", "bower_components",
 	"external",	 "extern",   "deps",	     "build",
 	"dist",		 "out",	     "target",	     "__pycache__",
-	"site-packages", "venv",
+	"site-packages", "venv",     "testdata",     "ci",
+	"fuzz",
 };
 
 static const char *const container_names[] = {
@@ -101,7 +110,7 @@ static int add_dir(struct pctx *c, const char *path, size_t len, unsigned depth)
 	if (!d->path)
 		return -ENOMEM;
 	d->depth = depth;
-	d->code = d->direct_code = 0;
+	d->code = d->direct_code = d->files = 0;
 	d->parent = depth == 2 && c->top >= 0 ? (size_t)c->top : 0;
 	d->hostile = has_control(path, len);
 	d->skip = name[0] == '.' || in_list(name, skip_names, ARRAY_SIZE(skip_names));
@@ -133,6 +142,8 @@ static int plan_tree_cb(void *ctx, const char *path, size_t len, unsigned depth,
 	}
 	if (mode == GITREPO_MODE_LINK || mode == GITREPO_MODE_GITLINK)
 		return 0;
+	if (depth >= 2 && c->top >= 0)
+		c->d[c->top].files++;
 	code = lang_is_code(lang_of_path(path));
 	if (!code)
 		return 0;
@@ -219,7 +230,9 @@ static int add_modules(struct plan *p, struct pctx *c)
 		size_t kids = 0, kids_code = 0;
 		bool expand;
 
-		if (t->depth != 1 || t->skip || t->hostile || t->code == 0)
+		/* one script among packaging files (pkg/, dist files) is no module either */
+		if (t->depth != 1 || t->skip || t->hostile || t->code == 0 ||
+		    (t->code == 1 && t->files >= 3))
 			continue;
 		for (size_t j = i + 1; j < c->n && c->d[j].depth == 2; j++) {
 			if (!c->d[j].skip && !c->d[j].hostile && c->d[j].code > 0) {
@@ -263,6 +276,71 @@ static int add_modules(struct plan *p, struct pctx *c)
 	return r;
 }
 
+struct fctx {
+	struct plan *p;
+	int home, build; /* page indexes, -1 if none */
+};
+
+/* The module page whose directory holds @path most closely, or -1. */
+static int module_of(const struct plan *p, const char *path, unsigned depth)
+{
+	size_t best_len = 0;
+	int best = -1;
+
+	for (size_t i = 0; i < p->n; i++) {
+		const char *dir = p->pages[i].arg;
+		size_t len;
+
+		if (p->pages[i].kind != PAGE_MODULE || !dir)
+			continue;
+		if (!strcmp(dir, ".")) {
+			if (depth == 1 && best < 0)
+				best = (int)i;
+			continue;
+		}
+		len = strlen(dir);
+		if (len > best_len && !strncmp(path, dir, len) && path[len] == '/') {
+			best = (int)i;
+			best_len = len;
+		}
+	}
+	return best;
+}
+
+static int files_tree_cb(void *ctx, const char *path, size_t len, unsigned depth, unsigned mode,
+			 const struct git_oid *id)
+{
+	struct fctx *c = ctx;
+	unsigned roles = depth == 1 ? lang_name_roles(path, false) : 0;
+	int page = -1, r = 0;
+
+	(void)len, (void)id;
+	if (mode == GITREPO_MODE_TREE || mode == GITREPO_MODE_LINK || mode == GITREPO_MODE_GITLINK)
+		return 0;
+	roles |= lang_path_roles(path);
+	if (c->home >= 0 && depth == 1 &&
+	    (!strncasecmp(path, "readme", 6) || (roles & LANG_KEY_MANIFEST)))
+		r = plan_page_add_file(c->p, (size_t)c->home, path);
+	if (r >= 0 && c->build >= 0 && (roles & (LANG_BUILD | LANG_CI | LANG_MANIFEST)))
+		r = plan_page_add_file(c->p, (size_t)c->build, path);
+	if (r >= 0 && lang_is_code(lang_of_path(path)))
+		page = module_of(c->p, path, depth);
+	if (r >= 0 && page >= 0)
+		r = plan_page_add_file(c->p, (size_t)page, path);
+	return r < 0 ? r : 0;
+}
+
+/* Fills the pages' relevant files (see the header comment). */
+static int add_files(struct plan *p, const char *git_dir, const char *commit, struct wf_err *err)
+{
+	struct fctx c = { .p = p, .home = plan_find(p, "Home"), .build = -1 };
+
+	for (size_t i = 0; i < p->n; i++)
+		if (p->pages[i].kind == PAGE_BUILD)
+			c.build = (int)i;
+	return gitrepo_tree_foreach(git_dir, commit, files_tree_cb, &c, NULL, err);
+}
+
 int plan_builtin(struct plan **ret, const char *git_dir, const char *commit, struct wf_err *err)
 {
 	struct pctx c = { .top = -1, .child = -1 };
@@ -288,6 +366,13 @@ int plan_builtin(struct plan **ret, const char *git_dir, const char *commit, str
 		r = add_unique(p, "History", "History", PAGE_HISTORY, NULL);
 	if (r == 0)
 		r = add_unique(p, "Contributors", "Contributors", PAGE_CONTRIBUTORS, NULL);
+	if (r == 0) {
+		r = add_files(p, git_dir, commit, err);
+		if (r < 0) {
+			plan_unref(p);
+			goto out_free_dirs;
+		}
+	}
 	if (r < 0) {
 		wf_err_set(err, r, "cannot build plan for '%s': %s", git_dir, strerror(-r));
 		plan_unref(p);

@@ -1,21 +1,21 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * "wikifs status" and "wikifs check-config": small readers. status prints
- * the mount's .wikifs/progress (or progress.json) after checking that the
- * path is a live wikifs mount, so a stale mount or a plain directory gets
- * its fix instead of a bare error; check-config loads a config the way the
+ * the .wikifs/progress (or progress.json) of the mount holding the path it
+ * is given (the mountpoint or any path inside it), so a stale mount or a
+ * plain directory gets its fix instead of a bare error; check-config loads a config the way the
  * mount does and prints every problem with file:line.
  */
 #include "cli.h"
 #include "conf.h"
 #include "fsutil.h"
+#include "mount_root.h"
 #include "mountinfo.h"
 #include "util.h"
 
 #include <errno.h>
 #include <limits.h>
 #include <string.h>
-#include <sys/stat.h>
 
 int cli_check_config_main(int argc, char **argv)
 {
@@ -45,10 +45,9 @@ int cli_check_config_main(int argc, char **argv)
 
 int cli_status_main(int argc, char **argv)
 {
-	_cleanup_free_ char *path = NULL, *text = NULL, *type = NULL;
-	const char *mnt, *file = "progress";
-	char real[PATH_MAX];
-	struct stat st;
+	_cleanup_free_ char *path = NULL, *text = NULL;
+	const char *arg, *file = "progress";
+	char root[PATH_MAX], rel[PATH_MAX];
 	int r;
 
 	if (argc == 3 && !strcmp(argv[1], "--json")) {
@@ -57,35 +56,32 @@ int cli_status_main(int argc, char **argv)
 		argc--;
 	}
 	if (argc != 2) {
-		fprintf(stderr, "usage: wikifs status [--json] MOUNTPOINT\n");
+		fprintf(stderr, "usage: wikifs status [--json] PATH\n");
 		return 2;
 	}
-	mnt = argv[1];
-	r = stat(mnt, &st) < 0 ? -errno : 0;
-	if (r < 0 && r != -ENOTCONN) {
+	arg = argv[1];
+	r = mount_root_find(arg, root, rel);
+	if (r == -ENOTCONN) {
+		fprintf(stderr, "wikifs: " MOUNT_STALE_FIX "\n", root);
+		return 1;
+	}
+	if (r < 0 && r != -EXDEV) {
 		fprintf(stderr,
 			"wikifs: '%s' cannot be read (%s): pass the mountpoint of a running "
-			"wikifs\n",
-			mnt, strerror(-r));
+			"wikifs, or a path inside it\n",
+			arg, strerror(-r));
 		return 1;
 	}
-	if (r == 0 && asprintf(&path, "%s/" WIKIFS_CTLDIR "/%s", mnt, file) < 0)
+	if (r == 0 && asprintf(&path, "%s/" WIKIFS_CTLDIR "/%s", root, file) < 0)
 		return 1;
-	if (r == 0) {
-		type = realpath(mnt, real) ? mountinfo_type_at(real) : NULL;
-		r = type && !strcmp(type, WIKIFS_FSTYPE) ? read_file(path, 16 << 20, &text, NULL)
-							 : -ENOENT;
-	}
-	if (r == -ENOTCONN) {
-		fprintf(stderr, "wikifs: " MOUNT_STALE_FIX "\n", mnt);
-		return 1;
-	}
+	if (r == 0)
+		r = read_file(path, 16 << 20, &text, NULL);
 	if (r < 0) {
 		fprintf(stderr,
-			"wikifs: '%s' is not a wikifs mountpoint (%s%s): pass the directory "
-			"given to 'wikifs' when mounting\n",
-			mnt, type ? "cannot read " WIKIFS_CTLDIR "/" : "not mounted",
-			type ? file : "");
+			"wikifs: '%s' is not inside a wikifs mount (%s%s): pass the directory "
+			"given to 'wikifs' when mounting, or a path inside it\n",
+			arg, path ? "cannot read " WIKIFS_CTLDIR "/" : "not mounted",
+			path ? file : "");
 		return 1;
 	}
 	fputs(text, stdout);

@@ -8,11 +8,13 @@
 #ifndef WIKIFS_CLI_H
 #define WIKIFS_CLI_H
 
-/* "wikifs status [--json] MOUNTPOINT": the mount's progress, or why not. */
+/* "wikifs status [--json] PATH": the progress of the mount holding PATH, or why not. */
 int cli_status_main(int argc, char **argv);
 /* "wikifs check-config FILE": validates a mount.conf. */
 int cli_check_config_main(int argc, char **argv);
 /* "wikifs prefetch [--no-wait] PATH": queues PATH, draws a progress bar. */
 int cli_prefetch_main(int argc, char **argv);
+/* "wikifs store init|status|prune [--older-than DAYS] -c CONFIG": the shared store. */
+int cli_store_main(int argc, char **argv);
 
 #endif

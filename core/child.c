@@ -23,6 +23,8 @@
 #include <pthread.h>
 #include <signal.h>
 #include <string.h>
+#include <sched.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -49,6 +51,8 @@ struct child {
 	int in;	    /* write end of stdin; -1 once closed */
 	const char *in_data;
 	size_t in_len, in_done;
+	child_stdin_fn in_fn; /* the next piece of stdin, or NULL */
+	void *in_opaque;
 	struct stream out, err;
 	size_t line_max;
 	int64_t deadline, stall_ms, last_progress;
@@ -60,7 +64,7 @@ struct child {
 
 /* ---- starting --------------------------------------------------------- */
 
-enum stage { STAGE_SETUP, STAGE_CHDIR, STAGE_EXEC };
+enum stage { STAGE_SETUP, STAGE_CHDIR, STAGE_EXEC, STAGE_RO };
 
 struct exec_report {
 	int stage, err;
@@ -68,13 +72,58 @@ struct exec_report {
 
 /* Everything the vfork()ed child uses, prepared beforehand. */
 struct exec_plan {
-	const char *path, *cwd;
+	const char *path, *cwd, *ro_path;
 	char *const *argv, *const *envp;
 	int fds[3]; /* become 0, 1, 2; -1: keep ours */
 	int report; /* write end of the report pipe, > 2 */
 	int pdeathsig;
 	pid_t parent;
 };
+
+/*
+ * In a new private mount namespace, @path becomes a read-only bind mount
+ * of itself: writes below it fail with EROFS, for root too. System calls
+ * only (the vfork()ed child may run it). -1 with errno.
+ */
+static int make_read_only(const char *path)
+{
+	if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+	    mount(path, path, NULL, MS_BIND | MS_REC, NULL) < 0)
+		return -1;
+	return mount(NULL, path, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV,
+		     NULL);
+}
+
+static int ro_probe_result;
+
+static void ro_probe(void)
+{
+	int status;
+	pid_t pid = fork();
+
+	if (pid == 0)
+		_exit(unshare(CLONE_NEWNS) < 0 ||
+			      mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0
+			  ? (errno & 0x7f) ?: 1
+			  : 0);
+	if (pid < 0) {
+		ro_probe_result = -errno;
+		return;
+	}
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	ro_probe_result = WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0
+			  : WIFEXITED(status)				? -WEXITSTATUS(status)
+									: -EIO;
+}
+
+int child_ro_supported(void)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+	pthread_once(&once, ro_probe);
+	return ro_probe_result;
+}
 
 static _Noreturn void exec_child(const struct exec_plan *p)
 {
@@ -97,6 +146,10 @@ static _Noreturn void exec_child(const struct exec_plan *p)
 	if (p->report > STDERR_FILENO + 1)
 		close_range(STDERR_FILENO + 1, (unsigned)p->report - 1, 0);
 	close_range((unsigned)p->report + 1, ~0u, 0);
+	if (p->ro_path && make_read_only(p->ro_path) < 0) {
+		rep.stage = STAGE_RO;
+		goto out_report;
+	}
 	if (p->cwd && chdir(p->cwd) < 0) {
 		rep.stage = STAGE_CHDIR;
 		goto out_report;
@@ -169,14 +222,19 @@ static bool piped(const struct child_output *o)
 	return o->capture || o->on_line;
 }
 
+static bool child_has_stdin(const struct child_opts *o)
+{
+	return o->stdin_data || o->stdin_fn;
+}
+
 static int setup_open(struct setup *s, const struct child_opts *o)
 {
-	bool need_null = !o->stdin_data || (!piped(&o->out) && !o->out.inherit) ||
+	bool need_null = !child_has_stdin(o) || (!piped(&o->out) && !o->out.inherit) ||
 			 (!piped(&o->err) && !o->err.inherit);
 	int r;
 
 	r = pipe_above_stdio(s->rep);
-	if (r == 0 && o->stdin_data)
+	if (r == 0 && child_has_stdin(o))
 		r = pipe_above_stdio(s->in);
 	if (r == 0 && piped(&o->out))
 		r = pipe_above_stdio(s->out);
@@ -265,6 +323,8 @@ static struct child *child_new(const struct child_opts *o)
 	}
 	c->in_data = o->stdin_data;
 	c->in_len = o->stdin_len;
+	c->in_fn = o->stdin_fn;
+	c->in_opaque = o->stdin_opaque;
 	c->stall_ms = o->stall_ms > 0 ? o->stall_ms : 0;
 	c->grace_ms = o->grace_ms > 0 ? o->grace_ms : CHILD_GRACE_MS;
 	c->abort_fd = o->abort_fd > 0 ? o->abort_fd : -1;
@@ -283,11 +343,12 @@ static int pidfd_open_compat(pid_t pid)
 
 int child_spawn(struct child **ret, const struct child_opts *o, struct wf_err *err)
 {
-	static const char *const what[] = { "cannot start", "cannot enter directory",
-					    "cannot run" };
+	static const char *const what[] = { "cannot start", "cannot enter directory", "cannot run",
+					    "cannot make read-only" };
 	struct setup s = { { -1, -1 }, { -1, -1 }, { -1, -1 }, { -1, -1 }, -1 };
 	struct exec_plan plan = { .path = o->path,
 				  .cwd = o->cwd,
+				  .ro_path = o->ro_path,
 				  .argv = o->argv,
 				  .envp = o->envp ? o->envp : environ,
 				  .pdeathsig = o->pdeathsig,
@@ -302,14 +363,17 @@ int child_spawn(struct child **ret, const struct child_opts *o, struct wf_err *e
 		wf_err_set(err, r, "cannot start '%s': %s", o->path, strerror(-r));
 		goto out_free;
 	}
-	plan.fds[0] = o->stdin_data ? s.in[0] : s.null;
+	plan.fds[0] = child_has_stdin(o) ? s.in[0] : s.null;
 	plan.fds[1] = plan_fd(&s, &o->out, s.out);
 	plan.fds[2] = plan_fd(&s, &o->err, s.err);
 	plan.report = s.rep[1];
 	r = start(&plan, &s, &stage);
 	if (r < 0) {
 		wf_err_set(err, r, "%s '%s': %s", what[stage],
-			   stage == STAGE_CHDIR ? o->cwd : o->path, strerror(-r));
+			   stage == STAGE_CHDIR ? o->cwd
+			   : stage == STAGE_RO	? o->ro_path
+						: o->path,
+			   strerror(-r));
 		goto out_free;
 	}
 	c->pid = r;
@@ -360,18 +424,46 @@ static ssize_t write_nosigpipe(int fd, const void *p, size_t n)
 	return w;
 }
 
-static void feed_stdin(struct child *c)
+/* The next piece from stdin_fn once the last one is written: 1, 0 at the end, or -errno. */
+static int next_stdin(struct child *c, struct wf_err *err)
 {
-	size_t left = c->in_len - c->in_done;
-	ssize_t w = 0;
+	const void *data = NULL;
+	size_t len = 0;
+	int r;
 
+	while (c->in_fn && c->in_done == c->in_len) {
+		r = c->in_fn(c->in_opaque, &data, &len);
+		if (r < 0)
+			return wf_err_set(err, r, "cannot feed '%s': %s", c->path, strerror(-r));
+		if (r == 0) {
+			c->in_fn = NULL;
+			return 0;
+		}
+		c->in_data = data;
+		c->in_len = len;
+		c->in_done = 0;
+	}
+	return c->in_done < c->in_len;
+}
+
+static int feed_stdin(struct child *c, struct wf_err *err)
+{
+	size_t left;
+	ssize_t w = 0;
+	int r = next_stdin(c, err);
+
+	if (r < 0)
+		return r;
+	left = c->in_len - c->in_done;
 	if (left)
 		w = write_nosigpipe(c->in, c->in_data + c->in_done, MIN(left, (size_t)STDIN_STEP));
 	if (w > 0)
 		c->in_done += (size_t)w;
 	/* all written: EOF for the child; EPIPE: it stopped reading, not an error */
-	if ((w < 0 && errno != EAGAIN && errno != EINTR) || c->in_done == c->in_len)
+	if ((w < 0 && errno != EAGAIN && errno != EINTR) ||
+	    (c->in_done == c->in_len && (!c->in_fn || (r = next_stdin(c, err)) == 0)))
 		close_fd(&c->in);
+	return r < 0 ? r : 0;
 }
 
 static int emit(struct child *c, struct stream *s, unsigned flags)
@@ -540,8 +632,8 @@ static int step(struct child *c, int64_t *drain_end, struct wf_err *err)
 	}
 	if (ready(p, i_abort))
 		return wf_err_set(err, -ECANCELED, "'%s' aborted", c->path);
-	if (ready(p, i_in))
-		feed_stdin(c);
+	if (ready(p, i_in) && (r = feed_stdin(c, err)) < 0)
+		return r;
 	if (ready(p, i_out) && (r = drain(c, &c->out, err)) < 0)
 		return r;
 	if (ready(p, i_err) && (r = drain(c, &c->err, err)) < 0)

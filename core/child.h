@@ -65,6 +65,16 @@ enum {
  */
 typedef int (*child_line_fn)(void *opaque, const char *line, size_t len, unsigned flags);
 
+/*
+ * Called in child_wait()'s thread when the child's stdin can take more and
+ * the previous piece is all written: sets *@data and *@len to the next
+ * piece (borrowed until the next call; an empty piece is fine) and returns
+ * 1, returns 0 at the end (stdin is then closed), or < 0 to stop the child
+ * (child_wait() returns that). A long-lived child can so be fed a stream
+ * produced as it goes, answering as it reads.
+ */
+typedef int (*child_stdin_fn)(void *opaque, const void **data, size_t *len);
+
 /* Where one of the child's output streams goes. */
 struct child_output {
 	/* Every byte is appended (not owned; bounded by its max: a capture that
@@ -82,11 +92,19 @@ struct child_opts {
 	char *const *argv; /* NULL-terminated, argv[0] included */
 	char *const *envp; /* NULL: this process's environment */
 	const char *cwd;   /* NULL: ours */
+	/* NULL, or a directory made read-only for the child even if it is
+	 * root: it runs in a private mount namespace (unshare(CLONE_NEWNS),
+	 * mounts made private) where @ro_path is a read-only bind mount of
+	 * itself. Needs CAP_SYS_ADMIN: see child_ro_supported(). */
+	const char *ro_path;
 	/* Written to the child's stdin, which is then closed; the bytes are
 	 * borrowed until child_wait() returns. NULL: stdin is /dev/null. A
 	 * child that stops reading is not an error. */
 	const void *stdin_data;
 	size_t stdin_len;
+	/* Instead of stdin_data: stdin produced piece by piece (see above). */
+	child_stdin_fn stdin_fn;
+	void *stdin_opaque;
 	struct child_output out, err;
 	size_t line_max; /* 0: CHILD_LINE_MAX */
 	int pdeathsig;	 /* parent-death signal; 0: none */
@@ -126,6 +144,13 @@ pid_t child_pid(const struct child *c);
 
 /* Ends and reaps the child if child_wait() was not called; frees. NULL is fine. */
 void child_free(struct child *c);
+
+/*
+ * Whether child_opts.ro_path can work here: 0, or the -errno of a trial
+ * (-EPERM without CAP_SYS_ADMIN, as for a user or in most containers).
+ * Found once, by a forked trial process; thread-safe.
+ */
+int child_ro_supported(void);
 
 /* child_spawn() + child_wait() + child_free(). */
 int child_run(const struct child_opts *o, int *status, struct wf_err *err);

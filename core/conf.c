@@ -62,6 +62,8 @@ static const struct conf_key conf_keys[] = {
 	  NULL, "page cache budget, LRU" },
 	{ "wikifs", "stale_pages", T_ENUM, OFF(stale_pages), "regenerate", 0, 0, "regenerate|serve",
 	  "a page whose inputs changed: regenerate (open waits) | serve (the last one at once)" },
+	{ "wikifs", "checkout_max_bytes", T_SIZE, OFF(checkout_max_bytes), "2G", 1, UINT64_MAX,
+	  NULL, "read-only checkouts for backend = command, LRU" },
 	{ "wikifs", "max_calls", T_SIZE, OFF(max_calls), "0", 0, UINT64_MAX, NULL,
 	  "generation budget for this mount, 0 = none" },
 	{ "wikifs", "token_budget", T_SIZE, OFF(token_budget), "0", 0, UINT64_MAX, NULL,
@@ -70,12 +72,22 @@ static const struct conf_key conf_keys[] = {
 	  "page jobs queued at once, whole mount" },
 	{ "wikifs", "failure_backoff", T_UINT, OFF(failure_backoff), "30", 0, 86400, NULL,
 	  "seconds a failed page answers EIO before the next open retries" },
+	{ "wikifs", "max_versions", T_UINT, OFF(max_versions), "16", 1, 4096, NULL,
+	  "version directories (REPO@REF) kept in memory per repository, LRU" },
 	{ "wikifs", "log_file", T_PATH, OFF(log_file), "", 0, 0, NULL,
 	  "log here instead of syslog when daemonized" },
 	{ "wikifs", "log_level", T_STR, OFF(log_level), "info", 0, 0, "error|warning|info|debug",
 	  "error | warning | info | debug" },
 	{ "wikifs", "allow_other", T_BOOL, OFF(allow_other), "false", 0, 0, NULL,
 	  "let other users see the mount (needs user_allow_other)" },
+	{ "wikifs", "store", T_ENUM, OFF(store), "none", 0, 0, "none|postgresql",
+	  "shared page store for a fleet of mounts: none | postgresql" },
+	{ "wikifs", "store_conninfo_env", T_STR, OFF(store_conninfo_env), "", 0, 0, NULL,
+	  "name of the variable with the libpq connection string" },
+	{ "wikifs", "store_timeout", T_UINT, OFF(store_timeout), "5", 1, 300, NULL,
+	  "seconds a store round trip may take before it counts as down" },
+	{ "wikifs", "store_lease", T_UINT, OFF(store_lease), "60", 2, 3600, NULL,
+	  "seconds a claimed job's lease lasts unless its host renews it" },
 
 	{ "generator", "backend", T_ENUM, OFF(backend), "builtin", 0, 0,
 	  "builtin|openai|anthropic|command", "builtin | openai | anthropic | command" },
@@ -86,6 +98,8 @@ static const struct conf_key conf_keys[] = {
 	  "name of the environment variable with the key" },
 	{ "generator", "command", T_STR, OFF(command), "", 0, 0, NULL,
 	  "for backend = command: prompt on stdin, page on stdout" },
+	{ "generator", "language", T_STR, OFF(language), "en", 0, 0, NULL,
+	  "language LLM pages are written in (en, fr, pt-BR, ...); builtin: English" },
 	{ "generator", "timeout", T_UINT, OFF(gen_timeout), "300", 1, 86400, NULL,
 	  "seconds per generation attempt" },
 	{ "generator", "max_tokens", T_UINT, OFF(max_tokens), "8192", 16, 1000000, NULL,
@@ -225,6 +239,19 @@ static void set_str(char **field, const char *v)
 }
 
 /* Parses @v for @k into the conf; returns 0 or -EINVAL with @why set. */
+/* A BCP 47-like tag: it goes into prompts and page keys, so nothing else. */
+static bool language_valid(const char *v)
+{
+	size_t n = strlen(v);
+
+	if (n == 0 || n > 35 || !isalpha((unsigned char)v[0]))
+		return false;
+	for (; *v; v++)
+		if (!isalnum((unsigned char)*v) && *v != '-')
+			return false;
+	return true;
+}
+
 static int apply_key(struct conf *c, const struct conf_key *k, const char *v, const char **why)
 {
 	void *field = (char *)c + k->offset;
@@ -235,6 +262,10 @@ static int apply_key(struct conf *c, const struct conf_key *k, const char *v, co
 	case T_STR:
 		if (k->choices && choice_index(k->choices, v) < 0) {
 			*why = k->choices;
+			return -EINVAL;
+		}
+		if (k->offset == OFF(language) && !language_valid(v)) {
+			*why = "a language tag of letters, digits and '-' (en, fr, pt-BR)";
 			return -EINVAL;
 		}
 		set_str(field, v);
@@ -332,7 +363,7 @@ int conf_repo_name_valid(const char *name)
 	for (const char *s = name; *s; s++) {
 		unsigned char ch = (unsigned char)*s;
 
-		if (ch < 0x20 || ch == 0x7f || ch == '\\')
+		if (ch < 0x20 || ch == 0x7f || ch == '\\' || ch == '@')
 			return 0;
 	}
 	/* a directory name and a string in progress.json: it must be UTF-8 */
@@ -346,62 +377,15 @@ int conf_repo_name_valid(const char *name)
 	return 1;
 }
 
-static bool url_is_supported(const char *url)
-{
-	static const char *const schemes[] = { "file://", "git://",	"http://",   "https://",
-					       "ssh://",  "git+ssh://", "ssh+git://" };
-	const char *colon;
-
-	for (size_t i = 0; i < ARRAY_SIZE(schemes); i++)
-		if (!strncmp(url, schemes[i], strlen(schemes[i])))
-			return url[strlen(schemes[i])] != '\0';
-	if (strstr(url, "://"))
-		return false;
-	/* scp-like "user@host:path" or "host:path" (a colon before any slash) */
-	colon = strchr(url, ':');
-	if (colon && (!strchr(url, '/') || colon < strchr(url, '/')))
-		return colon > url && colon[1] != '\0';
-	return true; /* a local path */
-}
-
-static bool url_is_local_relative(const char *url)
-{
-	const char *colon = strchr(url, ':');
-
-	if (url[0] == '/' || strstr(url, "://"))
-		return false;
-	return !(colon && (!strchr(url, '/') || colon < strchr(url, '/')));
-}
-
-/*
- * A relative local path resolves against the config file's directory. A
- * leading "./" is dropped and "." alone is the directory itself, so "url = ."
- * names the same clone as the directory's absolute path.
- */
-static char *absolute_url(const char *base_dir, const char *rel)
-{
-	char *r;
-
-	while (rel[0] == '.' && rel[1] == '/') {
-		rel += 2;
-		while (*rel == '/')
-			rel++;
-	}
-	if (!*rel || !strcmp(rel, "."))
-		return strdup(base_dir);
-	if (asprintf(&r, "%s/%s", base_dir, rel) < 0)
-		return NULL;
-	return r;
-}
-
-static struct conf_repo *repo_add(struct parser *p, const char *name, unsigned line)
+static struct conf_repo *repo_add(struct parser *p, const char *name, unsigned line, bool group)
 {
 	struct conf *c = p->c;
 	struct conf_repo *n;
 
 	for (size_t i = 0; i < c->n_repos; i++) {
 		if (!strcmp(c->repos[i].name, name)) {
-			perr(p, line, "duplicate repository [repo %s], first at line %u", name,
+			perr(p, line, "duplicate %s [%s %s], first at line %u",
+			     group ? "group" : "repository", group ? "group" : "repo", name,
 			     c->repos[i].line);
 			return NULL;
 		}
@@ -414,6 +398,7 @@ static struct conf_repo *repo_add(struct parser *p, const char *name, unsigned l
 	memset(n, 0, sizeof(*n));
 	n->name = strdup(name);
 	n->line = line;
+	n->group = group;
 	return n;
 }
 
@@ -462,6 +447,16 @@ static void repo_set(struct parser *p, struct conf_repo *r, const char *key, con
 {
 	char shown[512];
 
+	if (r->group) {
+		if (strcmp(key, "repos"))
+			perr(p, line, "unknown key '%s' in [group %s]: expected repos", key,
+			     r->name);
+		else if (r->member_names)
+			perr(p, line, "duplicate key 'repos' in [group %s]", r->name);
+		else
+			r->member_names = strdup(v);
+		return;
+	}
 	if (!strcmp(key, "url")) {
 		if (r->url) {
 			perr(p, line, "duplicate key 'url' in [repo %s]", r->name);
@@ -469,13 +464,13 @@ static void repo_set(struct parser *p, struct conf_repo *r, const char *key, con
 		}
 		if (!*v)
 			perr(p, line, "empty url in [repo %s]", r->name);
-		else if (!url_is_supported(v))
+		else if (!url_supported(v))
 			perr(p, line,
 			     "unsupported url \"%s\": use a local path, file://, git://, https:// "
 			     "or ssh",
 			     url_shown(v, shown, sizeof(shown)));
-		else if (url_is_local_relative(v) && p->base_dir) {
-			r->url = absolute_url(p->base_dir, v);
+		else if (url_local_relative(v) && p->base_dir) {
+			r->url = url_absolute(p->base_dir, v);
 			return;
 		}
 		/* a rejected url is kept too, so finish() does not call it missing */
@@ -521,33 +516,44 @@ static void parse_line(struct parser *p, char *s, unsigned line, char **section,
 		s = trim(s + 1);
 		free(*section);
 		*section = strdup(s);
-		if (!strncmp(s, "repo", 4) && (!s[4] || isspace((unsigned char)s[4]))) {
-			char *name = trim(s + 4);
+		if ((!strncmp(s, "repo", 4) && (!s[4] || isspace((unsigned char)s[4]))) ||
+		    (!strncmp(s, "group", 5) && (!s[5] || isspace((unsigned char)s[5])))) {
+			bool group = s[0] == 'g';
+			char *name = trim(s + (group ? 5 : 4));
 
 			if (strlen(name) > REPO_NAME_MAX) {
 				perr(p, line,
-				     "repository name \"%.32s...\" is too long: %zu bytes, at most "
+				     "%s name \"%.32s...\" is too long: %zu bytes, at most "
 				     "%d",
-				     name, strlen(name), REPO_NAME_MAX);
+				     group ? "group" : "repository", name, strlen(name),
+				     REPO_NAME_MAX);
+				*bad_section = true;
+				return;
+			}
+			if (strchr(name, '@')) {
+				perr(p, line,
+				     "bad repository name \"%s\": '@' is reserved for versions "
+				     "(REPO@REF)",
+				     name);
 				*bad_section = true;
 				return;
 			}
 			if (!conf_repo_name_valid(name)) {
 				perr(p, line,
-				     "bad repository name \"%s\": expected REPO or OWNER/REPO in "
+				     "bad %s name \"%s\": expected NAME or OWNER/NAME in "
 				     "UTF-8, no "
 				     "leading dot",
-				     name);
+				     group ? "group" : "repository", name);
 				*bad_section = true;
 				return;
 			}
-			*repo = repo_add(p, name, line);
+			*repo = repo_add(p, name, line, group);
 			if (!*repo)
 				*bad_section = true;
 		} else if (strcmp(s, "wikifs") && strcmp(s, "generator")) {
 			perr(p, line,
-			     "unknown section [%s]: expected [wikifs], [generator] or "
-			     "[repo NAME]",
+			     "unknown section [%s]: expected [wikifs], [generator], "
+			     "[repo NAME] or [group NAME]",
 			     s);
 			*bad_section = true;
 		}
@@ -653,6 +659,50 @@ static unsigned key_line(const struct parser *p, const char *section, const char
 	return find_key(section, name, &idx) ? p->seen[idx] : 0;
 }
 
+/* A group's members: configured repositories, each once; at least one. */
+static void group_resolve(struct parser *p, struct conf_repo *g)
+{
+	const struct conf *c = p->c;
+	_cleanup_free_ char *names = g->member_names ? strdup(g->member_names) : NULL;
+	char *save = NULL;
+	unsigned bad = 0;
+
+	if (g->member_names && !names)
+		return;
+	for (char *n = names ? strtok_r(names, " \t,", &save) : NULL; n;
+	     n = strtok_r(NULL, " \t,", &save)) {
+		size_t i = 0, *v;
+
+		while (i < c->n_repos && strcmp(c->repos[i].name, n))
+			i++;
+		if (i == c->n_repos || c->repos[i].group) {
+			perr(p, g->line, "[group %s]: %s '%s'", g->name,
+			     i == c->n_repos ? "no [repo] called" : "a group cannot hold the group",
+			     n);
+			bad++;
+			continue;
+		}
+		for (size_t k = 0; k < g->n_members; k++)
+			if (g->members[k] == i) {
+				perr(p, g->line, "[group %s]: '%s' is listed twice", g->name, n);
+				i = SIZE_MAX;
+				break;
+			}
+		if (i == SIZE_MAX)
+			continue;
+		v = realloc(g->members, (g->n_members + 1) * sizeof(*v));
+		if (!v)
+			return;
+		g->members = v;
+		v[g->n_members++] = i;
+	}
+	if (!g->n_members && !bad)
+		perr(p, g->line, "empty group [group %s]: expected repos = NAME ...", g->name);
+	if (g->n_members > GROUP_MAX_MEMBERS)
+		perr(p, g->line, "[group %s] has %zu repositories, at most %d", g->name,
+		     g->n_members, GROUP_MAX_MEMBERS);
+}
+
 static void finish(struct parser *p)
 {
 	struct conf *c = p->c;
@@ -660,15 +710,19 @@ static void finish(struct parser *p)
 	for (size_t i = 0; i < c->n_repos; i++) {
 		struct conf_repo *r = &c->repos[i];
 
-		if (!r->url)
+		if (r->group)
+			group_resolve(p, r);
+		else if (!r->url)
 			perr(p, r->line, "missing url in [repo %s]", r->name);
 		/* "a" and "a/b" cannot both exist: "a" would be a file and a directory */
 		for (size_t j = 0; j < c->n_repos; j++) {
 			size_t n = strlen(c->repos[j].name);
 
 			if (i != j && !strncmp(r->name, c->repos[j].name, n) && r->name[n] == '/')
-				perr(p, r->line, "repository [repo %s] collides with [repo %s]",
-				     r->name, c->repos[j].name);
+				perr(p, r->line, "%s [%s %s] collides with [%s %s]",
+				     r->group ? "group" : "repository", r->group ? "group" : "repo",
+				     r->name, c->repos[j].group ? "group" : "repo",
+				     c->repos[j].name);
 		}
 	}
 	/* empty strings mean "unset" */
@@ -698,6 +752,11 @@ static void finish(struct parser *p)
 		     "planner = llm needs backend = openai or anthropic");
 	if (c->repo_page_workers > c->page_workers)
 		c->repo_page_workers = c->page_workers;
+	if (c->store == CONF_STORE_POSTGRESQL &&
+	    (!c->store_conninfo_env || !*c->store_conninfo_env))
+		perr(p, key_line(p, "wikifs", "store"),
+		     "store = postgresql needs 'store_conninfo_env', the name of the environment "
+		     "variable holding the connection string");
 }
 
 int conf_load(struct conf **ret, const char *path, char *const *overrides, size_t n_overrides,
@@ -766,6 +825,8 @@ void conf_free(struct conf *c)
 		free(c->repos[i].name);
 		free(c->repos[i].url);
 		free(c->repos[i].ref);
+		free(c->repos[i].member_names);
+		free(c->repos[i].members);
 	}
 	free(c->repos);
 	free(c->path);
@@ -791,5 +852,7 @@ int conf_write_sample(struct buf *out)
 				 "\n[repo OWNER/NAME]                # directory name; one "
 				 "slash = two levels\nurl = https://example.org/owner/name.git\n"
 				 "ref = main                       # branch or tag; default: the "
-				 "remote HEAD\n");
+				 "remote HEAD\n"
+				 "\n# [group NAME]                   # repositories as one wiki\n"
+				 "# repos = owner/name owner/other\n");
 }

@@ -18,12 +18,24 @@
 enum conf_backend { BACKEND_BUILTIN, BACKEND_OPENAI, BACKEND_ANTHROPIC, BACKEND_COMMAND };
 enum conf_planner { PLANNER_BUILTIN, PLANNER_LLM };
 enum conf_stale { STALE_REGENERATE, STALE_SERVE };
+enum conf_store { CONF_STORE_NONE, CONF_STORE_POSTGRESQL };
+
+/*
+ * A [repo NAME] section, or a [group NAME] of repositories shown as one
+ * wiki: a group has no url or ref but members, the indexes of its
+ * repositories in conf.repos (never groups).
+ */
+#define GROUP_MAX_MEMBERS 64
 
 struct conf_repo {
 	char *name;    /* directory name, "owner/repo" or "repo" */
-	char *url;     /* as written, relative local paths made absolute */
+	char *url;     /* as written, relative local paths made absolute; NULL for a group */
 	char *ref;     /* branch or tag; NULL = the remote HEAD */
 	unsigned line; /* where the section starts, for messages */
+	bool group;
+	char *member_names; /* a group's "repos = ..." as written */
+	size_t *members;
+	size_t n_members;
 };
 
 struct conf {
@@ -43,13 +55,19 @@ struct conf {
 	unsigned refresh_interval; /* seconds, 0 = never */
 	uint64_t cache_max_bytes;
 	enum conf_stale stale_pages; /* an open of a page whose inputs changed */
+	uint64_t checkout_max_bytes; /* read-only checkouts (backend = command) */
 	uint64_t max_calls;	     /* 0 = unlimited */
 	uint64_t token_budget;	     /* 0 = unlimited */
 	unsigned queue_max;	     /* queued page jobs, whole mount */
 	unsigned failure_backoff;    /* seconds a failed page answers EIO before a retry */
+	unsigned max_versions;	     /* version directories (REPO@REF) kept per repository */
 	char *log_file;		     /* NULL = syslog when daemonized */
 	char *log_level;
 	bool allow_other;
+	enum conf_store store;	  /* the shared page store, optional */
+	char *store_conninfo_env; /* names the variable with the libpq connection string */
+	unsigned store_timeout;	  /* seconds a store round trip may take */
+	unsigned store_lease;	  /* seconds of a claimed job's lease */
 
 	/* [generator] */
 	enum conf_backend backend;
@@ -57,6 +75,7 @@ struct conf {
 	char *base_url;
 	char *api_key_env;
 	char *command;
+	char *language;	      /* "en", "fr", "pt-BR": what LLM pages are written in */
 	unsigned gen_timeout; /* seconds per attempt */
 	unsigned max_tokens;
 	char *max_tokens_field; /* "max_tokens" or "max_completion_tokens" */

@@ -252,6 +252,9 @@ static int rm_rf_at(int dfd, const char *name)
 	fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
+	/* a read-only directory of ours (a checkout): open it to removal first */
+	if ((st.st_mode & S_IRWXU) != S_IRWXU && st.st_uid == geteuid())
+		fchmod(fd, (st.st_mode & 07777) | S_IRWXU);
 	d = fdopendir(fd);
 	if (!d) {
 		close(fd);

@@ -56,7 +56,10 @@ int mkdtemp_locked(char *tmpl, int *lock_fd);
 /* Reads all of @path into a malloc'ed NUL-terminated buffer; -EFBIG past @max. */
 int read_file(const char *path, size_t max, char **ret, size_t *ret_len);
 
-/* rm -rf; a missing @path is success. Does not follow symlinks. */
+/*
+ * rm -rf; a missing @path is success. Does not follow symlinks. Our own
+ * read-only directories (0555) are made writable first.
+ */
 int rm_rf(const char *path);
 
 /*

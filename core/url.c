@@ -5,9 +5,11 @@
  * lone URL, so a message that quotes a URL anywhere is handled the same way.
  */
 #include "url.h"
+#include "util.h"
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* Bytes that end an authority in a URL or in the text around it. */
@@ -106,4 +108,52 @@ bool url_has_password(const char *url)
 	const char *start, *end;
 
 	return url && find_password(url, &start, &end);
+}
+
+bool url_supported(const char *url)
+{
+	static const char *const schemes[] = { "file://", "git://",	"http://",   "https://",
+					       "ssh://",  "git+ssh://", "ssh+git://" };
+	const char *colon;
+
+	for (size_t i = 0; i < ARRAY_SIZE(schemes); i++)
+		if (!strncmp(url, schemes[i], strlen(schemes[i])))
+			return url[strlen(schemes[i])] != '\0';
+	if (strstr(url, "://"))
+		return false;
+	/* scp-like "user@host:path" or "host:path" (a colon before any slash) */
+	colon = strchr(url, ':');
+	if (colon && (!strchr(url, '/') || colon < strchr(url, '/')))
+		return colon > url && colon[1] != '\0';
+	return true; /* a local path */
+}
+
+bool url_local_relative(const char *url)
+{
+	const char *colon = strchr(url, ':');
+
+	if (url[0] == '/' || strstr(url, "://"))
+		return false;
+	return !(colon && (!strchr(url, '/') || colon < strchr(url, '/')));
+}
+
+/*
+ * A relative local path resolves against the config file's directory. A
+ * leading "./" is dropped and "." alone is the directory itself, so "url = ."
+ * names the same clone as the directory's absolute path.
+ */
+char *url_absolute(const char *base_dir, const char *rel)
+{
+	char *r;
+
+	while (rel[0] == '.' && rel[1] == '/') {
+		rel += 2;
+		while (*rel == '/')
+			rel++;
+	}
+	if (!*rel || !strcmp(rel, "."))
+		return strdup(base_dir);
+	if (asprintf(&r, "%s/%s", base_dir, rel) < 0)
+		return NULL;
+	return r;
 }

@@ -40,4 +40,14 @@ int url_strip_password(const char *url, char *out, size_t n);
 /* Whether @url has a password (possibly empty: "https://user:@host"). */
 bool url_has_password(const char *url);
 
+/* A URL wikifs can clone: file://, git://, http(s)://, ssh:// (and aliases), scp-like, a path. */
+bool url_supported(const char *url);
+/* A local path that is relative (not absolute, no scheme, not scp-like). */
+bool url_local_relative(const char *url);
+/*
+ * A relative local path resolved against @base_dir ("./" dropped, "." is
+ * @base_dir itself). malloc'ed, or NULL.
+ */
+char *url_absolute(const char *base_dir, const char *rel);
+
 #endif

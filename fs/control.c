@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The control directory: progress, progress.json and errors are rendered
+ * The control directory: progress, progress.json, errors and metrics are rendered
  * by the wiki at open (a snapshot, served direct_io); control takes one
  * command per line:
  *
@@ -25,15 +25,21 @@
 #include <errno.h>
 #include <string.h>
 
-int fs_ctl_render(struct fs *fs, enum ctl_kind kind, struct buf *out)
+int fs_ctl_render(struct fs *fs, const struct node *n, struct buf *out)
 {
-	switch (kind) {
+	struct wf_err err = { "" };
+
+	switch (n->ctl) {
 	case CTL_PROGRESS:
 		return wiki_report_text(fs->wiki, out);
 	case CTL_PROGRESS_JSON:
 		return wiki_report_json(fs->wiki, out);
 	case CTL_ERRORS:
 		return wiki_report_errors(fs->wiki, out);
+	case CTL_VERSIONS:
+		return wiki_version_refs(fs->wiki, n->repo, out, &err);
+	case CTL_METRICS:
+		return wiki_report_metrics(fs->wiki, out);
 	case CTL_CONTROL:
 	case CTL_MAX:
 		break;
@@ -93,14 +99,47 @@ static int apply_all(struct fs *fs, enum verb v, fuse_ino_t owner, struct wf_err
 	return took || !refused ? 0 : r;
 }
 
-/* Every repository below @n (itself, an owner's, or all), or its page. */
+/* A version directory @d, or its page @slug: prefetch, cancel, or refresh of its repository. */
+static int apply_version(struct fs *fs, enum verb v, const struct node *d, const char *slug,
+			 struct wf_err *err)
+{
+	switch (v) {
+	case V_PREFETCH:
+		return fs_version_prefetch(fs, d, slug, err);
+	case V_CANCEL:
+		return fs_version_cancel(fs, d, slug, err);
+	case V_REFRESH:
+		return apply(fs, v, d->repo, NULL, err);
+	case V_RETRY:
+		break;
+	}
+	return wf_err_set(err, -EINVAL, "retry takes a page of a repository, not of a version");
+}
+
+/* A page of a repository or of a version directory. */
+static int apply_page(struct fs *fs, enum verb v, const struct node *n, struct wf_err *err)
+{
+	struct node *d = fs_node_get(fs, n->parent);
+	int r;
+
+	if (v == V_REFRESH)
+		r = wf_err_set(err, -EINVAL, "refresh takes a repository, not a page");
+	else if (d && d->type == NODE_VERSION && d->repo == n->repo)
+		r = apply_version(fs, v, d, n->slug, err);
+	else
+		r = apply(fs, v, n->repo, n->slug, err);
+	fs_node_put(fs, d);
+	return r;
+}
+
+/* Every repository below @n (itself, an owner's, or all), a version, or a page. */
 static int apply_path(struct fs *fs, enum verb v, const struct node *n, struct wf_err *err)
 {
 	switch (n->type) {
 	case NODE_PAGE:
-		if (v == V_REFRESH)
-			return wf_err_set(err, -EINVAL, "refresh takes a repository, not a page");
-		return apply(fs, v, n->repo, n->slug, err);
+		return apply_page(fs, v, n, err);
+	case NODE_VERSION:
+		return apply_version(fs, v, n, NULL, err);
 	case NODE_REPO:
 		return apply(fs, v, n->repo, NULL, err);
 	case NODE_ROOT:

@@ -8,6 +8,7 @@
  * table, its parking lot, its mount watcher and its open handles.
  */
 #include "mount.h"
+#include "child.h"
 #include "fs.h"
 #include "fsutil.h"
 #include "gitrepo.h"
@@ -34,20 +35,22 @@
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: wikifs [-f] [-d] [-c CONFIG] [-o key=value,...] MOUNTPOINT\n"
-		   "       wikifs prefetch [--no-wait] PATH\n"
-		   "       wikifs status [--json] MOUNTPOINT\n"
-		   "       wikifs check-config FILE\n"
-		   "       wikifs --help | --version\n\n"
-		   "Mounts the wikis of the repositories in CONFIG (default: "
-		   "$XDG_CONFIG_HOME/wikifs/mount.conf,\n" WIKIFS_SYSCONFDIR
-		   "/wikifs/mount.conf) at MOUNTPOINT. Unmount with: fusermount3 -u MOUNTPOINT\n"
-		   "See wikifs(1).\n\n"
-		   "  -f            stay in the foreground, log to stderr\n"
-		   "  -d            debug logging (implies -f)\n"
-		   "  -c CONFIG     the mount.conf to use\n"
-		   "  -o OPTIONS    [wikifs] keys as key=value (or generator.key=value),\n"
-		   "                comma-separated; standard mount options are ignored\n");
+	fprintf(f,
+		"usage: wikifs [-f] [-d] [-c CONFIG] [-o key=value,...] MOUNTPOINT\n"
+		"       wikifs prefetch [--no-wait] PATH\n"
+		"       wikifs status [--json] PATH\n"
+		"       wikifs check-config FILE\n"
+		"       wikifs --help | --version\n\n"
+		"Mounts the wikis of the repositories in CONFIG at MOUNTPOINT. Without -c,\n"
+		"CONFIG is the first of: $XDG_CONFIG_HOME/wikifs/mount.conf,\n"
+		"~/.config/wikifs/mount.conf, %s/etc/wikifs/mount.conf.\n"
+		"Unmount with: fusermount3 -u MOUNTPOINT. See wikifs(1).\n\n"
+		"  -f            stay in the foreground, log to stderr\n"
+		"  -d            debug logging (implies -f)\n"
+		"  -c CONFIG     the mount.conf to use\n"
+		"  -o OPTIONS    [wikifs] keys as key=value (or generator.key=value),\n"
+		"                comma-separated; standard mount options are ignored\n",
+		strcmp(WIKIFS_SYSCONFDIR, "/etc") ? WIKIFS_SYSCONFDIR "/wikifs/mount.conf, " : "");
 }
 
 /* Mount options that mount(8) and fstab pass along and we can ignore. */
@@ -489,6 +492,7 @@ static int run_daemon(const struct opts *o, const struct conf *c, const char *co
 	struct wiki_events ev = { .error = ev_error,
 				  .repo_changed = fs_repo_changed,
 				  .page_ready = fs_page_ready,
+				  .version_dropped = fs_version_dropped,
 				  .ctx = &fs };
 	struct wf_err err = { "" };
 	char msg[1024];
@@ -508,6 +512,12 @@ static int run_daemon(const struct opts *o, const struct conf *c, const char *co
 		report_parent(&status_fd, msg);
 		goto out_nodes;
 	}
+	r = c->backend == BACKEND_COMMAND ? child_ro_supported() : 0;
+	if (r < 0)
+		log_warn("cannot make checkouts read-only for generator commands with a private "
+			 "mount namespace (%s): commands run there with only file modes "
+			 "(0444/0555) protecting it, which do not stop root",
+			 strerror(-r));
 	ret = run_session(&fs, o, config, &status_fd);
 	wiki_free(fs.wiki); /* NULL unless the session could not be made */
 	processes_end();

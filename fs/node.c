@@ -30,10 +30,9 @@
 #include <string.h>
 
 static const char *const ctl_names[CTL_MAX] = {
-	[CTL_PROGRESS] = "progress",
-	[CTL_PROGRESS_JSON] = "progress.json",
-	[CTL_CONTROL] = "control",
-	[CTL_ERRORS] = "errors",
+	[CTL_PROGRESS] = "progress", [CTL_PROGRESS_JSON] = "progress.json",
+	[CTL_CONTROL] = "control",   [CTL_ERRORS] = "errors",
+	[CTL_METRICS] = "metrics",
 };
 
 static uint64_t atomic_get(const uint64_t *v)
@@ -41,9 +40,15 @@ static uint64_t atomic_get(const uint64_t *v)
 	return __atomic_load_n(v, __ATOMIC_SEQ_CST);
 }
 
+/* Reapable nodes: those the kernel forgets, as opposed to those fixed at mount. */
+static bool node_transient(const struct node *n)
+{
+	return n->type == NODE_PAGE || n->type == NODE_VERSION;
+}
+
 bool fs_node_shown(const struct node *n)
 {
-	return n->type != NODE_PAGE || __atomic_load_n(&n->shown, __ATOMIC_SEQ_CST);
+	return !node_transient(n) || __atomic_load_n(&n->shown, __ATOMIC_SEQ_CST);
 }
 
 bool fs_page_frozen(const struct node *n)
@@ -145,12 +150,31 @@ static struct node *node_add(struct fs *fs, enum node_type type, fuse_ino_t pare
 	return n;
 }
 
+/* A version directory's page nodes, with the listing reference it held on each. */
+static void version_kids_put(struct fs *fs, struct node *d)
+{
+	_cleanup_free_ struct node **kids = calloc(MAX(d->nkids, 1), sizeof(*kids));
+
+	if (!kids)
+		return; /* the page nodes stay till exit: a leak, never a crash */
+	pthread_rwlock_rdlock(&fs->lock);
+	for (size_t i = 0; i < d->nkids; i++)
+		kids[i] = fs->nodes[d->kids[i]];
+	pthread_rwlock_unlock(&fs->lock);
+	for (size_t i = 0; i < d->nkids; i++)
+		fs_node_put(fs, kids[i]);
+}
+
 /* Frees a node taken out of the table; no lock held (it unrefs the wiki page). */
 static void node_free(struct fs *fs, struct node *n)
 {
 	if (!n)
 		return;
+	if (n->type == NODE_VERSION)
+		version_kids_put(fs, n);
 	wiki_page_unref(fs->wiki, n->page);
+	plan_unref(n->plan);
+	free(n->ref);
 	free(n->name);
 	free(n->slug);
 	free(n->kids);
@@ -172,7 +196,7 @@ static struct node *node_unlink_locked(struct fs *fs, struct node *n)
  */
 static struct node *node_reap_locked(struct fs *fs, struct node *n)
 {
-	if (n->type != NODE_PAGE || atomic_get(&n->refs) || atomic_get(&n->nlookup))
+	if (!node_transient(n) || atomic_get(&n->refs) || atomic_get(&n->nlookup))
 		return NULL;
 	return node_unlink_locked(fs, n);
 }
@@ -224,6 +248,13 @@ static int repos_init(struct fs *fs)
 			return -ENOMEM;
 		n->repo = i;
 		fs->repos[i].ino = n->ino;
+		/* its .versions file: reached by name, not listed */
+		n = node_add(fs, NODE_CTL, n->ino, VERSIONS_FILE);
+		if (!n)
+			return -ENOMEM;
+		n->ctl = CTL_VERSIONS;
+		n->repo = i;
+		fs->repos[i].versions_ino = n->ino;
 	}
 	return 0;
 }
@@ -272,6 +303,8 @@ void fs_nodes_done(struct fs *fs)
 	for (size_t i = 0; i < fs->nnodes; i++) {
 		if (!fs->nodes[i])
 			continue;
+		plan_unref(fs->nodes[i]->plan);
+		free(fs->nodes[i]->ref);
 		free(fs->nodes[i]->name);
 		free(fs->nodes[i]->slug);
 		free(fs->nodes[i]->kids);
@@ -285,6 +318,7 @@ void fs_nodes_done(struct fs *fs)
 		free(fs->repos[i].retired);
 	}
 	free(fs->repos);
+	free(fs->versions);
 	pthread_rwlock_destroy(&fs->lock);
 }
 
@@ -325,24 +359,24 @@ void fs_node_put(struct fs *fs, struct node *n)
 {
 	fuse_ino_t ino;
 	uint64_t gen;
-	bool page, last;
+	bool transient, last;
 
 	if (!n)
 		return;
 	/* read all we need first: once our reference is gone, n may be freed */
 	ino = n->ino;
 	gen = n->generation;
-	page = n->type == NODE_PAGE;
+	transient = node_transient(n);
 	last = __atomic_sub_fetch(&n->refs, 1, __ATOMIC_SEQ_CST) == 0;
-	/* only an unlisted page node gets here */
-	if (last && page)
+	/* only an unlisted page or version node gets here */
+	if (last && transient)
 		node_reap(fs, ino, gen);
 }
 
 void fs_node_learn(struct fs *fs, struct node *n)
 {
 	(void)fs;
-	if (n->type == NODE_PAGE) /* the others live as long as the mount */
+	if (node_transient(n)) /* the others live as long as the mount */
 		__atomic_add_fetch(&n->nlookup, 1, __ATOMIC_SEQ_CST);
 }
 
@@ -352,7 +386,7 @@ void fs_node_forget(struct fs *fs, fuse_ino_t ino, uint64_t nlookup)
 
 	pthread_rwlock_wrlock(&fs->lock);
 	n = ino < fs->nnodes ? fs->nodes[ino] : NULL;
-	if (n && n->type == NODE_PAGE) {
+	if (n && node_transient(n)) {
 		uint64_t had = atomic_get(&n->nlookup), left;
 
 		/* a lookup may learn it meanwhile (with a reference); never below 0 */
@@ -375,7 +409,9 @@ int fs_node_lookup(struct fs *fs, fuse_ino_t dir, const char *name, struct node 
 	d = dir < fs->nnodes ? fs->nodes[dir] : NULL;
 	if (!d || dir == 0)
 		goto out;
-	if (d->type == NODE_REPO) {
+	if (d->type == NODE_REPO && !strcmp(name, VERSIONS_FILE)) {
+		n = fs->nodes[fs->repos[d->repo].versions_ino];
+	} else if (d->type == NODE_REPO) {
 		struct fs_repo *fr = &fs->repos[d->repo];
 
 		if (!fr->plan) {
@@ -385,8 +421,11 @@ int fs_node_lookup(struct fs *fs, fuse_ino_t dir, const char *name, struct node 
 		for (size_t i = 0; i < fr->npages && !n; i++)
 			if (!strcmp(fr->pages[i]->name, name))
 				n = fr->pages[i];
-	} else if (d->type == NODE_ROOT || d->type == NODE_OWNER || d->type == NODE_CTLDIR) {
+	} else if (d->type == NODE_ROOT || d->type == NODE_OWNER || d->type == NODE_CTLDIR ||
+		   d->type == NODE_VERSION) {
 		n = kid_find(fs, d, name);
+		if (!n && d->type != NODE_CTLDIR && d->type != NODE_VERSION)
+			n = fs_version_find_locked(fs, dir, name); /* materialised only */
 	} else {
 		r = -ENOTDIR;
 	}
@@ -416,10 +455,15 @@ int fs_dir_entries(struct fs *fs, fuse_ino_t dir, struct node ***ret, size_t *n,
 	r = -ENOMEM;
 	if (!v)
 		goto out;
-	for (size_t i = 0; i < count; i++)
-		v[i] = node_ref_locked(repo ? fs->repos[d->repo].pages[i] : fs->nodes[d->kids[i]]);
+	*n = 0;
+	for (size_t i = 0; i < count; i++) {
+		struct node *k = repo ? fs->repos[d->repo].pages[i] : fs->nodes[d->kids[i]];
+
+		/* the control directory is reached by name only: see fs.h */
+		if (k->type != NODE_CTLDIR)
+			v[(*n)++] = node_ref_locked(k);
+	}
 	*ret = v;
-	*n = count;
 	*parent = d->parent ? d->parent : ROOT_INO;
 	r = 0;
 out:
@@ -689,4 +733,25 @@ int fs_path_resolve(struct fs *fs, const char *path, struct node **ret)
 	}
 	*ret = n;
 	return 0;
+}
+
+struct node *fs_node_add_locked(struct fs *fs, enum node_type type, fuse_ino_t parent,
+				const char *name)
+{
+	return node_add(fs, type, parent, name);
+}
+
+int fs_node_kid_add(struct node *dir, fuse_ino_t kid)
+{
+	return kid_add(dir, kid);
+}
+
+struct node *fs_node_unlink_locked(struct fs *fs, struct node *n)
+{
+	return node_unlink_locked(fs, n);
+}
+
+void fs_node_free_unlinked(struct fs *fs, struct node *n)
+{
+	node_free(fs, n);
 }

@@ -2,7 +2,8 @@
 /*
  * FUSE low-level operations. The rules of DESIGN.md "The one hard problem":
  *
- *   - lookup, getattr, readdir and the xattr calls never generate; a page
+ *   - lookup, getattr (attr.c), readdir and the xattr calls (xattr.c) never
+ *     generate; a page
  *     that is not ready has size 0 and attribute timeout 0, a ready one its
  *     real size and long timeouts;
  *   - a repository directory that is not cloned and planned yet parks the
@@ -24,8 +25,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/xattr.h>
-
-#define XATTR_PREFIX "user.wikifs."
 
 /*
  * Every open handle starts with a head on one list (fs->handles), so that
@@ -124,58 +123,19 @@ void fs_handles_free(struct fs *fs)
 	fs_nodes_drop_pages(fs);
 }
 
-static void fill_attr(struct fs *fs, struct node *n, struct stat *st, double *timeout)
-{
-	memset(st, 0, sizeof(*st));
-	st->st_ino = n->ino;
-	st->st_uid = fs->uid;
-	st->st_gid = fs->gid;
-	st->st_atim = st->st_mtim = st->st_ctim = fs->start;
-	st->st_blksize = 4096;
-	*timeout = fs->attr_timeout;
-	switch (n->type) {
-	case NODE_ROOT:
-	case NODE_CTLDIR:
-	case NODE_OWNER:
-	case NODE_REPO:
-		st->st_mode = S_IFDIR | 0555;
-		st->st_nlink = 2;
-		break;
-	case NODE_CTL:
-		st->st_mode = S_IFREG | (n->ctl == CTL_CONTROL ? 0200 : 0444);
-		st->st_nlink = 1;
-		*timeout = 0;
-		break;
-	case NODE_PAGE: {
-		uint64_t size;
-
-		st->st_mode = S_IFREG | 0444;
-		/* a page of an older plan is like an unlinked file: open, no name */
-		st->st_nlink = fs_node_shown(n) ? 1 : 0;
-		if (fs_page_size(fs, n, &size) == 0) {
-			st->st_size = (off_t)size;
-			st->st_blocks = (blkcnt_t)((size + 511) / 512);
-		} else {
-			*timeout = 0; /* not generated: size 0, ask again next time */
-		}
-		break;
-	}
-	}
-}
-
 /* Fills @e for @n, which the kernel then knows (a lookup it will forget). */
 static void entry_fill(struct fs *fs, struct node *n, struct fuse_entry_param *e)
 {
 	memset(e, 0, sizeof(*e));
 	e->ino = n->ino;
 	e->generation = n->generation;
-	fill_attr(fs, n, &e->attr, &e->attr_timeout);
+	fs_attr_fill(fs, n, &e->attr, &e->attr_timeout);
 	fs_node_learn(fs, n);
 	/* unlisted by a refresh that raced this lookup: the kernel must ask again */
 	e->entry_timeout = fs_node_shown(n) ? fs->entry_timeout : 0;
 }
 
-static void reply_entry(fuse_req_t req, struct fs *fs, struct node *n)
+void fs_reply_entry(fuse_req_t req, struct fs *fs, struct node *n)
 {
 	struct fuse_entry_param e;
 
@@ -239,7 +199,7 @@ static void do_lookup_now(fuse_req_t req, struct fs *fs, fuse_ino_t parent, cons
 		fuse_reply_err(req, -r);
 		return;
 	}
-	reply_entry(req, fs, n);
+	fs_reply_entry(req, fs, n);
 	fs_node_put(fs, n);
 }
 
@@ -300,6 +260,8 @@ static void fs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 
 	if (!dir)
 		fuse_reply_err(req, ENOENT);
+	else if ((dir->type == NODE_ROOT || dir->type == NODE_OWNER) && strchr(name, '@'))
+		fs_version_lookup(req, fs, parent, name); /* REPO@REF */
 	else if (dir->type != NODE_REPO)
 		do_lookup_now(req, fs, parent, name);
 	else
@@ -331,7 +293,7 @@ static void fs_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 		fuse_reply_err(req, ENOENT);
 		return;
 	}
-	fill_attr(fs, n, &st, &timeout);
+	fs_attr_fill(fs, n, &st, &timeout);
 	fs_node_put(fs, n);
 	fuse_reply_attr(req, &st, timeout);
 	(void)fi;
@@ -536,7 +498,7 @@ static void open_ctl(fuse_req_t req, struct fs *fs, const struct node *n, struct
 	h->kind = n->ctl;
 	buf_init(&h->text, 16 << 20);
 	if (n->ctl != CTL_CONTROL) {
-		int r = fs_ctl_render(fs, n->ctl, &h->text);
+		int r = fs_ctl_render(fs, n, &h->text);
 
 		if (r < 0) {
 			buf_done(&h->text);
@@ -638,6 +600,9 @@ void fs_answer(void *ctx, struct parked *p, int err)
 		else
 			fuse_reply_err(p->req, reply_errno(PARK_OPEN, err));
 		break;
+	case PARK_VERSION:
+		fs_version_answer(fs, p, err);
+		break;
 	}
 	fs_node_put(fs, n);
 }
@@ -718,70 +683,7 @@ static void fs_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 	fuse_reply_err(req, 0); /* ino: unused */
 }
 
-/* ---- extended attributes: readable by name, never listed ---- */
-
-static void fs_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
-{
-	struct fs *fs = req_fs(req);
-	struct wiki_page_info info;
-	const char *val = NULL;
-	struct node *n = fs_node_get(fs, ino);
-	_cleanup_free_ char *sources = NULL;
-	bool page;
-	size_t len;
-
-	if (!n) {
-		fuse_reply_err(req, ENOENT);
-		return;
-	}
-	page = n->type == NODE_PAGE;
-	if (page)
-		wiki_page_info(fs->wiki, n->page, &info); /* of this inode's commit */
-	if (page && !strcmp(name, XATTR_PREFIX "sources"))
-		val = sources = wiki_page_sources(fs->wiki, n->page);
-	fs_node_put(fs, n);
-	/*
-	 * No security labels here: say so with EOPNOTSUPP, which ls -l
-	 * remembers per filesystem, instead of one round trip per file.
-	 */
-	if (!strncmp(name, "security.", 9) || !strncmp(name, "trusted.", 8)) {
-		fuse_reply_err(req, EOPNOTSUPP);
-		return;
-	}
-	if (!page || strncmp(name, XATTR_PREFIX, strlen(XATTR_PREFIX))) {
-		fuse_reply_err(req, ENODATA);
-		return;
-	}
-	name += strlen(XATTR_PREFIX);
-	if (!strcmp(name, "state"))
-		val = wiki_page_state_name(info.state);
-	else if (!strcmp(name, "error"))
-		val = info.error[0] ? info.error : NULL;
-	else if (!strcmp(name, "commit"))
-		val = info.commit;
-	else if (!strcmp(name, "backend"))
-		val = info.backend;
-	if (!val) {
-		fuse_reply_err(req, ENODATA);
-		return;
-	}
-	len = strlen(val);
-	if (size == 0)
-		fuse_reply_xattr(req, len);
-	else if (size < len)
-		fuse_reply_err(req, ERANGE);
-	else
-		fuse_reply_buf(req, val, len);
-}
-
-static void fs_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
-{
-	if (size == 0)
-		fuse_reply_xattr(req, 0);
-	else
-		fuse_reply_buf(req, NULL, 0);
-	(void)ino;
-}
+/* ---- extended attributes: read in xattr.c, never written ---- */
 
 static void fs_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value,
 			size_t size, int flags)
@@ -794,52 +696,6 @@ static void fs_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 {
 	fuse_reply_err(req, EROFS);
 	(void)ino, (void)name;
-}
-
-/* ---- refused: the tree is read-only ---- */
-
-static void fs_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, dev_t rdev)
-{
-	fuse_reply_err(req, EROFS);
-	(void)parent, (void)name, (void)mode, (void)rdev;
-}
-
-static void fs_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
-{
-	fuse_reply_err(req, EROFS);
-	(void)parent, (void)name, (void)mode;
-}
-
-static void fs_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
-{
-	fuse_reply_err(req, EROFS);
-	(void)parent, (void)name;
-}
-
-static void fs_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newparent,
-		      const char *newname, unsigned int flags)
-{
-	fuse_reply_err(req, EROFS);
-	(void)parent, (void)name, (void)newparent, (void)newname, (void)flags;
-}
-
-static void fs_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, const char *name)
-{
-	fuse_reply_err(req, EROFS);
-	(void)link, (void)parent, (void)name;
-}
-
-static void fs_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newname)
-{
-	fuse_reply_err(req, EROFS);
-	(void)ino, (void)newparent, (void)newname;
-}
-
-static void fs_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
-		      struct fuse_file_info *fi)
-{
-	fuse_reply_err(req, EROFS);
-	(void)parent, (void)name, (void)mode, (void)fi;
 }
 
 static void fs_statfs(fuse_req_t req, fuse_ino_t ino)
@@ -888,13 +744,13 @@ const struct fuse_lowlevel_ops fs_ops = {
 	.listxattr = fs_listxattr,
 	.setxattr = fs_setxattr,
 	.removexattr = fs_removexattr,
-	.mknod = fs_mknod,
-	.mkdir = fs_mkdir,
-	.unlink = fs_unlink,
-	.rmdir = fs_unlink,
-	.rename = fs_rename,
-	.symlink = fs_symlink,
-	.link = fs_link,
-	.create = fs_create,
+	.mknod = fs_ro_mknod,
+	.mkdir = fs_ro_mkdir,
+	.unlink = fs_ro_unlink,
+	.rmdir = fs_ro_unlink,
+	.rename = fs_ro_rename,
+	.symlink = fs_ro_symlink,
+	.link = fs_ro_link,
+	.create = fs_ro_create,
 	.statfs = fs_statfs,
 };

@@ -18,7 +18,7 @@
 
 struct park_lot;
 
-enum park_kind { PARK_LOOKUP, PARK_OPENDIR, PARK_OPEN };
+enum park_kind { PARK_LOOKUP, PARK_OPENDIR, PARK_OPEN, PARK_VERSION };
 
 /* A parked request. The fields after @lot belong to the caller of park_request(). */
 struct parked {
@@ -26,8 +26,8 @@ struct parked {
 	struct park_lot *lot;
 	fuse_req_t req;
 	enum park_kind kind;
-	fuse_ino_t ino; /* the node waited for (repo dir or page) */
-	char *name;	/* PARK_LOOKUP; freed with the request */
+	fuse_ino_t ino; /* the node waited for (repo dir or page; PARK_VERSION: its parent) */
+	char *name;	/* PARK_LOOKUP, PARK_VERSION; freed with the request */
 	struct fuse_file_info fi;
 	int64_t deadline_ms;
 	struct parked *prev, *next; /* deadline list, protected by the lot's lock */

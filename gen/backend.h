@@ -27,13 +27,17 @@
 /* Hard cap on a page's size, whatever the backend. */
 #define PAGE_MAX_BYTES (4u << 20)
 
+struct xrepo;
+
 struct gen_request {
 	const char *repo_name; /* "owner/repo" */
 	const char *url;
-	const char *commit; /* hex */
+	const char *git_dir; /* the bare clone, for backends that need a checkout */
+	const char *commit;  /* hex */
 	const struct plan *plan;
 	const struct plan_page *page; /* one of plan->pages */
-	struct repo_facts *facts;
+	struct repo_facts *facts;     /* NULL for a group's page */
+	const struct xrepo *group;    /* a group's page: its members and their edges */
 	/*
 	 * What the page is made from (page_manifest.h): the backend adds every
 	 * repository path it reads, looks up or lists, and every fact it uses;
@@ -45,6 +49,12 @@ struct gen_request {
 
 struct gen_usage {
 	uint64_t input_tokens, output_tokens;
+	/*
+	 * What the page was made from as the backend reports it: repository
+	 * paths, one per line (the command backend: its WIKIFS_DEPS file), or
+	 * NULL. malloc'ed; the caller frees it.
+	 */
+	char *deps;
 };
 
 /* Why an attempt failed, for the retry policy. */

@@ -10,7 +10,8 @@
  * the page is built in a bounded buffer whose overflow ends the page with a
  * truncation note instead of an error. Generation reads no blob (all it
  * needs is in the facts), so it is CPU-only, fast and needs no per-thread
- * state; abort() has nothing to stop.
+ * state; abort() has nothing to stop. It writes English whatever
+ * generator.language says (the language is in the page key all the same).
  *
  * This file is the backend: it builds the page context and hands it to the
  * renderer its table names for the page's kind (builtin_overview.c,
@@ -181,7 +182,7 @@ static int builtin_generate(void *state, void *wstate, const struct gen_request 
 			    struct buf *out, struct gen_usage *usage, struct gen_err *err)
 {
 	struct wf_err *e = err ? &err->e : NULL;
-	struct builtin_ctx *c;
+	struct builtin_ctx *c = NULL;
 	struct md m = { .err = 0 };
 	int r;
 
@@ -191,14 +192,17 @@ static int builtin_generate(void *state, void *wstate, const struct gen_request 
 		err->budget = false;
 		wf_err_clear(&err->e);
 	}
-	if (!req || !req->facts || !req->plan || !req->page)
+	if (!req || !(req->facts || req->group) || !req->plan || !req->page)
 		return wf_err_set(e, -EINVAL, "builtin: incomplete request");
-	if (req->deps && record_deps(req->deps, req->page->kind) < 0)
+	if (req->deps && !req->group && record_deps(req->deps, req->page->kind) < 0)
 		return wf_err_set(e, -ENOMEM, "builtin: out of memory");
-	if (ctx_new(&c, req) < 0)
+	if (!req->group && ctx_new(&c, req) < 0)
 		return wf_err_set(e, -ENOMEM, "builtin: out of memory");
 	buf_init(&m.b, MD_MAX);
-	renderer_of(req->page->kind)(&m, c);
+	if (req->group)
+		builtin_group_page(&m, req);
+	else
+		renderer_of(req->page->kind)(&m, c);
 	if (m.err == -ENOMEM) {
 		r = wf_err_set(e, -ENOMEM, "builtin: out of memory");
 		if (err)

@@ -43,6 +43,11 @@ int builtin_module_of(const struct builtin_ctx *c, const char *path);
 const char *builtin_main_lang(const struct builtin_ctx *c, size_t first, size_t n,
 			      const int *only_mod, int mod);
 
+/* builtin_code.c: a test file by its path (tests/, test_x.py, x_test.go, ...). */
+bool builtin_is_test_path(const char *path);
+/* builtin_entry.c: the Entry points section of Architecture. */
+void builtin_entry_points(struct md *m, const struct builtin_ctx *c);
+
 /* ---- the renderers ---- */
 
 void builtin_page_home(struct md *m, struct builtin_ctx *c);	     /* builtin_overview.c */
@@ -53,7 +58,7 @@ void builtin_page_module(struct md *m, struct builtin_ctx *c);	     /* builtin_c
 void builtin_page_build(struct md *m, struct builtin_ctx *c);	     /* builtin_build.c */
 void builtin_page_history(struct md *m, struct builtin_ctx *c);	     /* builtin_history.c */
 void builtin_page_contributors(struct md *m, struct builtin_ctx *c); /* builtin_history.c */
-/* Distinct author names in @h[0..n) (builtin_history.c). */
-size_t builtin_count_authors(const struct facts_commit *h, size_t n);
+/* A page of a group (req->group set), any kind (builtin_group.c). */
+void builtin_group_page(struct md *m, const struct gen_request *req);
 
 #endif

@@ -4,15 +4,16 @@
  * the sidebar and the page for a custom plan entry.
  */
 #include "builtin_int.h"
+#include "readme.h"
 
 #include <ctype.h>
 #include <string.h>
+#include <strings.h>
 
 #define MAX_LANG_ROWS	20
 #define MAX_LAYOUT_ROWS 100
 #define MAX_ROOT_FILES	50
-#define README_PARAS	3
-#define README_BYTES	2000
+#define MAX_DOC_LINKS	30
 
 /* ---- Home -------------------------------------------------------------------- */
 
@@ -24,67 +25,91 @@ static bool blank(const char *s, size_t n)
 	return true;
 }
 
-/*
- * The first prose paragraphs of the README, quoted. Headings, fenced code,
- * HTML, tables, badges and link definitions are skipped, so nothing in the
- * README can open a block that swallows the rest of the page.
- */
-static void readme_summary(struct md *m, const char *text)
+/* A link to the repository path @path (a directory when @dir), pinned on a forge. */
+static void repo_link(struct md *m, const struct builtin_ctx *c, const char *path, bool dir)
 {
-	const char *p = text, *end = text + strlen(text);
-	size_t paras = 0, bytes = 0, fence = 0;
-	bool in_para = false;
-	char fch = 0;
-
-	while (p < end && paras < README_PARAS && bytes < README_BYTES) {
-		const char *nl = memchr(p, '\n', (size_t)(end - p)), *le = nl ? nl : end;
-		const char *t = p;
-		size_t n;
-
-		while (t < le && (*t == ' ' || *t == '\t'))
-			t++;
-		n = (size_t)(le - t);
-		if (n > 0 && t[n - 1] == '\r')
-			n--;
-		if (fence) {
-			size_t k = 0;
-
-			while (k < n && t[k] == fch)
-				k++;
-			if (k >= fence && blank(t + k, n - k))
-				fence = 0;
-			goto next;
-		}
-		if (n >= 3 && (!strncmp(t, "```", 3) || !strncmp(t, "~~~", 3))) {
-			fch = t[0];
-			for (fence = 0; fence < n && t[fence] == fch; fence++)
-				;
-			goto end_para;
-		}
-		if (blank(t, n) || *t == '#' || *t == '<' || *t == '|' || *t == '[' ||
-		    (*t == '!' && n > 1 && t[1] == '[') || (n >= 3 && strspn(t, "=-*_ ") == n) ||
-		    (*t == '.' && n > 1 && t[1] == '.'))
-			goto end_para;
-		if (!in_para && paras)
-			md_puts(m, ">\n");
-		md_puts(m, in_para ? " " : "> ");
-		md_textn(m, t, MIN(n, README_BYTES - bytes));
-		bytes += n;
-		in_para = true;
-		goto next;
-	end_para:
-		if (in_para) {
-			md_puts(m, "\n");
-			paras++;
-			in_para = false;
-		}
-	next:
-		p = nl ? nl + 1 : end;
+	if (!c->base[0]) {
+		md_code(m, path, 0);
+		return;
 	}
-	if (in_para)
+	md_puts(m, "[");
+	md_text(m, path);
+	md_printf(m, "](%s/%s/%s/", c->base, dir ? "tree" : "blob", facts_commit_id(c->f));
+	md_url(m, path);
+	md_puts(m, ")");
+}
+
+/* Does @name (no directory) start with one of the documents a reader looks for? */
+static bool doc_name(const char *name)
+{
+	static const char *const docs[] = {
+		"INSTALL",     "CONTRIBUTING", "HACKING",  "INTERNALS",	      "ARCHITECTURE",
+		"DEVELOPMENT", "BUILDING",     "BUILD.md", "DESIGN",	      "SECURITY",
+		"CHANGELOG",   "CHANGES",      "NEWS",	   "RELEASE-NOTES",   "RELEASE_NOTES",
+		"UPGRADING",   "MIGRATING",    "FAQ",	   "CODE_OF_CONDUCT", "GOVERNANCE",
+		"MAINTAINERS",
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(docs); i++)
+		if (!strncasecmp(name, docs[i], strlen(docs[i])))
+			return true;
+	return false;
+}
+
+/* The repository's own documentation: top-level documents and doc directories. */
+static void repo_docs(struct md *m, const struct builtin_ctx *c)
+{
+	static const char *const dirs[] = { "doc",    "docs", "documentation", "Documentation",
+					    "manual", "man",  "guide",	       "wiki" };
+	size_t shown = 0, first;
+
+	for (size_t i = 0; i < c->nfiles && shown < MAX_DOC_LINKS; i++) {
+		const char *p = c->files[i].path;
+
+		if (strchr(p, '/') || !doc_name(p) || c->files[i].binary)
+			continue;
+		md_puts(m, shown++ ? "" : "\n## Documentation in the repository\n\n");
+		md_puts(m, "- ");
+		repo_link(m, c, p, false);
 		md_puts(m, "\n");
-	if (bytes >= README_BYTES)
-		md_puts(m, ">\n> …\n");
+	}
+	for (size_t k = 0; k < ARRAY_SIZE(dirs) && shown < MAX_DOC_LINKS; k++) {
+		size_t n = facts_dir_range(c->f, dirs[k], &first);
+
+		if (n == 0)
+			continue;
+		md_puts(m, shown++ ? "" : "\n## Documentation in the repository\n\n");
+		md_puts(m, "- ");
+		repo_link(m, c, dirs[k], true);
+		md_printf(m, " (%zu files)\n", n);
+	}
+}
+
+/* The README's leading section, rendered as Markdown. */
+static void overview(struct md *m, const struct builtin_ctx *c, const char *readme,
+		     const char *rpath)
+{
+	const struct readme_opts ro = { rpath, c->base, facts_commit_id(c->f) };
+
+	md_puts(m, "From ");
+	repo_link(m, c, rpath, false);
+	md_puts(m, ":\n\n");
+	if (!readme_render(m, readme, &ro))
+		md_puts(m, "*(The README has no text before its first section.)*\n");
+	md_puts(m, "\n");
+}
+
+static void quick_start(struct md *m, const struct builtin_ctx *c, const char *readme,
+			const char *rpath)
+{
+	const struct readme_opts ro = { rpath, c->base, facts_commit_id(c->f) };
+	size_t mark = m->b.len;
+
+	md_puts(m, "\n## Quick start\n\nFrom ");
+	md_code(m, rpath, 0);
+	md_puts(m, ":\n\n");
+	if (!readme_quick_start(m, readme, &ro) && !m->err)
+		m->b.len = mark;
 }
 
 static void lang_table(struct md *m, const struct builtin_ctx *c)
@@ -173,6 +198,8 @@ void builtin_page_home(struct md *m, struct builtin_ctx *c)
 	const char *rpath, *readme = facts_readme(c->f, &rpath);
 	const struct facts_commit *h;
 	size_t nh = facts_history(c->f, &h);
+	const struct facts_author *authors;
+	const struct facts_release *rel;
 	struct facts_stats st;
 	const struct plan *p = c->req->plan;
 
@@ -180,11 +207,7 @@ void builtin_page_home(struct md *m, struct builtin_ctx *c)
 	builtin_header(m, c, c->req->page->title);
 	md_puts(m, "## Overview\n\n");
 	if (readme && !blank(readme, strlen(readme))) {
-		md_puts(m, "From ");
-		md_code(m, rpath, 0);
-		md_puts(m, ":\n\n");
-		readme_summary(m, readme);
-		md_puts(m, "\n");
+		overview(m, c, readme, rpath);
 	} else {
 		md_puts(m, "This repository has no top-level README.\n\n");
 	}
@@ -194,16 +217,26 @@ void builtin_page_home(struct md *m, struct builtin_ctx *c)
 			  st.files_dropped);
 	md_puts(m, "\n- **Size:** ");
 	md_size(m, st.bytes_total);
-	md_printf(m, "\n- **Commits:** %s%zu\n", st.history_truncated ? "at least " : "", nh);
-	md_printf(m, "- **Contributors:** %zu%s\n", builtin_count_authors(h, nh),
-		  st.history_truncated ? " (in the commits walked)" : "");
+	md_printf(m, "\n- **Commits:** %s%zu\n", st.history_truncated ? "at least " : "",
+		  facts_commit_count(c->f));
+	md_printf(m, "- **Contributors:** %zu\n", facts_authors(c->f, &authors));
+	if (facts_releases(c->f, &rel)) {
+		md_puts(m, "- **Latest release:** ");
+		md_code(m, rel[0].tag, 0);
+		md_puts(m, " (");
+		md_date(m, rel[0].time, false);
+		md_puts(m, ")\n");
+	}
 	if (nh) {
 		md_puts(m, "- **Latest commit:** ");
 		md_date(m, h[0].time, false);
 		md_puts(m, " — ");
-		md_text(m, h[0].subject);
+		md_text_spans(m, h[0].subject, 0);
 		md_puts(m, "\n");
 	}
+	if (readme)
+		quick_start(m, c, readme, rpath);
+	repo_docs(m, c);
 	md_puts(m, "\n## Languages\n\n");
 	lang_table(m, c);
 	md_puts(m, "\n## Layout\n\n");

@@ -8,8 +8,20 @@
  * "prog args" (quotes allowed) is split here and run directly. The shell
  * only ever parses the user's own configured string; repository
  * data reaches the program through stdin, and the page identity through the
- * environment (WIKIFS_REPO, WIKIFS_PAGE, WIKIFS_COMMIT), which a shell
- * expands only where the user's command asks for it, never re-parses.
+ * environment (command_env.h: WIKIFS_TREE, WIKIFS_PAGE, WIKIFS_PLAN, ...),
+ * which a shell expands only where the user's command asks for it, never
+ * re-parses.
+ *
+ * Where: the command runs in a read-only checkout of the page's commit
+ * (cache/checkout.h), shared by every page of that commit, so an agent
+ * (claude -p with Read, Grep and Glob) explores the right tree. Mode bits
+ * keep a user out of it; for root (or anyone with CAP_SYS_ADMIN) the
+ * command also runs in a private mount namespace where the checkout is a
+ * read-only bind mount (child_opts.ro_path), so even root writes nothing
+ * into it. Where namespaces are refused (child_ro_supported() < 0) the
+ * mode bits are all there is, which the mount logs at start. Only fds 0-2
+ * are open in it (core/child.c closes the rest). What it lists in its
+ * WIKIFS_DEPS file becomes the page's sources (gen_usage.deps).
  *
  * Lifetime: the command runs under a guard (core/proctree.h): the wikifs
  * executable started again as a child subreaper, which starts the command
@@ -32,7 +44,9 @@
  * / not found) and a page over PAGE_MAX_BYTES are not: they will not change.
  */
 #include "backend.h"
+#include "checkout.h"
 #include "child.h"
+#include "command_env.h"
 #include "proctree.h"
 #include "prompt.h"
 #include "util.h"
@@ -53,6 +67,8 @@ extern char **environ;
 
 struct command {
 	const struct conf *c;
+	struct checkout_cache *checkouts;
+	bool read_only;	      /* child_ro_supported(): a private read-only bind mount */
 	int abort_fd;	      /* eventfd, readable once abort() was called */
 	char guard[PATH_MAX]; /* the guard program: wikifs-guard, or this executable */
 };
@@ -119,6 +135,7 @@ static void tail_str(const struct tail *t, char *out, size_t n)
 static int command_init(void **state, const struct conf *c, struct wf_err *err)
 {
 	struct command *cmd;
+	int r;
 
 	if (!c->command || !*c->command)
 		return wf_err_set(err, -EINVAL,
@@ -129,12 +146,18 @@ static int command_init(void **state, const struct conf *c, struct wf_err *err)
 		return wf_err_set(err, -ENOMEM, "out of memory");
 	cmd->c = c;
 	find_guard(cmd->guard, sizeof(cmd->guard));
+	cmd->read_only = child_ro_supported() == 0;
 	cmd->abort_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (cmd->abort_fd < 0) {
-		int r = -errno;
-
+		r = -errno;
 		free(cmd);
 		return wf_err_set(err, r, "cannot create an eventfd: %s", strerror(-r));
+	}
+	r = checkout_cache_new(&cmd->checkouts, c->cache_dir, c->checkout_max_bytes, err);
+	if (r < 0) {
+		close(cmd->abort_fd);
+		free(cmd);
+		return r;
 	}
 	*state = cmd;
 	return 0;
@@ -147,6 +170,7 @@ static void command_done(void *state)
 	if (!cmd)
 		return;
 	close(cmd->abort_fd);
+	checkout_cache_free(cmd->checkouts);
 	free(cmd);
 }
 
@@ -169,35 +193,6 @@ static void command_abort(void *state)
 	if (write(cmd->abort_fd, &one, sizeof(one)) < 0) {
 		/* counter full: it is readable anyway */
 	}
-}
-
-/* environ plus the WIKIFS_* variables (replacing inherited ones). */
-static char **make_env(const struct gen_request *req, char *vars[3])
-{
-	size_t n = 0, k = 0;
-	char **env;
-
-	if (asprintf(&vars[0], "WIKIFS_REPO=%s", req->repo_name ? req->repo_name : "") < 0)
-		vars[0] = NULL;
-	if (asprintf(&vars[1], "WIKIFS_PAGE=%s", req->page ? req->page->slug : "") < 0)
-		vars[1] = NULL;
-	if (asprintf(&vars[2], "WIKIFS_COMMIT=%s", req->commit ? req->commit : "") < 0)
-		vars[2] = NULL;
-	if (!vars[0] || !vars[1] || !vars[2])
-		return NULL;
-	while (environ && environ[n])
-		n++;
-	env = calloc(n + 4, sizeof(*env));
-	if (!env)
-		return NULL;
-	for (size_t i = 0; i < n; i++)
-		if (strncmp(environ[i], "WIKIFS_REPO=", 12) &&
-		    strncmp(environ[i], "WIKIFS_PAGE=", 12) &&
-		    strncmp(environ[i], "WIKIFS_COMMIT=", 14))
-			env[k++] = environ[i];
-	for (int i = 0; i < 3; i++)
-		env[k++] = vars[i];
-	return env;
 }
 
 /*
@@ -326,6 +321,7 @@ struct run {
 	bool started; /* false: it could not be started, the error says why */
 	int status;   /* its wait status */
 	struct tail tail;
+	char *deps; /* what it listed in WIKIFS_DEPS, checked; NULL: nothing */
 };
 
 /*
@@ -333,16 +329,16 @@ struct run {
  * appended to @page. Returns 0 once it exited by itself (see run->status),
  * or what child_spawn() or child_wait() return.
  */
-static int run_command(const struct command *cmd, const struct gen_request *req,
+static int run_command(const struct command *cmd, const struct gen_request *req, const char *tree,
 		       const struct buf *prompt, struct buf *page, struct run *run,
 		       struct wf_err *err)
 {
-	char *vars[3] = { NULL, NULL, NULL };
 	char *shell_argv[] = { "sh", "-c", cmd->c->command, NULL };
 	_cleanup_free_ char *words = NULL, *path = NULL;
 	_cleanup_free_ char **simple = split_simple(cmd->c->command, &words);
-	_cleanup_free_ char **gargv = NULL, **env = NULL;
+	_cleanup_free_ char **gargv = NULL;
 	char **argv = shell_argv, ppid[16], grace[16];
+	struct command_env ce;
 	struct child *child;
 	int r;
 
@@ -355,16 +351,17 @@ static int run_command(const struct command *cmd, const struct gen_request *req,
 		path = strdup("/bin/sh"); /* not found: let the shell say so (exit 127) */
 	}
 	gargv = path ? guard_argv(path, argv, ppid, grace) : NULL;
-	env = gargv ? make_env(req, vars) : NULL;
-	if (!env) {
-		r = wf_err_set(err, -ENOMEM, "out of memory");
-		goto out_free_vars;
-	}
+	r = gargv ? command_env_init(&ce, req, cmd->c, tree ?: "", err)
+		  : wf_err_set(err, -ENOMEM, "out of memory");
+	if (r < 0)
+		goto out_free_env;
 	r = child_spawn(&child,
 			&(struct child_opts){
 			    .path = cmd->guard,
 			    .argv = gargv,
-			    .envp = env,
+			    .envp = ce.envp,
+			    .cwd = tree,
+			    .ro_path = tree && cmd->read_only ? tree : NULL,
 			    .stdin_data = prompt->data,
 			    .stdin_len = prompt->len,
 			    .out = { .capture = page },
@@ -379,23 +376,43 @@ static int run_command(const struct command *cmd, const struct gen_request *req,
 			NULL);
 	if (r < 0) {
 		r = wf_err_set(err, r, "cannot run '%s': %s", path, strerror(-r));
-		goto out_free_vars;
+		goto out_free_env;
 	}
 	run->started = true;
 	r = child_wait(child, &run->status, NULL);
 	child_free(child);
-out_free_vars:
-	for (int i = 0; i < 3; i++)
-		free(vars[i]);
+	if (r == 0)
+		run->deps = command_env_deps(&ce, req, tree ?: "");
+out_free_env:
+	if (gargv)
+		command_env_done(&ce);
 	return r;
 }
+/*
+ * The command may read anything of the repository: the page depends on what
+ * it reported reading (@reported, WIKIFS_DEPS), or on the whole tree when it
+ * reported nothing.
+ */
+static int record_reported(const struct gen_request *req, const char *reported, struct wf_err *err)
+{
+	int r;
+
+	if (!req->deps)
+		return 0;
+	r = reported && *reported ? page_deps_paths(req->deps, reported)
+				  : page_deps_path(req->deps, "");
+	return r < 0 ? wf_err_set(err, r, "cannot record what the page is made from") : 0;
+}
+
 static int command_generate(void *state, void *wstate, const struct gen_request *req,
 			    struct buf *out, struct gen_usage *usage, struct gen_err *gerr)
 {
 	struct command *cmd = state;
 	struct wf_err *err = &gerr->e;
 	struct buf sys, user, prompt;
+	struct prompt_used used = { 0 };
 	struct run run = { 0 };
+	struct checkout *co = NULL;
 	size_t start = out->len;
 	char tail[STDERR_TAIL + 1];
 	int r;
@@ -406,14 +423,11 @@ static int command_generate(void *state, void *wstate, const struct gen_request 
 	buf_init(&sys, 64 << 10);
 	buf_init(&user, prompt_max_bytes(cmd->c));
 	buf_init(&prompt, prompt_max_bytes(cmd->c) + (64 << 10));
-	r = prompt_build(req, cmd->c, &sys, &user, err);
-	/*
-	 * The command may read anything of the repository: the page depends on
-	 * the whole tree, unless it reports what it read (a list of paths for
-	 * page_deps_paths(), issue 15's WIKIFS_DEPS).
-	 */
-	if (r == 0 && req->deps && page_deps_path(req->deps, "") < 0)
+	r = prompt_build(req, cmd->c, &sys, &user, req->deps ? &used : NULL, err);
+	/* the page is made from what its prompt holds, and what the command read */
+	if (r == 0 && req->deps && prompt_used_deps(&used, req->deps) < 0)
 		r = wf_err_set(err, -ENOMEM, "out of memory");
+	prompt_used_done(&used);
 	/* one stream for a CLI: the rules first, then the page's material */
 	r = r ?: buf_printf(&prompt, "%s\n%s", buf_str(&sys), buf_str(&user));
 	if (r < 0)
@@ -422,7 +436,15 @@ static int command_generate(void *state, void *wstate, const struct gen_request 
 		r = wf_err_set(err, -ECANCELED, "generation aborted");
 		goto out_free;
 	}
-	r = run_command(cmd, req, &prompt, out, &run, err);
+	if (req->git_dir && req->commit) {
+		r = checkout_get(cmd->checkouts, req->git_dir, req->commit, &co, err);
+		if (r < 0) {
+			gerr->retryable = r == -EMFILE || r == -ENFILE || r == -ENOSPC;
+			goto out_free;
+		}
+	}
+	r = run_command(cmd, req, co ? checkout_path(co) : NULL, &prompt, out, &run, err);
+	checkout_put(co);
 	if (!run.started) {
 		/* short of descriptors, processes or memory: the machine's state */
 		gerr->retryable = r == -EMFILE || r == -ENFILE || r == -EAGAIN || r == -ENOMEM;
@@ -459,12 +481,17 @@ static int command_generate(void *state, void *wstate, const struct gen_request 
 		r = wf_err_set(err, -ENODATA, "command wrote nothing on stdout%s%s",
 			       tail[0] ? ": " : "", tail);
 	}
+	r = r ?: record_reported(req, run.deps, err);
 out_free:
 	if (r < 0) {
 		out->len = start;
 		if (out->data)
 			out->data[start] = '\0';
+	} else {
+		free(usage->deps);
+		usage->deps = TAKE_PTR(run.deps);
 	}
+	free(run.deps);
 	buf_done(&prompt);
 	buf_done(&user);
 	buf_done(&sys);

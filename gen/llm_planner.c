@@ -25,7 +25,10 @@ static const char planner_system[] =
     "You design the page list of a GitHub-style wiki for a source code repository. "
     "Answer with one JSON object and nothing else, of the form\n"
     "{\"pages\": [{\"title\": \"Human title\", \"slug\": \"File-Name\", "
-    "\"description\": \"what the page covers, which directories and files\"}]}\n"
+    "\"description\": \"what the page covers, which directories and files\", "
+    "\"files\": [\"path/of/a/relevant/file\", \"a/directory\"]}]}\n"
+    "List in \"files\" up to 20 repository paths, from the files shown, that the page "
+    "is about.\n"
     "Slugs use letters, digits and '-' only. Plan 5 to 20 pages: architecture, the "
     "significant modules, build and test, and whatever else this repository needs. "
     "The pages Home and _Sidebar exist already: do not list them.\n";
@@ -71,6 +74,7 @@ static int add_entry(struct plan *p, const cJSON *e)
 {
 	const char *title = json_str(e, "title"), *slug = json_str(e, "slug");
 	const char *desc = json_str(e, "description");
+	const cJSON *files = cJSON_GetObjectItemCaseSensitive(e, "files"), *f;
 	_cleanup_free_ char *s = NULL, *t = NULL, *d = NULL;
 	int r;
 
@@ -85,6 +89,11 @@ static int add_entry(struct plan *p, const cJSON *e)
 	if (!t || (desc && !d))
 		return -ENOMEM;
 	r = plan_add(p, s, t[0] ? t : s, PAGE_CUSTOM, d && d[0] ? d : NULL);
+	cJSON_ArrayForEach(f, files)
+	{
+		if (r == 0 && cJSON_IsString(f))
+			r = plan_page_add_file(p, p->n - 1, f->valuestring) < 0 ? -ENOMEM : 0;
+	}
 	return r < 0 ? r : 1;
 }
 
@@ -196,6 +205,24 @@ static int planner_prompt(struct buf *u, const char *repo_name, const char *comm
 	return buf_adds(u, "\nAnswer with the JSON object only.\n") == -ENOMEM ? -ENOMEM : 0;
 }
 
+/* Drops the relevant files the model named that the tree does not have. */
+static void keep_known_files(struct plan *p, const struct repo_facts *facts)
+{
+	for (size_t i = 0; i < p->n; i++) {
+		struct plan_page *pg = &p->pages[i];
+		size_t k = 0, first;
+
+		for (size_t j = 0; j < pg->nfiles; j++) {
+			if (facts && (facts_find_file(facts, pg->files[j]) >= 0 ||
+				      facts_dir_range(facts, pg->files[j], &first) > 0))
+				pg->files[k++] = pg->files[j];
+			else
+				free(pg->files[j]);
+		}
+		pg->nfiles = k;
+	}
+}
+
 int llm_plan(struct plan **ret, const struct conf *c, const char *repo_name, const char *commit,
 	     struct repo_facts *facts, const struct plan *builtin, struct gen_usage *usage,
 	     struct wf_err *err)
@@ -240,6 +267,8 @@ int llm_plan(struct plan **ret, const struct conf *c, const char *repo_name, con
 		goto out_free;
 	}
 	r = llm_plan_parse(ret, answer.data, answer.len, commit, planner, err);
+	if (r == 0)
+		keep_known_files(*ret, facts);
 out_free:
 	buf_done(&answer);
 	buf_done(&prompt);

@@ -2,13 +2,16 @@
 /*
  * The optional LLM planner (planner = llm): asks the configured openai or
  * anthropic provider for a repository's page list as JSON,
- *   {"pages": [{"title": "...", "slug": "...", "description": "..."}]}
+ *   {"pages": [{"title": "...", "slug": "...", "description": "...",
+ *               "files": ["relevant/path", ...]}]}
  * and turns it into a struct plan whose every name is validated and
  * sanitized: slugs through plan_slugify() (no '/', no "..", no control
  * characters, bounded length), unique (case-insensitively, so a copy to a
  * case-insensitive filesystem keeps them apart), never one of the reserved
  * names, at most PLAN_MAX_PAGES pages. Home (first) and _Sidebar (last) are
- * always present; the others are PAGE_CUSTOM with arg = the description.
+ * always present; the others are PAGE_CUSTOM with arg = the description
+ * and the files as relevant files (plan_page_add_file() rules); llm_plan()
+ * then drops every file the commit's tree does not have.
  *
  * Any failure is an error (-errno, detail in @err): the caller falls back to
  * the builtin plan and logs why. Thread-safe: no shared state besides the

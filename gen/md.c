@@ -63,6 +63,25 @@ void md_text(struct md *m, const char *s)
 	md_textn(m, s, strlen(s));
 }
 
+/* Markdown passed through: safe UTF-8, nothing escaped. */
+void md_verbatimn(struct md *m, const char *s, size_t n)
+{
+	for (size_t i = 0; i < n && !m->err;) {
+		uint32_t cp;
+		size_t len = utf8_decode(s + i, n - i, &cp);
+
+		if (cp == '\r')
+			;
+		else if (cp == '\n')
+			md_add(m, " ", 1);
+		else if (cp != '\t' && utf8_is_unsafe(cp))
+			md_puts(m, UTF8_REPLACEMENT);
+		else
+			md_add(m, s + i, len);
+		i += len;
+	}
+}
+
 /* A code span that no content can break out of. */
 void md_coden(struct md *m, const char *s, size_t n, int flags)
 {
@@ -105,6 +124,37 @@ void md_coden(struct md *m, const char *s, size_t n, int flags)
 void md_code(struct md *m, const char *s, int flags)
 {
 	md_coden(m, s, strlen(s), flags);
+}
+
+void md_text_spans(struct md *m, const char *s, int flags)
+{
+	const char *p = s;
+
+	while (*p && !m->err) {
+		const char *open = strchr(p, '`'), *close;
+		size_t k = 0, j;
+
+		if (!open) {
+			md_text(m, p);
+			return;
+		}
+		while (open[k] == '`')
+			k++;
+		/* the closing run has exactly as many backticks */
+		for (close = open + k; (close = strchr(close, '`')); close += j) {
+			for (j = 0; close[j] == '`'; j++)
+				;
+			if (j == k)
+				break;
+		}
+		md_textn(m, p, (size_t)(open - p) + (close ? 0 : k));
+		if (close) {
+			md_coden(m, open + k, (size_t)(close - open - k), flags);
+			p = close + k;
+		} else {
+			p = open + k;
+		}
+	}
 }
 
 /* A URL path component: everything but unreserved characters and '/' escaped. */

@@ -33,9 +33,21 @@ void md_printf(struct md *m, const char *fmt, ...) PRINTF(2, 3);
 /* Inline text: safe UTF-8, Markdown punctuation escaped, line breaks as spaces. */
 void md_textn(struct md *m, const char *s, size_t n);
 void md_text(struct md *m, const char *s);
+/*
+ * Text passed through as Markdown (a README's own markup): safe UTF-8 (tab
+ * kept, CR dropped, LF a space), nothing escaped. The caller has made sure
+ * it opens no block that could swallow the page (readme.c).
+ */
+void md_verbatimn(struct md *m, const char *s, size_t n);
 /* A code span that no content can break out of; @flags: MDF_TABLE or 0. */
 void md_coden(struct md *m, const char *s, size_t n, int flags);
 void md_code(struct md *m, const char *s, int flags);
+/*
+ * Inline text whose `code spans` stay code spans (commit subjects): the
+ * text between them as md_textn(), each span as md_coden() with @flags; a
+ * backtick that closes nothing is text.
+ */
+void md_text_spans(struct md *m, const char *s, int flags);
 /* A URL path: everything but unreserved characters and '/' percent-escaped. */
 void md_url(struct md *m, const char *s);
 /* A Mermaid node label (inside double quotes): quotes and markup as entities. */

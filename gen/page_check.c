@@ -7,10 +7,13 @@
  */
 #include "page_check.h"
 #include "utf8.h"
+#include "util.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdbool.h>
 #include <string.h>
+#include <strings.h>
 
 #define REPLACEMENT "\xef\xbf\xbd" /* U+FFFD */
 
@@ -53,7 +56,125 @@ static int refuse(const struct buf *page, size_t off, bool nul, const char *back
 			  line_of(page->data, off));
 }
 
+/* A fence line: up to 3 spaces, 3 or more '`' or '~'; its character, length and info. */
+struct fence {
+	char ch;
+	size_t len;
+	const char *info; /* trimmed, not NUL-terminated */
+	size_t info_len;
+};
+
+static bool fence_of(const char *s, const char *end, struct fence *f)
+{
+	const char *p = s;
+
+	while (p < end && *p == ' ' && p - s < 3)
+		p++;
+	if (p == end || (*p != '`' && *p != '~'))
+		return false;
+	f->ch = *p;
+	for (f->len = 0; p < end && *p == f->ch; p++)
+		f->len++;
+	while (p < end && isspace((unsigned char)*p))
+		p++;
+	while (end > p && isspace((unsigned char)end[-1]))
+		end--;
+	f->info = p;
+	f->info_len = (size_t)(end - p);
+	return f->len >= 3 && !(f->ch == '`' && memchr(p, '`', f->info_len));
+}
+
+static bool blank_line(const char *s, const char *end)
+{
+	for (; s < end; s++)
+		if (!isspace((unsigned char)*s))
+			return false;
+	return true;
+}
+
+/*
+ * Does the bare fence opened by @open close only at the last line, [@body,
+ * @last)? Fences inside open and close blocks of their own (a model nests
+ * ```mermaid in its ``` wrapper); a bare fence that could close the outer
+ * one before the end means the answer merely starts and ends with code.
+ */
+static bool closes_at_end(const struct fence *open, const char *body, const char *last)
+{
+	struct fence inner = { 0 }, f;
+
+	for (const char *s = body; s < last;) {
+		const char *nl = memchr(s, '\n', (size_t)(last - s)), *le = nl ? nl : last;
+
+		if (fence_of(s, le, &f)) {
+			if (inner.len) {
+				if (f.ch == inner.ch && f.len >= inner.len && !f.info_len)
+					inner.len = 0;
+			} else if (f.ch == open->ch && f.len >= open->len && !f.info_len) {
+				return false;
+			} else {
+				inner = f;
+			}
+		}
+		s = nl ? nl + 1 : last;
+	}
+	return true;
+}
+
+/* Unwraps a page the model put inside one ```markdown (or ```md, or bare ```) fence. */
+static void unfence(struct buf *page)
+{
+	static const char *const infos[] = { "markdown", "md", "gfm" };
+	const char *s = page->data, *end = s + page->len, *first_nl, *last, *body;
+	struct fence open, close;
+	bool markdown = false;
+
+	if (!s)
+		return;
+	while (s < end) { /* leading blank lines */
+		const char *nl = memchr(s, '\n', (size_t)(end - s));
+
+		if (!nl || !blank_line(s, nl))
+			break;
+		s = nl + 1;
+	}
+	if (s >= end)
+		return;
+	first_nl = memchr(s, '\n', (size_t)(end - s));
+	if (!first_nl || !fence_of(s, first_nl, &open))
+		return;
+	for (size_t i = 0; i < ARRAY_SIZE(infos); i++)
+		markdown |= open.info_len == strlen(infos[i]) &&
+			    !strncasecmp(open.info, infos[i], open.info_len);
+	if (open.info_len && !markdown)
+		return; /* a page that starts with a code block */
+	while (end > first_nl && isspace((unsigned char)end[-1]))
+		end--;
+	for (last = end; last > first_nl + 1 && last[-1] != '\n'; last--)
+		;
+	body = first_nl + 1;
+	if (last <= body || !fence_of(last, end, &close) || close.ch != open.ch ||
+	    close.len < open.len || close.info_len)
+		return;
+	if (!markdown && !closes_at_end(&open, body, last))
+		return;
+	memmove(page->data, body, (size_t)(last - body));
+	page->len = (size_t)(last - body);
+	page->data[page->len] = '\0';
+}
+
+static int page_check_text(struct buf *page, const char *backend, struct gen_err *err);
+
 int page_check(struct buf *page, const char *backend, struct gen_err *err)
+{
+	int r = page_check_text(page, backend, err);
+
+	if (r == 0)
+		unfence(page);
+	return r;
+}
+
+/* The check itself: see page_check.h. */
+static int page_check_text(struct buf *page, const char *backend, struct gen_err *err)
 {
 	const unsigned char *p = (const unsigned char *)page->data;
 	size_t n = page->len, changes = 0;

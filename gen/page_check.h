@@ -20,6 +20,13 @@
  *   quoted (a log with colours): the page is otherwise good, and asking
  *   again would likely pay for the same bytes.
  *
+ * A page the model wrapped whole in one fence (```markdown, ```md or a
+ * bare ```, though the prompt asks for none) is unwrapped, so it renders
+ * as a page rather than as one code block. A page that merely holds fenced
+ * blocks, or starts and ends with code, is left as it is: a bare opening
+ * fence counts as a wrapper only when no bare fence closes it before the
+ * last line (fences inside open and close blocks of their own).
+ *
  * A JSON answer is checked before it is decoded (page_check_json()): cJSON
  * decodes "\u0000" to a NUL that ends its C string, which would cut the
  * page there without a word.
@@ -35,8 +42,9 @@
 #include "buf.h"
 
 /*
- * Checks @page, a whole page from @backend, and replaces its control
- * characters in place (the page may grow, up to page->max). 0; -EILSEQ for
+ * Checks @page, a whole page from @backend, replaces its control characters
+ * in place (the page may grow, up to page->max) and unwraps a whole-page
+ * fence. 0; -EILSEQ for
  * a NUL or invalid UTF-8, -EFBIG when the replacements do not fit; @err is
  * filled and classified then, and @page is left as it was.
  */

@@ -27,7 +27,7 @@
 #include <sys/random.h>
 
 struct gen_job {
-	struct gen_job *prev, *next; /* in one of: ready[prio], delayed, running */
+	struct gen_job *prev, *next; /* in one of: ready[prio], delayed, running, parked */
 	void *payload;
 	size_t group;
 	enum gen_prio prio;
@@ -35,6 +35,7 @@ struct gen_job {
 	unsigned attempt; /* attempts started */
 	unsigned spared;  /* of them, failed for want of resources: not counted */
 	bool no_retry;	  /* cancel asked while running */
+	bool unpark;	  /* unpark asked while running: do not park */
 	bool over;	  /* out of every list, finished() pending: hands off */
 	int64_t submitted_ms, started_ms, due_ms;
 };
@@ -51,7 +52,7 @@ struct gen_queue {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	/* protected by lock */
-	struct list ready[GEN_PRIO_MAX], delayed, running;
+	struct list ready[GEN_PRIO_MAX], delayed, running, parked;
 	unsigned *group_running;
 	bool stopping;
 	uint64_t attempts, succeeded, failed, retried, cancelled;
@@ -110,6 +111,8 @@ static struct list *list_of(struct gen_queue *q, struct gen_job *j)
 		return &q->ready[j->prio];
 	case GEN_JOB_RETRY_WAIT:
 		return &q->delayed;
+	case GEN_JOB_PARKED:
+		return &q->parked;
 	case GEN_JOB_RUNNING:
 		break;
 	}
@@ -163,6 +166,22 @@ static void finish(struct gen_queue *q, struct gen_job *j, int err, const char *
 	free(j);
 }
 
+/* The run parked its job (not an attempt): parked, or queued at once if unparked meanwhile. */
+static void park(struct gen_queue *q, struct gen_job *j)
+{
+	j->attempt--;
+	q->attempts--;
+	if (j->unpark) {
+		j->unpark = false;
+		j->state = GEN_JOB_QUEUED;
+		list_insert_before(&q->ready[j->prio], q->ready[j->prio].head, j);
+	} else {
+		j->state = GEN_JOB_PARKED;
+		list_append(&q->parked, j);
+	}
+	pthread_cond_broadcast(&q->cond);
+}
+
 static void run_one(struct gen_queue *q, void *ws, struct gen_job *j)
 {
 	struct gen_err gerr;
@@ -178,6 +197,13 @@ static void run_one(struct gen_queue *q, void *ws, struct gen_job *j)
 	q->busy_ms += dt;
 	list_del(&q->running, j);
 	q->group_running[j->group]--;
+	if (r == GEN_RUN_PARKED && q->stopping)
+		r = wf_err_set(&gerr.e, -ESHUTDOWN, "shutting down");
+	if (r == GEN_RUN_PARKED) {
+		park(q, j);
+		pthread_mutex_unlock(&q->lock);
+		return;
+	}
 	/* a shortage of the machine's, not the page's: retried without spending an attempt */
 	spare = r < 0 && gerr.retryable && gerr.resource && j->spared < GEN_SPARED_MAX;
 	if (spare)
@@ -237,6 +263,7 @@ static void *worker(void *data)
 		j->state = GEN_JOB_RUNNING;
 		j->attempt++;
 		j->started_ms = now;
+		j->unpark = false;
 		q->group_running[j->group]++;
 		q->attempts++;
 		list_append(&q->running, j);
@@ -294,8 +321,10 @@ void gen_queue_free(struct gen_queue *q)
 		return;
 	pthread_mutex_lock(&q->lock);
 	q->stopping = true;
-	for (int p = 0; p <= GEN_PRIO_MAX; p++) {
-		struct list *l = p < GEN_PRIO_MAX ? &q->ready[p] : &q->delayed;
+	for (int p = 0; p <= GEN_PRIO_MAX + 1; p++) {
+		struct list *l = p < GEN_PRIO_MAX    ? &q->ready[p]
+				 : p == GEN_PRIO_MAX ? &q->delayed
+						     : &q->parked;
 
 		while (l->head) {
 			struct gen_job *j = l->head;
@@ -373,6 +402,35 @@ void gen_queue_promote(struct gen_queue *q, struct gen_job *j)
 	pthread_mutex_unlock(&q->lock);
 }
 
+bool gen_queue_park(struct gen_queue *q, struct gen_job *j)
+{
+	bool parked;
+
+	pthread_mutex_lock(&q->lock);
+	parked = j->state == GEN_JOB_QUEUED && !j->over;
+	if (parked) {
+		list_del(&q->ready[j->prio], j);
+		j->state = GEN_JOB_PARKED;
+		list_append(&q->parked, j);
+	}
+	pthread_mutex_unlock(&q->lock);
+	return parked;
+}
+
+void gen_queue_unpark(struct gen_queue *q, struct gen_job *j)
+{
+	pthread_mutex_lock(&q->lock);
+	if (j->state == GEN_JOB_PARKED && !j->over) {
+		list_del(&q->parked, j);
+		j->state = GEN_JOB_QUEUED;
+		list_insert_before(&q->ready[j->prio], q->ready[j->prio].head, j);
+		pthread_cond_signal(&q->cond);
+	} else if (j->state == GEN_JOB_RUNNING) {
+		j->unpark = true;
+	}
+	pthread_mutex_unlock(&q->lock);
+}
+
 bool gen_queue_cancel(struct gen_queue *q, struct gen_job *j)
 {
 	bool taken;
@@ -396,6 +454,7 @@ void gen_queue_stats(struct gen_queue *q, struct gen_queue_stats *st)
 	st->queued = q->ready[0].n + q->ready[1].n;
 	st->running = q->running.n;
 	st->retry_wait = q->delayed.n;
+	st->parked = q->parked.n;
 	st->attempts = q->attempts;
 	st->succeeded = q->succeeded;
 	st->failed = q->failed;
@@ -408,7 +467,7 @@ void gen_queue_stats(struct gen_queue *q, struct gen_queue_stats *st)
 void gen_queue_foreach(struct gen_queue *q, size_t max,
 		       void (*fn)(void *arg, const struct gen_job_info *info), void *arg)
 {
-	struct list *order[] = { &q->running, &q->delayed, &q->ready[0], &q->ready[1] };
+	struct list *order[] = { &q->running, &q->delayed, &q->parked, &q->ready[0], &q->ready[1] };
 	int64_t now = now_ms();
 	size_t n = 0;
 

@@ -26,13 +26,20 @@
 
 enum gen_prio { GEN_PRIO_INTERACTIVE = 0, GEN_PRIO_PREFETCH = 1, GEN_PRIO_MAX };
 
-enum gen_job_state { GEN_JOB_QUEUED, GEN_JOB_RUNNING, GEN_JOB_RETRY_WAIT };
+enum gen_job_state { GEN_JOB_QUEUED, GEN_JOB_RUNNING, GEN_JOB_RETRY_WAIT, GEN_JOB_PARKED };
+
+/*
+ * What ops->run returns to park its job: the attempt is not counted and
+ * the job waits, holding no worker, until gen_queue_unpark() (another
+ * process runs it: see wiki/fleet.c).
+ */
+#define GEN_RUN_PARKED 1
 
 struct gen_queue;
 struct gen_job;
 
 struct gen_queue_ops {
-	/* One attempt on a worker thread. 0 or -errno with @gerr filled. */
+	/* One attempt on a worker thread. 0, GEN_RUN_PARKED, or -errno with @gerr filled. */
 	int (*run)(void *ctx, void *wstate, void *payload, unsigned attempt, struct gen_err *gerr);
 	/*
 	 * The job is over: @err is 0, the last attempt's error or -ESHUTDOWN;
@@ -88,6 +95,18 @@ void gen_queue_promote(struct gen_queue *q, struct gen_job *job);
  */
 bool gen_queue_cancel(struct gen_queue *q, struct gen_job *job);
 
+/*
+ * Parks a queued job (one not running): it is known to be run elsewhere.
+ * Returns whether it was parked.
+ */
+bool gen_queue_park(struct gen_queue *q, struct gen_job *job);
+/*
+ * Puts a parked job back at the front of its priority list. A job whose
+ * run is still under way is put back as soon as it parks (so an unpark
+ * racing with the park is never lost); any other job is left alone.
+ */
+void gen_queue_unpark(struct gen_queue *q, struct gen_job *job);
+
 struct gen_job_info {
 	void *payload;
 	enum gen_job_state state;
@@ -98,7 +117,7 @@ struct gen_job_info {
 };
 
 struct gen_queue_stats {
-	size_t queued, running, retry_wait;
+	size_t queued, running, retry_wait, parked;
 	uint64_t attempts, succeeded, failed, retried, cancelled;
 	int64_t busy_ms; /* summed run time of finished attempts */
 };

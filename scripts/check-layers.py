@@ -2,10 +2,11 @@
 """Fails when a source file reaches outside what its layer may use.
 
 Layers, lowest first: core/ (libc and pthreads only), analysis/ (plain
-bytes: no library at all), cache/ (adds libgit2), gen/ (adds libcurl and
-cJSON), wiki/ (the engine: cJSON for its reports, nothing new), fs/ (adds
-libfuse3). Beside them cli/ (the commands that need no mount: core/ and
-cJSON, never fs/ or libfuse3), and on top src/ (main(), which only
+bytes, and cJSON to read Universal Ctags' answers), cache/ (adds libgit2), store/ (beside
+cache/: core/ and libpq only), gen/ (adds libcurl and cJSON), wiki/ (the engine:
+cJSON for its reports, nothing new; drives store/), fs/ (adds libfuse3,
+never store/). Beside them cli/ (the commands that need no mount: core/,
+store/ and cJSON, never fs/ or libfuse3), and on top src/ (main(), which only
 dispatches: it sees every layer and no foreign library). Two rules:
 
 - a file includes a foreign library only in a layer allowed to use it;
@@ -23,20 +24,23 @@ import sys
 FOREIGN = {
     "git2": ("cache",),
     "curl/": ("gen",),
-    "cJSON": ("gen", "wiki", "cli"),
-    "cjson/": ("gen", "wiki", "cli"),
+    "cJSON": ("analysis", "gen", "wiki", "cli"),
+    "cjson/": ("analysis", "gen", "wiki", "cli"),
     "fuse": ("fs",),
+    "libpq": ("store",),
+    "postgres": ("store",),
 }
 # Each layer and the layers whose headers it may include (besides its own).
 SEES = {
     "core": (),
     "analysis": ("core",),
     "cache": ("analysis", "core"),
+    "store": ("core",),
     "gen": ("cache", "analysis", "core"),
-    "wiki": ("gen", "cache", "analysis", "core"),
+    "wiki": ("gen", "store", "cache", "analysis", "core"),
     "fs": ("wiki", "gen", "cache", "analysis", "core"),
-    "cli": ("core",),
-    "src": ("fs", "cli", "wiki", "gen", "cache", "analysis", "core"),
+    "cli": ("store", "core"),
+    "src": ("fs", "cli", "wiki", "gen", "store", "cache", "analysis", "core"),
 }
 INCLUDE = re.compile(r'^\s*#\s*include\s*([<"])([^>"]+)[>"]', re.M)
 

@@ -7,6 +7,7 @@
  *   wikifs prefetch [--no-wait] PATH       queue + progress bar (cli/)
  *   wikifs status [--json] MOUNTPOINT      progress summary (cli/)
  *   wikifs check-config FILE               validate a config (cli/)
+ *   wikifs store init|status|prune ...     the shared page store (cli/)
  *   wikifs [-f] [-d] [-c CONFIG] [-o ...] MOUNTPOINT   the mount (fs/)
  */
 #include "cli.h"
@@ -41,6 +42,7 @@ int main(int argc, char **argv)
 		{ "prefetch", cli_prefetch_main },
 		{ "status", cli_status_main },
 		{ "check-config", cli_check_config_main },
+		{ "store", cli_store_main },
 	};
 
 	if (argc > 1 && !strcmp(argv[1], "--clone-helper"))

@@ -39,21 +39,18 @@ int wiki_prefetch(struct wiki *w, size_t repo, const char *slug, struct wf_err *
 					   p->error ? p->error : strerror(-ret));
 		}
 	} else {
-		wiki_page_prefetch_all_locked(w, r);
+		wiki_page_prefetch_all_locked(w, r->pages);
 	}
 	pthread_mutex_unlock(&w->lock);
 	return ret < 0 ? ret : 0;
 }
 
-int wiki_cancel(struct wiki *w, size_t repo, const char *slug, struct wf_err *err)
+struct page_array *wiki_cancel_array_locked(struct wiki *w, struct page_array *a, const char *slug,
+					    struct page_array *dead)
 {
-	struct wrepo *r = &w->repos[repo];
-	struct page_array *dead = NULL, *d;
-
-	pthread_mutex_lock(&w->lock);
-	r->prefetch_pending = false;
-	for (size_t i = 0; r->pages && i < r->pages->n; i++) {
-		struct wpage *p = &r->pages->pages[i], *o = wiki_flight_owner(w, p);
+	for (size_t i = 0; a && i < a->n; i++) {
+		struct wpage *p = &a->pages[i], *o = wiki_flight_owner(w, p);
+		struct page_array *d;
 
 		if (!o || (slug && strcmp(p->pp->slug, slug)))
 			continue;
@@ -72,11 +69,29 @@ int wiki_cancel(struct wiki *w, size_t repo, const char *slug, struct wf_err *er
 			}
 		}
 	}
-	pthread_mutex_unlock(&w->lock);
+	return dead;
+}
+
+void wiki_page_arrays_free(struct page_array *dead)
+{
+	struct page_array *d;
+
 	while ((d = dead)) {
 		dead = d->next;
 		wiki_page_array_free(d);
 	}
+}
+
+int wiki_cancel(struct wiki *w, size_t repo, const char *slug, struct wf_err *err)
+{
+	struct wrepo *r = &w->repos[repo];
+	struct page_array *dead;
+
+	pthread_mutex_lock(&w->lock);
+	r->prefetch_pending = false;
+	dead = wiki_cancel_array_locked(w, r->pages, slug, NULL);
+	pthread_mutex_unlock(&w->lock);
+	wiki_page_arrays_free(dead);
 	(void)err;
 	return 0;
 }

@@ -24,17 +24,18 @@ static struct wpage **flight_bucket(struct wiki *w, const struct page_key *k)
 	return &w->flights[h % WIKI_FLIGHT_BUCKETS];
 }
 
+struct wpage *wiki_flight_find(struct wiki *w, const struct page_key *k)
+{
+	for (struct wpage *o = *flight_bucket(w, k); o; o = o->flight_next)
+		if (!memcmp(o->key.hex, k->hex, SHA256_HEX))
+			return o;
+	return NULL;
+}
+
 /* The page whose job is in flight for @p's key (maybe @p), or NULL. */
 struct wpage *wiki_flight_owner(struct wiki *w, struct wpage *p)
 {
-	struct wpage *o;
-
-	if (p->job)
-		return p;
-	for (o = *flight_bucket(w, &p->key); o; o = o->flight_next)
-		if (!memcmp(o->key.hex, p->key.hex, SHA256_HEX))
-			return o;
-	return NULL;
+	return p->job ? p : wiki_flight_find(w, &p->key);
 }
 
 void wiki_flight_start(struct wiki *w, struct wpage *p, struct gen_job *job)
@@ -43,6 +44,8 @@ void wiki_flight_start(struct wiki *w, struct wpage *p, struct gen_job *job)
 
 	p->job = job;
 	p->running = false;
+	p->parked = false;
+	p->urgent = false;
 	p->flight_next = *b;
 	*b = p;
 }
@@ -59,6 +62,7 @@ void wiki_flight_end(struct wiki *w, struct wpage *p)
 	p->flight_next = NULL;
 	p->job = NULL;
 	p->running = false;
+	p->parked = false;
 }
 
 struct wiki_waiter *wiki_flight_waiters_take(struct wiki *w, struct wiki_waiter *head)

@@ -3,9 +3,15 @@
  * What the generation queue runs for a page: the callbacks gen/queue.c is
  * handed (wiki_job_ops). An attempt first claims the page across the
  * processes sharing the cache directory, so a page another daemon is
- * generating is waited for and found, not made twice; then it charges the
- * budget, generates from the repository's facts at the page's own commit
- * and commits the bytes to the page cache. When the job is over, whatever
+ * generating is waited for and found, not made twice; then looks for the
+ * page made at an earlier commit from inputs this one holds unchanged (its
+ * manifest, page_manifest.h: reused, no store, no generation); then asks
+ * the shared store, if any (fleet.c: found there, claimed for the fleet,
+ * or parked while another host makes it); then it charges the budget,
+ * generates from the repository's facts at the page's own commit, checks
+ * the page's citations, records them and the backend's sources
+ * (page_meta.h), commits the bytes to the page cache and records what the
+ * page was made from in its manifest. When the job is over, whatever
  * its outcome, job_finished() records it, ends the flight, raises
  * page_ready (before the waiters hear: no stale size survives them),
  * answers the waiters and drops the job's reference to the page's array.
@@ -13,11 +19,37 @@
  * never across a claim, a generation or a write.
  */
 #include "wiki_int.h"
+#include "citations.h"
 #include "page_check.h"
+#include "page_meta.h"
 #include "util.h"
 
 #include <errno.h>
 #include <string.h>
+
+/*
+ * What is known of page @p beside its bytes @out, written before them: its
+ * citations checked against the tree, the sources its backend reported.
+ * Never fails the page: without a meta file it has no counts, that is all.
+ */
+static void job_record_meta(struct wiki *w, struct wpage *p, const struct buf *out,
+			    struct repo_facts *facts, const char *deps)
+{
+	struct citation_counts cc = { 0 };
+	struct page_meta m = { .sources = (char *)deps };
+
+	/* a group's pages cite no one tree: they have sources, not citations */
+	m.has_citations = facts && citations_check(buf_str(out), out->len, facts, &cc) == 0;
+	m.verified = cc.verified;
+	m.unresolved = cc.unresolved;
+	page_meta_store(w->c->cache_dir, &p->key, &m); /* best effort */
+	if (!m.has_citations)
+		return;
+	pthread_mutex_lock(&w->lock);
+	p->repo->citations_verified += cc.verified;
+	p->repo->citations_unresolved += cc.unresolved;
+	pthread_mutex_unlock(&w->lock);
+}
 
 /* Where @p is made or matched: its commit, in @git_dir. */
 static struct page_source source_of(const struct wpage *p, const char *git_dir,
@@ -66,7 +98,7 @@ static int job_reuse(struct wiki *w, struct wpage *p, struct gen_err *gerr)
 	remake = p->remake;
 	p->remake = false;
 	pthread_mutex_unlock(&w->lock);
-	if (remake)
+	if (remake || p->array->group) /* a group's page has no tree to match */
 		return 0;
 	facts = wiki_repo_facts_get(r, git_dir, p->pages_plan->commit, &gerr->e);
 	if (!facts)
@@ -82,19 +114,17 @@ static int job_reuse(struct wiki *w, struct wpage *p, struct gen_err *gerr)
 	return ret == 1;
 }
 
-/* One attempt at generating page @payload, the claim held. */
-static int job_generate(void *ctx, void *wstate, void *payload, unsigned attempt,
+/* One attempt at generating page @p into @out, the claim held. */
+static int job_generate(struct wiki *w, void *wstate, struct wpage *p, struct buf *out,
 			struct gen_err *gerr)
 {
-	struct wiki *w = ctx;
-	struct wpage *p = payload;
 	struct wrepo *r = p->repo;
 	struct gen_usage usage = { 0 };
 	struct gen_request req;
 	struct repo_facts *facts;
 	struct page_deps *deps = NULL;
+	const struct xrepo *group;
 	char git_dir[4096], why[256];
-	struct buf out;
 	int ret;
 
 	pthread_mutex_lock(&w->lock);
@@ -106,35 +136,40 @@ static int job_generate(void *ctx, void *wstate, void *payload, unsigned attempt
 	p->running = true;
 	wiki_budget_charge_locked(w, r);
 	snprintf(git_dir, sizeof(git_dir), "%s", r->git_dir);
+	group = p->array->group; /* lives as long as the array the job holds */
 	pthread_mutex_unlock(&w->lock);
 
-	facts = wiki_repo_facts_get(r, git_dir, p->pages_plan->commit, &gerr->e);
-	if (!facts) {
+	facts = group ? NULL : wiki_repo_facts_get(r, git_dir, p->pages_plan->commit, &gerr->e);
+	if (!facts && !group) {
 		gerr->retryable = false;
 		return -EIO;
 	}
 	req = (struct gen_request){
 		.repo_name = r->cr->name,
-		.url = r->id_url, /* a prompt never carries the password */
+		.url = r->id_url,		   /* a prompt never carries the password */
+		.git_dir = group ? NULL : git_dir, /* a group has no tree of its own */
 		.commit = p->pages_plan->commit,
 		.plan = p->pages_plan,
 		.page = p->pp,
 		.facts = facts,
+		.group = group,
 	};
-	if (page_deps_new(&deps) < 0)
+	/* a group's page has no tree to match: never recorded for reuse */
+	if (!group && page_deps_new(&deps) < 0)
 		deps = NULL; /* then the page is made, and not recorded for reuse */
 	req.deps = deps;
-	buf_init(&out, PAGE_MAX_BYTES);
-	ret = w->ops->generate(w->bstate, wstate, &req, &out, &usage, gerr);
-	if (ret == 0 && out.len == 0) {
+	ret = w->ops->generate(w->bstate, wstate, &req, out, &usage, gerr);
+	if (ret == 0 && out->len == 0) {
 		gerr->retryable = true;
 		ret =
 		    wf_err_set(&gerr->e, -EIO, "backend '%s' returned an empty page", w->ops->name);
 	}
 	if (ret == 0)
-		ret = page_check(&out, w->ops->name, gerr); /* text, whatever the backend */
+		ret = page_check(out, w->ops->name, gerr); /* text, whatever the backend */
+	if (ret == 0)
+		job_record_meta(w, p, out, facts, usage.deps);
 	if (ret == 0) {
-		ret = page_cache_commit(w->pc, &p->key, out.data, out.len);
+		ret = page_cache_commit(w->pc, &p->key, out->data, out->len);
 		if (ret < 0) {
 			gerr->retryable = false;
 			wf_err_set(&gerr->e, ret, "cannot write the page cache: %s",
@@ -144,14 +179,57 @@ static int job_generate(void *ctx, void *wstate, void *payload, unsigned attempt
 	if (ret == 0 && deps)
 		job_record(w, p, git_dir, facts, deps);
 	page_deps_free(deps);
-	buf_done(&out);
 	facts_unref(facts);
+	free(usage.deps);
 
 	pthread_mutex_lock(&w->lock);
 	wiki_budget_spend_locked(w, r, &usage);
 	p->running = false;
 	pthread_mutex_unlock(&w->lock);
-	(void)attempt;
+	return ret;
+}
+
+/*
+ * A page the shared store had: what it was made from is not known here, so
+ * it is recorded as made from the whole tree (its sources say so, and a
+ * stale_pages = serve mount can serve it at a later commit).
+ */
+static void job_record_found(struct wiki *w, struct wpage *p)
+{
+	struct page_deps *deps;
+	char git_dir[4096];
+
+	if (p->array->group || page_deps_new(&deps) < 0)
+		return;
+	pthread_mutex_lock(&w->lock);
+	snprintf(git_dir, sizeof(git_dir), "%s", p->repo->git_dir);
+	pthread_mutex_unlock(&w->lock);
+	if (page_deps_path(deps, "") == 0)
+		job_record(w, p, git_dir, NULL, deps);
+	page_deps_free(deps);
+}
+
+/*
+ * One attempt through the shared store, if there is one: the page from the
+ * store, or generated here for the fleet (claimed) or alone (no store, or
+ * the store away), or parked while another host makes it.
+ */
+static int job_fleet(struct wiki *w, void *wstate, struct wpage *p, unsigned attempt,
+		     struct gen_err *gerr)
+{
+	int claimed, ret = wiki_fleet_acquire(w, p, &claimed, gerr);
+	struct buf out;
+
+	if (ret == FLEET_FOUND) {
+		job_record_found(w, p);
+		return 0;
+	}
+	if (ret != FLEET_OFF && ret != FLEET_LOCAL && ret != FLEET_CLAIMED)
+		return ret; /* parked, or failed in the fleet */
+	buf_init(&out, PAGE_MAX_BYTES);
+	ret = job_generate(w, wstate, p, &out, gerr);
+	wiki_fleet_finish(w, p, claimed, ret, attempt, gerr, &out);
+	buf_done(&out);
 	return ret;
 }
 
@@ -170,7 +248,7 @@ static int job_claimed(void *ctx, void *wstate, void *payload, unsigned attempt,
 	int ret = page_cache_claim(w->pc, &p->key, wait_ms, &claim);
 
 	if (ret == 0) {
-		ret = job_reuse(w, p, gerr) ? 0 : job_generate(ctx, wstate, payload, attempt, gerr);
+		ret = job_reuse(w, p, gerr) ? 0 : job_fleet(w, wstate, p, attempt, gerr);
 		page_cache_release(claim);
 	} else if (ret == 1) {
 		pthread_mutex_lock(&w->lock);
@@ -195,8 +273,15 @@ static int job_claimed(void *ctx, void *wstate, void *payload, unsigned attempt,
 static int job_run(void *ctx, void *wstate, void *payload, unsigned attempt, struct gen_err *gerr)
 {
 	char path[4096], line[1024];
+	struct wiki *w = ctx;
 	int r = job_claimed(ctx, wstate, payload, attempt, gerr);
 
+	if (r < 0 && r != -ECANCELED && r != -ESHUTDOWN) {
+		pthread_mutex_lock(&w->lock);
+		wiki_metrics_error_locked(&w->metrics, r, gerr->budget,
+					  gerr->resource || gen_err_fd_shortage(r, gerr));
+		pthread_mutex_unlock(&w->lock);
+	}
 	if (r < 0 && gen_err_fd_shortage(r, gerr)) {
 		wiki_page_path(payload, path, sizeof(path));
 		snprintf(line, sizeof(line), "attempt %u: %s", attempt, gerr->e.msg);
@@ -244,6 +329,7 @@ static void job_finished(void *ctx, void *payload, int err, const char *msg, uns
 			w->first_finish_ms = now_ms();
 		w->last_finish_ms = now_ms();
 		w->finished_times_n++;
+		wiki_metrics_finished_locked(&w->metrics, w->last_finish_ms);
 	} else if (err != -ECANCELED && err != -ESHUTDOWN) {
 		snprintf(line, sizeof(line), "failed after %u attempt%s: %s", attempts,
 			 attempts == 1 ? "" : "s", msg && *msg ? msg : strerror(-err));

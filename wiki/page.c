@@ -17,7 +17,9 @@
  * joins the one in flight) and attaches the caller's waiter to it.
  */
 #include "wiki_int.h"
+#include "page_meta.h"
 #include "util.h"
+#include "xrepo.h"
 
 #include <errno.h>
 #include <string.h>
@@ -32,7 +34,9 @@ const char *wiki_page_state_name(enum wiki_page_state s)
 
 void wiki_page_path(const struct wpage *p, char *out, size_t n)
 {
-	snprintf(out, n, "%s/%s.md", p->repo->cr->name, p->pp->slug);
+	const char *view = p->array->label ? p->array->label : p->repo->cr->name;
+
+	snprintf(out, n, "%s/%s.md", view, p->pp->slug);
 }
 
 static struct wpage *wpage_of(struct wiki_page *p)
@@ -61,8 +65,8 @@ static void gen_options(const struct conf *c, char *out, size_t n)
 	}
 }
 
-/* A new array with one reference (the repository's), listed. w->lock held. */
-struct page_array *wiki_page_array_new(struct wrepo *r, struct plan *plan)
+/* A new array with one reference (its owner's), listed. w->lock held. */
+struct page_array *wiki_page_array_new(struct wrepo *r, struct plan *plan, const char *label)
 {
 	struct page_array *a = calloc(1, sizeof(*a) + plan->n * sizeof(struct wpage));
 	const struct conf *c = r->w->c;
@@ -71,8 +75,13 @@ struct page_array *wiki_page_array_new(struct wrepo *r, struct plan *plan)
 	if (!a)
 		return NULL;
 	gen_options(c, options, sizeof(options));
+	if (label && !(a->label = strdup(label))) {
+		free(a);
+		return NULL;
+	}
 	a->repo = r;
 	a->refs = 1;
+	a->group = xrepo_ref(r->group);
 	a->next = r->w->arrays;
 	if (a->next)
 		a->next->prev = a;
@@ -80,6 +89,7 @@ struct page_array *wiki_page_array_new(struct wrepo *r, struct plan *plan)
 	a->n = plan->n;
 	for (size_t i = 0; i < plan->n; i++) {
 		struct wpage *p = &a->pages[i];
+		char digest[65];
 		struct page_key_parts parts = {
 			.repo = r->cr->name,
 			.url = r->id_url,
@@ -91,8 +101,13 @@ struct page_array *wiki_page_array_new(struct wrepo *r, struct plan *plan)
 			.model = c->model,
 			.prompt_version = r->w->ops->prompt_version,
 			.options = options,
+			.language = c->language,
 		};
 
+		if (a->group) {
+			wiki_group_page_digest(a->group, plan, &plan->pages[i], digest);
+			parts.commit = digest;
+		}
 		p->repo = r;
 		p->array = a;
 		p->pp = &plan->pages[i];
@@ -112,6 +127,8 @@ void wiki_page_array_free(struct page_array *a)
 		free(a->pages[i].error);
 		plan_unref(a->pages[i].pages_plan);
 	}
+	xrepo_unref(a->group);
+	free(a->label);
 	free(a);
 }
 
@@ -147,7 +164,7 @@ enum wiki_page_state wiki_page_state_locked(struct wiki *w, struct wpage *p)
 	struct wpage *o = wiki_flight_owner(w, p);
 
 	if (o)
-		return o->running ? WIKI_PAGE_GENERATING : WIKI_PAGE_QUEUED;
+		return o->running || o->parked ? WIKI_PAGE_GENERATING : WIKI_PAGE_QUEUED;
 	if (page_cache_lookup(w->pc, &p->key, NULL) == 0)
 		return WIKI_PAGE_READY;
 	if (p->failed && wiki_error_fresh(w, p->failed_at))
@@ -167,15 +184,18 @@ int wiki_page_submit_locked(struct wiki *w, struct wpage *p, enum gen_prio prio,
 	if (wt && wt->cancelled)
 		return -EINTR;
 	if (o) {
-		if (prio == GEN_PRIO_INTERACTIVE)
+		if (prio == GEN_PRIO_INTERACTIVE) {
 			gen_queue_promote(w->q, o->job);
+			o->urgent = true;
+		}
 		if (wt)
 			wiki_waiter_attach(&o->waiters, wt);
 		return 1;
 	}
 	if (p->failed && wiki_error_fresh(w, p->failed_at))
 		return -EIO;
-	if (wiki_budget_exhausted_locked(w, why, sizeof(why))) {
+	/* with a shared store the page may cost nothing: the job checks before generating */
+	if (!w->fleet && wiki_budget_exhausted_locked(w, why, sizeof(why))) {
 		if (!p->error || strcmp(p->error, why)) {
 			char path[4096];
 
@@ -199,6 +219,7 @@ int wiki_page_submit_locked(struct wiki *w, struct wpage *p, enum gen_prio prio,
 		return r;
 	}
 	wiki_flight_start(w, p, job);
+	p->urgent = prio == GEN_PRIO_INTERACTIVE;
 	p->array->refs++; /* the job's, dropped when it finishes or is cancelled */
 	p->failed = false;
 	if (wt)
@@ -206,10 +227,10 @@ int wiki_page_submit_locked(struct wiki *w, struct wpage *p, enum gen_prio prio,
 	return 1;
 }
 
-void wiki_page_prefetch_all_locked(struct wiki *w, struct wrepo *r)
+void wiki_page_prefetch_all_locked(struct wiki *w, struct page_array *a)
 {
-	for (size_t i = 0; r->pages && i < r->pages->n; i++) {
-		struct wpage *p = &r->pages->pages[i];
+	for (size_t i = 0; a && i < a->n; i++) {
+		struct wpage *p = &a->pages[i];
 
 		if (!wiki_flight_owner(w, p) && page_cache_lookup(w->pc, &p->key, NULL) < 0)
 			wiki_page_submit_locked(w, p, GEN_PRIO_PREFETCH, NULL);
@@ -239,6 +260,11 @@ void wiki_page_unref(struct wiki *w, struct wiki_page *p)
 const char *wiki_page_slug(const struct wiki_page *p)
 {
 	return ((const struct wpage *)p)->pp->slug;
+}
+
+int64_t wiki_page_time(const struct wiki_page *p)
+{
+	return ((const struct wpage *)p)->array->commit_time;
 }
 
 static int open_cached(struct wiki *w, struct wpage *p, struct wiki_open *o)
@@ -380,4 +406,29 @@ char *wiki_page_sources(struct wiki *w, struct wiki_page *page)
 		out = strndup(b.data, b.len);
 	buf_done(&b);
 	return out;
+}
+
+char *wiki_page_recorded(struct wiki *w, struct wiki_page *page, const char *name)
+{
+	struct wpage *p = wpage_of(page);
+	struct page_meta m;
+	char *val = NULL;
+	size_t len;
+
+	if (strcmp(name, "sources") && strcmp(name, "citations"))
+		return NULL;
+	/* the key never changes: no lock */
+	if (page_meta_load(w->c->cache_dir, &p->key, &m) < 0)
+		return NULL;
+	if (!strcmp(name, "citations") && m.has_citations) {
+		if (asprintf(&val, "%u verified, %u unresolved", m.verified, m.unresolved) < 0)
+			val = NULL;
+	} else if (!strcmp(name, "sources") && m.sources) {
+		len = strlen(m.sources);
+		while (len > 0 && m.sources[len - 1] == '\n')
+			m.sources[--len] = '\0';
+		val = TAKE_PTR(m.sources);
+	}
+	page_meta_done(&m);
+	return val;
 }

@@ -11,21 +11,21 @@
  *
  * The facts of the repository's commit (what generation and the LLM
  * planner read) are loaded lazily, by whichever worker needs them first,
- * under the repository's facts_lock.
+ * under the repository's facts_lock: from the facts file of the commit when
+ * there is one, computed and written there otherwise, and kept in memory
+ * only in the wiki's small LRU (WIKI_FACTS_KEPT), so a mount of many
+ * repositories does not hold all their facts.
  */
 #include "wiki_int.h"
 #include "llm_planner.h"
+#include "steering.h"
 #include "fsutil.h"
 #include "url.h"
+#include "xrepo.h"
 #include "util.h"
 
 #include <errno.h>
 #include <string.h>
-
-struct sync_task {
-	struct wrepo *r;
-	unsigned flags;
-};
 
 /*
  * The URL that identifies the repository's pages and plans: without its
@@ -35,7 +35,8 @@ struct sync_task {
 static int repo_id_url(struct wrepo *r, struct wf_err *err)
 {
 	char buf[4096];
-	int ret = url_strip_password(r->cr->url, buf, sizeof(buf));
+	int ret = r->cr->group ? snprintf(buf, sizeof(buf), "group:%s", r->cr->name) >= 0 ? 0 : -EIO
+			       : url_strip_password(r->cr->url, buf, sizeof(buf));
 
 	if (ret < 0)
 		return wf_err_set(err, ret, "repository '%s': url too long", r->cr->name);
@@ -57,7 +58,7 @@ int wiki_repo_init(struct wiki *w, size_t idx, struct wf_err *err)
 void wiki_repo_done(struct wrepo *r)
 {
 	plan_unref(r->plan);
-	facts_unref(r->facts);
+	xrepo_unref(r->group);
 	free(r->error);
 	free(r->id_url);
 	pthread_mutex_destroy(&r->facts_lock);
@@ -66,25 +67,32 @@ void wiki_repo_done(struct wrepo *r)
 struct repo_facts *wiki_repo_facts_get(struct wrepo *r, const char *git_dir, const char *commit,
 				       struct wf_err *err)
 {
-	struct repo_facts *f = NULL;
-	int ret = 0;
+	const struct facts_opts o = { r->w->c->cache_dir, r->id_url, NULL };
+	struct repo_facts *f;
+	int ret;
 
 	pthread_mutex_lock(&r->facts_lock);
-	if (!r->facts || strcmp(facts_commit_id(r->facts), commit)) {
-		struct repo_facts *nf = NULL;
-
+	f = facts_lru_get(r->w->facts_lru, r->id_url, commit);
+	if (!f) {
 		/* libgit2 1.5 leaks when a pack cannot be opened for want of a descriptor */
 		ret = fd_headroom(FD_HEADROOM_REPO);
 		ret = ret ? wf_err_set(err, ret, "cannot load the facts of '%s': %s", r->cr->name,
 				       strerror(-ret))
-			  : facts_load(&nf, git_dir, commit, err);
+			  : facts_open(&f, &o, git_dir, commit, err);
 		if (ret == 0) {
-			facts_unref(r->facts);
-			r->facts = nf;
+			struct facts_stats st;
+
+			facts_get_stats(f, &st);
+			if (st.ctags_error[0]) { /* computed just now, without ctags */
+				char msg[300];
+
+				snprintf(msg, sizeof(msg), "symbols from the built-in scanners: %s",
+					 st.ctags_error);
+				wiki_error_emit(r->w, r->cr->name, msg);
+			}
+			facts_lru_put(r->w->facts_lru, r->id_url, f);
 		}
 	}
-	if (ret == 0)
-		f = facts_ref(r->facts);
 	pthread_mutex_unlock(&r->facts_lock);
 	return f;
 }
@@ -102,8 +110,8 @@ static const char *planner_name(const struct conf *c, char *buf, size_t n)
  * llm the LLM proposes the pages; on any error the builtin plan is used and
  * the failure reported (it is tried again at the next sync).
  */
-static int load_plan(struct wiki *w, struct wrepo *r, const char *git_dir, const char *commit,
-		     struct plan **plan, struct wf_err *err)
+int wiki_repo_load_plan(struct wiki *w, struct wrepo *r, const char *git_dir, const char *commit,
+			struct plan **plan, struct wf_err *err)
 {
 	char pbuf[300], why[256], shape[65] = "";
 	const char *planner = planner_name(w->c, pbuf, sizeof(pbuf));
@@ -172,6 +180,23 @@ static int load_plan(struct wiki *w, struct wrepo *r, const char *git_dir, const
 }
 
 /*
+ * The repository's steering file (.wikifs.json, .devin/wiki.json) on @plan,
+ * which nobody else holds yet: its pages and notes. Applied at every load,
+ * cached plan or not, so the disk cache holds the planners' plans alone.
+ * An invalid file is reported and changes nothing.
+ */
+static void steer_plan(struct wiki *w, struct wrepo *r, const char *git_dir, struct plan *plan)
+{
+	struct wf_err err = { "" };
+	char what[512];
+
+	if (steering_apply(plan, git_dir, plan->commit, &err) == 0)
+		return;
+	snprintf(what, sizeof(what), "%s/.wikifs.json", r->cr->name);
+	wiki_error_report(w, what, err.msg);
+}
+
+/*
  * Installs @plan (taking it) with a fresh page array if its commit differs
  * from the current one. The repository's reference to the old array is
  * dropped: it lives on while a job or a page reference uses it, and *@dead
@@ -179,14 +204,18 @@ static int load_plan(struct wiki *w, struct wrepo *r, const char *git_dir, const
  * 0 or -ENOMEM.
  */
 static int plan_install_locked(struct wiki *w, struct wrepo *r, struct plan **plan,
-			       const struct clone_result *res, bool *changed,
+			       struct xrepo **group, const struct clone_result *res, bool *changed,
 			       struct page_array **dead)
 {
 	struct page_array *a;
 
 	if (r->plan && !strcmp(r->plan->commit, (*plan)->commit))
 		return 0;
-	a = wiki_page_array_new(r, *plan);
+	if (*group) { /* the new pages' keys are the digests of what it shows */
+		xrepo_unref(r->group);
+		r->group = TAKE_PTR(*group);
+	}
+	a = wiki_page_array_new(r, *plan, NULL);
 	if (!a) {
 		r->state = r->plan ? WIKI_REPO_READY : WIKI_REPO_FAILED;
 		return -ENOMEM;
@@ -196,6 +225,9 @@ static int plan_install_locked(struct wiki *w, struct wrepo *r, struct plan **pl
 	plan_unref(r->plan);
 	r->plan = TAKE_PTR(*plan);
 	*changed = r->state == WIKI_REPO_READY;
+	a->commit_time = res->commit_time;
+	r->commit_time = res->commit_time;
+	snprintf(r->head, sizeof(r->head), "%s", res->head);
 	snprintf(r->commit, sizeof(r->commit), "%s", res->commit);
 	snprintf(r->git_dir, sizeof(r->git_dir), "%s", res->git_dir);
 	r->state = WIKI_REPO_READY;
@@ -238,59 +270,77 @@ static void sync_failed_locked(struct wiki *w, struct wrepo *r, int ret, struct 
  */
 static void sync_task(void *data)
 {
-	struct sync_task *t = data;
+	struct wiki_sync_task *t = data;
 	struct wrepo *r = t->r;
 	struct wiki *w = r->w;
 	struct clone_result res;
 	struct wf_err err = { "" };
 	struct plan *plan = NULL;
+	struct xrepo *group = NULL;
 	struct page_array *dead = NULL;
 	struct wiki_waiter *waiters;
 	bool changed = false;
+	int64_t t0 = now_ms(), took;
 	int ret;
 
 	memset(&res, 0, sizeof(res));
-	ret = clone_cache_sync(w->cc, r->cr->url, r->cr->ref, t->flags, &r->prog, &res, &err);
-	if (ret == 0 && err.msg[0]) {
-		wiki_error_report(w, r->cr->name, err.msg); /* fetch failed, cached clone used */
-		err.msg[0] = '\0';
+	if (r->cr->group) {
+		ret = wiki_group_sync(w, r, t->flags, &plan, &group, &res, &err);
+		took = now_ms() - t0;
+	} else {
+		ret =
+		    clone_cache_sync(w->cc, r->cr->url, r->cr->ref, t->flags, &r->prog, &res, &err);
+		took = now_ms() - t0;
+		if (ret == 0 && err.msg[0]) {
+			/* fetch failed, cached clone used */
+			wiki_error_report(w, r->cr->name, err.msg);
+			err.msg[0] = '\0';
+		}
+		if (ret == 0)
+			ret = wiki_repo_load_plan(w, r, res.git_dir, res.commit, &plan, &err);
 	}
-	if (ret == 0)
-		ret = load_plan(w, r, res.git_dir, res.commit, &plan, &err);
-
+	if (ret == 0 && !r->cr->group)
+		steer_plan(w, r, res.git_dir, plan);
 	pthread_mutex_lock(&w->lock);
 	r->busy = false;
 	if (ret == -ENOENT && (t->flags & CLONE_OFFLINE)) {
 		waiters = warm_missed_locked(w, r);
+		if (!r->busy)
+			wiki_repo_next_locked(w, r);
 		pthread_mutex_unlock(&w->lock);
 		wiki_waiter_notify(waiters, -ESHUTDOWN);
 		plan_unref(plan);
+		xrepo_unref(group);
 		free(t);
 		return;
 	}
 	r->last_sync_ms = now_ms();
+	if (res.fetched)
+		wiki_metrics_clone_locked(&w->metrics, took);
 	if (ret < 0) {
 		sync_failed_locked(w, r, ret, &err);
 	} else {
-		ret = plan_install_locked(w, r, &plan, &res, &changed, &dead);
+		ret = plan_install_locked(w, r, &plan, &group, &res, &changed, &dead);
 		if (ret < 0)
 			snprintf(err.msg, sizeof(err.msg), "cannot install the plan: %s",
 				 strerror(-ret));
 	}
 	if (ret == 0 && r->prefetch_pending) {
 		r->prefetch_pending = false;
-		wiki_page_prefetch_all_locked(w, r);
+		wiki_page_prefetch_all_locked(w, r->pages);
+	}
+	if (ret == 0 && res.fetched && r->versions) {
+		/* branch versions move with a fetch of the repository only */
+		r->branches_moved = true;
+		r->versions_pending = true;
 	}
 	waiters = wiki_waiter_take(&r->waiters);
-	if (r->refresh_pending && !w->stopping) {
-		/* a refresh asked while this sync ran: it may predate the news */
-		r->refresh_pending = false;
-		wiki_repo_sync_locked(w, r, CLONE_FETCH);
-	}
+	wiki_repo_next_locked(w, r);
 	pthread_mutex_unlock(&w->lock);
 
 	wiki_page_array_free(dead);
 	plan_unref(plan);
+	xrepo_unref(group);
 	if (ret < 0)
 		wiki_error_emit(w, r->cr->name, err.msg);
 	else if (changed && w->ev.repo_changed)
@@ -299,28 +349,62 @@ static void sync_task(void *data)
 	free(t);
 }
 
-/* Starts a sync task unless one runs. w->lock held. */
+/*
+ * Starts a sync task unless one runs; one asked meanwhile waits for it
+ * (wiki_repo_next_locked). A main sync and the versions task never run at
+ * once: both may fetch into the one clone. w->lock held.
+ */
 int wiki_repo_sync_locked(struct wiki *w, struct wrepo *r, unsigned flags)
 {
-	struct sync_task *t;
+	bool versions = flags & WIKI_SYNC_VERSIONS;
+	struct wiki_sync_task *t;
 	int ret;
 
-	if (r->busy)
+	if (r->busy) {
+		if (versions)
+			r->versions_pending = true;
+		else if (r->versions_running && !(flags & CLONE_OFFLINE))
+			r->main_pending = true; /* a running main sync answers it already */
 		return 0;
+	}
 	t = calloc(1, sizeof(*t));
 	if (!t)
 		return -ENOMEM;
 	t->r = r;
 	t->flags = flags;
-	ret = workq_submit(w->syncq, sync_task, t);
+	ret = workq_submit(w->syncq, versions ? w->version_task : sync_task, t);
 	if (ret < 0) {
 		free(t);
 		return ret;
 	}
 	r->busy = true;
-	if (r->state != WIKI_REPO_READY)
+	r->versions_running = versions;
+	if (versions)
+		r->versions_pending = false;
+	else
+		r->main_pending = false;
+	if (!versions && r->state != WIKI_REPO_READY)
 		r->state = WIKI_REPO_CLONING;
 	return 0;
+}
+
+/*
+ * What was asked while the last task ran, in turn: a refresh (it may
+ * postdate that task's fetch), a main sync someone waits for, the
+ * versions. w->lock held, r->busy clear.
+ */
+void wiki_repo_next_locked(struct wiki *w, struct wrepo *r)
+{
+	if (w->stopping || r->busy)
+		return;
+	if (r->refresh_pending) {
+		r->refresh_pending = false;
+		wiki_repo_sync_locked(w, r, CLONE_FETCH);
+	} else if (r->main_pending) {
+		wiki_repo_sync_locked(w, r, 0);
+	} else if (r->versions_pending) {
+		wiki_repo_sync_locked(w, r, WIKI_SYNC_VERSIONS);
+	}
 }
 
 int wiki_repo_want(struct wiki *w, size_t repo, struct wiki_waiter *wt)
@@ -363,6 +447,32 @@ struct plan *wiki_repo_plan(struct wiki *w, size_t repo)
 		p = plan_ref(w->repos[repo].plan);
 	pthread_mutex_unlock(&w->lock);
 	return p;
+}
+
+static const char *const repo_state_names[] = { "new", "cloning", "ready", "failed" };
+
+const char *wiki_repo_state_name(enum wiki_repo_state s)
+{
+	return (unsigned)s < ARRAY_SIZE(repo_state_names) ? repo_state_names[s] : "?";
+}
+
+void wiki_repo_info(struct wiki *w, size_t repo, struct wiki_repo_info *info)
+{
+	const struct wrepo *r = &w->repos[repo];
+	const char *ref;
+
+	memset(info, 0, sizeof(*info));
+	pthread_mutex_lock(&w->lock);
+	info->state = r->state;
+	info->commit_time = r->commit_time;
+	snprintf(info->commit, sizeof(info->commit), "%s", r->commit);
+	ref = r->cr->ref && *r->cr->ref ? r->cr->ref : r->head;
+	snprintf(info->ref, sizeof(info->ref), "%s", *ref ? ref : "HEAD");
+	if (r->state == WIKI_REPO_FAILED && r->error) {
+		snprintf(info->error, sizeof(info->error), "%s", r->error);
+		url_redact_text(info->error, sizeof(info->error));
+	}
+	pthread_mutex_unlock(&w->lock);
 }
 
 void wiki_repo_error(struct wiki *w, size_t repo, char *out, size_t n)

@@ -9,7 +9,7 @@
  * masked whoever wrote the message (cache/clone_cache.c masks its own; this
  * is the last gate before a person reads it).
  */
-#include "wiki_int.h"
+#include "report.h"
 #include "ratelimit.h"
 #include "url.h"
 #include "util.h"
@@ -19,47 +19,7 @@
 #include <string.h>
 #include <time.h>
 
-#define REPORT_MAX_JOBS 200
-
-static const char *const repo_state_names[] = { "new", "cloning", "ready", "failed" };
 static const char *const phase_names[] = { "idle", "queued", "cloning", "fetching", "resolving" };
-
-struct snap_repo {
-	const char *name;
-	enum wiki_repo_state state;
-	char commit[41];
-	size_t pages, ready, failed, last_failed, queued, running;
-	size_t versions; /* live page arrays: the current one, and older ones in use */
-	uint64_t tokens_in, tokens_out, generated, reused;
-	int phase;
-	uint64_t objects, objects_total, bytes;
-	int64_t clone_ms;
-	char *error;
-};
-
-struct snap_job {
-	char path[512];
-	const char *state;
-	unsigned attempt;
-	int64_t elapsed_ms, retry_in_ms;
-	bool prefetch;
-};
-
-struct snap {
-	size_t nrepos;
-	struct snap_repo *repos;
-	size_t njobs;
-	struct snap_job jobs[REPORT_MAX_JOBS];
-	struct gen_queue_stats q;
-	struct clone_stats cl;
-	struct page_cache_stats pc;
-	uint64_t generated, reused, cache_hits, failed, calls, tokens;
-	size_t ready, failed_now, last_failed;
-	int64_t uptime_ms, first_finish_ms, last_finish_ms;
-	const char *backend;
-	size_t nprov;
-	struct ratelimit_status prov[8];
-};
 
 /* @msg as shown: a malloc'ed copy with any URL's password masked; NULL on OOM. */
 static char *shown_dup(const char *msg)
@@ -81,9 +41,10 @@ static void add_job(void *arg, const struct gen_job_info *info)
 	if (s->njobs >= REPORT_MAX_JOBS)
 		return;
 	j = &s->jobs[s->njobs++];
-	snprintf(j->path, sizeof(j->path), "%s/%s.md", p->repo->cr->name, p->pp->slug);
+	wiki_page_path(p, j->path, sizeof(j->path));
 	j->state = info->state == GEN_JOB_RUNNING      ? "generating"
 		   : info->state == GEN_JOB_RETRY_WAIT ? "retry-wait"
+		   : info->state == GEN_JOB_PARKED     ? "in-fleet" /* another host runs it */
 						       : "queued";
 	j->attempt = info->attempt;
 	j->elapsed_ms = info->elapsed_ms;
@@ -91,7 +52,7 @@ static void add_job(void *arg, const struct gen_job_info *info)
 	j->prefetch = info->prio == GEN_PRIO_PREFETCH;
 }
 
-static int snapshot(struct wiki *w, struct snap *s)
+int wiki_snapshot(struct wiki *w, struct snap *s)
 {
 	memset(s, 0, sizeof(*s));
 	s->repos = calloc(MAX(w->nrepos, 1), sizeof(*s->repos));
@@ -111,6 +72,8 @@ static int snapshot(struct wiki *w, struct snap *s)
 		sr->state = r->state;
 		memcpy(sr->commit, r->commit, sizeof(sr->commit));
 		sr->tokens_in = r->tokens_in;
+		sr->citations_verified = r->citations_verified;
+		sr->citations_unresolved = r->citations_unresolved;
 		sr->tokens_out = r->tokens_out;
 		sr->generated = r->generated;
 		sr->reused = r->reused;
@@ -148,6 +111,8 @@ static int snapshot(struct wiki *w, struct snap *s)
 			}
 		}
 		sr->pages = r->pages ? r->pages->n : 0;
+		sr->vers = wiki_version_report_locked(w, r);
+		sr->ref_fetches = r->ref_fetches;
 		for (const struct page_array *a = w->arrays; a; a = a->next)
 			sr->versions += a->repo == r;
 		s->ready += sr->ready;
@@ -165,27 +130,28 @@ static int snapshot(struct wiki *w, struct snap *s)
 	s->uptime_ms = now_ms() - w->started_ms;
 	s->first_finish_ms = w->first_finish_ms;
 	s->last_finish_ms = w->last_finish_ms;
+	s->m = w->metrics;
 	pthread_mutex_unlock(&w->lock);
 	return 0;
 }
 
-static void snap_done(struct snap *s)
+void wiki_snapshot_done(struct snap *s)
 {
-	for (size_t i = 0; i < s->nrepos; i++)
+	for (size_t i = 0; i < s->nrepos; i++) {
 		free(s->repos[i].error);
+		cJSON_Delete(s->repos[i].vers);
+	}
 	free(s->repos);
 }
 
-/* Pages per minute over the generation so far, and seconds left. */
+/*
+ * Pages per minute over the latest completions (metrics.h: a window, not
+ * the time since the mount or since the first page), and seconds left.
+ */
 static void rate_eta(const struct snap *s, double *per_min, double *eta_s)
 {
-	int64_t span = now_ms() - s->first_finish_ms;
-
-	*per_min = 0;
+	*per_min = wiki_metrics_rate(&s->m, now_ms());
 	*eta_s = -1;
-	if (!s->first_finish_ms || s->generated < 2 || span <= 0)
-		return;
-	*per_min = (double)(s->generated - 1) * 60000.0 / (double)MAX(span, 1);
 	if (*per_min > 0)
 		*eta_s = (double)(s->q.queued + s->q.running + s->q.retry_wait) * 60.0 / *per_min;
 }
@@ -233,7 +199,30 @@ static void text_totals(struct buf *out, const struct snap *s)
 		   (unsigned long long)s->tokens);
 }
 
-/* The table of repositories, then the clones under way. */
+/* The version directories of a repository, one line each, under its row. */
+static void text_versions(struct buf *out, const struct snap_repo *sr)
+{
+	const cJSON *v;
+
+	cJSON_ArrayForEach(v, sr->vers)
+	{
+		const char *name = cJSON_GetStringValue(cJSON_GetObjectItem(v, "name"));
+		const char *state = cJSON_GetStringValue(cJSON_GetObjectItem(v, "state"));
+		const char *commit = cJSON_GetStringValue(cJSON_GetObjectItem(v, "commit"));
+		const char *kind = cJSON_GetStringValue(cJSON_GetObjectItem(v, "kind"));
+
+		buf_printf(out, "  %-30s %-8s %-8.8s %5.0f %5.0f %5.0f %5.0f %s\n",
+			   name ? name : "?", state ? state : "?", commit && *commit ? commit : "-",
+			   cJSON_GetNumberValue(cJSON_GetObjectItem(v, "pages")),
+			   cJSON_GetNumberValue(cJSON_GetObjectItem(v, "ready")),
+			   cJSON_GetNumberValue(cJSON_GetObjectItem(v, "running")) +
+			       cJSON_GetNumberValue(cJSON_GetObjectItem(v, "queued")),
+			   cJSON_GetNumberValue(cJSON_GetObjectItem(v, "failed")),
+			   kind ? kind : "");
+	}
+}
+
+/* The table of repositories (and their versions), then the clones under way. */
 static void text_repos(struct buf *out, const struct snap *s)
 {
 	bool header = false;
@@ -245,11 +234,12 @@ static void text_repos(struct buf *out, const struct snap *s)
 		const struct snap_repo *sr = &s->repos[i];
 
 		buf_printf(out, "%-32s %-8s %-8.8s %5zu %5zu %5zu %5zu %9llu\n", sr->name,
-			   repo_state_names[sr->state], sr->commit[0] ? sr->commit : "-", sr->pages,
-			   sr->ready, sr->running + sr->queued, sr->failed,
+			   wiki_repo_state_name(sr->state), sr->commit[0] ? sr->commit : "-",
+			   sr->pages, sr->ready, sr->running + sr->queued, sr->failed,
 			   (unsigned long long)(sr->tokens_in + sr->tokens_out));
 		if (sr->error)
 			buf_printf(out, "  error: %s\n", sr->error);
+		text_versions(out, sr);
 	}
 	for (size_t i = 0; i < s->nrepos; i++) {
 		const struct snap_repo *sr = &s->repos[i];
@@ -301,26 +291,27 @@ static void text_providers_jobs(struct buf *out, const struct snap *s)
 int wiki_report_text(struct wiki *w, struct buf *out)
 {
 	struct snap s;
-	int r = snapshot(w, &s);
+	int r = wiki_snapshot(w, &s);
 
 	if (r < 0)
 		return r;
 	text_totals(out, &s);
+	wiki_fleet_report_text(w, out);
 	text_repos(out, &s);
 	text_providers_jobs(out, &s);
-	snap_done(&s);
+	wiki_snapshot_done(&s);
 	return out->len >= out->max ? -E2BIG : 0;
 }
 
-/* progress.json's "repos": one object per repository. */
-static void json_repos(cJSON *arr, const struct snap *s)
+/* progress.json's "repos": one object per repository (its versions given to the document). */
+static void json_repos(cJSON *arr, struct snap *s)
 {
 	for (size_t i = 0; i < s->nrepos; i++) {
-		const struct snap_repo *sr = &s->repos[i];
+		struct snap_repo *sr = &s->repos[i];
 		cJSON *jr = cJSON_CreateObject();
 
 		cJSON_AddStringToObject(jr, "name", sr->name);
-		cJSON_AddStringToObject(jr, "state", repo_state_names[sr->state]);
+		cJSON_AddStringToObject(jr, "state", wiki_repo_state_name(sr->state));
 		cJSON_AddStringToObject(jr, "commit", sr->commit);
 		cJSON_AddNumberToObject(jr, "pages", (double)sr->pages);
 		cJSON_AddNumberToObject(jr, "ready", (double)sr->ready);
@@ -333,8 +324,18 @@ static void json_repos(cJSON *arr, const struct snap *s)
 		cJSON_AddNumberToObject(jr, "page_versions", (double)sr->versions);
 		cJSON_AddNumberToObject(jr, "tokens_in", (double)sr->tokens_in);
 		cJSON_AddNumberToObject(jr, "tokens_out", (double)sr->tokens_out);
+		/* of the pages this mount generated */
+		cJSON_AddNumberToObject(jr, "citations_verified", (double)sr->citations_verified);
+		cJSON_AddNumberToObject(jr, "citations_unresolved",
+					(double)sr->citations_unresolved);
 		if (sr->error)
 			cJSON_AddStringToObject(jr, "error", sr->error);
+		cJSON_AddNumberToObject(jr, "ref_fetches", (double)sr->ref_fetches);
+		if (sr->vers)
+			cJSON_AddItemToObject(jr, "versions", sr->vers);
+		else
+			cJSON_AddArrayToObject(jr, "versions");
+		sr->vers = NULL; /* the document owns it now */
 		if (sr->phase != CLONE_IDLE) {
 			cJSON *c = cJSON_AddObjectToObject(jr, "clone");
 
@@ -391,7 +392,7 @@ int wiki_report_json(struct wiki *w, struct buf *out)
 	double rate, eta;
 	cJSON *root, *o;
 	char *text;
-	int r = snapshot(w, &s);
+	int r = wiki_snapshot(w, &s);
 
 	if (r < 0)
 		return r;
@@ -431,9 +432,10 @@ int wiki_report_json(struct wiki *w, struct buf *out)
 	cJSON_AddNumberToObject(o, "max_bytes", (double)s.pc.max_bytes);
 	cJSON_AddNumberToObject(o, "evicted", (double)s.pc.evicted);
 	cJSON_AddNumberToObject(o, "uptime_ms", (double)s.uptime_ms);
+	wiki_fleet_report_json(w, root);
 	text = cJSON_Print(root);
 	cJSON_Delete(root);
-	snap_done(&s);
+	wiki_snapshot_done(&s);
 	if (!text)
 		return -ENOMEM;
 	r = buf_adds(out, text);

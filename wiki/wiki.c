@@ -8,21 +8,29 @@
  * and frees every page array, those a forgotten reference still holds
  * included.
  *
- * The engine's files, each calling only those before it: waiter.c (parked
- * requests), errors.c (failures remembered), budget.c (calls and tokens),
- * flight.c (one job per key), page.c (page versions; what a reader asks of
- * a page), repo.c (sync and plans), job.c (what a worker does for a page),
- * control.c (control commands), report.c (.wikifs/progress,
- * progress.json, errors), wiki.c. The types they share and the lock order
+ * The engine's files, each calling only those before it: metrics.c
+ * (counters only the metrics show), waiter.c (parked requests), errors.c
+ * (failures remembered), budget.c (calls and tokens), flight.c (one job
+ * per key), fleet.c (the shared store tier), page.c (page versions; what a
+ * reader asks of a page), group.c (groups of repositories), repo.c (sync and plans), job.c (what a worker
+ * does for a page), control.c (control commands), version.c (REPO@REF
+ * version directories; repo.c starts its task through w->version_task),
+ * report.c (.wikifs/progress, progress.json, errors), report_metrics.c
+ * (.wikifs/metrics), wiki.c. The types they share and the lock order
  * are in wiki_int.h.
  */
 #include "wiki_int.h"
+#include "page_meta.h"
 #include "fsutil.h"
 #include "util.h"
 
 #include <errno.h>
 #include <string.h>
 
+/*
+ * Fetches each ready repository every refresh_interval seconds, and tells
+ * fs/ of the versions dropped (version.c).
+ */
 static void *housekeeper(void *data)
 {
 	struct wiki *w = data;
@@ -32,12 +40,21 @@ static void *housekeeper(void *data)
 		struct timespec ts = deadline_ts(now_ms() + 1000);
 		int64_t now = now_ms();
 
+		struct wversion *dropped = TAKE_PTR(w->dropped);
+
 		for (size_t i = 0; i < w->nrepos && w->c->refresh_interval; i++) {
 			struct wrepo *r = &w->repos[i];
 
 			if (r->state == WIKI_REPO_READY && !r->busy &&
 			    now - r->last_sync_ms >= (int64_t)w->c->refresh_interval * 1000)
 				wiki_repo_sync_locked(w, r, CLONE_FETCH);
+		}
+		if (dropped) {
+			/* fs/ may block here till the lookups parked in a directory are answered */
+			pthread_mutex_unlock(&w->lock);
+			wiki_version_dropped_notify(w, dropped, true);
+			pthread_mutex_lock(&w->lock);
+			continue;
 		}
 		pthread_cond_timedwait(&w->hk_cond, &w->lock, &ts);
 	}
@@ -58,7 +75,7 @@ void wiki_warm(struct wiki *w)
 static int repos_new(struct wiki *w, struct wf_err *err)
 {
 	w->repos = calloc(MAX(w->c->n_repos, 1), sizeof(*w->repos));
-	if (!w->repos)
+	if (!w->repos || facts_lru_new(&w->facts_lru, WIKI_FACTS_KEPT) < 0)
 		return -ENOMEM;
 	w->nrepos = w->c->n_repos; /* wiki_free() undoes them, set up or not */
 	for (size_t i = 0; i < w->nrepos; i++) {
@@ -91,12 +108,16 @@ static int clone_repos(const struct conf *c, struct clone_cache_opts *co)
 
 	if (!v)
 		return -ENOMEM;
+	size_t n = 0;
+
 	for (size_t i = 0; i < c->n_repos; i++) {
-		v[i].name = c->repos[i].name;
-		v[i].url = c->repos[i].url;
+		if (c->repos[i].group)
+			continue; /* its members are repositories of their own */
+		v[n].name = c->repos[i].name;
+		v[n++].url = c->repos[i].url;
 	}
 	co->repos = v;
-	co->n_repos = c->n_repos;
+	co->n_repos = n;
 	return 0;
 }
 
@@ -121,6 +142,10 @@ static int caches_new(struct wiki *w, const char *self, struct wf_err *err)
 		return wf_err_set(err, r, "cannot set up the clone cache in '%s': %s", c->cache_dir,
 				  strerror(-r));
 	r = page_cache_new(&w->pc, c->cache_dir, c->cache_max_bytes);
+	if (r == 0) { /* what a killed process was writing (pages: page_cache_new) */
+		page_meta_sweep(c->cache_dir);
+		facts_store_sweep(c->cache_dir);
+	}
 	if (r < 0)
 		return wf_err_set(err, r, "cannot set up the page cache in '%s': %s", c->cache_dir,
 				  strerror(-r));
@@ -169,6 +194,7 @@ int wiki_new(struct wiki **ret, const struct conf *c, const struct backend_ops *
 	if (ev)
 		w->ev = *ev;
 	w->started_ms = now_ms();
+	w->version_task = wiki_version_task;
 	pthread_mutex_init(&w->lock, NULL);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -183,6 +209,8 @@ int wiki_new(struct wiki **ret, const struct conf *c, const struct backend_ops *
 		r = caches_new(w, self, err);
 	if (r == 0)
 		r = threads_start(w, err);
+	if (r == 0)
+		r = wiki_fleet_new(w, err);
 	if (r < 0) {
 		wiki_free(w);
 		return r;
@@ -207,13 +235,16 @@ void wiki_shutdown(struct wiki *w)
 	 * stopped below. Page waiters hang only on pages with a job, all of
 	 * them in w->flights (those of older versions too).
 	 */
-	for (size_t i = 0; i < w->nrepos; i++)
+	for (size_t i = 0; i < w->nrepos; i++) {
 		waiters = wiki_waiter_chain(waiters, &w->repos[i].waiters);
+		waiters = wiki_version_waiters_take(&w->repos[i], waiters);
+	}
 	waiters = wiki_flight_waiters_take(w, waiters);
 	pthread_mutex_unlock(&w->lock);
 	wiki_waiter_notify(waiters, -ESHUTDOWN);
 	if (w->ops && w->ops->abort && w->bstate)
 		w->ops->abort(w->bstate);
+	wiki_fleet_stop(w); /* parks nothing more; a worker's store call ends within its deadline */
 	if (w->cc)
 		clone_cache_shutdown(w->cc);
 	if (w->pc)
@@ -229,6 +260,7 @@ void wiki_free(struct wiki *w)
 		pthread_join(w->housekeeper, NULL);
 	workq_free(w->syncq); /* sync tasks end fast: the clone cache is shut down */
 	gen_queue_free(w->q); /* queued jobs finish with -ESHUTDOWN, waiters told */
+	wiki_fleet_free(w);   /* the workers that used the store are gone */
 	/* the current arrays, and any a forgotten reference still holds */
 	while (w->arrays) {
 		struct page_array *a = w->arrays;
@@ -236,8 +268,12 @@ void wiki_free(struct wiki *w)
 		w->arrays = a->next;
 		wiki_page_array_free(a);
 	}
-	for (size_t i = 0; i < w->nrepos; i++)
+	wiki_version_dropped_notify(w, TAKE_PTR(w->dropped), false); /* frees them */
+	for (size_t i = 0; i < w->nrepos; i++) {
+		wiki_version_free_all(&w->repos[i]);
 		wiki_repo_done(&w->repos[i]);
+	}
+	facts_lru_free(w->facts_lru);
 	wiki_error_done(w);
 	if (w->ops && w->ops->done && w->bstate)
 		w->ops->done(w->bstate);

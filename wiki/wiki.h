@@ -65,6 +65,12 @@ struct wiki_events {
 	 * compared, never used. May be NULL.
 	 */
 	void (*page_ready)(void *ctx, size_t repo, const struct wiki_page *page);
+	/*
+	 * Version @ref of the repository was dropped from memory (least
+	 * recently used beyond max_versions): forget what shows it. Its pages
+	 * live on while referenced. From a background thread. May be NULL.
+	 */
+	void (*version_dropped)(void *ctx, size_t repo, const char *ref);
 };
 
 enum wiki_repo_state { WIKI_REPO_NEW, WIKI_REPO_CLONING, WIKI_REPO_READY, WIKI_REPO_FAILED };
@@ -102,6 +108,17 @@ struct plan *wiki_repo_plan(struct wiki *w, size_t repo);
 /* Copies the last error of the repository into @out. */
 void wiki_repo_error(struct wiki *w, size_t repo, char *out, size_t n);
 
+/* What a repository's directory shows of it (its extended attributes and times). */
+struct wiki_repo_info {
+	enum wiki_repo_state state;
+	char commit[41];     /* the commit shown, "" before the first clone */
+	int64_t commit_time; /* its committer time (seconds since the epoch), 0 if none */
+	char ref[256];	     /* the configured ref, else the branch the remote HEAD names */
+	char error[512];     /* why the clone failed (state failed), else "" */
+};
+void wiki_repo_info(struct wiki *w, size_t repo, struct wiki_repo_info *info);
+const char *wiki_repo_state_name(enum wiki_repo_state s); /* "new", "cloning", ... */
+
 /*
  * References to the pages of the repository's current plan, in plan order:
  * one in each of @pages (room for PLAN_MAX_PAGES) and one to the plan in
@@ -116,6 +133,11 @@ struct wiki_page *wiki_page_ref(struct wiki *w, struct wiki_page *p);
 void wiki_page_unref(struct wiki *w, struct wiki_page *p);
 /* The page's slug; valid while the reference is held. */
 const char *wiki_page_slug(const struct wiki_page *p);
+/*
+ * The committer time of the commit the page was made at (seconds since the
+ * epoch; 0 if unknown): the same for every mount of that commit. No lock.
+ */
+int64_t wiki_page_time(const struct wiki_page *p);
 
 struct wiki_open {
 	int fd;		 /* the page's content is @size bytes at @offset */
@@ -157,6 +179,14 @@ void wiki_page_info(struct wiki *w, struct wiki_page *p, struct wiki_page_info *
  */
 #define WIKI_SOURCES_MAX (64u << 10) /* the kernel's limit on an xattr value */
 char *wiki_page_sources(struct wiki *w, struct wiki_page *p);
+
+/*
+ * What generation recorded of page @p (page_meta.h; reads one small file),
+ * as the value of attribute @name: "sources" (paths, one per line) or
+ * "citations" ("N verified, M unresolved"). malloc'ed (free it), or NULL
+ * when nothing is recorded or @name is another attribute.
+ */
+char *wiki_page_recorded(struct wiki *w, struct wiki_page *p, const char *name);
 const char *wiki_page_state_name(enum wiki_page_state s);
 
 /* Detaches @wt if still attached: true means the caller now owns the reply. */
@@ -175,6 +205,45 @@ int wiki_cancel(struct wiki *w, size_t repo, const char *slug, struct wf_err *er
 int wiki_retry(struct wiki *w, size_t repo, const char *slug, struct wf_err *err);
 int wiki_refresh(struct wiki *w, size_t repo, struct wf_err *err);
 
+/*
+ * Version directories: REPO@REF, any branch, tag, full or abbreviated
+ * (7+ hex digits) commit of repository @repo, resolved in its one clone.
+ * A ref the clone lacks makes the versions task fetch, once per
+ * failure_backoff at most, whatever the number of refs asked; an unknown
+ * ref is -ENOENT for failure_backoff (a line in .wikifs/errors says why).
+ * A tag or commit never changes; a branch resolves when first asked and
+ * moves only when the repository is fetched (refresh, refresh_interval).
+ * At most max_versions per repository stay in memory, least recently used
+ * dropped first (never one with a job in flight); version_dropped tells.
+ */
+/* Is @ref a name a version may have (not empty, no "..", '/', control bytes)? */
+bool wiki_version_ref_valid(const char *ref);
+/*
+ * Makes sure version @ref is resolved and planned. 0: ready. 1: @wt
+ * attached (or, @wt NULL, under way). -ENOENT unknown ref (or invalid
+ * name), another -errno the clone's failure, -EINTR @wt detached already,
+ * -ESHUTDOWN.
+ */
+int wiki_version_want(struct wiki *w, size_t repo, const char *ref, struct wiki_waiter *wt);
+/*
+ * The pages of version @ref, as wiki_repo_pages(): a reference to each in
+ * @pages (room for PLAN_MAX_PAGES) and to its plan in *@plan (its commit
+ * is plan->commit); *@moves: a branch (it may resolve elsewhere after a
+ * fetch). Returns how many, -EAGAIN if not ready, -ENOENT if unknown.
+ */
+int wiki_version_pages(struct wiki *w, size_t repo, const char *ref, struct plan **plan,
+		       struct wiki_page **pages, bool *moves);
+/* prefetch and cancel (control commands) on version @ref; @slug NULL = all its pages. */
+int wiki_version_prefetch(struct wiki *w, size_t repo, const char *ref, const char *slug,
+			  struct wf_err *err);
+int wiki_version_cancel(struct wiki *w, size_t repo, const char *ref, const char *slug,
+			struct wf_err *err);
+/*
+ * The branches and tags of the repository's clone, "COMMIT KIND NAME" a
+ * line (the .versions file), without network. -EAGAIN if not cloned yet.
+ */
+int wiki_version_refs(struct wiki *w, size_t repo, struct buf *out, struct wf_err *err);
+
 /* Records a line for .wikifs/errors (control-file errors come from fs/). */
 void wiki_error_note(struct wiki *w, const char *what, const char *msg);
 
@@ -182,5 +251,7 @@ void wiki_error_note(struct wiki *w, const char *what, const char *msg);
 int wiki_report_text(struct wiki *w, struct buf *out);
 int wiki_report_json(struct wiki *w, struct buf *out);
 int wiki_report_errors(struct wiki *w, struct buf *out);
+/* .wikifs/metrics: the Prometheus text exposition format (metrics.c). */
+int wiki_report_metrics(struct wiki *w, struct buf *out);
 
 #endif

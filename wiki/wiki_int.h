@@ -38,10 +38,14 @@
 #include "clone_cache.h"
 #include "facts.h"
 #include "page_manifest.h"
+#include "metrics.h"
 #include "wiki.h"
 #include "workq.h"
 
 struct wrepo;
+struct wversion;
+struct wiki_fleet;
+struct cJSON;
 
 /*
  * One page of one plan; its public handle is struct wiki_page (wiki.h).
@@ -65,6 +69,8 @@ struct wpage {
 	struct gen_job *job;
 	struct wpage *flight_next; /* chain in w->flights while job is set */
 	bool running;
+	bool parked;	       /* its job waits for another host's (fleet.c) */
+	bool urgent;	       /* someone waits for it: interactive, here or in the fleet */
 	bool found;	       /* the job found the page made by another process */
 	bool reused;	       /* the job reused the page made at another commit */
 	bool remake;	       /* retry asked: its next job generates, never reuses */
@@ -84,8 +90,11 @@ struct wpage {
  */
 struct page_array {
 	struct wrepo *repo;		/* immutable */
+	char *label;			/* "REPO@REF"; NULL: the main view. immutable */
 	struct page_array *prev, *next; /* every live array, in w->arrays: w->lock */
 	size_t refs;			/* w->lock */
+	struct xrepo *group;		/* a group's analysis the keys were made from: immutable */
+	int64_t commit_time;		/* of its plan's commit; set before it is shown */
 	size_t n;			/* immutable */
 	struct wpage pages[];
 };
@@ -101,21 +110,34 @@ struct wrepo {
 	bool busy;	       /* a sync task is queued or running */
 	bool refresh_pending;  /* fetch again when the running sync ends */
 	bool prefetch_pending; /* prefetch everything once planned */
+	bool versions_running; /* the task that runs (busy) is the versions task */
+	bool main_pending;     /* a sync asked while the versions task ran */
+	bool versions_pending; /* versions to resolve or re-resolve: run the versions task */
+	bool branches_moved;   /* a fetch came: branch versions resolve again */
 	char commit[41];
+	int64_t commit_time; /* committer time of @commit, 0 if unknown */
+	char head[256];	     /* the branch the remote HEAD named (no configured ref) */
 	char git_dir[4096];
 	struct plan *plan;
 	struct page_array *pages; /* the current array: holds a reference */
+	struct xrepo *group;	  /* a group's analysis, installed with its plan */
 	int err;
 	int64_t failed_at;
 	char *error;
 	int64_t last_sync_ms;
 	struct wiki_waiter *waiters;
 	uint64_t tokens_in, tokens_out, generated, reused, calls; /* counters */
+	/* citations of the pages this mount generated, verified or not */
+	uint64_t citations_verified, citations_unresolved;
+	/* the version directories asked for (REPO@REF), see version.c */
+	struct wversion *versions;
+	size_t nversions;
+	int64_t ref_fetch_ms; /* the last fetch made for a ref not in the clone */
+	uint64_t ref_fetches; /* how many such fetches */
 	/* atomics, written by the clone cache during a sync */
 	struct clone_progress prog;
-	/* facts of the current commit, loaded lazily by workers */
+	/* serialises loading this repository's facts (w->facts_lru holds them) */
 	pthread_mutex_t facts_lock;
-	struct repo_facts *facts; /* facts_lock */
 };
 
 struct err_line {
@@ -125,6 +147,7 @@ struct err_line {
 
 #define WIKI_ERRORS_MAX	    256
 #define WIKI_FLIGHT_BUCKETS 4096
+#define WIKI_FACTS_KEPT	    2 /* facts held in memory, whole mount */
 
 struct wiki {
 	/* set by wiki_new(), read-only after */
@@ -135,12 +158,16 @@ struct wiki {
 	struct clone_cache *cc;
 	struct page_cache *pc;
 	struct gen_queue *q;
+	struct wiki_fleet *fleet; /* the shared store tier, NULL without one */
 	struct workq *syncq;
+	workq_fn version_task; /* wiki_version_task: repo.c starts it, version.c is above it */
 	pthread_t housekeeper;
 	bool housekeeper_started;
 	int64_t started_ms;
 	size_t nrepos;
 	struct wrepo *repos;
+	/* the facts last used (on disk otherwise); its own lock, a leaf */
+	struct facts_lru *facts_lru;
 
 	pthread_mutex_t lock;
 	pthread_cond_t hk_cond; /* wakes the housekeeper (stopping); with lock */
@@ -148,11 +175,13 @@ struct wiki {
 	bool stopping;
 	struct page_array *arrays;		    /* every live page array, current or not */
 	struct wpage *flights[WIKI_FLIGHT_BUCKETS]; /* pages with a job, by key */
+	struct wversion *dropped; /* versions dropped, for the housekeeper to tell (version.c) */
 	struct err_line errors[WIKI_ERRORS_MAX];
 	size_t errors_next, errors_total;
 	uint64_t generated, reused, cache_hits, failed, calls, tokens;
 	uint64_t finished_times_n; /* for the rate: completions in the window */
 	int64_t first_finish_ms, last_finish_ms;
+	struct wiki_metrics metrics; /* clone times, errors by class, the rate's window */
 };
 
 /*
@@ -196,12 +225,60 @@ void wiki_flight_start(struct wiki *w, struct wpage *p, struct gen_job *job);
 void wiki_flight_end(struct wiki *w, struct wpage *p);
 /* Chains the waiters of every page with a job in front of @head (shutdown). */
 struct wiki_waiter *wiki_flight_waiters_take(struct wiki *w, struct wiki_waiter *head);
+/* The page whose job is in flight for key @k, or NULL. */
+struct wpage *wiki_flight_find(struct wiki *w, const struct page_key *k);
+
+/*
+ * fleet.c: the shared store tier. w->lock not held by callers; it takes
+ * w->lock (then the queue's lock) itself, and its own leaf lock.
+ */
+enum {
+	FLEET_OFF = 2, /* no store configured: generate as ever */
+	FLEET_LOCAL,   /* the store is away: generate here, upload later */
+	FLEET_CLAIMED, /* this host runs the fleet's job: generate, then finish */
+	FLEET_FOUND,   /* the page came from the store, committed and pinned */
+};
+/* Sets up the tier if configured (store = postgresql); fails open when unreachable. */
+int wiki_fleet_new(struct wiki *w, struct wf_err *err);
+void wiki_fleet_stop(struct wiki *w); /* joins the store thread */
+void wiki_fleet_free(struct wiki *w); /* after the workers are gone */
+/*
+ * An attempt's store step, on a worker: FLEET_* above (*@attempt is the
+ * claim's for FLEET_CLAIMED), GEN_RUN_PARKED (another host runs the job),
+ * or -errno with @gerr (it failed in the fleet for good).
+ */
+int wiki_fleet_acquire(struct wiki *w, struct wpage *p, int *attempt, struct gen_err *gerr);
+/*
+ * After a generation that wiki_fleet_acquire() let run (@claimed: its
+ * attempt, 0 if local): stores @page (@ret 0) or gives the claim back,
+ * failed for the fleet when not retryable or this was @attempt = the last.
+ */
+void wiki_fleet_finish(struct wiki *w, struct wpage *p, int claimed, int ret, unsigned attempt,
+		       const struct gen_err *gerr, const struct buf *page);
+void wiki_fleet_report_text(struct wiki *w, struct buf *out);
+void wiki_fleet_report_json(struct wiki *w, struct cJSON *root);
+
+/* group.c: a group of repositories (conf_repo.group). */
+/*
+ * One sync of group @g: brings every member up to date (clone or fetch,
+ * @flags as clone_cache_sync()), analyses them and plans the group's pages.
+ * Sets *@plan, *@x (a reference each) and @res->commit (the members'
+ * commits, hashed). Blocking; w->lock not held. 0 or -errno with @err set.
+ */
+int wiki_group_sync(struct wiki *w, struct wrepo *g, unsigned flags, struct plan **plan,
+		    struct xrepo **x, struct clone_result *res, struct wf_err *err);
+/* What identifies a group page in place of a commit: the digest of what it shows. */
+void wiki_group_page_digest(const struct xrepo *x, const struct plan *plan,
+			    const struct plan_page *pp, char out[65]);
 
 /* page.c: page arrays, and the state of a page. */
-/* "REPO/SLUG.md", for messages. No lock. */
+/* "REPO/SLUG.md" (or "REPO@REF/SLUG.md"), for messages. No lock. */
 void wiki_page_path(const struct wpage *p, char *out, size_t n);
-/* A new array for @plan with one reference (the repository's), listed. w->lock held. */
-struct page_array *wiki_page_array_new(struct wrepo *r, struct plan *plan);
+/*
+ * A new array for @plan with one reference (its owner's), listed; @label
+ * "REPO@REF" for a version (copied), NULL for the main view. w->lock held.
+ */
+struct page_array *wiki_page_array_new(struct wrepo *r, struct plan *plan, const char *label);
 /*
  * Drops a reference to @a (NULL is fine); w->lock held. Returns @a,
  * unlisted, when that was the last one: the caller frees it with
@@ -222,8 +299,8 @@ enum wiki_page_state wiki_page_state_locked(struct wiki *w, struct wpage *p);
  */
 int wiki_page_submit_locked(struct wiki *w, struct wpage *p, enum gen_prio prio,
 			    struct wiki_waiter *wt);
-/* Queues every page of @r's current array that is neither ready nor in flight. w->lock held. */
-void wiki_page_prefetch_all_locked(struct wiki *w, struct wrepo *r);
+/* Queues every page of @a (NULL is fine) neither ready nor in flight. w->lock held. */
+void wiki_page_prefetch_all_locked(struct wiki *w, struct page_array *a);
 
 /* repo.c: repositories, sync and plans. */
 /* Sets up w->repos[@idx] (zeroed) from the configuration; wiki_repo_done() undoes it. */
@@ -236,10 +313,61 @@ void wiki_repo_done(struct wrepo *r);
  */
 struct repo_facts *wiki_repo_facts_get(struct wrepo *r, const char *git_dir, const char *commit,
 				       struct wf_err *err);
-/* Starts a sync task (CLONE_* @flags) unless one runs. w->lock held. */
+/*
+ * The plan of @commit: from the plan cache, else computed (and cached).
+ * Blocks on the clone (and the LLM planner): w->lock not held.
+ */
+int wiki_repo_load_plan(struct wiki *w, struct wrepo *r, const char *git_dir, const char *commit,
+			struct plan **plan, struct wf_err *err);
+/*
+ * One sync task per repository at a time, on the sync work queue: a sync
+ * of the main view (CLONE_* @flags) or, with WIKI_SYNC_VERSIONS, the
+ * versions task (version.c). Asked while another runs, it is remembered
+ * and started when that one ends (wiki_repo_next_locked). w->lock held.
+ */
+#define WIKI_SYNC_VERSIONS (1u << 16)
 int wiki_repo_sync_locked(struct wiki *w, struct wrepo *r, unsigned flags);
+/* The sync task of @r ended (r->busy cleared): starts what was asked meanwhile. w->lock held. */
+void wiki_repo_next_locked(struct wiki *w, struct wrepo *r);
+
+/*
+ * version.c: version directories, REPO@REF. The versions task resolves
+ * the versions asked for (one fetch at most per failure_backoff for refs
+ * the clone lacks), plans and installs them, re-resolves branches after a
+ * fetch of the main view (branches_moved), and drops the least recently
+ * used beyond max_versions. repo.c starts it through w->version_task.
+ */
+void wiki_version_task(void *data); /* a workq task; @data a struct wiki_sync_task */
+/* Chains every version waiter of @r in front of @head (shutdown). w->lock held. */
+struct wiki_waiter *wiki_version_waiters_take(struct wrepo *r, struct wiki_waiter *head);
+/* Frees the versions of @r (wiki_free, after the sync queue: arrays go with w->arrays). */
+void wiki_version_free_all(struct wrepo *r);
+/*
+ * Raises version_dropped (if @tell) for each version of the chain @gone
+ * (taken from w->dropped) and frees them. No lock held: the housekeeper
+ * calls it (and wiki_free(), not telling).
+ */
+void wiki_version_dropped_notify(struct wiki *w, struct wversion *gone, bool tell);
+/* The versions of @r for the reports, as a cJSON array (void *: no cJSON here). w->lock held. */
+void *wiki_version_report_locked(struct wiki *w, struct wrepo *r);
+
+/* A task of the sync work queue: a repository and CLONE_* / WIKI_SYNC_* flags. */
+struct wiki_sync_task {
+	struct wrepo *r;
+	unsigned flags;
+};
 
 /* job.c: the generation queue's callbacks, with struct wiki as their context. */
 extern const struct gen_queue_ops wiki_job_ops;
+
+/*
+ * control.c: drops the queued jobs of @a's pages (@slug NULL = all) that
+ * nobody waits for; arrays whose last reference went with them are chained
+ * (through ->next, unlisted) in front of @dead, returned. w->lock held.
+ */
+struct page_array *wiki_cancel_array_locked(struct wiki *w, struct page_array *a, const char *slug,
+					    struct page_array *dead);
+/* Frees a chain of unlisted arrays (wiki_cancel_array_locked()); no lock. */
+void wiki_page_arrays_free(struct page_array *dead);
 
 #endif

@@ -38,6 +38,37 @@ def daemons_of(conf):
     return found
 
 
+class GateProxy(TcpProxy):
+    """TCP proxy to 127.0.0.1:@port that passes @limit bytes from the server,
+    then trickles the rest (2 KiB every 50 ms) until gate is set: a clone that
+    stays under way, and keeps reporting progress."""
+
+    def __init__(self, port, limit):
+        self.limit = limit
+        self.gate = threading.Event()
+        super().__init__(port)
+
+    def _pipe(self, a, b, down):
+        sent = 0
+        try:
+            while True:
+                data = a.recv(8192)
+                if not data:
+                    break
+                while down and data and sent + len(data) > self.limit and not self.gate.is_set():
+                    b.sendall(data[:2048])
+                    sent += len(data[:2048])
+                    data = data[2048:]
+                    self.gate.wait(0.05)
+                b.sendall(data)
+                sent += len(data)
+        except OSError:
+            pass
+        self._shutdown(a, b)
+        a.close()
+        b.close()
+
+
 def one_line(t, msg, what):
     t.ok(len(msg.strip().splitlines()) == 1, f"{what}: one line", msg)
 
@@ -129,12 +160,25 @@ with Env() as env:
     plain = os.path.join(env.root, "plain")
     os.makedirs(plain)
     r = wikifs(["status", plain])
-    t.ok(r.returncode == 1 and "is not a wikifs mountpoint" in r.stderr and plain in r.stderr,
+    t.ok(r.returncode == 1 and "is not inside a wikifs mount" in r.stderr and plain in r.stderr,
          "status of a plain directory: a clear error", r.stderr)
     one_line(t, r.stderr, "status of a plain directory")
-    r = wikifs(["status", os.path.join(mnt, "acme")])
-    t.ok(r.returncode == 1 and "is not a wikifs mountpoint" in r.stderr,
-         "status of a directory inside the mount names the mountpoint rule", r.stderr)
+    for inside in (os.path.join(mnt, "acme"), os.path.join(mnt, "acme", "cli", "Home.md")):
+        r = wikifs(["status", inside])
+        t.ok(r.returncode == 0 and "pages:" in r.stdout and "acme/cli" in r.stdout,
+             f"status of a path inside the mount ({os.path.relpath(inside, mnt)}) prints the "
+             f"mount's progress", r.stdout + r.stderr)
+
+    # ---- prefetch of one page file: that page, followed by its own state
+    arch = os.path.join(mnt, "acme", "cli", "Architecture.md")
+    before = json.loads(wikifs(["status", "--json", mnt]).stdout)["pages"]["generated"]
+    r = wikifs(["prefetch", arch])
+    t.ok(r.returncode == 0 and r.stdout.rstrip().split("\n")[-1].startswith("[") and
+         "1/1 pages" in r.stdout.rstrip().split("\n")[-1],
+         "prefetch of a page file draws that one page to 1/1", r.stdout + r.stderr)
+    t.eq(xattr(arch, "state"), "ready", "and the page is ready when it returns")
+    after = json.loads(wikifs(["status", "--json", mnt]).stdout)["pages"]["generated"]
+    t.eq(after - before, 1, "and only that page was generated")
     r = wikifs(["status", os.path.join(env.root, "nothing")])
     t.ok(r.returncode == 1 and "cannot be read" in r.stderr, "status of a missing path", r.stderr)
     t.eq(wikifs(["status"]).returncode, 2, "status without MOUNTPOINT exits 2")
@@ -187,12 +231,47 @@ with Env() as env:
     r = wikifs(["status", m.dir])
     t.ok(r.returncode == 1 and "stale" in r.stderr and "fusermount3 -u" in r.stderr,
          "status of a stale mount says so", r.stderr)
+    inside = wikifs(["status", m.path("acme", "cli")])
+    t.eq(inside.stderr, r.stderr, "status of a path inside a stale mount says the same")
+    p = wikifs(["prefetch", m.path("acme", "cli")])
+    t.ok(p.returncode == 1 and p.stderr == r.stderr,
+         "prefetch on a stale mount names the cause as status does", p.stderr)
     r = run(["fusermount3", "-u", m.dir], check=False)
     t.ok(r.returncode == 0 and not mounted(m.dir), "the fix works: fusermount3 -u", r.stderr)
     r = wikifs(["-c", m.conf, m.dir])
     t.ok(r.returncode == 0 and mounted(m.dir), "and then it mounts again", r.stderr)
     run(["fusermount3", "-u", m.dir], check=False)
     wait_until(lambda: not daemons_of(m.conf), 20, what="the daemon to exit")
+
+    # ---- prefetch while a repository clones: what the clone received, not a bar
+    files = {f"data/f{i:03}.bin": os.urandom(4096) for i in range(400)}
+    env.make_repo("big", dict(files, **{"README.md": "# Big\n"}))
+    gate = GateProxy(env.git_daemon().port, 300_000)
+    env.servers.append(gate)
+    m = env.mount({"acme/big": gate.url("big.git")}, options={"refresh_interval": 0})
+    p = subprocess.Popen([WIKIFS, "prefetch", m.path("acme", "big")], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+    lines = []
+    reader = threading.Thread(target=lambda: lines.extend(p.stdout), daemon=True)
+    reader.start()
+
+    def received():
+        repo = m.progress()["repos"][0]
+        return repo.get("clone", {}).get("objects_received", 0) > 0
+
+    t.until(received, 60, "the clone is under way, held by the proxy")
+    t.until(lambda: any(re.search(r"cloning 1 repository: [1-9]\d*/[1-9]\d* objects", l)
+                        for l in list(lines)), 20,
+            "prefetch shows the objects the clone received so far", lambda: lines)
+    gate.gate.set()
+    code = p.wait(timeout=120)
+    reader.join(10)
+    t.eq(code, 0, "prefetch ends once the pages are made", "".join(lines) + p.stderr.read())
+    t.ok(not any(" 0/0 pages" in l for l in lines), "no empty bar while the clone runs",
+         "".join(lines))
+    t.ok(lines and re.search(r"\] (\d+)/\1 pages", lines[-1]), "and then the bar, full",
+         "".join(lines))
+    m.unmount()
 
     # ---- in a private mount namespace: /dev, fusermount3, /etc/fuse.conf
     if not (shutil.which("unshare") and shutil.which("setpriv")):

@@ -100,7 +100,13 @@ with Env() as env:
     t.ok(any(0 < x < len(all_pages) for x in totals["ready_at_kill"]),
          "some kills landed mid-run (between 0 and all pages ready)")
 
-    # the state left by the last kill: a final prefetch completes everything
+    # the state left by the last kill: a final prefetch completes everything. Temps
+    # a kill leaves in every kind of cache file are swept at start; planted ones too
+    # (a page's meta file and a facts file, written beside pages since issues 12, 15)
+    for sub in ("page-meta/ab", "facts"):
+        os.makedirs(os.path.join(env.cache, sub), exist_ok=True)
+        with open(os.path.join(env.cache, sub, "planted.tmp.AbCdEf"), "w") as f:
+            f.write("half")
     m = env.mount(repos, options=opts, generator=gen)
     t.eq(temp_files(env.cache), [], "no temp file after the last kill either")
     with open(delay_file, "w") as f:

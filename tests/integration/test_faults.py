@@ -45,7 +45,7 @@ with Env() as env:
     # ---------------------------------------------------------------- disk full
     tmpfs = os.path.join(env.root, "small")
     os.makedirs(tmpfs)
-    run(["mount", "-t", "tmpfs", "-o", "size=4m,mode=0755", "tmpfs", tmpfs])
+    run(["mount", "-t", "tmpfs", "-o", "size=8m,mode=0755", "tmpfs", tmpfs])
     try:
         env.cache = os.path.join(tmpfs, "cache")
         m = env.mount({"acme/alpha": repo}, generator=gen,
@@ -55,7 +55,8 @@ with Env() as env:
         data, err = read_errno(home)
         t.ok(err == 0 and data == page_body("Home"), "a page generates before the disk fills")
         filler = os.path.join(tmpfs, "filler")
-        with open(filler, "wb", buffering=0) as f:  # unbuffered: close() has nothing to flush
+        # unbuffered: a buffered file would raise ENOSPC again when closed
+        with open(filler, "wb", buffering=0) as f:
             try:
                 while True:
                     f.write(b"\0" * 65536)
@@ -63,10 +64,9 @@ with Env() as env:
                 t.eq(e.errno, errno.ENOSPC, "the tmpfs is full")
         try:
             os.close(os.open(filler, os.O_WRONLY | os.O_APPEND))
-            with open(filler, "ab") as f:  # fill the last partial block too
+            with open(filler, "ab", buffering=0) as f:  # fill the last partial block too
                 while True:
                     f.write(b"\0")
-                    f.flush()
         except OSError:
             pass
         victim = [p for p in pages if p != "Home.md"][0]

@@ -87,6 +87,25 @@ with Env() as env:
              "user.wikifs.commit", "user.wikifs.backend", "check-config", "status",
              "fusermount3 -u", "mount.fuse.wikifs", "fuse.wikifs", "_netdev"]
     t.eq([w for w in words if w not in text], [], "control files, commands and xattrs are there")
+    flat = re.sub(r"\s+", " ", text)
+    t.ok("wikifs -c CONFIG -o OPTIONS MOUNTPOINT" in flat,
+         "the mount helper's command renders with its spaces (-o OPTIONS MOUNTPOINT)",
+         re.findall(r"which runs[^.]*\.", flat))
+    # the config search path: the same in --help and in the man page
+    m = re.search(r"Without it, the first of:(.*?) A build with another", flat)
+    man_paths = re.findall(r"[$~/][\w/.$]*wikifs/mount\.conf", m.group(1) if m else "")
+    r = run([wikifs, "--help"], check=False)
+    help_text = re.sub(r"\s+", " ", r.stdout)
+    m = re.search(r"CONFIG is the first of: (.*?mount\.conf)\. ", help_text)
+    help_paths = re.findall(r"[$~/][\w/.$]*wikifs/mount\.conf", m.group(1) if m else "")
+    sysconf = os.path.join(prefix, opts["sysconfdir"]) + "/wikifs/mount.conf"
+    t.ok(len(man_paths) == 3 and
+         [p for p in help_paths if p != sysconf or p in man_paths] == man_paths,
+         "wikifs --help lists the config search path of the man page (and sysconfdir's)",
+         f"man: {man_paths}\nhelp: {help_paths}")
+    t.ok(sysconf in help_paths, "--help names this build's sysconfdir", r.stdout)
+    for usage in ("wikifs status [--json] PATH", "wikifs prefetch [--no-wait] PATH"):
+        t.ok(usage in help_text and usage in flat, f"--help and the synopsis agree: {usage}")
 
     # ---- the sample config
     etc = staged(opts["sysconfdir"]) + "/wikifs/mount.conf"

@@ -178,7 +178,7 @@ with Env() as env:
              f"{got} calls: {fake.titles_since(before)}")
     sources = xattr(m.path("acme", "alpha", core + ".md"), "sources")
     t.ok("blob " in sources and " src/core/core3.c\n" in sources and
-         " files:src/core\n" in sources and "core7.c" not in sources,
+         " paths:src/core\n" in sources and "core7.c" not in sources,
          "user.wikifs.sources lists the files and facts the page was made from", sources)
     t.eq(m.unmount(), 0, "unmount")
 

@@ -4,6 +4,7 @@
  * lookups on a plain path list, one language at a time.
  */
 #include "imports.h"
+#include "symbols.h"
 #include "pathlist.h"
 #include "tap.h"
 #include "util.h"
@@ -149,6 +150,53 @@ static void test_js_java(void)
 	       "Java: wildcards name no file");
 }
 
+struct got {
+	char specs[8][64];
+	size_t n;
+};
+
+static void got_import(void *ctx, unsigned line, enum import_kind kind, const char *spec,
+		       size_t len)
+{
+	struct got *g = ctx;
+
+	if (kind == IMPORT_DIR && g->n < 8)
+		snprintf(g->specs[g->n++], sizeof(g->specs[0]), "%u:%.*s", line, (int)len, spec);
+}
+
+static void test_manifests(void)
+{
+	struct got g = { .n = 0 };
+	const struct symbols_sink sink = { &g, NULL, got_import };
+	char crate[64];
+	const char *cargo = "[package]\nname = \"grep-matcher\"\nversion = \"1\"\n\n"
+			    "[dependencies]\nnet = { version = \"1\", path = \"../net\" }\n"
+			    "serde = \"1\"\n[dev-dependencies.util]\npath = 'util'\n";
+	const char *cmake = "project(x)\nadd_subdirectory(lib)\n  ADD_SUBDIRECTORY( \"src\" )\n"
+			    "add_subdirectory(${DIR})\n";
+
+	imports_scan_manifest("crates/matcher/Cargo.toml", cargo, strlen(cargo), &sink, crate,
+			      sizeof(crate));
+	is_str(crate, "grep-matcher", "Cargo.toml: the [package] name");
+	is_int((long)g.n, 2, "Cargo.toml: two path dependencies");
+	is_str(g.n > 0 ? g.specs[0] : "", "6:../net", "an inline table's path, with its line");
+	is_str(g.n > 1 ? g.specs[1] : "", "9:util", "a dependency table's path");
+	g.n = 0;
+	imports_scan_manifest("CMakeLists.txt", cmake, strlen(cmake), &sink, crate, sizeof(crate));
+	is_int((long)g.n, 2, "CMake: add_subdirectory() twice, a variable skipped");
+	is_str(g.n > 1 ? g.specs[1] : "", "3:src", "quoted, any case, with spaces");
+	is_str(crate, "", "no crate in a CMakeLists.txt");
+
+	is_str(res("crate/Cargo.toml", IMPORT_DIR, "src/parser"), "dir:crate/src/parser",
+	       "a manifest's path: a directory beside it");
+	is_str(res("crate/Cargo.toml", IMPORT_DIR, "../../x"), "-", "out of the tree");
+	if (import_index_add_crate(ix, "my-crate", "crate") < 0)
+		return;
+	is_str(res("web/index.js", IMPORT_RUST_CRATE, "my_crate"), "dir:crate",
+	       "use of a sibling crate: '-' and '_' are one");
+	is_str(res("web/index.js", IMPORT_RUST_CRATE, "serde"), "-", "a crate from elsewhere");
+}
+
 static void test_bounds(void)
 {
 	char *from = malloc(IMPORT_PATH_MAX + 10);
@@ -174,6 +222,7 @@ int main(void)
 	test_python();
 	test_go_rust();
 	test_js_java();
+	test_manifests();
 	test_bounds();
 	import_index_free(ix);
 	return done_testing();

@@ -5,7 +5,8 @@
  * not ("own" is not under "ow"); the states split into pending, ready and
  * failed; missing or mistyped fields count as zero; text that is not JSON
  * is refused with -EBADMSG and zeroed totals; trailing bytes past @len are
- * not read.
+ * not read; a clone under way is summed. The rate of a prefetch run counts
+ * only what finished during the run, over a sliding window.
  */
 #include "progress.h"
 #include "tap.h"
@@ -18,7 +19,8 @@ static const char progress[] =
     "{\"name\": \"alice/one\", \"state\": \"ready\", \"pages\": 10, \"ready\": 6,"
     " \"failed\": 1, \"last_failed\": 2, \"queued\": 1, \"running\": 1},"
     "{\"name\": \"alice/two\", \"state\": \"cloning\", \"pages\": 4, \"ready\": 0,"
-    " \"queued\": 4},"
+    " \"queued\": 4, \"clone\": {\"phase\": \"cloning\", \"objects_received\": 30,"
+    " \"objects_total\": 120, \"bytes_received\": 4096}},"
     "{\"name\": \"alicent/x\", \"state\": \"failed\", \"pages\": 7, \"ready\": 7},"
     "{\"name\": \"bob/three\", \"state\": \"failed\", \"pages\": \"many\"},"
     "{\"state\": \"ready\", \"pages\": 100}"
@@ -39,6 +41,30 @@ static void test_all(void)
 	is_int((int)t.queued, 5, "all: queued summed");
 	is_int((int)t.running, 1, "all: running summed");
 	ok(t.rate_per_min == 2.5 && t.eta_s == 120, "all: rate and ETA from generation");
+	ok(t.cloning == 1 && t.clone_objects == 30 && t.clone_objects_total == 120 &&
+	       t.clone_bytes == 4096,
+	   "all: the clone under way summed");
+}
+
+/* The rate of a run: completions it saw, over the window, measured up to now. */
+static void test_rate(void)
+{
+	struct progress_rate r = { 0 };
+
+	progress_rate_add(&r, 1000, 50); /* 50 pages were ready before this run */
+	ok(progress_rate_per_min(&r, 2000) == 0, "rate: nothing finished in this run: 0");
+	progress_rate_add(&r, 2000, 50);
+	progress_rate_add(&r, 31000, 51);
+	progress_rate_add(&r, 61000, 52);
+	ok(progress_rate_per_min(&r, 61000) == 2.0,
+	   "rate: 2 pages in the 60 s since the run began, not 52");
+	ok(progress_rate_per_min(&r, 121000) == 1.0, "rate: falls while nothing finishes");
+	for (int i = 0; i < 2 * PROGRESS_WINDOW; i++)
+		progress_rate_add(&r, 1000000 + i * 1000, 100 + (size_t)i);
+	/* the window holds the last PROGRESS_WINDOW changes: one page a second */
+	ok(progress_rate_per_min(&r, 1000000 + (2 * PROGRESS_WINDOW - 1) * 1000) ==
+	       (double)(PROGRESS_WINDOW - 1) * 60000.0 / ((PROGRESS_WINDOW - 1) * 1000.0),
+	   "rate: only the latest completions count (a sliding window)");
 }
 
 static void test_prefix(void)
@@ -80,5 +106,6 @@ int main(void)
 	test_all();
 	test_prefix();
 	test_bad();
+	test_rate();
 	return done_testing();
 }

@@ -237,6 +237,10 @@ static void test_values(void)
 static void test_errors(void)
 {
 	expect_err("unknown key", "[wikifs]\n\nfoo = 1\n", 3, "unknown key 'foo' in [wikifs]");
+	expect_err("store without its connection string", "[wikifs]\nstore = postgresql\n", 2,
+		   "store = postgresql needs 'store_conninfo_env'");
+	expect_err("unknown store", "[wikifs]\nstore = mysql\n", 2,
+		   "bad value \"mysql\" for 'store'");
 	expect_err("key of the other section", "[generator]\nretries = 2\n", 2,
 		   "unknown key 'retries' in [generator]");
 	expect_err("unknown section", "[wikifs]\n[bogus]\nx = 1\ny = 2\n", 2,
@@ -306,6 +310,8 @@ static void test_errors(void)
 	expect_err("bad name /abs", "[repo /abs]\nurl = /x\n", 1, "bad repository name \"/abs\"");
 	expect_err("bad name trailing slash", "[repo a/]\nurl = /x\n", 1,
 		   "bad repository name \"a/\"");
+	expect_err("'@' is reserved", "[wikifs]\n\n[repo acme/al@pha]\nurl = /x\n", 3,
+		   "bad repository name \"acme/al@pha\": '@' is reserved for versions");
 	expect_err("empty name", "[repo ]\nurl = /x\n", 1, "bad repository name \"\"");
 	expect_err("no name", "[repo]\nurl = /x\n", 1, "bad repository name \"\"");
 	expect_err("name collision", "[repo a]\nurl = /x\n[repo a/b]\nurl = /y\n", 3,
@@ -501,6 +507,7 @@ static void test_repos(void)
 		{ "../x", 0 }, { ".hidden", 0 },    { "a/.b", 0 },	{ "a/b/c", 0 },
 		{ "/a", 0 },   { "a/", 0 },	    { "a//b", 0 },	{ ".", 0 },
 		{ "..", 0 },   { "a\\b", 0 },	    { "a\tb", 0 },	{ ".wikifs", 0 },
+		{ "a@b", 0 },  { "o/r@v1", 0 },
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(names); i++)
 		is_int(conf_repo_name_valid(names[i].name), names[i].valid,

@@ -48,7 +48,9 @@ static void test_planner_parse(void)
 {
 	const char *good = "Here is the plan:\n```json\n{\"pages\": ["
 			   "{\"title\": \"Storage Engine\", \"slug\": \"Storage-Engine\","
-			   " \"description\": \"src/storage: pages and btrees\"},"
+			   " \"description\": \"src/storage: pages and btrees\","
+			   " \"files\": [\"src/storage/btree.c\", \"../etc/passwd\", \"/abs\","
+			   " \"a/./b\", 7, \"src/storage\", \"src/storage/btree.c\"]},"
 			   "{\"title\": \"Query Planner\"}]}\n```\n";
 	struct plan *p = NULL;
 	struct wf_err e = { { 0 } };
@@ -63,6 +65,10 @@ static void test_planner_parse(void)
 		ok(!strcmp(p->pages[1].slug, "Storage-Engine") && p->pages[1].kind == PAGE_CUSTOM &&
 		       p->pages[1].arg && !strcmp(p->pages[1].arg, "src/storage: pages and btrees"),
 		   "planner: custom page with its description");
+		ok(p->pages[1].nfiles == 2 &&
+		       !strcmp(p->pages[1].files[0], "src/storage/btree.c") &&
+		       !strcmp(p->pages[1].files[1], "src/storage"),
+		   "planner: relevant files kept, once each, escaping and absolute ones dropped");
 		ok(!strcmp(p->pages[2].slug, "Query-Planner"), "planner: slug from the title");
 		ok(!strcmp(p->pages[3].slug, "_Sidebar"), "planner: _Sidebar last");
 		is_str(p->planner, "llm:m", "planner name");

@@ -5,7 +5,7 @@
  * ignored, packed-refs, HEAD), a later one after upstream commits, a
  * deleted branch (pruned) and a `git gc` (the repacked-away pack dropped,
  * unless it holds the only copy of an object the clone still names), a
- * missing source, a corrupt branch. Every clone must pass `git fsck`.
+ * branch pushed past packed-refs, a missing source, a corrupt branch. Every clone must pass `git fsck`.
  */
 #include "local_copy.h"
 #include "fsutil.h"
@@ -160,6 +160,32 @@ static void test_later_copy(const char *src, const char *dst)
 	       0, "gc: main is current");
 }
 
+/*
+ * A branch pushed since the source's packed-refs was written is a loose ref
+ * that must win over its packed entry, whatever other packed branch sorts
+ * before it ("dev" before "main": the lookup once went astray there).
+ */
+static void test_loose_over_packed(void)
+{
+	char src[PATH_MAX], dst[PATH_MAX];
+
+	snprintf(src, sizeof(src), "%s/lp-src.git", root);
+	snprintf(dst, sizeof(dst), "%s/lp-dst.git", root);
+	is_int(fx_run("cd %s && " GIT " init -q lp && cd lp && " GIT " commit -q --allow-empty -m a"
+		      " && " GIT " branch dev && " GIT " clone -q --bare . %s",
+		      root, src),
+	       0, "loose: a source whose packed-refs holds dev and main");
+	is_int(copy(dst, true, src), 0, "loose: first copy");
+	is_int(fx_run("cd %s/lp && " GIT " commit -q --allow-empty -m b && " GIT " push -q %s main"
+		      " && test -f %s/refs/heads/main",
+		      root, src, src),
+	       0, "loose: main pushed again, a loose ref now");
+	is_int(copy(dst, false, src), 0, "loose: the later copy succeeds");
+	is_int(fx_run("test \"$(git -C %s rev-parse main)\" = \"$(git -C %s rev-parse main)\"", dst,
+		      src),
+	       0, "loose: main moved to the loose ref's commit");
+}
+
 static void test_errors(const char *src)
 {
 	char missing[PATH_MAX], dst[PATH_MAX + 16];
@@ -197,6 +223,7 @@ int main(void)
 	snprintf(dst, sizeof(dst), "%s/dst.git", root);
 	test_first_copy(src, dst);
 	test_later_copy(src, dst);
+	test_loose_over_packed();
 	test_errors(src);
 	ok(local_copy_path("file:///a%20b/c.git", path, sizeof(path)) &&
 	       !strcmp(path, "/a b/c.git"),

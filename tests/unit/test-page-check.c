@@ -5,12 +5,16 @@
  * U+FFFD and CR LF becomes LF; a NUL and every kind of invalid UTF-8 are
  * refused with the byte and line, retryable, the page left as it was; a
  * page that outgrows its limit once cleaned is -EFBIG; a JSON answer with
- * "\u0000" (or a raw NUL) is refused before cJSON could cut it.
+ * "\u0000" (or a raw NUL) is refused before cJSON could cut it. A page
+ * wrapped whole in a ```markdown, ```md or bare ``` fence is unwrapped; one
+ * that merely holds fenced blocks is untouched.
  */
 #include "page_check.h"
 #include "tap.h"
 
 #include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <stdbool.h>
 #include <string.h>
 
@@ -159,11 +163,59 @@ static void test_json(void)
 	       "other escapes pass (the page check replaces controls later)");
 }
 
+/* page_check(@in) gives @want. */
+static void fenced(const char *in, const char *want, const char *what)
+{
+	struct res res;
+
+	check(in, strlen(in), 1 << 20, &res);
+	ok(res.r == 0 && !strcmp(buf_str(&res.page), want), "%s", what);
+	if (res.r || strcmp(buf_str(&res.page), want))
+		diag("got: '%s'", buf_str(&res.page));
+	buf_done(&res.page);
+}
+
+static void test_fences(void)
+{
+	static const char page[] = "# Title\n\nText.\n\n```mermaid\ngraph LR\n  a --> b\n```\n\n"
+				   "```c\nint x;\n```\n\nEnd.\n";
+	static const char starts_and_ends[] = "```\nmake\n```\n\nText between.\n\n```\nmake "
+					      "test\n```\n";
+	char *in;
+
+	if (asprintf(&in, "```markdown\n%s```\n", page) < 0)
+		abort();
+	fenced(in, page, "a page wrapped in ```markdown is unwrapped, its inner fences kept");
+	free(in);
+	if (asprintf(&in, "\n```md\n%s```  \n\n", page) < 0)
+		abort();
+	fenced(in, page, "```md, blank lines around, trailing spaces: unwrapped");
+	free(in);
+	if (asprintf(&in, "```\n%s```", page) < 0)
+		abort();
+	fenced(in, page, "a bare ``` wrapper with inner ```mermaid and ```c blocks: unwrapped");
+	free(in);
+	if (asprintf(&in, "````markdown\n%s````\n", page) < 0)
+		abort();
+	fenced(in, page, "a four-backtick wrapper: unwrapped");
+	free(in);
+	fenced(page, page, "a page that merely holds fenced blocks is untouched");
+	fenced(starts_and_ends, starts_and_ends,
+	       "a page that starts and ends with bare code blocks is untouched");
+	fenced("```python\nprint(1)\n```\n", "```python\nprint(1)\n```\n",
+	       "a page that is one python block is untouched");
+	fenced("```markdown\n# T\n", "```markdown\n# T\n",
+	       "an unclosed ```markdown fence is left as it is");
+	fenced("Here it is:\n```markdown\n# T\n```\n", "Here it is:\n```markdown\n# T\n```\n",
+	       "a fence after a preamble is not a whole-page wrapper");
+}
+
 int main(void)
 {
 	test_clean();
 	test_replaced();
 	test_refused();
 	test_json();
+	test_fences();
 	return done_testing();
 }

@@ -122,6 +122,25 @@ static void test_c_project(void)
 		   differ);
 	}
 
+	/* relevant files */
+	{
+		const struct plan_page *core = page(p, "Module-src-core");
+		const struct plan_page *home = page(p, "Home");
+		const struct plan_page *build = page(p, "Build-and-Test");
+
+		ok(core && core->nfiles == 2 && !strcmp(core->files[0], "src/core/core.c") &&
+		       !strcmp(core->files[1], "src/core/core.h"),
+		   "a module page's relevant files are its code files");
+		ok(home && home->nfiles >= 1 && !strcmp(home->files[0], "README.md"),
+		   "Home's start with the README");
+		ok(build && build->nfiles >= 2, "Build-and-Test's are the build and CI files (%zu)",
+		   build ? build->nfiles : 0);
+		for (size_t i = 0; build && i < build->nfiles; i++)
+			ok(!strcmp(build->files[i], "meson.build") ||
+			       !strcmp(build->files[i], ".github/workflows/ci.yml"),
+			   "build file %s", build->files[i]);
+	}
+
 	/* cache round trip */
 	{
 		char *cache;
@@ -130,6 +149,7 @@ static void test_c_project(void)
 			return;
 		is_int(plan_cache_load(&l, cache, "https://example.org/c.git", head, "builtin"),
 		       -ENOENT, "cache miss before store");
+		is_int(plan_set_notes(p, "line one\n\ttabbed \\n literal\r\nend"), 0, "notes set");
 		is_int(plan_cache_store(p, cache, "https://example.org/c.git"), 0, "plan stored");
 		is_int(plan_cache_load(&l, cache, "https://example.org/c.git", head, "builtin"), 0,
 		       "plan loaded");
@@ -139,9 +159,15 @@ static void test_c_project(void)
 			    p->pages[i].kind != l->pages[i].kind ||
 			    strcmp(p->pages[i].title, l->pages[i].title) ||
 			    !!p->pages[i].arg != !!l->pages[i].arg ||
-			    (p->pages[i].arg && strcmp(p->pages[i].arg, l->pages[i].arg)))
+			    (p->pages[i].arg && strcmp(p->pages[i].arg, l->pages[i].arg)) ||
+			    p->pages[i].nfiles != l->pages[i].nfiles)
 				ok(0, "cached page %zu differs", i);
+			for (size_t k = 0; k < p->pages[i].nfiles && k < l->pages[i].nfiles; k++)
+				if (strcmp(p->pages[i].files[k], l->pages[i].files[k]))
+					ok(0, "cached page %zu file %zu differs", i, k);
 		}
+		is_str(l ? l->notes : NULL, "line one\n\ttabbed \\n literal\nend",
+		       "the notes survive the cache, escapes and all (carriage returns dropped)");
 		free(cache);
 	}
 

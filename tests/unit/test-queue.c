@@ -17,8 +17,12 @@ struct job {
 	int id;
 	int fail_times; /* fail (retryable) this many attempts first */
 	int64_t retry_after;
-	bool permanent;	 /* fail, not retryable */
-	int short_times; /* then fail this many attempts short of descriptors */
+	bool permanent;		  /* fail, not retryable */
+	int short_times;	  /* then fail this many attempts short of descriptors */
+	int park_times;		  /* first park this many runs (another process runs it) */
+	int parked;		  /* runs parked so far */
+	struct gen_queue *self_q; /* unpark itself before parking (the race) */
+	struct gen_job *self;
 };
 
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
@@ -55,6 +59,12 @@ static int run(void *ctx, void *ws, void *payload, unsigned attempt, struct gen_
 	group_running[g]--;
 	pthread_mutex_unlock(&mu);
 	(void)ctx, (void)ws;
+	if (j->parked < j->park_times) {
+		j->parked++;
+		if (j->self_q) /* the unpark wins the race with the park */
+			gen_queue_unpark(j->self_q, j->self);
+		return GEN_RUN_PARKED;
+	}
 	if (j->permanent) {
 		gerr->retryable = false;
 		return wf_err_set(&gerr->e, -EINVAL, "permanent");
@@ -344,6 +354,47 @@ static void test_cancel_while_finishing(void)
 	is_int(finished_calls[50], 1, "and the running job once");
 }
 
+/*
+ * A parked job holds no worker and spends no attempt; it runs again when
+ * unparked, and an unpark that comes while its run is still under way is
+ * not lost. A parked job is finished at shutdown.
+ */
+static void test_park(void)
+{
+	static struct job jobs[4];
+	struct gen_job *h[4];
+	struct gen_queue_stats st;
+	struct gen_queue *q;
+
+	reset(true);
+	q = make(1, 4, 16, 1, 10);
+	jobs[0] = (struct job){ .id = 40, .park_times = 1 };
+	jobs[1] = (struct job){ .id = 41 };
+	gen_queue_submit(q, 0, GEN_PRIO_PREFETCH, &jobs[0], &h[0]);
+	gen_queue_submit(q, 1, GEN_PRIO_PREFETCH, &jobs[1], &h[1]);
+	ok(wait_for(&finished_n, 1, 5000) && finished_calls[41] == 1,
+	   "a parked job frees the only worker: the next one runs");
+	gen_queue_stats(q, &st);
+	ok(st.parked == 1 && st.running == 0 && st.queued == 0, "one job parked (%zu)", st.parked);
+	is_int(finished_calls[40], 0, "not finished");
+	gen_queue_unpark(q, h[0]);
+	ok(wait_for(&finished_n, 2, 5000) && finished_err[40] == 0, "unparked, it runs and ends");
+	is_int((int)finished_attempts[40], 1, "the park spent no attempt (max_attempts = 1)");
+	jobs[2] = (struct job){ .id = 42, .park_times = 1, .self_q = q };
+	gen_queue_submit(q, 0, GEN_PRIO_PREFETCH, &jobs[2], &jobs[2].self);
+	ok(wait_for(&finished_n, 3, 5000) && finished_err[42] == 0,
+	   "an unpark during the run that parks is not lost");
+	jobs[3] = (struct job){ .id = 43, .park_times = 1 };
+	gen_queue_submit(q, 0, GEN_PRIO_PREFETCH, &jobs[3], &h[3]);
+	for (int64_t t0 = now_ms(); now_ms() - t0 < 5000;) {
+		gen_queue_stats(q, &st);
+		if (st.parked == 1)
+			break;
+	}
+	gen_queue_free(q);
+	is_int(finished_err[43], -ESHUTDOWN, "a job parked at shutdown is finished: ESHUTDOWN");
+}
+
 static void test_stress(void)
 {
 	enum { N = 2000 };
@@ -388,6 +439,7 @@ int main(void)
 	test_spared();
 	test_cancel_and_bound();
 	test_cancel_while_finishing();
+	test_park();
 	test_stress();
 	return done_testing();
 }

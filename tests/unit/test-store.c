@@ -1,0 +1,294 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * store/: the job protocol and the page store against a real PostgreSQL,
+ * started by tests/integration/pg_run.py, which passes its connection
+ * string in WIKIFS_TEST_PG (skipped without it). Two struct store play two
+ * hosts. Deadlines are checked against a TCP server that accepts and never
+ * answers.
+ */
+#include "sha256.h"
+#include "store.h"
+#include "tap.h"
+#include "util.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+static const char *conninfo;
+
+static struct store *host(const char *id, unsigned lease_s, unsigned failed_s)
+{
+	struct store_opts o = {
+		.conninfo = conninfo,
+		.host_id = id,
+		.timeout_ms = 5000,
+		.lease_s = lease_s,
+		.failed_s = failed_s,
+	};
+	struct store *s = NULL;
+	struct wf_err err;
+
+	if (store_new(&s, &o, &err) < 0)
+		diag("store_new: %s", err.msg);
+	return s;
+}
+
+/* A fresh key per run: the store outlives no test, but be safe. */
+static void key(char out[SHA256_HEX], int n)
+{
+	static unsigned run;
+
+	if (!run)
+		run = (unsigned)getpid();
+	snprintf(out, SHA256_HEX, "%08x%056d", run, n);
+}
+
+static int acquire(struct store *s, const char *k, struct buf *page, struct store_acquired *a)
+{
+	struct wf_err err;
+	int r;
+
+	buf_reset(page);
+	r = store_acquire(s, k, 1, page, a, &err);
+	if (r < 0)
+		diag("store_acquire: %s", err.msg);
+	return r;
+}
+
+static void test_secrets(void)
+{
+	struct store_opts o = { .conninfo = "postgresql://u:hunter2secret@[::1/db",
+				.host_id = "x" };
+	struct store *s = NULL;
+	struct wf_err err = { "" };
+	int r = store_new(&s, &o, &err);
+
+	is_int(r, -EINVAL, "a connection string that does not parse is refused");
+	ok(!strstr(err.msg, "hunter2secret"), "without its password in the message: %s", err.msg);
+	o.conninfo = "host=127.0.0.1 port=1 user=u password=hunter2secret dbname=d";
+	r = store_new(&s, &o, &err);
+	is_int(r, 0, "a key=value string parses");
+	ok(r == 0 && !strstr(store_describe(s), "hunter2secret") &&
+	       strstr(store_describe(s), "host=127.0.0.1 port=1 dbname=d user=u"),
+	   "its description has no password: %s", r == 0 ? store_describe(s) : "");
+	r = store_ping(s, &err);
+	ok(r < 0 && !strstr(err.msg, "hunter2secret"), "an unreachable store's error has none: %s",
+	   err.msg);
+	store_free(s);
+}
+
+static void test_claim_complete(struct store *a, struct store *b)
+{
+	struct store_acquired got;
+	struct wf_err err;
+	struct buf page;
+	char k[SHA256_HEX];
+
+	buf_init(&page, 1 << 20);
+	key(k, 1);
+	is_int(acquire(a, k, &page, &got), 0, "host A asks for a new page");
+	ok(got.outcome == STORE_CLAIMED && got.attempt == 1, "and claims its job, attempt 1");
+	is_int(acquire(b, k, &page, &got), 0, "host B asks for it");
+	ok(got.outcome == STORE_BUSY && !strcmp(got.detail, "test:a"),
+	   "and finds it busy, run by A (%s)", got.detail);
+	is_int(store_complete(a, k, 1, "hello", 5, &err), 1, "A stores the page and ends the job");
+	is_int(acquire(b, k, &page, &got), 0, "B asks again");
+	ok(got.outcome == STORE_FOUND && page.len == 5 && !memcmp(page.data, "hello", 5),
+	   "and gets the page, verified");
+	buf_done(&page);
+}
+
+static void test_lease_fence(struct store *a, struct store *b)
+{
+	struct store_acquired got = { 0 };
+	const char *keys[1];
+	int atts[1] = { 1 };
+	struct wf_err err;
+	struct buf page;
+	char k[SHA256_HEX];
+	int64_t t0;
+
+	buf_init(&page, 1 << 20);
+	key(k, 2);
+	keys[0] = k;
+	acquire(a, k, &page, &got);
+	is_int(got.attempt, 1, "A claims a job (lease 2 s)");
+	is_int(store_extend(a, keys, atts, 1, &err), 1, "A renews its lease");
+	atts[0] = 7;
+	is_int(store_extend(a, keys, atts, 1, &err), 0,
+	       "a lease of another attempt is not renewed");
+	t0 = now_ms();
+	for (acquire(b, k, &page, &got); got.outcome == STORE_BUSY && now_ms() - t0 < 10000;
+	     acquire(b, k, &page, &got))
+		usleep(50000); /* polls the condition: B's claim */
+	ok(got.outcome == STORE_CLAIMED && got.attempt == 2 && now_ms() - t0 >= 1000,
+	   "B claims it once A's lease expired (attempt %d after %lld ms)", got.attempt,
+	   (long long)(now_ms() - t0));
+	is_int(store_complete(a, k, 1, "from A", 6, &err), 0,
+	       "A's late completion stores its page but is fenced off the job");
+	is_int(store_complete(b, k, 2, "from B", 6, &err), 1, "B's completion ends the job");
+	acquire(a, k, &page, &got);
+	ok(got.outcome == STORE_FOUND && page.len == 6 && !memcmp(page.data, "from A", 6),
+	   "the first writer's page is the one stored");
+	buf_done(&page);
+}
+
+static void test_release(struct store *a, struct store *b)
+{
+	struct store_acquired got = { 0 };
+	struct wf_err err;
+	struct buf page;
+	char k[SHA256_HEX];
+
+	buf_init(&page, 1 << 20);
+	key(k, 3);
+	acquire(a, k, &page, &got);
+	store_release(a, k, got.attempt, false, "HTTP 503", 0, &err);
+	acquire(b, k, &page, &got);
+	ok(got.outcome == STORE_CLAIMED && got.attempt == 2,
+	   "a job given back as retryable is claimed by another host");
+	store_release(b, k, 1, true, "stale attempt", 0, &err);
+	acquire(a, k, &page, &got);
+	is_int(got.outcome, STORE_BUSY, "a release by an old attempt changes nothing");
+	is_int(store_release(b, k, 2, true, "HTTP 401: invalid API key", 0, &err), 0,
+	       "B fails the job for good");
+	acquire(a, k, &page, &got);
+	ok(got.outcome == STORE_FAILED && !strcmp(got.detail, "HTTP 401: invalid API key"),
+	   "every waiter hears the cause: %s", got.detail);
+	buf_done(&page);
+}
+
+struct seen {
+	char keys[8][SHA256_HEX];
+	int n;
+};
+
+static void note(void *arg, const char *k)
+{
+	struct seen *s = arg;
+
+	if (s->n < 8)
+		snprintf(s->keys[s->n++], SHA256_HEX, "%s", k);
+}
+
+static bool seen_has(const struct seen *s, const char *k)
+{
+	for (int i = 0; i < s->n; i++)
+		if (!strcmp(s->keys[i], k))
+			return true;
+	return false;
+}
+
+static void test_actionable_listen(struct store *a, struct store *b)
+{
+	char busy[SHA256_HEX], done[SHA256_HEX], none[SHA256_HEX];
+	const char *keys[] = { busy, done, none };
+	struct store_listener *l = NULL;
+	struct store_acquired got;
+	struct seen seen = { 0 };
+	struct wf_err err;
+	struct buf page;
+	int r;
+
+	buf_init(&page, 1 << 20);
+	key(busy, 4);
+	key(done, 1);
+	key(none, 5);
+	acquire(b, busy, &page, &got);
+	r = store_actionable(a, keys, 3, note, &seen, &err);
+	ok(r == 2 && seen_has(&seen, done) && seen_has(&seen, none) && !seen_has(&seen, busy),
+	   "of a running, a done and an unknown job, the last two need action (%d)", r);
+	is_int(store_listener_new(&l, a, &err), 0, "A listens");
+	memset(&seen, 0, sizeof(seen));
+	store_complete(b, busy, got.attempt, "x", 1, &err);
+	for (int64_t t0 = now_ms(); !seen.n && now_ms() - t0 < 5000;)
+		store_listener_wait(l, 500, note, &seen);
+	ok(seen_has(&seen, busy), "and hears B's completion");
+	store_listener_free(l);
+	buf_done(&page);
+}
+
+static void test_size_prune(struct store *a)
+{
+	struct store_size sz;
+	struct wf_err err;
+	uint64_t pages = 0, bytes = 0;
+
+	is_int(store_size(a, &sz, &err), 0, "the store's size");
+	ok(sz.pages >= 3 && sz.schema_version == STORE_SCHEMA_VERSION,
+	   "counts the pages (%llu) and the schema version", (unsigned long long)sz.pages);
+	is_int(store_prune(a, 0, &pages, &bytes, &err), 0, "prune --older-than 0");
+	ok(pages == sz.pages, "removes every page (%llu)", (unsigned long long)pages);
+	store_size(a, &sz, &err);
+	is_int((int)sz.pages, 0, "none left");
+}
+
+/* A server that accepts (the kernel does) and never answers: a stalled store. */
+static void test_deadline(void)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(0x7f000001) };
+	socklen_t len = sizeof(sa);
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct store_opts o = { .host_id = "x", .timeout_ms = 500 };
+	struct store_acquired got;
+	struct store *s = NULL;
+	char ci[128], k[SHA256_HEX];
+	struct wf_err err;
+	struct buf page;
+	int64_t t0;
+	int r;
+
+	bind(fd, (struct sockaddr *)&sa, sizeof(sa));
+	listen(fd, 8);
+	getsockname(fd, (struct sockaddr *)&sa, &len);
+	snprintf(ci, sizeof(ci), "host=127.0.0.1 port=%d user=u password=pw dbname=d",
+		 ntohs(sa.sin_port));
+	o.conninfo = ci;
+	store_new(&s, &o, &err);
+	buf_init(&page, 1 << 20);
+	key(k, 9);
+	t0 = now_ms();
+	r = store_acquire(s, k, 0, &page, &got, &err);
+	ok(r == -ETIMEDOUT && now_ms() - t0 < 3000,
+	   "a stalled store times out within its deadline (%d after %lld ms)", r,
+	   (long long)(now_ms() - t0));
+	ok(!store_up(s), "and is marked down");
+	t0 = now_ms();
+	r = store_acquire(s, k, 0, &page, &got, &err);
+	ok(r == -ENOTCONN && now_ms() - t0 < 100, "then calls fail at once (%d)", r);
+	buf_done(&page);
+	store_free(s);
+	close(fd);
+}
+
+int main(void)
+{
+	struct store *a, *b;
+	struct wf_err err;
+
+	conninfo = getenv("WIKIFS_TEST_PG");
+	test_secrets();
+	test_deadline();
+	if (!conninfo || !*conninfo) {
+		diag("WIKIFS_TEST_PG unset: the tests against PostgreSQL are skipped "
+		     "(run through tests/integration/pg_run.py)");
+		return done_testing();
+	}
+	a = host("test:a", 2, 3600);
+	b = host("test:b", 2, 3600);
+	is_int(store_schema_init(a, &err), 0, "the schema is created");
+	is_int(store_schema_init(b, &err), 0, "and found there by the next host");
+	test_claim_complete(a, b);
+	test_lease_fence(a, b);
+	test_release(a, b);
+	test_actionable_listen(a, b);
+	test_size_prune(a);
+	store_free(a);
+	store_free(b);
+	return done_testing();
+}
