@@ -97,20 +97,22 @@ static int job_reuse(struct wiki *w, struct wpage *p, struct gen_err *gerr)
 	snprintf(git_dir, sizeof(git_dir), "%s", r->git_dir);
 	remake = p->remake;
 	p->remake = false;
+	/* worked on: no longer a queued job a cancel could drop (facts may take long) */
+	p->running = !remake && !p->array->group;
 	pthread_mutex_unlock(&w->lock);
 	if (remake || p->array->group) /* a group's page has no tree to match */
 		return 0;
 	facts = wiki_repo_facts_get(r, git_dir, p->pages_plan->commit, &gerr->e);
-	if (!facts)
-		return 0; /* generation says why, with its retries */
-	src = source_of(p, git_dir, facts);
-	ret = page_manifest_reuse(w->pc, &p->recipe, &src, &p->key, made_at);
-	facts_unref(facts);
-	if (ret == 1) {
-		pthread_mutex_lock(&w->lock);
-		p->reused = true;
-		pthread_mutex_unlock(&w->lock);
+	ret = 0; /* without facts, generation says why, with its retries */
+	if (facts) {
+		src = source_of(p, git_dir, facts);
+		ret = page_manifest_reuse(w->pc, &p->recipe, &src, &p->key, made_at);
+		facts_unref(facts);
 	}
+	pthread_mutex_lock(&w->lock);
+	p->reused = ret == 1;
+	p->running = false;
+	pthread_mutex_unlock(&w->lock);
 	return ret == 1;
 }
 
