@@ -148,6 +148,10 @@ with Env() as env:
          "progress.json counts the pages reused")
     t.ok("reused" in open(m.path(".wikifs", "progress")).read(),
          ".wikifs/progress shows the reused pages")
+    metrics = open(m.path(".wikifs", "metrics")).read()
+    t.ok(f"\nwikifs_reuses_total {len(pages) - n}\n" in metrics,
+         ".wikifs/metrics counts them in wikifs_reuses_total",
+         [x for x in metrics.splitlines() if x.startswith("wikifs_reuses_total")])
 
     # ---- retry remakes a reused page: it asks the model, not the older commit's bytes
     before = fake.calls()
