@@ -200,13 +200,18 @@ static void digest_languages(struct sha256 *s, const struct repo_facts *f)
 	}
 }
 
+/* The pages, their relevant files and the steering notes: all a prompt may show of a plan. */
 static void digest_plan(struct sha256 *s, const struct plan *p)
 {
+	hash_str(s, p->notes);
 	for (size_t i = 0; i < p->n; i++) {
 		hash_str(s, p->pages[i].slug);
 		hash_str(s, p->pages[i].title);
 		hash_str(s, plan_kind_name(p->pages[i].kind));
 		hash_str(s, p->pages[i].arg);
+		hash_u64(s, p->pages[i].nfiles);
+		for (size_t k = 0; k < p->pages[i].nfiles; k++)
+			hash_str(s, p->pages[i].files[k]);
 	}
 }
 

@@ -69,7 +69,8 @@ struct page_result {
 };
 
 /*
- * The digest (64 hex) of fact @name at @src: "plan" (the plan's pages),
+ * The digest (64 hex) of fact @name at @src: "plan" (the plan's pages, their
+ * relevant files and the steering notes),
  * "log:N" (how many commits, and the newest N: id, author, time, subject),
  * "authors" (commits per author), "languages" (files and bytes per
  * language), "files:DIR" (how many files, and the path, size, language of

@@ -176,6 +176,14 @@ static void test_facts(void)
 	plan_add(p2, "Module-src", "Module src", PAGE_MODULE, "src");
 	page_deps_fact_digest("plan", &s2, b);
 	ok(strcmp(a, b), "a page more: another plan fact");
+	page_deps_fact_digest("plan", &s2, a);
+	plan_set_notes(p2, "Always mention the frobnicator.");
+	page_deps_fact_digest("plan", &s2, b);
+	ok(strcmp(a, b), "steering notes (in every prompt) changed: another plan fact");
+	page_deps_fact_digest("plan", &s2, a);
+	plan_page_add_file(p2, p2->n - 1, "src/main.c");
+	page_deps_fact_digest("plan", &s2, b);
+	ok(strcmp(a, b), "a page's relevant files changed: another plan fact");
 	is_int(page_deps_fact_digest("log:5", &s1, a), -ENOENT, "no facts: the log is not known");
 	plan_unref(p1);
 	plan_unref(p2);
