@@ -278,6 +278,71 @@ int gitrepo_tree_foreach(const char *git_dir, const char *commit, gitrepo_tree_f
 	return r;
 }
 
+void gitrepo_oid_hex(const git_oid *id, char out[41])
+{
+	git_oid_tostr(out, 41, id);
+}
+
+struct gitrepo_snapshot {
+	git_repository *repo;
+	git_commit *commit;
+	git_tree *root;
+};
+
+void gitrepo_snapshot_free(struct gitrepo_snapshot *s)
+{
+	if (!s)
+		return;
+	git_tree_free(s->root);
+	git_commit_free(s->commit);
+	git_repository_free(s->repo);
+	free(s);
+}
+
+int gitrepo_snapshot_open(struct gitrepo_snapshot **ret, const char *git_dir, const char *commit,
+			  struct wf_err *err)
+{
+	struct gitrepo_snapshot *s = calloc(1, sizeof(*s));
+	int r;
+
+	if (!s)
+		return -ENOMEM;
+	r = gitrepo_open_commit(&s->repo, &s->commit, git_dir, commit, err);
+	if (r == 0) {
+		r = git_commit_tree(&s->root, s->commit);
+		if (r < 0)
+			r = gitrepo_fail(err, r, "cannot read tree of", commit);
+	}
+	if (r < 0) {
+		gitrepo_snapshot_free(s);
+		return r;
+	}
+	*ret = s;
+	return 0;
+}
+
+int gitrepo_snapshot_entry(struct gitrepo_snapshot *s, const char *path, unsigned *mode,
+			   char oid[41])
+{
+	git_tree_entry *e = NULL;
+	int r;
+
+	if (!*path) {
+		*mode = GITREPO_MODE_TREE;
+		git_oid_tostr(oid, 41, git_tree_id(s->root));
+		return 0;
+	}
+	r = git_tree_entry_bypath(&e, s->root, path);
+	if (r == GIT_ENOTFOUND)
+		return -ENOENT;
+	if (r < 0)
+		return gitrepo_errno(r);
+	*mode = (unsigned)git_tree_entry_filemode(e);
+	git_oid_tostr(oid, 41, git_tree_entry_id(e));
+	git_tree_entry_free(e);
+	return 0;
+}
+
 int gitrepo_read_blob(const char *git_dir, const char *commit, const char *path, size_t max,
 		      struct buf *out, struct wf_err *err)
 {

@@ -93,6 +93,27 @@ int gitrepo_tree_foreach(const char *git_dir, const char *commit, gitrepo_tree_f
 int gitrepo_tree_walk(struct git_repository *repo, struct git_tree *root, gitrepo_tree_fn fn,
 		      void *ctx, size_t *skipped, struct wf_err *err);
 
+/* @id in hex, 41 bytes with the NUL. */
+void gitrepo_oid_hex(const struct git_oid *id, char out[41]);
+
+/*
+ * A commit's tree opened once for many path lookups (a manifest's match):
+ * tree objects only, never a blob. One snapshot per thread (it holds a
+ * git_repository).
+ */
+struct gitrepo_snapshot;
+int gitrepo_snapshot_open(struct gitrepo_snapshot **ret, const char *git_dir, const char *commit,
+			  struct wf_err *err);
+/*
+ * The entry at @path ("" = the root tree): 0 with its git mode (GITREPO_MODE_TREE
+ * for a directory) and its object id in hex (41 bytes with the NUL);
+ * -ENOENT when nothing is there (or a file stands where a directory is
+ * looked up); another -errno on a failure to read the tree.
+ */
+int gitrepo_snapshot_entry(struct gitrepo_snapshot *s, const char *path, unsigned *mode,
+			   char oid[41]);
+void gitrepo_snapshot_free(struct gitrepo_snapshot *s); /* NULL is fine */
+
 /*
  * Appends the blob at @path of @commit in @git_dir to @out. -ENOENT when
  * absent, -EISDIR when not a file, -EFBIG past @max bytes; @err says it.

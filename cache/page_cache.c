@@ -29,6 +29,7 @@
 #include "page_file.h"
 #include "util.h"
 
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -37,7 +38,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#define PAGE_CACHE_VERSION "wikifs-page 1"
+#define PAGE_CACHE_VERSION "wikifs-page 2"
 #define CLAIM_POLL_MAX_MS  250
 
 struct entry {
@@ -58,6 +59,7 @@ struct entry {
 struct page_cache {
 	char *dir;    /* CACHE_DIR/pages */
 	char *claims; /* CACHE_DIR/page-claims: the claim locks */
+	char *locks;  /* CACHE_DIR/page-locks: page_cache_lock() */
 	uint64_t max_bytes;
 	pthread_mutex_t lock;
 	pthread_cond_t wake; /* claim waiters, on page_cache_stop() */
@@ -73,22 +75,58 @@ struct page_claim {
 	int fd; /* its own open file description of pc->claims, holding the lock */
 };
 
-void page_cache_key(struct page_key *k, const struct page_key_parts *p)
+/* @url without what does not name another repository: case of scheme and host, "/", ".git". */
+static void url_normal(const char *url, char *out, size_t n)
 {
-	const char *model = p->model ? p->model : "", *repo = p->repo ? p->repo : "";
-	const char *lang = p->language ? p->language : "en";
-	const char *parts[] = {
-		PAGE_CACHE_VERSION, repo, p->url, p->commit, p->slug, p->backend, model,
-		p->prompt_version,  lang
-	};
+	const char *sep = strstr(url, "://");
+	size_t len, host_end = 0;
+
+	snprintf(out, n, "%s", url);
+	len = strlen(out);
+	if (sep)
+		host_end = MIN(len, (size_t)(sep - url) + 3 + strcspn(sep + 3, "/"));
+	for (size_t i = 0; i < host_end; i++)
+		out[i] = (char)tolower((unsigned char)out[i]);
+	while (len > 1 && out[len - 1] == '/')
+		out[--len] = '\0';
+	if (len > 4 && !strcmp(out + len - 4, ".git"))
+		out[len - 4] = '\0';
+}
+
+static void key_of_parts(struct page_key *k, const char *const *parts, size_t n)
+{
 	struct sha256 s;
 	uint8_t d[SHA256_LEN];
 
 	sha256_init(&s);
-	for (size_t i = 0; i < ARRAY_SIZE(parts); i++)
-		sha256_update(&s, parts[i], strlen(parts[i]) + 1); /* NUL separates fields */
+	for (size_t i = 0; i < n; i++) {
+		const char *v = parts[i] ? parts[i] : "";
+
+		sha256_update(&s, v, strlen(v) + 1); /* NUL separates fields */
+	}
 	sha256_final(&s, d);
 	sha256_to_hex(d, k->hex);
+}
+
+void page_recipe_key(struct page_key *k, const struct page_key_parts *p)
+{
+	char url[4096];
+	const char *lang = p->language && *p->language ? p->language : "en";
+
+	url_normal(p->url ? p->url : "", url, sizeof(url));
+	key_of_parts(k,
+		     (const char *const[]){ PAGE_CACHE_VERSION, p->repo, url, p->slug, p->kind,
+					    p->arg, p->backend, p->model, p->prompt_version, lang,
+					    p->options },
+		     11);
+}
+
+void page_cache_key(struct page_key *k, const struct page_key_parts *p)
+{
+	struct page_key recipe;
+
+	page_recipe_key(&recipe, p);
+	key_of_parts(k, (const char *const[]){ "wikifs-page-at 1", recipe.hex, p->commit }, 3);
 }
 
 /* The number the first @n hex digits of a key spell. */
@@ -375,6 +413,10 @@ int page_cache_new(struct page_cache **ret, const char *cache_dir, uint64_t max_
 		pc->claims = NULL;
 		goto out_free;
 	}
+	if (asprintf(&pc->locks, "%s/page-locks", cache_dir) < 0) {
+		pc->locks = NULL;
+		goto out_free;
+	}
 	r = mkdir_p(pc->dir, 0700);
 	for (int i = 0; i < 256 && r == 0; i++) {
 		char sub[4096];
@@ -407,6 +449,7 @@ void page_cache_free(struct page_cache *pc)
 	free(pc->table);
 	free(pc->dir);
 	free(pc->claims);
+	free(pc->locks);
 	pthread_cond_destroy(&pc->wake);
 	pthread_mutex_destroy(&pc->lock);
 	free(pc);
@@ -696,6 +739,34 @@ void page_cache_release(struct page_claim *claim)
 		return;
 	close(claim->fd); /* ends the lock */
 	free(claim);
+}
+
+int page_cache_lock(struct page_cache *pc, const struct page_key *k, int *fd_out)
+{
+	struct flock fl = { .l_type = F_WRLCK,
+			    .l_whence = SEEK_SET,
+			    .l_start = (off_t)hex_prefix(k->hex, 15),
+			    .l_len = 1 };
+	int fd = open(pc->locks, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+
+	if (fd < 0)
+		return -errno;
+	while (fcntl(fd, F_OFD_SETLKW, &fl) < 0) {
+		if (errno != EINTR) {
+			int r = -errno;
+
+			close(fd);
+			return r;
+		}
+	}
+	*fd_out = fd;
+	return 0;
+}
+
+void page_cache_unlock(int fd)
+{
+	if (fd >= 0)
+		close(fd); /* ends the lock */
 }
 
 void page_cache_stop(struct page_cache *pc)

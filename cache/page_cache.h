@@ -1,9 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Page cache: generated pages on disk under CACHE_DIR/pages/XX/<key>, where
- * the key is the SHA-256 of everything that determines a page's bytes (cache
- * format, repository URL, commit, slug, backend, model, prompt version,
- * language).
+ * Page cache: generated pages on disk under CACHE_DIR/pages/XX/<key>. A
+ * page's recipe (page_recipe_key) is the SHA-256 of everything that decides
+ * how it is made, except the commit: cache format, repository name and
+ * normalised URL, page slot (slug, kind, argument), backend, model, prompt
+ * version, language, generation options. The entry of one commit's page is
+ * keyed by recipe and commit (page_cache_key); whether an entry made at one
+ * commit serves another is the manifest's to say (page_manifest.h), whose
+ * files are entries of this cache too, under the same budget.
  *
  * An entry is a 64-byte header (magic, content length, SHA-256 of the
  * content) followed by the content. Entries are committed atomically (temp
@@ -65,14 +69,22 @@ struct page_key {
 };
 
 /*
- * @repo is the repository's name: its pages say it, so two names of one URL
- * differ. @language is generator.language (NULL reads as "en").
+ * A page's recipe, and the commit it is wanted at. @repo is the
+ * repository's name: its pages say it, so two names of one URL differ.
+ * @url is normalised here (scheme and host in lower case, no trailing "/"
+ * or ".git"). @kind and @arg are the page's slot (plan_kind_name() and its
+ * argument, NULL for none); @language defaults to "en"; @options are the
+ * generation options that change a page's bytes, as one string ("" none).
+ * NULL strings count as "".
  */
 struct page_key_parts {
-	const char *repo, *url, *commit, *slug, *backend, *model, *prompt_version;
-	const char *language;
+	const char *repo, *url, *commit, *slug, *kind, *arg, *backend, *model, *prompt_version;
+	const char *language, *options;
 };
 
+/* The recipe: every part but the commit. */
+void page_recipe_key(struct page_key *k, const struct page_key_parts *p);
+/* The entry of the page at p->commit: the recipe and the commit. */
 void page_cache_key(struct page_key *k, const struct page_key_parts *p);
 
 struct page_cache_stats {
@@ -140,6 +152,15 @@ struct page_claim;
 int page_cache_claim(struct page_cache *pc, const struct page_key *k, int64_t timeout_ms,
 		     struct page_claim **claim);
 void page_cache_release(struct page_claim *claim); /* NULL is fine */
+
+/*
+ * An exclusive lock on @k across processes and threads, for a short
+ * read-modify-write of its entry (a manifest's): an open-file-description
+ * lock on one byte of CACHE_DIR/page-locks, waited for. 0 with *fd, which
+ * page_cache_unlock() closes, or -errno. A lock dies with its process.
+ */
+int page_cache_lock(struct page_cache *pc, const struct page_key *k, int *fd);
+void page_cache_unlock(int fd); /* -1 is fine */
 
 /* Ends every claim wait at once (-ESHUTDOWN), now and later. */
 void page_cache_stop(struct page_cache *pc);

@@ -311,9 +311,10 @@ static int load_page(struct plan *p, char *line)
 	return r;
 }
 
-int plan_cache_store(const struct plan *p, const char *cache_dir, const char *url)
+/* Stores @p under @key: its commit, or "shape:" and its tree shape. */
+static int store_as(const struct plan *p, const char *cache_dir, const char *url, const char *key)
 {
-	_cleanup_free_ char *path = plan_cache_path(cache_dir, url, p->commit, p->planner);
+	_cleanup_free_ char *path = plan_cache_path(cache_dir, url, key, p->planner);
 	_cleanup_free_ char *dir = NULL;
 	struct buf b;
 	int r;
@@ -346,6 +347,40 @@ int plan_cache_store(const struct plan *p, const char *cache_dir, const char *ur
 		r = write_atomic(path, NULL, 0, b.data, b.len, 0600);
 	buf_done(&b);
 	return r;
+}
+
+int plan_cache_store(const struct plan *p, const char *cache_dir, const char *url)
+{
+	return store_as(p, cache_dir, url, p->commit);
+}
+
+int plan_cache_store_shape(const struct plan *p, const char *cache_dir, const char *url,
+			   const char *shape)
+{
+	char key[80];
+
+	snprintf(key, sizeof(key), "shape:%s", shape);
+	return store_as(p, cache_dir, url, key);
+}
+
+int plan_cache_load_shape(struct plan **ret, const char *cache_dir, const char *url,
+			  const char *shape, const char *planner, const char *commit)
+{
+	char key[80], *c;
+	int r;
+
+	snprintf(key, sizeof(key), "shape:%s", shape);
+	r = plan_cache_load(ret, cache_dir, url, key, planner);
+	if (r < 0)
+		return r;
+	c = strdup(commit);
+	if (!c) {
+		plan_unref(*ret);
+		return -ENOMEM;
+	}
+	free((*ret)->commit);
+	(*ret)->commit = c; /* the same pages, at this commit */
+	return 0;
 }
 
 int plan_cache_load(struct plan **ret, const char *cache_dir, const char *url, const char *commit,

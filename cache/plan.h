@@ -95,6 +95,23 @@ int plan_find(const struct plan *p, const char *slug);
 struct plan *plan_ref(struct plan *p);
 void plan_unref(struct plan *p); /* NULL is fine */
 
+/*
+ * The shape of the tree at @commit, what planners read of it: every path,
+ * whether it is a directory, and the content (object id) of the top-level
+ * README. Editing a file elsewhere keeps it, so a plan keyed by it is not
+ * made again (plan_cache_load_shape). Tree objects only. 0 or -errno.
+ */
+int plan_shape(const char *git_dir, const char *commit, char out[65], struct wf_err *err);
+
+/*
+ * A plan cached by tree shape (@shape from plan_shape()), loaded as the plan
+ * of @commit. -ENOENT on miss.
+ */
+int plan_cache_load_shape(struct plan **ret, const char *cache_dir, const char *url,
+			  const char *shape, const char *planner, const char *commit);
+int plan_cache_store_shape(const struct plan *p, const char *cache_dir, const char *url,
+			   const char *shape);
+
 /* Disk cache: CACHE_DIR/plans/<sha256(url, commit, planner)>. -ENOENT on miss. */
 int plan_cache_load(struct plan **ret, const char *cache_dir, const char *url, const char *commit,
 		    const char *planner);

@@ -27,6 +27,7 @@
 #include "plan.h"
 #include "gitrepo.h"
 #include "lang.h"
+#include "sha256.h"
 #include "utf8.h"
 #include "util.h"
 
@@ -383,4 +384,37 @@ out_free_dirs:
 		free(c.d[i].path);
 	free(c.d);
 	return r;
+}
+
+/* ---- the tree's shape ---- */
+
+static int shape_cb(void *ctx, const char *path, size_t len, unsigned depth, unsigned mode,
+		    const struct git_oid *id)
+{
+	struct sha256 *s = ctx;
+	char hex[41];
+
+	sha256_update(s, mode == GITREPO_MODE_TREE ? "d" : "f", 1);
+	sha256_update(s, path, len + 1);
+	if (depth == 1 && mode != GITREPO_MODE_TREE && !strncasecmp(path, "readme", 6)) {
+		gitrepo_oid_hex(id, hex); /* planners read the README */
+		sha256_update(s, hex, sizeof(hex));
+	}
+	return 0;
+}
+
+int plan_shape(const char *git_dir, const char *commit, char out[65], struct wf_err *err)
+{
+	struct sha256 s;
+	uint8_t d[SHA256_LEN];
+	int r;
+
+	sha256_init(&s);
+	sha256_update(&s, "wikifs-shape 1", 15);
+	r = gitrepo_tree_foreach(git_dir, commit, shape_cb, &s, NULL, err);
+	if (r < 0)
+		return r;
+	sha256_final(&s, d);
+	sha256_to_hex(d, out);
+	return 0;
 }

@@ -60,6 +60,8 @@ static const struct conf_key conf_keys[] = {
 	  "seconds between fetches of a repository, 0 = never" },
 	{ "wikifs", "cache_max_bytes", T_SIZE, OFF(cache_max_bytes), "1G", 1 << 20, UINT64_MAX,
 	  NULL, "page cache budget, LRU" },
+	{ "wikifs", "stale_pages", T_ENUM, OFF(stale_pages), "regenerate", 0, 0, "regenerate|serve",
+	  "a page whose inputs changed: regenerate (open waits) | serve (the last one at once)" },
 	{ "wikifs", "checkout_max_bytes", T_SIZE, OFF(checkout_max_bytes), "2G", 1, UINT64_MAX,
 	  NULL, "read-only checkouts for backend = command, LRU" },
 	{ "wikifs", "max_calls", T_SIZE, OFF(max_calls), "0", 0, UINT64_MAX, NULL,

@@ -17,6 +17,7 @@
 
 enum conf_backend { BACKEND_BUILTIN, BACKEND_OPENAI, BACKEND_ANTHROPIC, BACKEND_COMMAND };
 enum conf_planner { PLANNER_BUILTIN, PLANNER_LLM };
+enum conf_stale { STALE_REGENERATE, STALE_SERVE };
 enum conf_store { CONF_STORE_NONE, CONF_STORE_POSTGRESQL };
 
 /*
@@ -53,6 +54,7 @@ struct conf {
 	char *ssh_key;		   /* "" = ssh-agent's keys */
 	unsigned refresh_interval; /* seconds, 0 = never */
 	uint64_t cache_max_bytes;
+	enum conf_stale stale_pages; /* an open of a page whose inputs changed */
 	uint64_t checkout_max_bytes; /* read-only checkouts (backend = command) */
 	uint64_t max_calls;	     /* 0 = unlimited */
 	uint64_t token_budget;	     /* 0 = unlimited */

@@ -667,8 +667,7 @@ static void fs_write(fuse_req_t req, fuse_ino_t ino, const char *data, size_t si
 		fuse_reply_err(req, -r);
 	else
 		fuse_reply_write(req, size);
-	(void)off;
-	(void)fi;
+	(void)off, (void)fi;
 }
 
 /* release and releasedir: every handle kind frees itself the same way. */
@@ -681,8 +680,7 @@ static void fs_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 		fh_untrack(req_fs(req), h);
 		fh_free(req_fs(req), h);
 	}
-	fuse_reply_err(req, 0);
-	(void)ino;
+	fuse_reply_err(req, 0); /* ino: unused */
 }
 
 /* ---- extended attributes: read in xattr.c, never written ---- */

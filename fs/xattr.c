@@ -3,7 +3,8 @@
  * Extended attributes: what wikifs knows of a page or a repository,
  * readable by name and listed, so getfattr -d shows them. A page has
  * user.wikifs.state, .error (while it has one), .commit, .backend, and
- * .sources and .citations once its generation recorded them; a version
+ * .sources and .citations once its generation recorded them (.sources:
+ * the manifest's dependencies when there is one); a version
  * directory (REPO@REF) .commit and .ref; a
  * repository directory .state, .commit and .ref once cloned, and .error
  * when its clone failed. Nothing here generates or clones: the values are
@@ -81,7 +82,9 @@ static int node_xattrs(struct fs *fs, fuse_ino_t ino, struct xattrs *x)
 	if (n->type == NODE_PAGE) {
 		wiki_page_info(fs->wiki, n->page, &x->info.page); /* of this inode's commit */
 		x->n = page_xattrs(&x->info.page, x->kv);
-		x->sources = wiki_page_recorded(fs->wiki, n->page, "sources");
+		/* the manifest's (kind, short id, path), else the generator's report */
+		x->sources = wiki_page_sources(fs->wiki, n->page)
+				 ?: wiki_page_recorded(fs->wiki, n->page, "sources");
 		x->citations = wiki_page_recorded(fs->wiki, n->page, "citations");
 		add(x->kv, &x->n, "sources", x->sources);
 		add(x->kv, &x->n, "citations", x->citations);

@@ -21,6 +21,7 @@
 #include "conf.h"
 #include "err.h"
 #include "facts.h"
+#include "page_manifest.h"
 #include "plan.h"
 
 /* Hard cap on a page's size, whatever the backend. */
@@ -37,6 +38,13 @@ struct gen_request {
 	const struct plan_page *page; /* one of plan->pages */
 	struct repo_facts *facts;     /* NULL for a group's page */
 	const struct xrepo *group;    /* a group's page: its members and their edges */
+	/*
+	 * What the page is made from (page_manifest.h): the backend adds every
+	 * repository path it reads, looks up or lists, and every fact it uses;
+	 * a page that names nothing depends on the whole tree. NULL: nobody
+	 * records. Used by the generating thread only.
+	 */
+	struct page_deps *deps;
 };
 
 struct gen_usage {

@@ -149,6 +149,35 @@ static int ctx_new(struct builtin_ctx **ret, const struct gen_request *req)
 	return 0;
 }
 
+/*
+ * What a page of @kind is made from, coarse but never short: every page
+ * links every page of the plan; the pages that summarise, list or graph
+ * the tree (a module page shows the imports of other modules) depend on it
+ * whole; History and Contributors on the log they show.
+ */
+static int record_deps(struct page_deps *d, enum page_kind kind)
+{
+	int r = page_deps_fact(d, "plan");
+
+	switch (kind) {
+	case PAGE_SIDEBAR:
+		break;
+	case PAGE_HISTORY:
+	case PAGE_CONTRIBUTORS:
+		r = r ?: page_deps_fact(d, "log:5000"); /* FACTS_MAX_COMMITS: all of it */
+		r = r ?: page_deps_fact(d, "authors");
+		break;
+	case PAGE_HOME:
+		r = r ?: page_deps_fact(d, "log:1");
+		r = r ?: page_deps_fact(d, "authors");
+		r = r ?: page_deps_path(d, "");
+		break;
+	default:
+		r = r ?: page_deps_path(d, "");
+	}
+	return r;
+}
+
 static int builtin_generate(void *state, void *wstate, const struct gen_request *req,
 			    struct buf *out, struct gen_usage *usage, struct gen_err *err)
 {
@@ -165,6 +194,8 @@ static int builtin_generate(void *state, void *wstate, const struct gen_request 
 	}
 	if (!req || !(req->facts || req->group) || !req->plan || !req->page)
 		return wf_err_set(e, -EINVAL, "builtin: incomplete request");
+	if (req->deps && !req->group && record_deps(req->deps, req->page->kind) < 0)
+		return wf_err_set(e, -ENOMEM, "builtin: out of memory");
 	if (!req->group && ctx_new(&c, req) < 0)
 		return wf_err_set(e, -ENOMEM, "builtin: out of memory");
 	buf_init(&m.b, MD_MAX);

@@ -388,12 +388,29 @@ out_free_env:
 		command_env_done(&ce);
 	return r;
 }
+/*
+ * The command may read anything of the repository: the page depends on what
+ * it reported reading (@reported, WIKIFS_DEPS), or on the whole tree when it
+ * reported nothing.
+ */
+static int record_reported(const struct gen_request *req, const char *reported, struct wf_err *err)
+{
+	int r;
+
+	if (!req->deps)
+		return 0;
+	r = reported && *reported ? page_deps_paths(req->deps, reported)
+				  : page_deps_path(req->deps, "");
+	return r < 0 ? wf_err_set(err, r, "cannot record what the page is made from") : 0;
+}
+
 static int command_generate(void *state, void *wstate, const struct gen_request *req,
 			    struct buf *out, struct gen_usage *usage, struct gen_err *gerr)
 {
 	struct command *cmd = state;
 	struct wf_err *err = &gerr->e;
 	struct buf sys, user, prompt;
+	struct prompt_used used = { 0 };
 	struct run run = { 0 };
 	struct checkout *co = NULL;
 	size_t start = out->len;
@@ -406,7 +423,11 @@ static int command_generate(void *state, void *wstate, const struct gen_request 
 	buf_init(&sys, 64 << 10);
 	buf_init(&user, prompt_max_bytes(cmd->c));
 	buf_init(&prompt, prompt_max_bytes(cmd->c) + (64 << 10));
-	r = prompt_build(req, cmd->c, &sys, &user, NULL, err);
+	r = prompt_build(req, cmd->c, &sys, &user, req->deps ? &used : NULL, err);
+	/* the page is made from what its prompt holds, and what the command read */
+	if (r == 0 && req->deps && prompt_used_deps(&used, req->deps) < 0)
+		r = wf_err_set(err, -ENOMEM, "out of memory");
+	prompt_used_done(&used);
 	/* one stream for a CLI: the rules first, then the page's material */
 	r = r ?: buf_printf(&prompt, "%s\n%s", buf_str(&sys), buf_str(&user));
 	if (r < 0)
@@ -460,6 +481,7 @@ static int command_generate(void *state, void *wstate, const struct gen_request 
 		r = wf_err_set(err, -ENODATA, "command wrote nothing on stdout%s%s",
 			       tail[0] ? ": " : "", tail);
 	}
+	r = r ?: record_reported(req, run.deps, err);
 out_free:
 	if (r < 0) {
 		out->len = start;

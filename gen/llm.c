@@ -299,12 +299,17 @@ int llm_complete(struct llm *l, struct http_client *h, const char *system, const
 static int llm_generate(struct llm *l, struct http_client *h, const struct gen_request *req,
 			struct buf *out, struct gen_usage *usage, struct gen_err *err)
 {
+	struct prompt_used used = { 0 };
 	struct buf sys, user;
 	int r;
 
 	buf_init(&sys, 64 << 10);
 	buf_init(&user, prompt_max_bytes(l->c));
-	r = prompt_build(req, l->c, &sys, &user, NULL, &err->e);
+	r = prompt_build(req, l->c, &sys, &user, req->deps ? &used : NULL, &err->e);
+	/* the page is made from what its prompt holds (issue 14) */
+	if (r == 0 && req->deps && prompt_used_deps(&used, req->deps) < 0)
+		r = wf_err_set(&err->e, -ENOMEM, "out of memory");
+	prompt_used_done(&used);
 	if (r < 0) {
 		err->retryable = false;
 		err->budget = false;

@@ -195,6 +195,28 @@ const char *prompt_used_kind_name(enum prompt_used_kind k)
 	return k == PROMPT_USED_FILE ? "file" : k == PROMPT_USED_FACTS ? "facts" : "dir";
 }
 
+int prompt_used_deps(const struct prompt_used *u, struct page_deps *d)
+{
+	int r = page_deps_fact(d, "plan"); /* every prompt lists the wiki's pages */
+
+	for (size_t i = 0; i < u->n && r == 0; i++) {
+		const struct prompt_used_dep *e = &u->v[i];
+		_cleanup_free_ char *fact = NULL;
+
+		if (e->kind != PROMPT_USED_DIR) {
+			r = page_deps_path(d, e->path);
+			continue;
+		}
+		/* a listing: names and languages of the paths below, no sizes */
+		if (asprintf(&fact, "paths:%s", strcmp(e->path, ".") ? e->path : "") < 0)
+			return -ENOMEM;
+		r = page_deps_fact(d, fact);
+	}
+	if (r == 0 && u->history) /* the whole log's figures and its newest commits */
+		r = page_deps_fact(d, "log:5000") ?: page_deps_fact(d, "authors");
+	return r;
+}
+
 /* Words of at least 4 letters in @text, matched against @path (custom pages). */
 static bool mentions(const char *path, const char *text)
 {

@@ -63,6 +63,15 @@ void prompt_used_done(struct prompt_used *u);
 const char *prompt_used_kind_name(enum prompt_used_kind k);
 
 /*
+ * Records in @d what a prompt holds of the repository (@u, from
+ * prompt_build()): the plan, each file or file whose facts are shown as a
+ * path, each listing as a "paths:DIR" fact, the log and its authors when
+ * the history is shown. 0 or -ENOMEM.
+ */
+struct page_deps;
+int prompt_used_deps(const struct prompt_used *u, struct page_deps *d);
+
+/*
  * Appends the system prompt to @system and the user prompt to @user (both
  * owned by the caller, who chooses their limits; the user prompt needs about
  * prompt_budget + 64 KiB). req->facts may be NULL: the prompt then has only

@@ -114,6 +114,7 @@ int wiki_retry(struct wiki *w, size_t repo, const char *slug, struct wf_err *err
 		p->failed = false;
 		if (slug && !wiki_flight_owner(w, p)) {
 			page_cache_remove(w->pc, &p->key); /* regenerate it on the next open */
+			p->remake = true;		   /* not reused from another commit */
 			wiki_page_submit_locked(w, p, GEN_PRIO_PREFETCH, NULL);
 		}
 	}

@@ -3,12 +3,15 @@
  * What the generation queue runs for a page: the callbacks gen/queue.c is
  * handed (wiki_job_ops). An attempt first claims the page across the
  * processes sharing the cache directory, so a page another daemon is
- * generating is waited for and found, not made twice; then asks the shared
- * store, if any (fleet.c: found there, claimed for the fleet, or parked
- * while another host makes it); then it charges the budget, generates from
- * the repository's facts at the page's own commit, checks the page's
- * citations, records them and the backend's sources (page_meta.h) and
- * commits the bytes to the page cache. When the job is over, whatever
+ * generating is waited for and found, not made twice; then looks for the
+ * page made at an earlier commit from inputs this one holds unchanged (its
+ * manifest, page_manifest.h: reused, no store, no generation); then asks
+ * the shared store, if any (fleet.c: found there, claimed for the fleet,
+ * or parked while another host makes it); then it charges the budget,
+ * generates from the repository's facts at the page's own commit, checks
+ * the page's citations, records them and the backend's sources
+ * (page_meta.h), commits the bytes to the page cache and records what the
+ * page was made from in its manifest. When the job is over, whatever
  * its outcome, job_finished() records it, ends the flight, raises
  * page_ready (before the waiters hear: no stale size survives them),
  * answers the waiters and drops the job's reference to the page's array.
@@ -48,6 +51,71 @@ static void job_record_meta(struct wiki *w, struct wpage *p, const struct buf *o
 	pthread_mutex_unlock(&w->lock);
 }
 
+/* Where @p is made or matched: its commit, in @git_dir. */
+static struct page_source source_of(const struct wpage *p, const char *git_dir,
+				    const struct repo_facts *facts)
+{
+	return (struct page_source){ .git_dir = git_dir,
+				     .commit = p->pages_plan->commit,
+				     .facts = facts,
+				     .plan = p->pages_plan };
+}
+
+/*
+ * Records what the page just committed was made from, for its reuse at
+ * later commits. A failure costs only that reuse: the page is served, the
+ * failure noted in .wikifs/errors.
+ */
+static void job_record(struct wiki *w, struct wpage *p, const char *git_dir,
+		       const struct repo_facts *facts, struct page_deps *deps)
+{
+	struct page_source src = source_of(p, git_dir, facts);
+	struct wf_err err = { "" };
+	char path[4096];
+
+	if (page_manifest_record(w->pc, &p->recipe, deps, &src, &p->key, &err) < 0) {
+		wiki_page_path(p, path, sizeof(path));
+		wiki_error_report(w, path, err.msg);
+	}
+}
+
+/*
+ * The page as made at an earlier commit, when everything it was made from
+ * is the same at this one: its verified bytes committed under this page's
+ * key, with no generation. 1 when reused, 0 when it must be made.
+ */
+static int job_reuse(struct wiki *w, struct wpage *p, struct gen_err *gerr)
+{
+	struct wrepo *r = p->repo;
+	struct repo_facts *facts;
+	struct page_source src;
+	char git_dir[4096], made_at[41];
+	bool remake;
+	int ret;
+
+	pthread_mutex_lock(&w->lock);
+	snprintf(git_dir, sizeof(git_dir), "%s", r->git_dir);
+	remake = p->remake;
+	p->remake = false;
+	/* worked on: no longer a queued job a cancel could drop (facts may take long) */
+	p->running = !remake && !p->array->group;
+	pthread_mutex_unlock(&w->lock);
+	if (remake || p->array->group) /* a group's page has no tree to match */
+		return 0;
+	facts = wiki_repo_facts_get(r, git_dir, p->pages_plan->commit, &gerr->e);
+	ret = 0; /* without facts, generation says why, with its retries */
+	if (facts) {
+		src = source_of(p, git_dir, facts);
+		ret = page_manifest_reuse(w->pc, &p->recipe, &src, &p->key, made_at);
+		facts_unref(facts);
+	}
+	pthread_mutex_lock(&w->lock);
+	p->reused = ret == 1;
+	p->running = false;
+	pthread_mutex_unlock(&w->lock);
+	return ret == 1;
+}
+
 /* One attempt at generating page @p into @out, the claim held. */
 static int job_generate(struct wiki *w, void *wstate, struct wpage *p, struct buf *out,
 			struct gen_err *gerr)
@@ -56,6 +124,7 @@ static int job_generate(struct wiki *w, void *wstate, struct wpage *p, struct bu
 	struct gen_usage usage = { 0 };
 	struct gen_request req;
 	struct repo_facts *facts;
+	struct page_deps *deps = NULL;
 	const struct xrepo *group;
 	char git_dir[4096], why[256];
 	int ret;
@@ -87,6 +156,10 @@ static int job_generate(struct wiki *w, void *wstate, struct wpage *p, struct bu
 		.facts = facts,
 		.group = group,
 	};
+	/* a group's page has no tree to match: never recorded for reuse */
+	if (!group && page_deps_new(&deps) < 0)
+		deps = NULL; /* then the page is made, and not recorded for reuse */
+	req.deps = deps;
 	ret = w->ops->generate(w->bstate, wstate, &req, out, &usage, gerr);
 	if (ret == 0 && out->len == 0) {
 		gerr->retryable = true;
@@ -105,6 +178,9 @@ static int job_generate(struct wiki *w, void *wstate, struct wpage *p, struct bu
 				   strerror(-ret));
 		}
 	}
+	if (ret == 0 && deps)
+		job_record(w, p, git_dir, facts, deps);
+	page_deps_free(deps);
 	facts_unref(facts);
 	free(usage.deps);
 
@@ -113,6 +189,26 @@ static int job_generate(struct wiki *w, void *wstate, struct wpage *p, struct bu
 	p->running = false;
 	pthread_mutex_unlock(&w->lock);
 	return ret;
+}
+
+/*
+ * A page the shared store had: what it was made from is not known here, so
+ * it is recorded as made from the whole tree (its sources say so, and a
+ * stale_pages = serve mount can serve it at a later commit).
+ */
+static void job_record_found(struct wiki *w, struct wpage *p)
+{
+	struct page_deps *deps;
+	char git_dir[4096];
+
+	if (p->array->group || page_deps_new(&deps) < 0)
+		return;
+	pthread_mutex_lock(&w->lock);
+	snprintf(git_dir, sizeof(git_dir), "%s", p->repo->git_dir);
+	pthread_mutex_unlock(&w->lock);
+	if (page_deps_path(deps, "") == 0)
+		job_record(w, p, git_dir, NULL, deps);
+	page_deps_free(deps);
 }
 
 /*
@@ -126,8 +222,10 @@ static int job_fleet(struct wiki *w, void *wstate, struct wpage *p, unsigned att
 	int claimed, ret = wiki_fleet_acquire(w, p, &claimed, gerr);
 	struct buf out;
 
-	if (ret == FLEET_FOUND)
+	if (ret == FLEET_FOUND) {
+		job_record_found(w, p);
 		return 0;
+	}
 	if (ret != FLEET_OFF && ret != FLEET_LOCAL && ret != FLEET_CLAIMED)
 		return ret; /* parked, or failed in the fleet */
 	buf_init(&out, PAGE_MAX_BYTES);
@@ -152,7 +250,7 @@ static int job_claimed(void *ctx, void *wstate, void *payload, unsigned attempt,
 	int ret = page_cache_claim(w->pc, &p->key, wait_ms, &claim);
 
 	if (ret == 0) {
-		ret = job_fleet(w, wstate, p, attempt, gerr);
+		ret = job_reuse(w, p, gerr) ? 0 : job_fleet(w, wstate, p, attempt, gerr);
 		page_cache_release(claim);
 	} else if (ret == 1) {
 		pthread_mutex_lock(&w->lock);
@@ -221,6 +319,10 @@ static void job_finished(void *ctx, void *payload, int err, const char *msg, uns
 	if (err == 0 && p->found) {
 		w->cache_hits++;
 		p->failed = false;
+	} else if (err == 0 && p->reused) {
+		w->reused++;
+		p->repo->reused++;
+		p->failed = false;
 	} else if (err == 0) {
 		w->generated++;
 		p->repo->generated++;
@@ -241,6 +343,9 @@ static void job_finished(void *ctx, void *payload, int err, const char *msg, uns
 		wiki_error_note_locked(w, path, line);
 	}
 	p->found = false;
+	p->reused = false;
+	if (err == 0)
+		p->stale_commit[0] = '\0'; /* made at its own commit now */
 	waiters = wiki_waiter_take(&p->waiters);
 	pthread_mutex_unlock(&w->lock);
 

@@ -2,7 +2,7 @@
 /*
  * The counters only .wikifs/metrics shows, and the window the progress
  * rate is taken over: clone and fetch durations (a histogram), failed
- * generation attempts by class, reuses, and the times of the latest page
+ * generation attempts by class, and the times of the latest page
  * completions. Internal to wiki/: every function is called with the wiki's
  * lock (w->lock) held, the struct lives in struct wiki.
  */
@@ -39,7 +39,6 @@ struct wiki_metrics {
 	uint64_t clone_count;
 	double clone_seconds;
 	uint64_t errors[WIKI_ERR_MAX];
-	uint64_t reuses;		       /* pages taken over from another commit unchanged */
 	int64_t finished_ms[WIKI_RATE_WINDOW]; /* a ring: the latest completions */
 	size_t nfinished;		       /* all completions; the ring holds the last */
 };

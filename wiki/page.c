@@ -24,8 +24,8 @@
 #include <errno.h>
 #include <string.h>
 
-static const char *const page_state_names[] = { "absent", "queued", "generating", "ready",
-						"failed" };
+static const char *const page_state_names[] = { "absent", "queued", "generating",
+						"ready",  "failed", "stale" };
 
 const char *wiki_page_state_name(enum wiki_page_state s)
 {
@@ -44,14 +44,37 @@ static struct wpage *wpage_of(struct wiki_page *p)
 	return (struct wpage *)p;
 }
 
+/*
+ * The generation options that change a page's bytes, for the recipe: the
+ * source budget and answer length of a prompt, the command run.
+ */
+static void gen_options(const struct conf *c, char *out, size_t n)
+{
+	switch (c->backend) {
+	case BACKEND_OPENAI:
+	case BACKEND_ANTHROPIC:
+		snprintf(out, n, "prompt_budget=%llu max_tokens=%u",
+			 (unsigned long long)c->prompt_budget, c->max_tokens);
+		break;
+	case BACKEND_COMMAND:
+		snprintf(out, n, "prompt_budget=%llu command=%s",
+			 (unsigned long long)c->prompt_budget, c->command ? c->command : "");
+		break;
+	default:
+		out[0] = '\0';
+	}
+}
+
 /* A new array with one reference (its owner's), listed. w->lock held. */
 struct page_array *wiki_page_array_new(struct wrepo *r, struct plan *plan, const char *label)
 {
 	struct page_array *a = calloc(1, sizeof(*a) + plan->n * sizeof(struct wpage));
 	const struct conf *c = r->w->c;
+	char options[4200];
 
 	if (!a)
 		return NULL;
+	gen_options(c, options, sizeof(options));
 	if (label && !(a->label = strdup(label))) {
 		free(a);
 		return NULL;
@@ -72,9 +95,12 @@ struct page_array *wiki_page_array_new(struct wrepo *r, struct plan *plan, const
 			.url = r->id_url,
 			.commit = plan->commit,
 			.slug = plan->pages[i].slug,
+			.kind = plan_kind_name(plan->pages[i].kind),
+			.arg = plan->pages[i].arg,
 			.backend = r->w->ops->name,
 			.model = c->model,
 			.prompt_version = r->w->ops->prompt_version,
+			.options = options,
 			.language = c->language,
 		};
 
@@ -86,6 +112,7 @@ struct page_array *wiki_page_array_new(struct wrepo *r, struct plan *plan, const
 		p->array = a;
 		p->pp = &plan->pages[i];
 		p->pages_plan = plan_ref(plan);
+		page_recipe_key(&p->recipe, &parts);
 		page_cache_key(&p->key, &parts);
 	}
 	return a;
@@ -256,6 +283,39 @@ static int open_cached(struct wiki *w, struct wpage *p, struct wiki_open *o)
 	return 0;
 }
 
+/*
+ * stale_pages = serve: the newest version of @p made at another commit,
+ * opened, while @p is made at its own at prefetch priority. 0 with @o, or
+ * -ENOENT when there is none (then the open waits, as without the option).
+ */
+static int open_stale(struct wiki *w, struct wpage *p, struct wiki_open *o)
+{
+	struct page_key entry;
+	char made_at[41];
+	int r;
+
+	if (page_manifest_latest(w->pc, &p->recipe, &entry, made_at) < 0 ||
+	    !memcmp(entry.hex, p->key.hex, SHA256_HEX))
+		return -ENOENT;
+	r = page_cache_open(w->pc, &entry, &o->fd, &o->size);
+	if (r < 0)
+		return -ENOENT;
+	o->offset = PAGE_CACHE_HDR_LEN;
+	o->key = entry;
+	pthread_mutex_lock(&w->lock);
+	if (!w->stopping && wiki_page_submit_locked(w, p, GEN_PRIO_PREFETCH, NULL) == 1) {
+		snprintf(p->stale_commit, sizeof(p->stale_commit), "%s", made_at);
+		w->cache_hits++;
+		r = 0;
+	} else {
+		r = -ENOENT; /* not being made: no stale page for ever */
+	}
+	pthread_mutex_unlock(&w->lock);
+	if (r < 0)
+		wiki_page_close(w, o);
+	return r;
+}
+
 int wiki_page_want(struct wiki *w, struct wiki_page *page, enum gen_prio prio,
 		   struct wiki_waiter *wt, struct wiki_open *o)
 {
@@ -276,6 +336,12 @@ int wiki_page_want(struct wiki *w, struct wiki_page *page, enum gen_prio prio,
 			}
 			return r;
 		}
+		pthread_mutex_lock(&w->lock);
+	}
+	if (o && w->c->stale_pages == STALE_SERVE && !w->stopping) {
+		pthread_mutex_unlock(&w->lock);
+		if (open_stale(w, p, o) == 0)
+			return 0;
 		pthread_mutex_lock(&w->lock);
 	}
 	if (w->stopping)
@@ -316,7 +382,30 @@ void wiki_page_info(struct wiki *w, struct wiki_page *page, struct wiki_page_inf
 	snprintf(info->error, sizeof(info->error), "%s",
 		 info->state != WIKI_PAGE_READY && p->error ? p->error : "");
 	snprintf(info->commit, sizeof(info->commit), "%s", p->pages_plan->commit);
+	if (info->state != WIKI_PAGE_READY && info->state != WIKI_PAGE_FAILED &&
+	    p->stale_commit[0]) {
+		info->state = WIKI_PAGE_STALE; /* served as made at stale_commit */
+		snprintf(info->commit, sizeof(info->commit), "%s", p->stale_commit);
+	}
 	pthread_mutex_unlock(&w->lock);
+}
+
+char *wiki_page_sources(struct wiki *w, struct wiki_page *page)
+{
+	struct wpage *p = wpage_of(page);
+	char *out = NULL;
+	struct buf b;
+	int r;
+
+	buf_init(&b, WIKI_SOURCES_MAX - 1);
+	r = page_manifest_sources(w->pc, &p->recipe, &p->key, &b);
+	if (r == -E2BIG) /* cut at a line: what is left is whole */
+		while (b.len > 0 && b.data[b.len - 1] != '\n')
+			b.len--;
+	if ((r == 0 || r == -E2BIG) && b.len)
+		out = strndup(b.data, b.len);
+	buf_done(&b);
+	return out;
 }
 
 char *wiki_page_recorded(struct wiki *w, struct wiki_page *page, const char *name)

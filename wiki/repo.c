@@ -122,15 +122,21 @@ static const char *planner_name(const struct conf *c, char *buf, size_t n)
 int wiki_repo_load_plan(struct wiki *w, struct wrepo *r, const char *git_dir, const char *commit,
 			struct plan **plan, struct wf_err *err)
 {
-	char pbuf[300], why[256];
+	char pbuf[300], why[256], shape[65] = "";
 	const char *planner = planner_name(w->c, pbuf, sizeof(pbuf));
 	struct plan *builtin = NULL, *llm = NULL;
 	struct gen_usage usage = { 0 };
 	struct repo_facts *facts;
-	struct wf_err perr = { "" };
+	struct wf_err perr = { "" }, serr;
 	int ret;
 
 	if (plan_cache_load(plan, w->c->cache_dir, r->id_url, commit, planner) == 0)
+		return 0;
+	/* the LLM's plan holds while the tree's shape does: an edit asks no model */
+	if (w->c->planner == PLANNER_LLM && plan_shape(git_dir, commit, shape, &serr) < 0)
+		shape[0] = '\0'; /* planned by commit, as before */
+	if (shape[0] &&
+	    plan_cache_load_shape(plan, w->c->cache_dir, r->id_url, shape, planner, commit) == 0)
 		return 0;
 	ret = plan_cache_load(&builtin, w->c->cache_dir, r->id_url, commit, "builtin");
 	if (ret < 0) {
@@ -175,6 +181,8 @@ int wiki_repo_load_plan(struct wiki *w, struct wrepo *r, const char *git_dir, co
 		return 0;
 	}
 	plan_cache_store(llm, w->c->cache_dir, r->id_url);
+	if (shape[0])
+		plan_cache_store_shape(llm, w->c->cache_dir, r->id_url, shape);
 	plan_unref(builtin);
 	*plan = llm;
 	return 0;

@@ -76,6 +76,7 @@ int wiki_snapshot(struct wiki *w, struct snap *s)
 		sr->citations_unresolved = r->citations_unresolved;
 		sr->tokens_out = r->tokens_out;
 		sr->generated = r->generated;
+		sr->reused = r->reused;
 		sr->phase = __atomic_load_n(&r->prog.phase, __ATOMIC_RELAXED);
 		sr->objects = __atomic_load_n(&r->prog.objects_received, __ATOMIC_RELAXED);
 		sr->objects_total = __atomic_load_n(&r->prog.objects_total, __ATOMIC_RELAXED);
@@ -105,6 +106,8 @@ int wiki_snapshot(struct wiki *w, struct snap *s)
 				/* failure_backoff is over, but nothing has tried it again */
 				sr->last_failed += p->failed;
 				break;
+			case WIKI_PAGE_STALE: /* wiki_page_info() only: not a state of the engine */
+				break;
 			}
 		}
 		sr->pages = r->pages ? r->pages->n : 0;
@@ -119,6 +122,7 @@ int wiki_snapshot(struct wiki *w, struct snap *s)
 	gen_queue_foreach(w->q, REPORT_MAX_JOBS, add_job, s);
 	gen_queue_stats(w->q, &s->q);
 	s->generated = w->generated;
+	s->reused = w->reused;
 	s->cache_hits = w->cache_hits;
 	s->failed = w->failed;
 	s->calls = w->calls;
@@ -175,9 +179,10 @@ static void text_totals(struct buf *out, const struct snap *s)
 	buf_printf(out, "wikifs: %zu repositories, backend %s, up %s\n", s->nrepos, s->backend, up);
 	buf_printf(out,
 		   "pages:  %zu ready, %zu generating, %zu queued, %zu retrying, %zu failed "
-		   "(generated %llu, cache hits %llu)\n",
+		   "(generated %llu, reused %llu, cache hits %llu)\n",
 		   s->ready, s->q.running, s->q.queued, s->q.retry_wait, s->failed_now,
-		   (unsigned long long)s->generated, (unsigned long long)s->cache_hits);
+		   (unsigned long long)s->generated, (unsigned long long)s->reused,
+		   (unsigned long long)s->cache_hits);
 	if (eta >= 0) {
 		fmt_duration(t, sizeof(t), (int64_t)(eta * 1000));
 		buf_printf(out, "rate:   %.1f pages/min, ETA %s\n", rate, t);
@@ -315,6 +320,7 @@ static void json_repos(cJSON *arr, struct snap *s)
 		cJSON_AddNumberToObject(jr, "queued", (double)sr->queued);
 		cJSON_AddNumberToObject(jr, "running", (double)sr->running);
 		cJSON_AddNumberToObject(jr, "generated", (double)sr->generated);
+		cJSON_AddNumberToObject(jr, "reused", (double)sr->reused);
 		cJSON_AddNumberToObject(jr, "page_versions", (double)sr->versions);
 		cJSON_AddNumberToObject(jr, "tokens_in", (double)sr->tokens_in);
 		cJSON_AddNumberToObject(jr, "tokens_out", (double)sr->tokens_out);
@@ -400,6 +406,7 @@ int wiki_report_json(struct wiki *w, struct buf *out)
 	cJSON_AddNumberToObject(o, "failed", (double)s.failed_now);
 	cJSON_AddNumberToObject(o, "last_failed", (double)s.last_failed);
 	cJSON_AddNumberToObject(o, "generated", (double)s.generated);
+	cJSON_AddNumberToObject(o, "reused", (double)s.reused);
 	cJSON_AddNumberToObject(o, "cache_hits", (double)s.cache_hits);
 	cJSON_AddNumberToObject(o, "failures", (double)s.failed);
 	o = cJSON_AddObjectToObject(root, "clones");

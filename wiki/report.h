@@ -21,7 +21,7 @@ struct snap_repo {
 	char commit[41];
 	size_t pages, ready, failed, last_failed, queued, running;
 	size_t versions; /* live page arrays: the current one, and older ones in use */
-	uint64_t tokens_in, tokens_out, generated;
+	uint64_t tokens_in, tokens_out, generated, reused;
 	uint64_t citations_verified, citations_unresolved;
 	int phase;
 	uint64_t objects, objects_total, bytes;
@@ -47,7 +47,7 @@ struct snap {
 	struct gen_queue_stats q;
 	struct clone_stats cl;
 	struct page_cache_stats pc;
-	uint64_t generated, cache_hits, failed, calls, tokens;
+	uint64_t generated, reused, cache_hits, failed, calls, tokens;
 	size_t ready, failed_now, last_failed;
 	int64_t uptime_ms, first_finish_ms, last_finish_ms;
 	struct wiki_metrics m;

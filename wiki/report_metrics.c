@@ -66,7 +66,7 @@ static void render_generation(struct buf *out, const struct snap *s)
 	sample(out, "wikifs_generation_failures_total", NULL, (double)s->failed);
 	family(out, "wikifs_reuses_total", "counter",
 	       "Pages of a new commit taken over unchanged, without generating.");
-	sample(out, "wikifs_reuses_total", NULL, (double)s->m.reuses);
+	sample(out, "wikifs_reuses_total", NULL, (double)s->reused);
 	family(out, "wikifs_provider_errors_total", "counter",
 	       "Failed generation attempts, by class of cause.");
 	for (int c = 0; c < WIKI_ERR_MAX; c++) {

@@ -80,7 +80,8 @@ enum wiki_page_state {
 	WIKI_PAGE_QUEUED,
 	WIKI_PAGE_GENERATING,
 	WIKI_PAGE_READY,
-	WIKI_PAGE_FAILED
+	WIKI_PAGE_FAILED,
+	WIKI_PAGE_STALE /* served as made at an earlier commit while it is made again */
 };
 
 /*
@@ -165,10 +166,19 @@ int wiki_page_size(struct wiki *w, struct wiki_page *p, uint64_t *size);
 struct wiki_page_info {
 	enum wiki_page_state state;
 	char error[512];
-	char commit[41];
+	char commit[41]; /* the page's; of a stale page, the commit it was made at */
 	const char *backend;
 };
 void wiki_page_info(struct wiki *w, struct wiki_page *p, struct wiki_page_info *info);
+/*
+ * What the bytes of @p at its commit were made from (user.wikifs.sources):
+ * one "KIND SHORT-ID PATH" line per dependency (blob, tree, absent, fact),
+ * whole lines within WIKI_SOURCES_MAX bytes; malloc'ed, the caller frees.
+ * NULL when not known (not made yet, or made before manifests). Reads the
+ * manifest: a small file.
+ */
+#define WIKI_SOURCES_MAX (64u << 10) /* the kernel's limit on an xattr value */
+char *wiki_page_sources(struct wiki *w, struct wiki_page *p);
 
 /*
  * What generation recorded of page @p (page_meta.h; reads one small file),

@@ -41,6 +41,7 @@
 
 #include "clone_cache.h"
 #include "facts.h"
+#include "page_manifest.h"
 #include "metrics.h"
 #include "wiki.h"
 #include "workq.h"
@@ -52,14 +53,16 @@ struct cJSON;
 
 /*
  * One page of one plan; its public handle is struct wiki_page (wiki.h).
- * repo, array, pp, pages_plan and key are set when its array is made and
- * never change: they are read without a lock.
+ * repo, array, pp, pages_plan, recipe and key are set when its array is
+ * made and never change: they are read without a lock. The recipe names the
+ * page at every commit (its manifest's key); the key, its entry at this one.
  */
 struct wpage {
 	struct wrepo *repo;
 	struct page_array *array;   /* the array it lives in */
 	const struct plan_page *pp; /* in pages_plan */
 	struct plan *pages_plan;    /* the plan this page belongs to (a reference) */
+	struct page_key recipe;
 	struct page_key key;
 	/* the rest: w->lock */
 	/*
@@ -70,10 +73,13 @@ struct wpage {
 	struct gen_job *job;
 	struct wpage *flight_next; /* chain in w->flights while job is set */
 	bool running;
-	bool parked; /* its job waits for another host's (fleet.c) */
-	bool urgent; /* someone waits for it: interactive, here or in the fleet */
-	bool found;  /* the job found the page made by another process */
-	bool failed; /* the last attempt failed; cleared when a new job starts */
+	bool parked;	       /* its job waits for another host's (fleet.c) */
+	bool urgent;	       /* someone waits for it: interactive, here or in the fleet */
+	bool found;	       /* the job found the page made by another process */
+	bool reused;	       /* the job reused the page made at another commit */
+	bool remake;	       /* retry asked: its next job generates, never reuses */
+	char stale_commit[41]; /* served as made at this commit until made at its own; or "" */
+	bool failed;	       /* the last attempt failed; cleared when a new job starts */
 	int64_t failed_at;
 	unsigned attempts;
 	char *error;
@@ -124,7 +130,7 @@ struct wrepo {
 	char *error;
 	int64_t last_sync_ms;
 	struct wiki_waiter *waiters;
-	uint64_t tokens_in, tokens_out, generated, calls; /* counters */
+	uint64_t tokens_in, tokens_out, generated, reused, calls; /* counters */
 	/* citations of the pages this mount generated, verified or not */
 	uint64_t citations_verified, citations_unresolved;
 	/* the version directories asked for (REPO@REF), see version.c */
@@ -177,7 +183,7 @@ struct wiki {
 	struct wversion *dropped; /* versions dropped, for the housekeeper to tell (version.c) */
 	struct err_line errors[WIKI_ERRORS_MAX];
 	size_t errors_next, errors_total;
-	uint64_t generated, cache_hits, failed, calls, tokens;
+	uint64_t generated, reused, cache_hits, failed, calls, tokens;
 	uint64_t finished_times_n; /* for the rate: completions in the window */
 	int64_t first_finish_ms, last_finish_ms;
 	struct wiki_metrics metrics; /* clone times, errors by class, the rate's window */

@@ -104,6 +104,16 @@ def blobs(bare, commit):
     return out
 
 
+def manifest_paths(sources):
+    """The repository paths of a user.wikifs.sources value (KIND SHORT-ID PATH lines) by kind."""
+    got = {}
+    for line in (sources or "").splitlines():
+        kind, _, rest = line.partition(" ")
+        if kind in ("blob", "tree", "absent"):
+            got[rest.partition(" ")[2]] = kind
+    return got
+
+
 def head(bare):
     return git(["rev-parse", "HEAD"], bare).stdout.strip()
 
@@ -182,8 +192,11 @@ with Env() as env:
          "and its purpose")
     t.eq(plan.get("notes"), "Always mention the frobnicator.", "the notes are in the plan")
     t.ok(got.get("notes_in_prompt"), "and in the prompt on stdin")
-    t.eq(xattr(home, "sources"), "README.md\nsrc/main.c",
-         "WIKIFS_DEPS becomes user.wikifs.sources (a path not in the tree dropped)")
+    deps = manifest_paths(xattr(home, "sources"))
+    t.ok(deps.get("README.md") == "blob" and deps.get("src/main.c") == "blob" and
+         "not/there.c" not in deps and "/" not in deps,
+         "WIKIFS_DEPS is what the page depends on, in user.wikifs.sources (a path not in the "
+         "tree dropped, no whole tree)", xattr(home, "sources"))
     t.eq(xattr(home, "citations"), "1 verified, 1 unresolved",
          "user.wikifs.citations: the missing file is 1 unresolved citation")
     repo = [r for r in m.progress()["repos"] if r["name"] == "acme/alpha"][0]
@@ -292,8 +305,10 @@ with Env() as env:
     t.eq(text, f"# Util\n\nsafe=True cwd={tree} first=#include \"util.h\"\n",
          "contrib/wikifs-claude-page: the page is the final answer, made in the checkout "
          "with the read-only tools only", m.log()[-2000:])
-    t.eq(xattr(page, "sources"), "src/util.c\nlib",
-         "and the files it read are the page's sources (one outside the tree dropped)")
+    deps = manifest_paths(xattr(page, "sources"))
+    t.ok(deps.get("src/util.c") == "blob" and deps.get("lib") == "tree" and "/" not in deps,
+         "and the files it read are the page's sources (one outside the tree dropped)",
+         xattr(page, "sources"))
     t.eq(m.unmount(), 0, "unmount exits 0 (recipe)")
 
 t.done()

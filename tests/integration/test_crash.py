@@ -129,8 +129,10 @@ with Env() as env:
     # a corrupted entry (same size, bytes changed) and a truncated one regenerate;
     # the entries of a fresh model are the new files of one complete prefetch
     def entry_files():
-        return {os.path.join(d, f) for d, _, fs in os.walk(os.path.join(env.cache, "pages"))
-                for f in fs}
+        """The page entries (not the manifests beside them, issue 14)."""
+        found = {os.path.join(d, f) for d, _, fs in os.walk(os.path.join(env.cache, "pages"))
+                 for f in fs}
+        return {e for e in found if open(e, "rb").read()[64:79] != b"wikifs-manifest"}
 
     before = entry_files()
     gen["model"] = "tamper"

@@ -97,9 +97,10 @@ def test_xattrs(t, env, bare, work):
     got, r = fattr_dump(home)
     t.eq(got.get("user.wikifs.state"), "ready", "and shows it ready once read", r.stdout)
     names = os.listxattr(home)
-    # state, commit, backend; and citations, which the generation recorded (issue 15)
+    # state, commit, backend; and citations and sources, which the generation
+    # recorded (issues 15 and 14: what the page was made from)
     t.eq(sorted(names), ["user.wikifs.backend", "user.wikifs.citations", "user.wikifs.commit",
-                         "user.wikifs.state"],
+                         "user.wikifs.sources", "user.wikifs.state"],
          "listxattr names only the user.wikifs.* attributes that answer", names)
 
     got, r = fattr_dump(m.path("acme", "alpha"))

@@ -39,9 +39,11 @@ def entry_bytes(content):
 
 
 def cache_entries(cache):
+    """The page entries of @cache (not the manifests beside them, issue 14)."""
     pages = os.path.join(cache, "pages")
-    return [os.path.join(d, f) for d, _, fs in os.walk(pages) for f in fs
-            if len(f) == 64 and ".tmp." not in f]
+    found = [os.path.join(d, f) for d, _, fs in os.walk(pages) for f in fs
+             if len(f) == 64 and ".tmp." not in f]
+    return [e for e in found if open(e, "rb").read()[64:79] != b"wikifs-manifest"]
 
 
 def summary(r):

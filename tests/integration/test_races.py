@@ -254,7 +254,8 @@ with Env() as env:
             if data != f"# {name} {p[:-3]}\n".encode():
                 wrong.append((name, p, data))
     t.eq(wrong[:3], [], "every page holds its own repository's text")
-    t.eq(m.progress()["cache"]["entries"], len(want), "one cache entry per page")
+    t.eq(m.progress()["cache"]["entries"], 2 * len(want),
+         "one cache entry per page, and one manifest each")
     t.eq(m.unmount(), 0, "unmount")
 
     # single-flight per key: a refresh goes to another commit and back to the

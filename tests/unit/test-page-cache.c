@@ -88,6 +88,49 @@ static void test_keys(void)
 	is_int(strlen(a.hex), 64, "a key is 64 hex digits");
 }
 
+/* The recipe: everything but the commit; the entry key: recipe and commit. */
+static void test_recipe_keys(void)
+{
+	struct page_key ra, rb, ka, kb;
+	struct page_key_parts p = { .repo = "acme/x",
+				    .url = "https://GitHub.com/acme/x.git",
+				    .commit = "c1",
+				    .slug = "Home",
+				    .kind = "home",
+				    .backend = "openai",
+				    .model = "m",
+				    .prompt_version = "1" };
+
+	page_recipe_key(&ra, &p);
+	page_cache_key(&ka, &p);
+	p.commit = "c2";
+	page_recipe_key(&rb, &p);
+	page_cache_key(&kb, &p);
+	is_str(ra.hex, rb.hex, "the commit is not part of the recipe");
+	ok(strcmp(ka.hex, kb.hex), "it is part of the entry key");
+	p.url = "https://github.com/acme/x/";
+	page_recipe_key(&rb, &p);
+	is_str(ra.hex, rb.hex, "the URL is normalised (host case, .git, trailing /)");
+	p.language = "en";
+	page_recipe_key(&rb, &p);
+	is_str(ra.hex, rb.hex, "the language defaults to en");
+	p.language = "fr";
+	page_recipe_key(&rb, &p);
+	ok(strcmp(ra.hex, rb.hex), "another language is another recipe");
+	p.language = NULL;
+	p.model = "m2";
+	page_recipe_key(&rb, &p);
+	ok(strcmp(ra.hex, rb.hex), "another model is another recipe");
+	p.model = "m";
+	p.options = "prompt_budget=1";
+	page_recipe_key(&rb, &p);
+	ok(strcmp(ra.hex, rb.hex), "other options are another recipe");
+	p.options = NULL;
+	p.arg = "src";
+	page_recipe_key(&rb, &p);
+	ok(strcmp(ra.hex, rb.hex), "another slot argument is another recipe");
+}
+
 static void test_commit_verify(void)
 {
 	struct page_cache *pc;
@@ -602,6 +645,7 @@ int main(void)
 	if (!mkdtemp(dir))
 		skip_all("mkdtemp failed");
 	test_keys();
+	test_recipe_keys();
 	test_commit_verify();
 	test_temps_and_restart();
 	test_eviction();

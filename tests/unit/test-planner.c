@@ -357,6 +357,54 @@ static void test_invalid_titles(void)
 	free(git);
 }
 
+/* The tree's shape: paths and the README, not the content of other files. */
+static void test_shape(void)
+{
+	char *wt = NULL, *git = NULL, a[65], b[65], head[41];
+	struct wf_err e = { "" };
+	struct plan *p = NULL, *q = NULL;
+
+	if (asprintf(&wt, "%s/shape", tmp) < 0 || asprintf(&git, "%s/shape.git", tmp) < 0)
+		return;
+	mkdir_p(wt, 0755);
+	fx_writes(wt, "README.md", "# shape\n");
+	fx_writes(wt, "src/a.c", "int a;\n");
+#define COMMIT(cmd)                                                                              \
+	fx_sh("cd '%s' && %s && git add -A && git commit -q -m c && git push -q '%s' HEAD:main", \
+	      wt, cmd, git)
+	if (fx_sh("git init -q --bare '%s' && cd '%s' && git -c init.defaultBranch=main init -q",
+		  git, wt) < 0 ||
+	    COMMIT("true") < 0 || fx_rev(git, "main", head) < 0) {
+		ok(0, "shape repository made");
+		goto out;
+	}
+	is_int(plan_shape(git, head, a, &e), 0, "shape of the first commit (%s)", e.msg);
+	COMMIT("echo 'int b;' >> src/a.c");
+	fx_rev(git, "main", head);
+	plan_shape(git, head, b, &e);
+	is_str(a, b, "editing a source file keeps the shape");
+	plan_builtin(&p, git, head, &e);
+	is_int(p ? plan_cache_store_shape(p, tmp, "u", a) : -1, 0, "plan stored by shape");
+	is_int(plan_cache_load_shape(&q, tmp, "u", b, "builtin", "c2"), 0,
+	       "and found for the edited commit");
+	ok(q && !strcmp(q->commit, "c2") && q->n == p->n, "as the plan of that commit");
+	COMMIT("echo x > src/new.c");
+	fx_rev(git, "main", head);
+	plan_shape(git, head, b, &e);
+	ok(strcmp(a, b), "a new file changes it");
+	memcpy(a, b, sizeof(a));
+	COMMIT("echo more >> README.md");
+	fx_rev(git, "main", head);
+	plan_shape(git, head, b, &e);
+	ok(strcmp(a, b), "so does a README edit");
+#undef COMMIT
+out:
+	plan_unref(p);
+	plan_unref(q);
+	free(wt);
+	free(git);
+}
+
 int main(void)
 {
 	tmp = fx_tmpdir("planner");
@@ -370,6 +418,7 @@ int main(void)
 	test_python_project();
 	test_hostile();
 	test_invalid_titles();
+	test_shape();
 	rm_rf(tmp);
 	free(tmp);
 	gitrepo_global_shutdown();
