@@ -473,6 +473,49 @@ int page_manifest_reuse(struct page_cache *pc, const struct page_key *recipe,
 	return r;
 }
 
+int page_manifest_entry_text(struct page_cache *pc, const struct page_key *recipe,
+			     const struct page_key *entry, struct buf *out)
+{
+	struct page_manifest m, one = { .recipe = *recipe, .n = 1 };
+	int r = page_manifest_load(pc, recipe, &m);
+
+	for (size_t i = 0; i < m.n && r == 0; i++) {
+		const struct page_result *res = &m.results[i];
+
+		for (size_t j = 0; j < res->nentries; j++) {
+			if (strcmp(res->entries[j].hex, entry->hex))
+				continue;
+			one.results[0] = *res; /* shares the deps: not freed twice */
+			one.results[0].nentries = 1;
+			one.results[0].entries[0] = *entry;
+			r = page_manifest_encode(&one, out);
+			page_manifest_done(&m);
+			return r;
+		}
+	}
+	page_manifest_done(&m);
+	return r < 0 ? r : -ENOENT;
+}
+
+int page_manifest_match(const struct page_manifest *m, const struct page_source *src)
+{
+	struct gitrepo_snapshot *snap = NULL;
+	struct wf_err err;
+	int r = gitrepo_snapshot_open(&snap, src->git_dir, src->commit, &err);
+	size_t i = 0;
+
+	for (; i < m->n && r == 0; i++)
+		r = page_deps_match_at(&m->results[i], snap, src);
+	gitrepo_snapshot_free(snap);
+	return r < 0 ? r : r == 1 ? (int)i - 1 : -ENOENT;
+}
+
+int page_manifest_adopt(struct page_cache *pc, const struct page_key *recipe,
+			struct page_result *res, const struct page_key *entry)
+{
+	return manifest_update(pc, recipe, res, entry, false);
+}
+
 int page_manifest_latest(struct page_cache *pc, const struct page_key *recipe,
 			 struct page_key *entry, char made_at[41])
 {

@@ -73,6 +73,22 @@ int page_manifest_reuse(struct page_cache *pc, const struct page_key *recipe,
 			char made_at[41]);
 
 /*
+ * Fleet-wide reuse (the manifests travel through the shared store). The
+ * manifest of @entry alone, encoded into @out: @recipe's result holding it,
+ * with @entry as its only entry. 0 or -ENOENT (not recorded), -errno.
+ */
+int page_manifest_entry_text(struct page_cache *pc, const struct page_key *recipe,
+			     const struct page_key *entry, struct buf *out);
+/* The first result of @m (from page_manifest_decode()) matching @src: its index, -ENOENT, -errno. */
+int page_manifest_match(const struct page_manifest *m, const struct page_source *src);
+/*
+ * Records @entry (just committed: bytes found elsewhere) as made from the
+ * dependencies of @res, which is taken (left empty). 0 or -errno.
+ */
+int page_manifest_adopt(struct page_cache *pc, const struct page_key *recipe,
+			struct page_result *res, const struct page_key *entry);
+
+/*
  * The newest entry of @recipe still in the cache, and the commit it was made
  * at (a stale page to serve while the new one is made). 0 or -ENOENT.
  */

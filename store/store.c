@@ -646,6 +646,70 @@ int store_urgent(struct store *s, const char *const *keys, size_t n,
 			  keys, n, fn, arg, err);
 }
 
+int store_manifest_put(struct store *s, const char *recipe, const char *key, const void *data,
+		       size_t len, struct wf_err *err)
+{
+	const char *vals[] = { recipe, key, data };
+	const int lens[] = { 0, 0, (int)len };
+	const int fmts[] = { 0, 0, 1 };
+	PGresult *res;
+	int r;
+
+	if (len > INT32_MAX)
+		return store_err(s, err, -EFBIG, "a manifest of %zu bytes is too big", len);
+	r = query(s, false,
+		  "INSERT INTO wikifs_manifests (recipe, page_key, manifest) "
+		  "VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+		  3, vals, lens, fmts, &res, err);
+	PQclear(res);
+	return r;
+}
+
+int store_manifest_list(struct store *s, const char *recipe, size_t max,
+			int (*fn)(void *arg, const char *key, const void *data, size_t len),
+			void *arg, struct wf_err *err)
+{
+	char lim[24];
+	const char *vals[] = { recipe, lim };
+	PGresult *res;
+	int r, i;
+
+	snprintf(lim, sizeof(lim), "%zu", max);
+	r = query(s, false,
+		  "SELECT page_key, manifest FROM wikifs_manifests WHERE recipe = $1 "
+		  "ORDER BY created DESC LIMIT $2",
+		  2, vals, NULL, NULL, &res, err);
+	for (i = 0; r == 0 && i < PQntuples(res); i++) {
+		size_t len = 0;
+		unsigned char *data =
+		    PQunescapeBytea((const unsigned char *)PQgetvalue(res, i, 1), &len);
+
+		if (!data) {
+			r = -ENOMEM;
+			break;
+		}
+		r = fn(arg, PQgetvalue(res, i, 0), data, len);
+		PQfreemem(data);
+	}
+	PQclear(res);
+	return r;
+}
+
+int store_page_get(struct store *s, const char *key, struct buf *page, struct wf_err *err)
+{
+	const char *vals[] = { key };
+	PGresult *res;
+	int r = query(s, false,
+		      "SELECT NULL, NULL, NULL, content, len, sha256 FROM wikifs_pages "
+		      "WHERE key = $1",
+		      1, vals, NULL, NULL, &res, err);
+
+	if (r == 0)
+		r = PQntuples(res) == 1 ? take_page(s, key, res, page, err) : 0;
+	PQclear(res);
+	return r;
+}
+
 static uint64_t num(PGresult *res, int col)
 {
 	return strtoull(PQgetvalue(res, 0, col), NULL, 10);

@@ -134,6 +134,26 @@ int store_actionable(struct store *s, const char *const *keys, size_t n,
 int store_urgent(struct store *s, const char *const *keys, size_t n,
 		 void (*fn)(void *arg, const char *key), void *arg, struct wf_err *err);
 
+/*
+ * Fleet-wide reuse (page_manifest.h): the manifest of one page, keyed by its
+ * recipe and page key (hex), stored once (first writer wins).
+ */
+int store_manifest_put(struct store *s, const char *recipe, const char *key, const void *data,
+		       size_t len, struct wf_err *err);
+/*
+ * Calls @fn with the page key and manifest of each of the @max newest
+ * manifests of @recipe until it returns nonzero. Returns what @fn
+ * returned last (0 when there was none), or -errno.
+ */
+int store_manifest_list(struct store *s, const char *recipe, size_t max,
+			int (*fn)(void *arg, const char *key, const void *data, size_t len),
+			void *arg, struct wf_err *err);
+/*
+ * The page of @key, verified, appended to @page, without joining its job:
+ * 1, 0 when absent (or corrupt, then deleted), or -errno.
+ */
+int store_page_get(struct store *s, const char *key, struct buf *page, struct wf_err *err);
+
 struct store_size {
 	uint64_t pages, bytes; /* pages stored and their content bytes */
 	uint64_t disk_bytes;   /* the pages table on disk, TOAST and indexes included */

@@ -25,6 +25,7 @@
  * promoting take w->lock, then the queue's lock, as everywhere.
  */
 #include "wiki_int.h"
+#include "page_manifest.h"
 #include "store.h"
 #include "util.h"
 
@@ -36,6 +37,7 @@
 #define FLEET_PENDING_MAX 65536 /* pages waiting for the store to come back */
 #define FLEET_BATCH_MAX	  4096	/* keys in one poll */
 #define FLEET_POLL_MS	  1000
+#define FLEET_MANIFESTS	  8 /* another host's manifests tried for a reuse */
 
 enum fleet_state { FLEET_UP, FLEET_DOWN, FLEET_DISABLED };
 static const char *const fleet_state_names[] = { "up", "unreachable", "disabled" };
@@ -65,7 +67,7 @@ struct wiki_fleet {
 	size_t uploading; /* taken off pending, not yet stored */
 	struct store_size size;
 	bool size_known;
-	uint64_t hits, claims, parks, uploads, fenced, local, remote_failed, dropped;
+	uint64_t hits, claims, parks, uploads, fenced, local, remote_failed, dropped, reused;
 };
 
 /* The tier's state, f->lock taken. */
@@ -226,6 +228,92 @@ static void fleet_upload(struct wiki_fleet *f, const char *key, int attempt, con
 	pthread_mutex_unlock(&f->lock);
 }
 
+/*
+ * What page @p (just made and recorded) was made from, for the fleet: its
+ * recipe's result holding it, so a host that never saw it can reuse it at
+ * another commit. Best effort: without it, other hosts generate.
+ */
+static void fleet_manifest_put(struct wiki *w, struct wpage *p)
+{
+	struct wiki_fleet *f = w->fleet;
+	struct wf_err err;
+	struct buf b;
+
+	buf_init(&b, PAGE_MANIFEST_MAX);
+	if (page_manifest_entry_text(w->pc, &p->recipe, &p->key, &b) == 0 &&
+	    store_manifest_put(f->s, p->recipe.hex, p->key.hex, b.data, b.len, &err) < 0)
+		fleet_note(f, &err);
+	buf_done(&b);
+}
+
+struct fleet_reuse {
+	struct wiki *w;
+	struct wpage *p;
+	const struct page_source *src;
+};
+
+/*
+ * One manifest of another host's (@data): when a result matches this
+ * page's tree and its page is in the store, the page is committed under
+ * this page's key, recorded locally, and stored under that key. 1 when
+ * reused, 0 to try the next, 2 to give up (a failure, noted if the store's).
+ */
+static int fleet_reuse_one(void *arg, const char *key, const void *data, size_t len)
+{
+	struct fleet_reuse *fr = arg;
+	struct wiki_fleet *f = fr->w->fleet;
+	struct page_manifest m;
+	struct wf_err err;
+	struct buf page;
+	int i, r;
+
+	(void)key; /* the result's own entry names the page */
+	if (page_manifest_decode(&m, &fr->p->recipe, data, len) < 0)
+		return 0; /* not this recipe's manifest: never believed */
+	i = page_manifest_match(&m, fr->src);
+	if (i < 0) {
+		page_manifest_done(&m);
+		return i == -ENOENT ? 0 : 2;
+	}
+	buf_init(&page, PAGE_MAX_BYTES);
+	r = store_page_get(f->s, m.results[i].entries[0].hex, &page, &err);
+	if (r < 0)
+		fleet_note(f, &err);
+	if (r == 1)
+		r = page_cache_commit(fr->w->pc, &fr->p->key, page.data, page.len) ?: 1;
+	if (r != 1) {
+		buf_done(&page);
+		page_manifest_done(&m);
+		return r < 0 ? 2 : 0; /* a failure ends the search: made here */
+	}
+	page_manifest_adopt(fr->w->pc, &fr->p->recipe, &m.results[i], &fr->p->key);
+	if (store_complete(f->s, fr->p->key.hex, 0, page.data, page.len, &err) < 0)
+		fleet_note(f, &err); /* best effort: the others find it by manifest */
+	buf_done(&page);
+	page_manifest_done(&m);
+	return 1;
+}
+
+int wiki_fleet_reuse(struct wiki *w, struct wpage *p, const struct page_source *src)
+{
+	struct fleet_reuse fr = { w, p, src };
+	struct wiki_fleet *f = w->fleet;
+	struct wf_err err;
+	int r;
+
+	if (!f || !fleet_usable(f))
+		return 0;
+	r = store_manifest_list(f->s, p->recipe.hex, FLEET_MANIFESTS, fleet_reuse_one, &fr, &err);
+	if (r < 0)
+		fleet_note(f, &err);
+	if (r == 1) {
+		pthread_mutex_lock(&f->lock);
+		f->reused++;
+		pthread_mutex_unlock(&f->lock);
+	}
+	return r;
+}
+
 void wiki_fleet_finish(struct wiki *w, struct wpage *p, int claimed, int ret, unsigned attempt,
 		       const struct gen_err *gerr, const struct buf *page)
 {
@@ -238,9 +326,10 @@ void wiki_fleet_finish(struct wiki *w, struct wpage *p, int claimed, int ret, un
 	if (claimed)
 		held_set(f, p->key.hex, claimed, false);
 	if (ret == 0) {
-		if (fleet_usable(f))
+		if (fleet_usable(f)) {
 			fleet_upload(f, p->key.hex, claimed, page->data, page->len);
-		else
+			fleet_manifest_put(w, p);
+		} else
 			pending_add(f, p->key.hex);
 		return;
 	}
@@ -683,7 +772,7 @@ struct fleet_view {
 	struct store_size size;
 	bool size_known;
 	size_t npending;
-	uint64_t hits, claims, parks, uploads, fenced, local, remote_failed;
+	uint64_t hits, claims, parks, uploads, fenced, local, remote_failed, reused;
 };
 
 static void fleet_view(struct wiki_fleet *f, struct fleet_view *v)
@@ -702,6 +791,7 @@ static void fleet_view(struct wiki_fleet *f, struct fleet_view *v)
 	v->fenced = f->fenced;
 	v->local = f->local;
 	v->remote_failed = f->remote_failed;
+	v->reused = f->reused;
 	pthread_mutex_unlock(&f->lock);
 }
 
@@ -762,4 +852,5 @@ void wiki_fleet_report_json(struct wiki *w, cJSON *root)
 	cJSON_AddNumberToObject(o, "pending_uploads", (double)c.npending);
 	cJSON_AddNumberToObject(o, "made_locally", (double)c.local);
 	cJSON_AddNumberToObject(o, "failed_in_fleet", (double)c.remote_failed);
+	cJSON_AddNumberToObject(o, "reused", (double)c.reused);
 }

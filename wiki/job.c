@@ -107,6 +107,8 @@ static int job_reuse(struct wiki *w, struct wpage *p, struct gen_err *gerr)
 	if (facts) {
 		src = source_of(p, git_dir, facts);
 		ret = page_manifest_reuse(w->pc, &p->recipe, &src, &p->key, made_at);
+		if (ret == 0) /* another host's, through the shared store */
+			ret = wiki_fleet_reuse(w, p, &src);
 		facts_unref(facts);
 	}
 	pthread_mutex_lock(&w->lock);
