@@ -665,20 +665,21 @@ int store_manifest_put(struct store *s, const char *recipe, const char *key, con
 	return r;
 }
 
-int store_manifest_list(struct store *s, const char *recipe, size_t max,
+int store_manifest_list(struct store *s, const char *recipe, const char *key, size_t max,
 			int (*fn)(void *arg, const char *key, const void *data, size_t len),
 			void *arg, struct wf_err *err)
 {
 	char lim[24];
-	const char *vals[] = { recipe, lim };
+	const char *vals[] = { recipe, lim, key };
 	PGresult *res;
 	int r, i;
 
 	snprintf(lim, sizeof(lim), "%zu", max);
 	r = query(s, false,
 		  "SELECT page_key, manifest FROM wikifs_manifests WHERE recipe = $1 "
+		  "AND NOT EXISTS (SELECT 1 FROM wikifs_pages WHERE key = $3) "
 		  "ORDER BY created DESC LIMIT $2",
-		  2, vals, NULL, NULL, &res, err);
+		  3, vals, NULL, NULL, &res, err);
 	for (i = 0; r == 0 && i < PQntuples(res); i++) {
 		size_t len = 0;
 		unsigned char *data =

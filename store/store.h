@@ -142,10 +142,11 @@ int store_manifest_put(struct store *s, const char *recipe, const char *key, con
 		       size_t len, struct wf_err *err);
 /*
  * Calls @fn with the page key and manifest of each of the @max newest
- * manifests of @recipe until it returns nonzero. Returns what @fn
+ * manifests of @recipe until it returns nonzero; with none when the page
+ * of @key is stored already (store_acquire() finds it). Returns what @fn
  * returned last (0 when there was none), or -errno.
  */
-int store_manifest_list(struct store *s, const char *recipe, size_t max,
+int store_manifest_list(struct store *s, const char *recipe, const char *key, size_t max,
 			int (*fn)(void *arg, const char *key, const void *data, size_t len),
 			void *arg, struct wf_err *err);
 /*

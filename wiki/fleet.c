@@ -303,7 +303,8 @@ int wiki_fleet_reuse(struct wiki *w, struct wpage *p, const struct page_source *
 
 	if (!f || !fleet_usable(f))
 		return 0;
-	r = store_manifest_list(f->s, p->recipe.hex, FLEET_MANIFESTS, fleet_reuse_one, &fr, &err);
+	r = store_manifest_list(f->s, p->recipe.hex, p->key.hex, FLEET_MANIFESTS, fleet_reuse_one,
+				&fr, &err);
 	if (r < 0)
 		fleet_note(f, &err);
 	if (r == 1) {
