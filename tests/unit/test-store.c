@@ -266,6 +266,64 @@ static void test_deadline(void)
 	close(fd);
 }
 
+struct rows {
+	int n;
+	char keys[4][SHA256_HEX];
+	char text[4][16];
+	int stop_at; /* 1-based row at which to stop, 0: never */
+};
+
+static int row(void *arg, const char *k, const void *data, size_t len)
+{
+	struct rows *r = arg;
+
+	if (r->n < 4) {
+		snprintf(r->keys[r->n], SHA256_HEX, "%s", k);
+		snprintf(r->text[r->n], sizeof(r->text[0]), "%.*s", (int)len, (const char *)data);
+	}
+	return ++r->n == r->stop_at ? 7 : 0;
+}
+
+/* Issue 17 item 6: manifests for fleet-wide reuse, and pages read without a job. */
+static void test_manifests(struct store *a, struct store *b)
+{
+	char recipe[SHA256_HEX], k1[SHA256_HEX], k2[SHA256_HEX], want[SHA256_HEX];
+	struct rows rows = { 0 };
+	struct wf_err err;
+	struct buf page;
+
+	buf_init(&page, 1 << 20);
+	key(recipe, 50);
+	key(k1, 51);
+	key(k2, 52);
+	key(want, 53);
+	is_int(store_manifest_put(a, recipe, k1, "first", 5, &err), 0, "A stores a manifest");
+	is_int(store_manifest_put(b, recipe, k1, "other", 5, &err), 0,
+	       "the same key again: no error");
+	is_int(store_manifest_put(b, recipe, k2, "second", 6, &err), 0, "B stores another");
+	is_int(store_manifest_list(b, recipe, want, 8, row, &rows, &err), 0,
+	       "listing them: @fn said nothing");
+	ok(rows.n == 2 && !strcmp(rows.keys[0], k2) && !strcmp(rows.text[0], "second") &&
+	       !strcmp(rows.keys[1], k1) && !strcmp(rows.text[1], "first"),
+	   "newest first, the first writer's bytes kept (%d rows)", rows.n);
+	rows = (struct rows){ .stop_at = 1 };
+	is_int(store_manifest_list(a, recipe, want, 8, row, &rows, &err), 7,
+	       "@fn's nonzero answer ends the listing and is returned");
+	is_int(rows.n, 1, "after one row");
+	rows = (struct rows){ 0 };
+	store_manifest_list(a, recipe, want, 1, row, &rows, &err);
+	is_int(rows.n, 1, "at most @max rows");
+	is_int(store_page_get(a, want, &page, &err), 0, "a page not stored: absent");
+	is_int(store_complete(a, want, 0, "wanted", 6, &err) >= 0, 1, "the page is stored");
+	rows = (struct rows){ 0 };
+	is_int(store_manifest_list(a, recipe, want, 8, row, &rows, &err), 0,
+	       "with the page itself stored ...");
+	is_int(rows.n, 0, "no manifest is listed: the store finds the page");
+	is_int(store_page_get(b, want, &page, &err), 1, "B reads the page without a job");
+	ok(page.len == 6 && !memcmp(page.data, "wanted", 6), "verified");
+	buf_done(&page);
+}
+
 int main(void)
 {
 	struct store *a, *b;
@@ -287,6 +345,7 @@ int main(void)
 	test_lease_fence(a, b);
 	test_release(a, b);
 	test_actionable_listen(a, b);
+	test_manifests(a, b);
 	test_size_prune(a);
 	store_free(a);
 	store_free(b);
