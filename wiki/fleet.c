@@ -4,8 +4,12 @@
  * and generation. A worker's attempt first asks the store
  * (wiki_fleet_acquire): a stored page is verified and written to the local
  * cache; a job nobody runs is claimed and generated here, its page stored
- * for the fleet (wiki_fleet_finish); a job another host runs parks the
- * local job (GEN_RUN_PARKED), which then holds no worker.
+ * for the fleet (wiki_fleet_finish) with its manifest; a job another host
+ * runs parks the local job (GEN_RUN_PARKED), which then holds no worker.
+ * Before that, a page no local manifest matched is matched against the
+ * manifests other hosts stored for its recipe (wiki_fleet_reuse): reused
+ * across commits fleet-wide, its page fetched, verified, stored under the
+ * new key.
  *
  * The store thread (fleet_main) does the rest, never a FUSE thread: it
  * LISTENs for the fleet's changes and polls the parked keys as a backup,
