@@ -195,8 +195,8 @@ with Env() as env:
     # ---- stale_pages = serve: the old version at once, then the new one
     m = env.mount({REPO: bare}, options=dict(opts, stale_pages="serve"), generator=gen)
     core_path = m.path("acme", "alpha", core + ".md")
+    old = read(m, core)  # waits for the clone: the repository's commit is known after it
     old_commit = repo_row(m)["commit"]
-    old = read(m, core)
     t.ok(old is not None and xattr(core_path, "commit") == old_commit,
          "serve: the page is ready at the current commit")
     fake.script(["latency:3000"])  # the regeneration takes a while
