@@ -155,6 +155,25 @@ int gitrepo_open_commit(git_repository **repo, git_commit **commit, const char *
 	return r;
 }
 
+int gitrepo_open_tree(git_repository **repo, git_commit **commit, git_tree **tree,
+		      const char *git_dir, const char *rev, struct wf_err *err)
+{
+	int r = gitrepo_open_commit(repo, commit, git_dir, rev, err);
+
+	*tree = NULL;
+	if (r < 0)
+		return r;
+	r = git_commit_tree(tree, *commit);
+	if (r < 0) {
+		r = gitrepo_fail(err, r, "cannot read tree of", rev);
+		git_commit_free(*commit);
+		git_repository_free(*repo);
+		*commit = NULL;
+		*repo = NULL;
+	}
+	return r;
+}
+
 int gitrepo_commit_describe(const char *git_dir, const char *commit, int64_t *time, char *head,
 			    size_t n, struct wf_err *err)
 {
@@ -264,14 +283,10 @@ int gitrepo_tree_foreach(const char *git_dir, const char *commit, gitrepo_tree_f
 	git_tree *tree = NULL;
 	int r;
 
-	r = gitrepo_open_commit(&repo, &cm, git_dir, commit, err);
+	r = gitrepo_open_tree(&repo, &cm, &tree, git_dir, commit, err);
 	if (r < 0)
 		return r;
-	r = git_commit_tree(&tree, cm);
-	if (r < 0)
-		r = gitrepo_fail(err, r, "cannot read tree of", commit);
-	else
-		r = gitrepo_tree_walk(repo, tree, fn, ctx, skipped, err);
+	r = gitrepo_tree_walk(repo, tree, fn, ctx, skipped, err);
 	git_tree_free(tree);
 	git_commit_free(cm);
 	git_repository_free(repo);
@@ -307,12 +322,7 @@ int gitrepo_snapshot_open(struct gitrepo_snapshot **ret, const char *git_dir, co
 
 	if (!s)
 		return -ENOMEM;
-	r = gitrepo_open_commit(&s->repo, &s->commit, git_dir, commit, err);
-	if (r == 0) {
-		r = git_commit_tree(&s->root, s->commit);
-		if (r < 0)
-			r = gitrepo_fail(err, r, "cannot read tree of", commit);
-	}
+	r = gitrepo_open_tree(&s->repo, &s->commit, &s->root, git_dir, commit, err);
 	if (r < 0) {
 		gitrepo_snapshot_free(s);
 		return r;
@@ -353,14 +363,9 @@ int gitrepo_read_blob(const char *git_dir, const char *commit, const char *path,
 	git_blob *blob = NULL;
 	int r;
 
-	r = gitrepo_open_commit(&repo, &cm, git_dir, commit, err);
+	r = gitrepo_open_tree(&repo, &cm, &tree, git_dir, commit, err);
 	if (r < 0)
 		return r;
-	r = git_commit_tree(&tree, cm);
-	if (r < 0) {
-		r = gitrepo_fail(err, r, "cannot read tree of", commit);
-		goto out_free;
-	}
 	r = git_tree_entry_bypath(&e, tree, path);
 	if (r == GIT_ENOTFOUND) {
 		r = wf_err_set(err, -ENOENT, "no '%s' in commit %s", path, commit);
@@ -507,14 +512,10 @@ int gitrepo_export(const char *git_dir, const char *commit, int dfd, uint64_t ma
 	git_tree *tree = NULL;
 	int r;
 
-	r = gitrepo_open_commit(&x.repo, &cm, git_dir, commit, err);
+	r = gitrepo_open_tree(&x.repo, &cm, &tree, git_dir, commit, err);
 	if (r < 0)
 		return r;
-	r = git_commit_tree(&tree, cm);
-	if (r < 0)
-		r = gitrepo_fail(err, r, "cannot read tree of", commit);
-	else
-		r = gitrepo_tree_walk(x.repo, tree, export_cb, &x, NULL, err);
+	r = gitrepo_tree_walk(x.repo, tree, export_cb, &x, NULL, err);
 	for (size_t i = 0; i + 1 < x.nlinks && r == 0; i += 2)
 		if (symlinkat(x.links[i + 1], dfd, x.links[i]) < 0 && errno != EEXIST)
 			r = wf_err_set(err, -errno, "cannot create link '%s': %s", x.links[i],
@@ -546,13 +547,10 @@ int gitrepo_paths_exist(const char *git_dir, const char *commit, const char *con
 	git_tree *tree = NULL;
 	int r;
 
-	r = gitrepo_open_commit(&repo, &cm, git_dir, commit, err);
+	r = gitrepo_open_tree(&repo, &cm, &tree, git_dir, commit, err);
 	if (r < 0)
 		return r;
-	r = git_commit_tree(&tree, cm);
-	if (r < 0)
-		r = gitrepo_fail(err, r, "cannot read tree of", commit);
-	for (size_t i = 0; i < n && r == 0; i++) {
+	for (size_t i = 0; i < n; i++) {
 		git_tree_entry *e = NULL;
 
 		exists[i] = git_tree_entry_bypath(&e, tree, paths[i]) == 0;

@@ -64,6 +64,11 @@ int gitrepo_fail(struct wf_err *err, int code, const char *what, const char *arg
  */
 int gitrepo_open_commit(struct git_repository **repo, struct git_commit **commit,
 			const char *git_dir, const char *rev, struct wf_err *err);
+/* gitrepo_open_commit() and the commit's root tree (the caller frees it with
+ * git_tree_free() too); on failure all three are NULL. */
+int gitrepo_open_tree(struct git_repository **repo, struct git_commit **commit,
+		      struct git_tree **tree, const char *git_dir, const char *rev,
+		      struct wf_err *err);
 
 /*
  * What a person asks of a clone's commit: its committer time (seconds
