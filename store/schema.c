@@ -8,7 +8,10 @@
  * host is changing right now is skipped: "busy", and the caller parks);
  * claimed when queued and due, when its lease expired (its host died), when
  * done but its page is gone (pruned), or when failed longer ago than the
- * caller's failure backoff. A claim bumps the attempt: the fence.
+ * caller's failure backoff. A claim bumps the attempt: the fence. A job
+ * found done has its page looked for again: the first look may have come
+ * just before the completion committed (read committed: each statement
+ * sees what committed before it began), and the page is there now.
  *
  * wikifs_complete: the page inserted, first writer wins; the job done if
  * the attempt still holds it (or, for attempt 0, an upload of a page made
@@ -93,6 +96,14 @@ const char store_schema_sql[] =
 			      "  IF NOT FOUND THEN\n"
 			      "    o_outcome := 'busy';\n"
 			      "    RETURN;\n"
+			      "  END IF;\n"
+			      "  IF j.state = 'done' THEN\n"
+			      "    SELECT p.content, p.len, p.sha256 INTO o_content, o_len, o_sha\n"
+			      "      FROM wikifs_pages p WHERE p.key = k;\n"
+			      "    IF FOUND THEN\n"
+			      "      o_outcome := 'found';\n"
+			      "      RETURN;\n"
+			      "    END IF;\n"
 			      "  END IF;\n"
 			      "  IF (j.state = 'queued' AND j.not_before <= now())\n"
 			      "     OR (j.state = 'running' AND j.lease_until < now())\n"

@@ -12,6 +12,7 @@
 #include "util.h"
 
 #include <arpa/inet.h>
+#include <pthread.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdlib.h>
@@ -324,6 +325,90 @@ static void test_manifests(struct store *a, struct store *b)
 	buf_done(&page);
 }
 
+/*
+ * Hosts racing for the same fresh keys: each key is claimed once. The
+ * window that let a second host claim it: its page looked for before the
+ * first host's completion committed, its job locked after, found "done".
+ */
+#define STORM_HOSTS 3
+#define STORM_KEYS  400
+
+struct storm {
+	struct store *s;
+	int claims[STORM_KEYS];
+	int errors;
+};
+
+static pthread_barrier_t storm_start;
+
+static void *storm_host(void *arg)
+{
+	struct storm *st = arg;
+	struct store_acquired got;
+	struct wf_err err;
+	struct buf page;
+	char k[SHA256_HEX];
+
+	buf_init(&page, 1 << 20);
+	pthread_barrier_wait(&storm_start);
+	for (int i = 0; i < STORM_KEYS; i++) {
+		key(k, 1000 + i);
+		for (;;) {
+			buf_reset(&page);
+			if (store_acquire(st->s, k, 1, &page, &got, &err) < 0) {
+				st->errors++;
+				break;
+			}
+			if (got.outcome == STORE_CLAIMED) {
+				st->claims[i]++;
+				if (store_complete(st->s, k, got.attempt, "storm", 5, &err) < 0)
+					st->errors++;
+				break;
+			}
+			if (got.outcome != STORE_BUSY)
+				break; /* found (or failed: counted below as no claim) */
+		}
+	}
+	buf_done(&page);
+	return NULL;
+}
+
+static void test_claim_storm(void)
+{
+	static struct storm st[STORM_HOSTS];
+	pthread_t t[STORM_HOSTS];
+	int twice = 0, never = 0, errors = 0;
+
+	pthread_barrier_init(&storm_start, NULL, STORM_HOSTS);
+	for (int h = 0; h < STORM_HOSTS; h++) {
+		char id[32];
+
+		snprintf(id, sizeof(id), "test:storm%d", h);
+		st[h].s = host(id, 60, 3600);
+		pthread_create(&t[h], NULL, storm_host, &st[h]);
+	}
+	for (int h = 0; h < STORM_HOSTS; h++) {
+		pthread_join(t[h], NULL);
+		errors += st[h].errors;
+	}
+	for (int i = 0; i < STORM_KEYS; i++) {
+		int n = 0;
+
+		for (int h = 0; h < STORM_HOSTS; h++)
+			n += st[h].claims[i];
+		twice += n > 1;
+		never += n == 0;
+	}
+	is_int(errors, 0, "%d hosts racing for %d fresh keys: no store error", STORM_HOSTS,
+	       STORM_KEYS);
+	is_int(twice, 0, "no key is claimed twice (a page looked for just before "
+			 "another host's completion committed is found, not made again)");
+	is_int(never, 0, "and every key is claimed once");
+	for (int h = 0; h < STORM_HOSTS; h++)
+		store_free(st[h].s);
+	pthread_barrier_destroy(&storm_start);
+}
+
 int main(void)
 {
 	struct store *a, *b;
@@ -346,6 +431,7 @@ int main(void)
 	test_release(a, b);
 	test_actionable_listen(a, b);
 	test_manifests(a, b);
+	test_claim_storm();
 	test_size_prune(a);
 	store_free(a);
 	store_free(b);
