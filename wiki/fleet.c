@@ -254,6 +254,7 @@ struct fleet_reuse {
 	struct wiki *w;
 	struct wpage *p;
 	const struct page_source *src;
+	int claimed; /* the job's attempt held here */
 };
 
 /*
@@ -291,16 +292,15 @@ static int fleet_reuse_one(void *arg, const char *key, const void *data, size_t 
 		return r < 0 ? 2 : 0; /* a failure ends the search: made here */
 	}
 	page_manifest_adopt(fr->w->pc, &fr->p->recipe, &m.results[i], &fr->p->key);
-	if (store_complete(f->s, fr->p->key.hex, 0, page.data, page.len, &err) < 0)
-		fleet_note(f, &err); /* best effort: the others find it by manifest */
+	fleet_upload(f, fr->p->key.hex, fr->claimed, page.data, page.len); /* ends the job */
 	buf_done(&page);
 	page_manifest_done(&m);
 	return 1;
 }
 
-int wiki_fleet_reuse(struct wiki *w, struct wpage *p, const struct page_source *src)
+int wiki_fleet_reuse(struct wiki *w, struct wpage *p, const struct page_source *src, int claimed)
 {
-	struct fleet_reuse fr = { w, p, src };
+	struct fleet_reuse fr = { w, p, src, claimed };
 	struct wiki_fleet *f = w->fleet;
 	struct wf_err err;
 	int r;
@@ -311,12 +311,13 @@ int wiki_fleet_reuse(struct wiki *w, struct wpage *p, const struct page_source *
 				&fr, &err);
 	if (r < 0)
 		fleet_note(f, &err);
-	if (r == 1) {
-		pthread_mutex_lock(&f->lock);
-		f->reused++;
-		pthread_mutex_unlock(&f->lock);
-	}
-	return r;
+	if (r != 1)
+		return 0;
+	held_set(f, p->key.hex, claimed, false);
+	pthread_mutex_lock(&f->lock);
+	f->reused++;
+	pthread_mutex_unlock(&f->lock);
+	return 1;
 }
 
 void wiki_fleet_finish(struct wiki *w, struct wpage *p, int claimed, int ret, unsigned attempt,

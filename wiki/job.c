@@ -81,35 +81,46 @@ static void job_record(struct wiki *w, struct wpage *p, const char *git_dir,
 }
 
 /*
+ * Whether page @p may be reused at all (consumes a "remake" request): not
+ * when remade on request, nor a group's page (no tree to match).
+ */
+static bool job_may_reuse(struct wiki *w, struct wpage *p)
+{
+	bool remake;
+
+	pthread_mutex_lock(&w->lock);
+	remake = p->remake;
+	p->remake = false;
+	pthread_mutex_unlock(&w->lock);
+	return !remake && !p->array->group;
+}
+
+/*
  * The page as made at an earlier commit, when everything it was made from
  * is the same at this one: its verified bytes committed under this page's
- * key, with no generation. 1 when reused, 0 when it must be made.
+ * key, with no generation. Matched against this cache's manifests
+ * (@claimed 0), or, once this host claimed the fleet's job (@claimed, its
+ * attempt), against the manifests other hosts stored. 1 when reused, 0
+ * when it must be made.
  */
-static int job_reuse(struct wiki *w, struct wpage *p, struct gen_err *gerr)
+static int job_reuse(struct wiki *w, struct wpage *p, int claimed, struct gen_err *gerr)
 {
 	struct wrepo *r = p->repo;
 	struct repo_facts *facts;
 	struct page_source src;
 	char git_dir[4096], made_at[41];
-	bool remake;
 	int ret;
 
 	pthread_mutex_lock(&w->lock);
 	snprintf(git_dir, sizeof(git_dir), "%s", r->git_dir);
-	remake = p->remake;
-	p->remake = false;
-	/* worked on: no longer a queued job a cancel could drop (facts may take long) */
-	p->running = !remake && !p->array->group;
+	p->running = true; /* worked on: no longer a queued job a cancel could drop */
 	pthread_mutex_unlock(&w->lock);
-	if (remake || p->array->group) /* a group's page has no tree to match */
-		return 0;
 	facts = wiki_repo_facts_get(r, git_dir, p->pages_plan->commit, &gerr->e);
 	ret = 0; /* without facts, generation says why, with its retries */
 	if (facts) {
 		src = source_of(p, git_dir, facts);
-		ret = page_manifest_reuse(w->pc, &p->recipe, &src, &p->key, made_at);
-		if (ret == 0) /* another host's, through the shared store */
-			ret = wiki_fleet_reuse(w, p, &src);
+		ret = claimed ? wiki_fleet_reuse(w, p, &src, claimed)
+			      : page_manifest_reuse(w->pc, &p->recipe, &src, &p->key, made_at);
 		facts_unref(facts);
 	}
 	pthread_mutex_lock(&w->lock);
@@ -216,11 +227,12 @@ static void job_record_found(struct wiki *w, struct wpage *p)
 
 /*
  * One attempt through the shared store, if there is one: the page from the
- * store, or generated here for the fleet (claimed) or alone (no store, or
- * the store away), or parked while another host makes it.
+ * store, or reused from another host's page (claimed, and @reuse), or
+ * generated here for the fleet (claimed) or alone (no store, or the store
+ * away), or parked while another host makes it.
  */
-static int job_fleet(struct wiki *w, void *wstate, struct wpage *p, unsigned attempt,
-		     struct gen_err *gerr)
+static int job_fleet(struct wiki *w, void *wstate, struct wpage *p, bool reuse,
+		     unsigned attempt, struct gen_err *gerr)
 {
 	int claimed, ret = wiki_fleet_acquire(w, p, &claimed, gerr);
 	struct buf out;
@@ -231,6 +243,9 @@ static int job_fleet(struct wiki *w, void *wstate, struct wpage *p, unsigned att
 	}
 	if (ret != FLEET_OFF && ret != FLEET_LOCAL && ret != FLEET_CLAIMED)
 		return ret; /* parked, or failed in the fleet */
+	/* another host's manifests only now: a page in the store needs none */
+	if (ret == FLEET_CLAIMED && reuse && job_reuse(w, p, claimed, gerr))
+		return 0;
 	buf_init(&out, PAGE_MAX_BYTES);
 	ret = job_generate(w, wstate, p, &out, gerr);
 	wiki_fleet_finish(w, p, claimed, ret, attempt, gerr, &out);
@@ -253,7 +268,10 @@ static int job_claimed(void *ctx, void *wstate, void *payload, unsigned attempt,
 	int ret = page_cache_claim(w->pc, &p->key, wait_ms, &claim);
 
 	if (ret == 0) {
-		ret = job_reuse(w, p, gerr) ? 0 : job_fleet(w, wstate, p, attempt, gerr);
+		bool reuse = job_may_reuse(w, p);
+
+		ret = reuse && job_reuse(w, p, 0, gerr) ? 0
+							: job_fleet(w, wstate, p, reuse, attempt, gerr);
 		page_cache_release(claim);
 	} else if (ret == 1) {
 		pthread_mutex_lock(&w->lock);

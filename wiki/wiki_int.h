@@ -261,13 +261,15 @@ int wiki_fleet_acquire(struct wiki *w, struct wpage *p, int *attempt, struct gen
 void wiki_fleet_finish(struct wiki *w, struct wpage *p, int claimed, int ret, unsigned attempt,
 		       const struct gen_err *gerr, const struct buf *page);
 /*
- * Reuse across the fleet, on a worker, when no local manifest matched: the
- * manifests other hosts stored for @p's recipe are matched against @src;
- * on a match the page is fetched from the store and committed (pinned) as
- * @p's. 1 when reused, 0 otherwise (no store, store away, no match).
+ * Reuse across the fleet, on a worker that claimed @p's job (@claimed, its
+ * attempt) after no local manifest matched: the manifests other hosts
+ * stored for @p's recipe are matched against @src; on a match the page is
+ * fetched from the store, committed (pinned) as @p's, and stored under
+ * @p's key, which ends the job. 1 when reused, 0 otherwise (store away, no
+ * match): then the claim is still held, to generate.
  */
 struct page_source;
-int wiki_fleet_reuse(struct wiki *w, struct wpage *p, const struct page_source *src);
+int wiki_fleet_reuse(struct wiki *w, struct wpage *p, const struct page_source *src, int claimed);
 void wiki_fleet_report_text(struct wiki *w, struct buf *out);
 void wiki_fleet_report_json(struct wiki *w, struct cJSON *root);
 
