@@ -143,6 +143,21 @@ int mkdtemp_locked(char *tmpl, int *lock_fd)
 	return 0;
 }
 
+int write_new(const char *path, const void *data, size_t len, mode_t mode)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+	int r;
+
+	if (fd < 0)
+		return -errno;
+	r = write_all(fd, data, len);
+	if (close(fd) < 0 && r == 0)
+		r = -errno;
+	if (r < 0)
+		unlink(path);
+	return r;
+}
+
 int write_atomic_hold(const char *path, const void *hdr, size_t hdr_len, const void *data,
 		      size_t len, mode_t mode, int *ret_fd)
 {

@@ -40,6 +40,13 @@ int write_atomic(const char *path, const void *hdr, size_t hdr_len, const void *
 		 mode_t mode);
 
 /*
+ * Writes a new file @path (it must not exist: O_EXCL, no symlink followed)
+ * without fsync: for scratch files in a private directory that live no
+ * longer than one run, where a crash loses the directory anyway.
+ */
+int write_new(const char *path, const void *data, size_t len, mode_t mode);
+
+/*
  * write_atomic() that keeps the new file open: on success *ret_fd (the
  * caller's to close) reads it and holds a shared flock(2) on it, taken
  * right after the rename.

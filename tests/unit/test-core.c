@@ -183,6 +183,24 @@ static bool exists(const char *rel)
 	return lstat(p, &st) == 0;
 }
 
+static void test_write_new(void)
+{
+	_cleanup_free_ char *dir = tpath("wn"), *file = tpath("wn/plan.json"),
+			    *link = tpath("wn/link"), *target = tpath("wn/target");
+	char *data = NULL;
+	size_t len = 0;
+
+	is_int(mkdir_p(dir, 0700), 0, "write_new: its directory");
+	is_int(write_new(file, "{}", 2, 0644), 0, "write_new: writes a new file");
+	is_int(read_file(file, 1024, &data, &len), 0, "write_new: readable");
+	ok(len == 2 && data && !strcmp(data, "{}"), "write_new: its bytes");
+	free(data);
+	is_int(write_new(file, "x", 1, 0644), -EEXIST, "write_new: never replaces a file");
+	ok(symlink(target, link) == 0, "write_new: a symlink planted where it writes");
+	is_int(write_new(link, "x", 1, 0644), -EEXIST, "write_new: not followed");
+	ok(access(target, F_OK) < 0, "write_new: nothing created through it");
+}
+
 static void test_write_atomic(void)
 {
 	_cleanup_free_ char *dir = tpath("wa"), *file = tpath("wa/page"),
@@ -593,6 +611,7 @@ int main(void)
 	test_buf_printf_steal();
 	test_sha256();
 	test_write_atomic();
+	test_write_new();
 	test_stale_temps();
 	test_rm_rf();
 	test_dir_is_empty();
