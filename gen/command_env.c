@@ -78,7 +78,30 @@ static int write_plan(const char *path, const struct gen_request *req, const str
 }
 
 /* environ without the variables we set, then ours. */
-static char **make_envp(char *const vars[COMMAND_ENV_VARS])
+/* Whether environ entry @e is variable @name. */
+static bool is_var(const char *e, const char *name)
+{
+	size_t len = strlen(name);
+
+	return len && !strncmp(e, name, len) && e[len] == '=';
+}
+
+/*
+ * Whether environ entry @e stays out of the command's environment: an
+ * inherited WIKIFS_* of ours, or the shared store's secrets (its libpq
+ * connection string, libpq's password variable), which no generator needs.
+ */
+static bool withheld(const char *e, const struct conf *c)
+{
+	for (int v = 0; v < COMMAND_ENV_VARS; v++)
+		if (is_var(e, var_names[v]))
+			return true;
+	return c->store != CONF_STORE_NONE &&
+	       ((c->store_conninfo_env && is_var(e, c->store_conninfo_env)) ||
+		is_var(e, "PGPASSWORD"));
+}
+
+static char **make_envp(char *const vars[COMMAND_ENV_VARS], const struct conf *c)
 {
 	size_t n = 0, k = 0;
 	char **env;
@@ -88,17 +111,9 @@ static char **make_envp(char *const vars[COMMAND_ENV_VARS])
 	env = calloc(n + COMMAND_ENV_VARS + 1, sizeof(*env));
 	if (!env)
 		return NULL;
-	for (size_t i = 0; i < n; i++) {
-		bool ours = false;
-
-		for (int v = 0; v < COMMAND_ENV_VARS && !ours; v++) {
-			size_t len = strlen(var_names[v]);
-
-			ours = !strncmp(environ[i], var_names[v], len) && environ[i][len] == '=';
-		}
-		if (!ours)
+	for (size_t i = 0; i < n; i++)
+		if (!withheld(environ[i], c))
 			env[k++] = environ[i];
-	}
 	for (int v = 0; v < COMMAND_ENV_VARS; v++)
 		env[k++] = vars[v];
 	return env;
@@ -139,7 +154,7 @@ int command_env_init(struct command_env *ce, const struct gen_request *req, cons
 			ce->vars[v] = NULL;
 			return wf_err_set(err, -ENOMEM, "out of memory");
 		}
-	ce->envp = make_envp(ce->vars);
+	ce->envp = make_envp(ce->vars, c);
 	return ce->envp ? 0 : wf_err_set(err, -ENOMEM, "out of memory");
 }
 

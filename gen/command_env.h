@@ -3,7 +3,8 @@
  * What a generator command sees besides the prompt on its stdin: a private
  * run directory (0700, in $TMPDIR or /tmp) holding plan.json, the place of
  * its deps file, and its environment: this process's, without any
- * inherited WIKIFS_* variable, plus
+ * inherited WIKIFS_* variable nor, with a shared store, the variable
+ * holding its connection string (store_conninfo_env) or PGPASSWORD, plus
  *
  *   WIKIFS_TREE        the read-only checkout of the commit (its cwd)
  *   WIKIFS_REPO        the repository's name, "owner/repo"

@@ -39,6 +39,7 @@ if not fuse_available():
 pg = Postgres.start_or_skip(t)
 
 GEN = ('cat > /dev/null\n'
+       'env >> "$ENV_FILE"\n'
        'echo "$WIKIFS_REPO/$WIKIFS_PAGE $HOST_TAG" >> "$COUNT_FILE"\n'
        'while [ -n "$GATE_FILE" ] && [ ! -f "$GATE_FILE" ]; do sleep 0.05; done\n'
        'if grep -qx "$WIKIFS_REPO/$WIKIFS_PAGE" "$FAIL_FILE" 2>/dev/null; then\n'
@@ -107,7 +108,9 @@ try:
         gate = os.path.join(env.root, "gate")
         open(gate, "w").close()
         fail_file = os.path.join(env.root, "fail")
-        os.environ.update(COUNT_FILE=counter, GATE_FILE=gate, FAIL_FILE=fail_file, DELAY="0.3")
+        env_file = os.path.join(env.root, "environments")
+        os.environ.update(COUNT_FILE=counter, GATE_FILE=gate, FAIL_FILE=fail_file, DELAY="0.3",
+                          ENV_FILE=env_file)
         gen = {"backend": "command", "command": write_script(env, "gen.sh", GEN), "timeout": 60}
 
         def mount(tag, conninfo=None, **extra):
@@ -308,8 +311,10 @@ try:
         for m in (a, b, c, d, e, fm):
             shown += [f"log of {m.dir}" for s in secrets_ if s in m.log()]
         shown += ["wikifs status" for s in secrets_ if s in st.stdout + st.stderr]
+        with open(env_file) as f:
+            shown += ["a generator's environment" for s in secrets_ if s in f.read()]
         t.eq(shown, [], "the password is in no log, progress file, errors file, status "
-             "output or process title")
+             "output, process title or generator command's environment")
         for m in (b, c, d):
             t.eq(m.unmount(), 0, f"unmount {os.path.basename(m.dir)}")
 finally:
