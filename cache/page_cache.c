@@ -581,6 +581,42 @@ int page_cache_open(struct page_cache *pc, const struct page_key *k, int *fd_out
 	return entry_open(pc, k->hex, true, fd_out, size);
 }
 
+int page_cache_read(struct page_cache *pc, const struct page_key *k, size_t max, char **ret,
+		      size_t *len)
+{
+	uint64_t size;
+	char *data = NULL;
+	int fd, r = page_cache_open(pc, k, &fd, &size);
+
+	if (r < 0)
+		return r;
+	r = size > max ? -EFBIG : 0;
+	if (r == 0) {
+		data = malloc(size + 1);
+		r = data ? 0 : -ENOMEM;
+	}
+	for (size_t got = 0; r == 0 && got < size;) {
+		ssize_t n = pread(fd, data + got, size - got, PAGE_CACHE_HDR_LEN + (off_t)got);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			r = n < 0 ? -errno : -EIO;
+		else
+			got += (size_t)n;
+	}
+	close(fd);
+	page_cache_unpin(pc, k);
+	if (r < 0) {
+		free(data);
+		return r;
+	}
+	data[size] = '\0';
+	*ret = data;
+	*len = size;
+	return 0;
+}
+
 int page_cache_commit(struct page_cache *pc, const struct page_key *k, const void *data, size_t len)
 {
 	struct page_file_id id;

@@ -125,6 +125,14 @@ int page_cache_size(struct page_cache *pc, const struct page_key *k, uint64_t *s
  */
 int page_cache_open(struct page_cache *pc, const struct page_key *k, int *fd, uint64_t *size);
 
+/*
+ * The bytes of entry @k (at most @max) into a malloc'ed NUL-terminated
+ * *@ret of *@len bytes, read through page_cache_open(). -ENOENT, -EFBIG
+ * past @max, or -errno.
+ */
+int page_cache_read(struct page_cache *pc, const struct page_key *k, size_t max, char **ret,
+		    size_t *len);
+
 /* Writes an entry atomically and pins it; then evicts past the budget. */
 int page_cache_commit(struct page_cache *pc, const struct page_key *k, const void *data,
 		      size_t len);

@@ -242,43 +242,6 @@ void page_manifest_key(struct page_key *k, const struct page_key *recipe)
 	sha256_to_hex(d, k->hex);
 }
 
-/* The verified bytes of entry @k, at most @max. -ENOENT, -EFBIG or -errno. */
-static int entry_read(struct page_cache *pc, const struct page_key *k, size_t max, char **ret,
-		      size_t *len)
-{
-	uint64_t size;
-	char *data = NULL;
-	int fd, r = page_cache_open(pc, k, &fd, &size);
-
-	if (r < 0)
-		return r;
-	r = size > max ? -EFBIG : 0;
-	if (r == 0) {
-		data = malloc(size + 1);
-		r = data ? 0 : -ENOMEM;
-	}
-	for (size_t got = 0; r == 0 && got < size;) {
-		ssize_t n = pread(fd, data + got, size - got, PAGE_CACHE_HDR_LEN + (off_t)got);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			r = n < 0 ? -errno : -EIO;
-		else
-			got += (size_t)n;
-	}
-	close(fd);
-	page_cache_unpin(pc, k);
-	if (r < 0) {
-		free(data);
-		return r;
-	}
-	data[size] = '\0';
-	*ret = data;
-	*len = size;
-	return 0;
-}
-
 int page_manifest_load(struct page_cache *pc, const struct page_key *recipe,
 		       struct page_manifest *m)
 {
@@ -289,7 +252,7 @@ int page_manifest_load(struct page_cache *pc, const struct page_key *recipe,
 
 	memset(m, 0, sizeof(*m));
 	page_manifest_key(&mk, recipe);
-	r = entry_read(pc, &mk, PAGE_MANIFEST_MAX, &text, &len);
+	r = page_cache_read(pc, &mk, PAGE_MANIFEST_MAX, &text, &len);
 	if (r == 0)
 		r = page_manifest_decode(m, recipe, text, len);
 	if (r == -EBADMSG || r == -EFBIG) {
@@ -422,9 +385,12 @@ int page_manifest_record(struct page_cache *pc, const struct page_key *recipe,
 	return r;
 }
 
-/* Commits the verified bytes of one of @res's entries as @entry. 1, 0 (none left), -errno. */
+/*
+ * Commits the verified bytes of one of @res's entries (*@from) as @entry.
+ * 1, 0 (none left), -errno.
+ */
 static int copy_entry(struct page_cache *pc, const struct page_result *res,
-		      const struct page_key *entry)
+		      const struct page_key *entry, struct page_key *from)
 {
 	for (size_t j = 0; j < res->nentries; j++) {
 		_cleanup_free_ char *data = NULL;
@@ -433,12 +399,13 @@ static int copy_entry(struct page_cache *pc, const struct page_result *res,
 
 		if (!strcmp(res->entries[j].hex, entry->hex))
 			continue; /* the entry asked for is what is missing */
-		r = entry_read(pc, &res->entries[j], PAGE_MANIFEST_MAX * 4, &data, &len);
+		r = page_cache_read(pc, &res->entries[j], PAGE_MANIFEST_MAX * 4, &data, &len);
 		if (r == -ENOENT || r == -EFBIG)
 			continue; /* evicted or found corrupt (and removed) */
 		if (r < 0)
 			return r;
 		r = page_cache_commit(pc, entry, data, len);
+		*from = res->entries[j];
 		return r < 0 ? r : 1;
 	}
 	return 0;
@@ -446,7 +413,7 @@ static int copy_entry(struct page_cache *pc, const struct page_result *res,
 
 int page_manifest_reuse(struct page_cache *pc, const struct page_key *recipe,
 			const struct page_source *src, const struct page_key *entry,
-			char made_at[41])
+			struct page_key *from, char made_at[41])
 {
 	struct gitrepo_snapshot *snap = NULL;
 	struct page_manifest m;
@@ -460,7 +427,7 @@ int page_manifest_reuse(struct page_cache *pc, const struct page_key *recipe,
 		r = page_deps_match_at(&m.results[i], snap, src);
 		if (r != 1)
 			continue;
-		r = copy_entry(pc, &m.results[i], entry);
+		r = copy_entry(pc, &m.results[i], entry, from);
 		if (r == 1) {
 			snprintf(made_at, 41, "%s", m.results[i].commit);
 			manifest_update(pc, recipe, &m.results[i], entry, false); /* best effort */

@@ -63,14 +63,14 @@ int page_manifest_record(struct page_cache *pc, const struct page_key *recipe,
 
 /*
  * Reuse: when a result of @recipe's manifest matches @src and one of its
- * entries verifies, its bytes are committed as @entry (pinned, as by
- * page_cache_commit()), @entry is added to that result, *made_at says the
- * commit it was made at, and 1 is returned. A result whose entries are all
- * gone is dropped. 0 when nothing matches, -errno.
+ * entries (*@from) verifies, its bytes are committed as @entry (pinned, as
+ * by page_cache_commit()), @entry is added to that result, *made_at says
+ * the commit it was made at, and 1 is returned. A result whose entries are
+ * all gone is dropped. 0 when nothing matches, -errno.
  */
 int page_manifest_reuse(struct page_cache *pc, const struct page_key *recipe,
 			const struct page_source *src, const struct page_key *entry,
-			char made_at[41]);
+			struct page_key *from, char made_at[41]);
 
 /*
  * Fleet-wide reuse (the manifests travel through the shared store). The

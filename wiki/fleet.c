@@ -463,53 +463,25 @@ static void fleet_extend(struct wiki_fleet *f)
 	free(copy);
 }
 
-/* Reads a page back from the local cache (@out), for an upload. */
-static int read_local(struct wiki *w, const char *key, struct buf *out)
-{
-	struct page_key k;
-	uint64_t size, off = 0;
-	int fd, r;
-
-	memcpy(k.hex, key, SHA256_HEX);
-	r = page_cache_open(w->pc, &k, &fd, &size);
-	if (r < 0)
-		return r;
-	r = size > PAGE_MAX_BYTES ? -EFBIG : 0;
-	while (r == 0 && off < size) {
-		char chunk[65536];
-		ssize_t got = pread(fd, chunk, MIN(sizeof(chunk), size - off),
-				    (off_t)(PAGE_CACHE_HDR_LEN + off));
-
-		if (got <= 0)
-			r = got < 0 ? -errno : -EIO;
-		else if (buf_add(out, chunk, (size_t)got) < 0)
-			r = -E2BIG;
-		off += got > 0 ? (uint64_t)got : 0;
-	}
-	close(fd);
-	page_cache_unpin(w->pc, &k);
-	return r;
-}
-
 /* Uploads up to @max pages made while the store was away. */
 static void fleet_upload_pending(struct wiki_fleet *f, size_t max)
 {
 	for (size_t i = 0; i < max && fleet_usable(f); i++) {
-		char key[SHA256_HEX];
-		struct buf page;
+		_cleanup_free_ char *data = NULL;
+		struct page_key k;
+		size_t len;
 
 		pthread_mutex_lock(&f->lock);
 		if (!f->npending) {
 			pthread_mutex_unlock(&f->lock);
 			return;
 		}
-		memcpy(key, f->pending[--f->npending], SHA256_HEX);
+		memcpy(k.hex, f->pending[--f->npending], SHA256_HEX);
 		f->uploading++;
 		pthread_mutex_unlock(&f->lock);
-		buf_init(&page, PAGE_MAX_BYTES);
-		if (read_local(f->w, key, &page) == 0) /* evicted meanwhile: nothing to give */
-			fleet_upload(f, key, 0, page.data, page.len);
-		buf_done(&page);
+		/* evicted meanwhile: nothing to give */
+		if (page_cache_read(f->w->pc, &k, PAGE_MAX_BYTES, &data, &len) == 0)
+			fleet_upload(f, k.hex, 0, data, len);
 		pthread_mutex_lock(&f->lock);
 		f->uploading--;
 		pthread_mutex_unlock(&f->lock);

@@ -33,14 +33,14 @@
  * citations checked against the tree, the sources its backend reported.
  * Never fails the page: without a meta file it has no counts, that is all.
  */
-static void job_record_meta(struct wiki *w, struct wpage *p, const struct buf *out,
+static void job_record_meta(struct wiki *w, struct wpage *p, const char *text, size_t len,
 			    struct repo_facts *facts, const char *deps)
 {
 	struct citation_counts cc = { 0 };
 	struct page_meta m = { .sources = (char *)deps };
 
 	/* a group's pages cite no one tree: they have sources, not citations */
-	m.has_citations = facts && citations_check(buf_str(out), out->len, facts, &cc) == 0;
+	m.has_citations = facts && citations_check(text, len, facts, &cc) == 0;
 	m.verified = cc.verified;
 	m.unresolved = cc.unresolved;
 	page_meta_store(w->c->cache_dir, &p->key, &m); /* best effort */
@@ -81,6 +81,26 @@ static void job_record(struct wiki *w, struct wpage *p, const char *git_dir,
 }
 
 /*
+ * What is known of a page just reused (its bytes committed from @from, or
+ * from another host's page when @from is NULL): its citations checked
+ * against this commit's tree, and the sources recorded with @from. Best
+ * effort, as job_record_meta().
+ */
+static void job_reuse_meta(struct wiki *w, struct wpage *p, const struct page_key *from,
+			   struct repo_facts *facts)
+{
+	struct page_meta old = { 0 };
+	_cleanup_free_ char *data = NULL;
+	bool known = from && page_meta_load(w->c->cache_dir, from, &old) == 0;
+	size_t len;
+
+	if (page_cache_read(w->pc, &p->key, PAGE_MAX_BYTES, &data, &len) == 0)
+		job_record_meta(w, p, data, len, facts, known ? old.sources : NULL);
+	if (known)
+		page_meta_done(&old);
+}
+
+/*
  * Whether page @p may be reused at all (consumes a "remake" request): not
  * when remade on request, nor a group's page (no tree to match).
  */
@@ -109,6 +129,7 @@ static int job_reuse(struct wiki *w, struct wpage *p, int claimed, struct gen_er
 	struct repo_facts *facts;
 	struct page_source src;
 	char git_dir[4096], made_at[41];
+	struct page_key from;
 	int ret;
 
 	pthread_mutex_lock(&w->lock);
@@ -120,7 +141,10 @@ static int job_reuse(struct wiki *w, struct wpage *p, int claimed, struct gen_er
 	if (facts) {
 		src = source_of(p, git_dir, facts);
 		ret = claimed ? wiki_fleet_reuse(w, p, &src, claimed)
-			      : page_manifest_reuse(w->pc, &p->recipe, &src, &p->key, made_at);
+			      : page_manifest_reuse(w->pc, &p->recipe, &src, &p->key, &from,
+						    made_at);
+		if (ret == 1)
+			job_reuse_meta(w, p, claimed ? NULL : &from, facts);
 		facts_unref(facts);
 	}
 	pthread_mutex_lock(&w->lock);
@@ -183,7 +207,7 @@ static int job_generate(struct wiki *w, void *wstate, struct wpage *p, struct bu
 	if (ret == 0)
 		ret = page_check(out, w->ops->name, gerr); /* text, whatever the backend */
 	if (ret == 0)
-		job_record_meta(w, p, out, facts, usage.deps);
+		job_record_meta(w, p, buf_str(out), out->len, facts, usage.deps);
 	if (ret == 0) {
 		ret = page_cache_commit(w->pc, &p->key, out->data, out->len);
 		if (ret < 0) {

@@ -135,6 +135,8 @@ with Env() as env:
     t.eq(calls_to_read(m, fake, pages), len(pages), f"reading the {len(pages)} pages: one "
          "model call each")
 
+    cited = xattr(m.path("acme", "alpha", core + ".md"), "citations")
+
     # ---- a commit touching only README.md
     c = commit(env, bare, {"README.md": "# Alpha\n\nNow with more words.\n"})
     refresh_to(m, c)
@@ -146,6 +148,10 @@ with Env() as env:
          "after a README-only commit no module page is made again", n)
     t.eq(m.progress()["pages"]["reused"], len(pages) - n,
          "progress.json counts the pages reused")
+    t.ok(cited != "" and
+         xattr(m.path("acme", "alpha", core + ".md"), "citations") == cited,
+         "a reused page has its citations checked at the new commit (user.wikifs.citations)",
+         cited)
     t.ok("reused" in open(m.path(".wikifs", "progress")).read(),
          ".wikifs/progress shows the reused pages")
     metrics = open(m.path(".wikifs", "metrics")).read()

@@ -100,6 +100,10 @@ try:
              "the pages made from the whole tree (README changed) are generated on B")
         t.eq(b.progress()["store"].get("reused"), len(modules),
              "B's progress counts the module pages reused through the store")
+        t.eq([p for p in modules if xattr(a.path("team", "one", p), "citations") in
+              ("", None) or xattr(b.path("team", "one", p), "citations") !=
+              xattr(a.path("team", "one", p), "citations")], [],
+             "B checked the citations of the pages it reused (user.wikifs.citations as A's)")
 
         # ---- mod1 changed: C generates Module mod1, reuses the other modules
         commit(env, bare, {"mod1/m1.c": "int m1(void)\n{\n\treturn 11;\n}\n"})

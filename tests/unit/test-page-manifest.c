@@ -216,7 +216,7 @@ static void test_store(void)
 {
 	struct page_cache *pc;
 	struct page_deps *d = deps_new();
-	struct page_key recipe, k0, k1, k2, latest, mk;
+	struct page_key recipe, k0, k1, k2, latest, mk, from;
 	struct page_source src = { .git_dir = bare };
 	struct wf_err e = { "" };
 	char c0[41], c1[41], c2[41], made_at[41], text[256], *cache, *path;
@@ -237,9 +237,10 @@ static void test_store(void)
 	is_int(page_manifest_record(pc, &recipe, d, &src, &k0, &e), 0, "recorded");
 	commit_after("echo again >> README.md", c1);
 	src.commit = c1;
-	is_int(page_manifest_reuse(pc, &recipe, &src, &k1, made_at), 1, "reused at c1");
+	is_int(page_manifest_reuse(pc, &recipe, &src, &k1, &from, made_at), 1, "reused at c1");
 	page_cache_unpin(pc, &k1);
 	is_str(made_at, c0, "made at c0");
+	is_str(from.hex, k0.hex, "copied from c0's entry");
 	read_page(pc, &k1, text, sizeof(text));
 	is_str(text, "made at c0", "the entry of c1 holds c0's verified bytes");
 	buf_init(&b, 1 << 16);
@@ -251,11 +252,11 @@ static void test_store(void)
 
 	commit_after("echo 'int c;' >> src/a.c", c2);
 	src.commit = c2;
-	is_int(page_manifest_reuse(pc, &recipe, &src, &k2, made_at), 0, "no reuse after a change");
+	is_int(page_manifest_reuse(pc, &recipe, &src, &k2, &from, made_at), 0, "no reuse after a change");
 	page_cache_remove(pc, &k0);
 	page_cache_remove(pc, &k1);
 	src.commit = c1;
-	is_int(page_manifest_reuse(pc, &recipe, &src, &k2, made_at), 0,
+	is_int(page_manifest_reuse(pc, &recipe, &src, &k2, &from, made_at), 0,
 	       "no reuse when the bytes are gone");
 	is_int(page_manifest_load(pc, &recipe, &m), -ENOENT,
 	       "the result whose bytes are gone is dropped (and the empty manifest)");
