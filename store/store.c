@@ -537,6 +537,34 @@ int store_complete(struct store *s, const char *key, int attempt, const void *da
 	return r;
 }
 
+int store_replace(struct store *s, const char *key, const void *data, size_t len,
+		  struct wf_err *err)
+{
+	uint8_t sha[SHA256_LEN];
+	char n[24];
+	const char *vals[] = { key, n, (const char *)sha, data, s->host_id };
+	const int lens[] = { 0, 0, SHA256_LEN, (int)len, 0 };
+	const int fmts[] = { 0, 0, 1, 1, 0 };
+	PGresult *res;
+	int r;
+
+	if (len > INT32_MAX)
+		return store_err(s, err, -EFBIG, "a page of %zu bytes is too big for the store",
+				 len);
+	sha256_digest(data, len, sha);
+	snprintf(n, sizeof(n), "%zu", len);
+	r = query(s, false,
+		  "WITH p AS (INSERT INTO wikifs_pages (key, len, sha256, content, host) "
+		  "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (key) DO UPDATE SET "
+		  "len = EXCLUDED.len, sha256 = EXCLUDED.sha256, content = EXCLUDED.content, "
+		  "host = EXCLUDED.host, created = now(), used = now() RETURNING key) "
+		  "UPDATE wikifs_jobs j SET state = 'done', lease_until = NULL, error = NULL, "
+		  "updated = now() FROM p WHERE j.key = p.key",
+		  5, vals, lens, fmts, &res, err);
+	PQclear(res);
+	return r;
+}
+
 int store_release(struct store *s, const char *key, int attempt, bool failed, const char *cause,
 		  unsigned delay_ms, struct wf_err *err)
 {

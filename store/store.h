@@ -102,6 +102,13 @@ int store_acquire(struct store *s, const char *key, int prio, struct buf *page,
 		  struct store_acquired *a, struct wf_err *err);
 
 /*
+ * Stores the page of @key in place of the one stored (a page made again on
+ * request: "retry"), its job done. 0 or -errno.
+ */
+int store_replace(struct store *s, const char *key, const void *data, size_t len,
+		  struct wf_err *err);
+
+/*
  * Stores the page of @key (first writer wins) and marks its job done if
  * @attempt still holds it (0: no claim, e.g. a page made while the store
  * was away: its job is marked done, whoever runs it). Returns 1 when the

@@ -348,6 +348,25 @@ void wiki_fleet_finish(struct wiki *w, struct wpage *p, int claimed, int ret, un
 		fleet_note(f, &err); /* the lease expires: another host takes it */
 }
 
+void wiki_fleet_replace(struct wiki *w, struct wpage *p, const struct buf *page)
+{
+	struct wiki_fleet *f = w->fleet;
+	struct wf_err err;
+
+	if (!f)
+		return;
+	if (!fleet_usable(f) || store_replace(f->s, p->key.hex, page->data, page->len, &err) < 0) {
+		if (fleet_usable(f))
+			fleet_note(f, &err);
+		pending_add(f, p->key.hex); /* uploaded when the store is back, if it has none */
+		return;
+	}
+	pthread_mutex_lock(&f->lock);
+	f->uploads++;
+	pthread_mutex_unlock(&f->lock);
+	fleet_manifest_put(w, p);
+}
+
 /* The page with a job for the hex @key, or NULL (a malformed key too). w->lock held. */
 static struct wpage *flight_of(struct wiki *w, const char *key)
 {

@@ -100,11 +100,8 @@ static void job_reuse_meta(struct wiki *w, struct wpage *p, const struct page_ke
 		page_meta_done(&old);
 }
 
-/*
- * Whether page @p may be reused at all (consumes a "remake" request): not
- * when remade on request, nor a group's page (no tree to match).
- */
-static bool job_may_reuse(struct wiki *w, struct wpage *p)
+/* Whether page @p is to be made again on request ("retry"); consumes the request. */
+static bool job_take_remake(struct wiki *w, struct wpage *p)
 {
 	bool remake;
 
@@ -112,7 +109,7 @@ static bool job_may_reuse(struct wiki *w, struct wpage *p)
 	remake = p->remake;
 	p->remake = false;
 	pthread_mutex_unlock(&w->lock);
-	return !remake && !p->array->group;
+	return remake;
 }
 
 /*
@@ -253,12 +250,14 @@ static void job_record_found(struct wiki *w, struct wpage *p)
  * One attempt through the shared store, if there is one: the page from the
  * store, or reused from another host's page (claimed, and @reuse), or
  * generated here for the fleet (claimed) or alone (no store, or the store
- * away), or parked while another host makes it.
+ * away), or parked while another host makes it. A page made again on
+ * request (@remake) is generated without asking the store, and replaces
+ * the store's copy.
  */
-static int job_fleet(struct wiki *w, void *wstate, struct wpage *p, bool reuse,
+static int job_fleet(struct wiki *w, void *wstate, struct wpage *p, bool reuse, bool remake,
 		     unsigned attempt, struct gen_err *gerr)
 {
-	int claimed, ret = wiki_fleet_acquire(w, p, &claimed, gerr);
+	int claimed = 0, ret = remake ? FLEET_OFF : wiki_fleet_acquire(w, p, &claimed, gerr);
 	struct buf out;
 
 	if (ret == FLEET_FOUND) {
@@ -272,7 +271,10 @@ static int job_fleet(struct wiki *w, void *wstate, struct wpage *p, bool reuse,
 		return 0;
 	buf_init(&out, PAGE_MAX_BYTES);
 	ret = job_generate(w, wstate, p, &out, gerr);
-	wiki_fleet_finish(w, p, claimed, ret, attempt, gerr, &out);
+	if (remake && ret == 0)
+		wiki_fleet_replace(w, p, &out);
+	else if (!remake)
+		wiki_fleet_finish(w, p, claimed, ret, attempt, gerr, &out);
 	buf_done(&out);
 	return ret;
 }
@@ -292,10 +294,18 @@ static int job_claimed(void *ctx, void *wstate, void *payload, unsigned attempt,
 	int ret = page_cache_claim(w->pc, &p->key, wait_ms, &claim);
 
 	if (ret == 0) {
-		bool reuse = job_may_reuse(w, p);
+		bool remake = job_take_remake(w, p);
+		/* a group's page has no tree to match */
+		bool reuse = !remake && !p->array->group;
 
-		ret = reuse && job_reuse(w, p, 0, gerr) ? 0
-							: job_fleet(w, wstate, p, reuse, attempt, gerr);
+		ret = reuse && job_reuse(w, p, 0, gerr)
+			  ? 0
+			  : job_fleet(w, wstate, p, reuse, remake, attempt, gerr);
+		if (remake && ret < 0) {
+			pthread_mutex_lock(&w->lock);
+			p->remake = true; /* for the next attempt too */
+			pthread_mutex_unlock(&w->lock);
+		}
 		page_cache_release(claim);
 	} else if (ret == 1) {
 		pthread_mutex_lock(&w->lock);

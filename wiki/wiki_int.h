@@ -261,6 +261,11 @@ int wiki_fleet_acquire(struct wiki *w, struct wpage *p, int *attempt, struct gen
 void wiki_fleet_finish(struct wiki *w, struct wpage *p, int claimed, int ret, unsigned attempt,
 		       const struct gen_err *gerr, const struct buf *page);
 /*
+ * A page made again on request ("retry"), without asking the store: @page
+ * replaces the store's copy, so that hosts that fetch it later get it too.
+ */
+void wiki_fleet_replace(struct wiki *w, struct wpage *p, const struct buf *page);
+/*
  * Reuse across the fleet, on a worker that claimed @p's job (@claimed, its
  * attempt) after no local manifest matched: the manifests other hosts
  * stored for @p's recipe are matched against @src; on a match the page is

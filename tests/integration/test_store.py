@@ -27,6 +27,7 @@ its name (so every byte can be checked).
   schema; `wikifs store prune` empties old entries.
 - The connection string's password appears in no log, progress file, errors
   file, status output or process title."""
+import socket
 import sys
 sys.path.insert(0, __import__("os").path.dirname(__file__))
 from harness import *  # noqa
@@ -144,13 +145,27 @@ try:
         gens = [m.progress()["pages"]["generated"] for m in (a, b, c)]
         t.eq(sum(gens), len(pages), f"the mounts' generation counts add up ({gens})")
 
+        # ---- retry on one host: made again there (not taken from the store), stored
+        slug = pages[0][:-3]
+        b.control(f"retry team/one/{pages[0]}")
+        t.until(lambda: per_page(counter, "team/one")[f"team/one/{slug}"] == 2, 30,
+                f"retry of {pages[0]} on B generates it again, on B")
+        t.eq(read_errno(b.path("team", "one", pages[0])), (page_body(slug), 0),
+             "B serves the page made again")
+        t.eq([h for p, h in starts(counter) if p == f"team/one/{slug}"][-1:], ["B"],
+             "the second generation ran on B")
+        newest = pg.sql("SELECT host FROM wikifs_pages ORDER BY created DESC LIMIT 1")
+        t.eq(newest, f"{socket.gethostname()}:{b.proc.pid}",
+             "the page made again replaces the store's copy")
+        base_one = len(pages) + 1  # generations of team/one so far
+
         # ---- a corrupt copy in the store is found out (length + SHA-256) and made again
         pg.sql("UPDATE wikifs_pages SET content = overlay(content PLACING 'XX'::bytea FROM 10) "
                "WHERE key = (SELECT min(key) FROM wikifs_pages)")
         e = mount("E")
         res = read_all([e], "team/one", pages)
         t.eq(torn(res), [], "a fifth mount (empty cache) reads every page whole")
-        t.eq(sum(per_page(counter, "team/one").values()), len(pages) + 1,
+        t.eq(sum(per_page(counter, "team/one").values()), base_one + 1,
              "from the store, but for the corrupt copy: made again, once")
         t.eq(e.progress()["store"]["found"], len(pages) - 1, "the rest came from the store")
         t.eq(e.unmount(), 0, "unmount the fifth mount")
