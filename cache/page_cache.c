@@ -582,7 +582,7 @@ int page_cache_open(struct page_cache *pc, const struct page_key *k, int *fd_out
 }
 
 int page_cache_read(struct page_cache *pc, const struct page_key *k, size_t max, char **ret,
-		      size_t *len)
+		    size_t *len)
 {
 	uint64_t size;
 	char *data = NULL;

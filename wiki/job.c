@@ -137,9 +137,9 @@ static int job_reuse(struct wiki *w, struct wpage *p, int claimed, struct gen_er
 	ret = 0; /* without facts, generation says why, with its retries */
 	if (facts) {
 		src = source_of(p, git_dir, facts);
-		ret = claimed ? wiki_fleet_reuse(w, p, &src, claimed)
-			      : page_manifest_reuse(w->pc, &p->recipe, &src, &p->key, &from,
-						    made_at);
+		ret = claimed
+			  ? wiki_fleet_reuse(w, p, &src, claimed)
+			  : page_manifest_reuse(w->pc, &p->recipe, &src, &p->key, &from, made_at);
 		if (ret == 1)
 			job_reuse_meta(w, p, claimed ? NULL : &from, facts);
 		facts_unref(facts);

@@ -252,7 +252,8 @@ static void test_store(void)
 
 	commit_after("echo 'int c;' >> src/a.c", c2);
 	src.commit = c2;
-	is_int(page_manifest_reuse(pc, &recipe, &src, &k2, &from, made_at), 0, "no reuse after a change");
+	is_int(page_manifest_reuse(pc, &recipe, &src, &k2, &from, made_at), 0,
+	       "no reuse after a change");
 	page_cache_remove(pc, &k0);
 	page_cache_remove(pc, &k1);
 	src.commit = c1;

@@ -401,8 +401,9 @@ static void test_claim_storm(void)
 	}
 	is_int(errors, 0, "%d hosts racing for %d fresh keys: no store error", STORM_HOSTS,
 	       STORM_KEYS);
-	is_int(twice, 0, "no key is claimed twice (a page looked for just before "
-			 "another host's completion committed is found, not made again)");
+	is_int(twice, 0,
+	       "no key is claimed twice (a page looked for just before "
+	       "another host's completion committed is found, not made again)");
 	is_int(never, 0, "and every key is claimed once");
 	for (int h = 0; h < STORM_HOSTS; h++)
 		store_free(st[h].s);
