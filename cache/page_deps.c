@@ -99,7 +99,8 @@ int page_deps_paths(struct page_deps *d, const char *lines)
 
 static bool fact_known(const char *name)
 {
-	return !strcmp(name, "plan") || !strncmp(name, "log:", 4) || !strcmp(name, "authors") ||
+	return !strcmp(name, "plan") || (!strncmp(name, "plan:", 5) && name[5]) ||
+	       !strncmp(name, "log:", 4) || !strcmp(name, "authors") ||
 	       !strcmp(name, "languages") || !strncmp(name, "files:", 6) ||
 	       !strncmp(name, "paths:", 6);
 }
@@ -201,34 +202,44 @@ static void digest_languages(struct sha256 *s, const struct repo_facts *f)
 }
 
 /* The pages, their relevant files and the steering notes: all a prompt may show of a plan. */
-static void digest_plan(struct sha256 *s, const struct plan *p)
+/* The plan, with the files of every page (@slug NULL) or of page @slug only. */
+static int digest_plan(struct sha256 *s, const struct plan *p, const char *slug)
 {
+	bool found = !slug;
+
 	hash_str(s, p->notes);
 	for (size_t i = 0; i < p->n; i++) {
+		bool files = !slug || !strcmp(p->pages[i].slug, slug);
+
 		hash_str(s, p->pages[i].slug);
 		hash_str(s, p->pages[i].title);
 		hash_str(s, plan_kind_name(p->pages[i].kind));
 		hash_str(s, p->pages[i].arg);
+		found = found || files;
+		if (!files)
+			continue;
 		hash_u64(s, p->pages[i].nfiles);
 		for (size_t k = 0; k < p->pages[i].nfiles; k++)
 			hash_str(s, p->pages[i].files[k]);
 	}
+	return found ? 0 : -ENOENT; /* the page is not in this plan */
 }
 
 int page_deps_fact_digest(const char *name, const struct page_source *src, char out[SHA256_HEX])
 {
+	bool plan = !strncmp(name, "plan", 4);
 	struct sha256 s;
 	uint8_t d[SHA256_LEN];
 	int r = 0;
 
 	if (!fact_known(name))
 		return -EINVAL;
-	if (strcmp(name, "plan") ? !src->facts : !src->plan)
+	if (plan ? !src->plan : !src->facts)
 		return -ENOENT;
 	sha256_init(&s);
 	hash_str(&s, name);
-	if (!strcmp(name, "plan")) {
-		digest_plan(&s, src->plan);
+	if (plan) {
+		r = digest_plan(&s, src->plan, name[4] == ':' ? name + 5 : NULL);
 	} else if (!strncmp(name, "log:", 4)) {
 		char *end;
 		unsigned long shown = strtoul(name + 4, &end, 10);

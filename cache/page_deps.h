@@ -70,7 +70,10 @@ struct page_result {
 
 /*
  * The digest (64 hex) of fact @name at @src: "plan" (the plan's pages, their
- * relevant files and the steering notes),
+ * relevant files and the steering notes), "plan:SLUG" (what a prompt shows
+ * of the plan: the notes, every page's slug, title, kind and argument, and
+ * the relevant files of page SLUG only, so that a file added to another
+ * page's list changes nothing for this one),
  * "log:N" (how many commits, and the newest N: id, author, time, subject),
  * "authors" (commits per author), "languages" (files and bytes per
  * language), "files:DIR" (how many files, and the path, size, language of

@@ -197,7 +197,13 @@ const char *prompt_used_kind_name(enum prompt_used_kind k)
 
 int prompt_used_deps(const struct prompt_used *u, struct page_deps *d)
 {
-	int r = page_deps_fact(d, "plan"); /* every prompt lists the wiki's pages */
+	_cleanup_free_ char *plan = NULL;
+	int r;
+
+	/* every prompt lists the wiki's pages; its own page's files are its own */
+	if (u->page && asprintf(&plan, "plan:%s", u->page) < 0)
+		return -ENOMEM;
+	r = page_deps_fact(d, plan ? plan : "plan");
 
 	for (size_t i = 0; i < u->n && r == 0; i++) {
 		const struct prompt_used_dep *e = &u->v[i];
@@ -815,6 +821,8 @@ int prompt_build(const struct gen_request *req, const struct conf *c, struct buf
 	if (req->group && pg->kind != PAGE_SIDEBAR)
 		r = r ?: prompt_group_facts(req, user);
 	used_finish(used);
+	if (used)
+		used->page = pg->slug;
 	r = r ?: buf_printf(user, "\nNow write the page \"");
 	r = r ?: prompt_add_clean(user, pg->title, 300);
 	r = r ?: buf_adds(user, "\".\n");

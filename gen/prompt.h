@@ -55,6 +55,7 @@ struct prompt_used {
 	size_t n, cap;
 	struct prompt_used_dep *v;
 	bool history;
+	const char *page; /* the page's slug (the request's), for its part of the plan */
 };
 
 /* Frees what @u holds and zeroes it (a zeroed struct is empty and valid). */

@@ -174,6 +174,8 @@ with Env() as env:
          (), 1),
         ("an unrelated change (another module's file)",
          {"src/net/net2.c": "int net_2(void) { return 22; }\n"}, (), 0),
+        ("a file added to another module's directory (the plan lists it there)",
+         {"src/net/extra.c": "int net_extra;\n"}, (), 0),
         ("a file added to its directory", {"src/core/extra.c": "int extra;\n"}, (), 1),
         ("a file of its directory deleted", None, ("src/core/core7.c",), 1),
     ]

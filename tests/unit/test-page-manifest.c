@@ -155,11 +155,12 @@ static void test_facts(void)
 {
 	struct page_deps *d;
 	struct plan *p1 = NULL, *p2 = NULL;
-	char a[SHA256_HEX], b[SHA256_HEX];
+	char a[SHA256_HEX], b[SHA256_HEX], c[SHA256_HEX];
 	struct page_source s1 = { 0 }, s2 = { 0 };
 
 	page_deps_new(&d);
 	is_int(page_deps_fact(d, "nonsense"), -EINVAL, "an unknown fact is refused");
+	is_int(page_deps_fact(d, "plan:"), -EINVAL, "plan: names a page");
 	is_int(page_deps_fact(d, "plan"), 0, "plan is a fact");
 	is_int(page_deps_fact(d, "plan"), 0, "twice is once");
 	is_int(page_deps_count(d), 1, "recorded once");
@@ -184,6 +185,21 @@ static void test_facts(void)
 	plan_page_add_file(p2, p2->n - 1, "src/main.c");
 	page_deps_fact_digest("plan", &s2, b);
 	ok(strcmp(a, b), "a page's relevant files changed: another plan fact");
+
+	/* plan:SLUG: the pages as every prompt lists them, and SLUG's own files */
+	page_deps_fact_digest("plan:Home", &s2, a);
+	page_deps_fact_digest("plan:Module-src", &s2, b);
+	plan_page_add_file(p2, p2->n - 1, "src/util.c");
+	page_deps_fact_digest("plan:Home", &s2, c);
+	is_str(a, c, "a file added to another page's list: Home's part of the plan is the same");
+	page_deps_fact_digest("plan:Module-src", &s2, c);
+	ok(strcmp(b, c), "while the page whose list it is sees it");
+	page_deps_fact_digest("plan:Home", &s2, a);
+	plan_add(p2, "Usage", "Usage", PAGE_CUSTOM, "how to use it");
+	page_deps_fact_digest("plan:Home", &s2, c);
+	ok(strcmp(a, c), "a page added (every prompt lists it): another plan:Home");
+	is_int(page_deps_fact_digest("plan:Gone", &s2, a), -ENOENT,
+	       "a page not in the plan: not known there");
 	is_int(page_deps_fact_digest("log:5", &s1, a), -ENOENT, "no facts: the log is not known");
 	plan_unref(p1);
 	plan_unref(p2);
