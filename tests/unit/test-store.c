@@ -214,6 +214,33 @@ static void test_actionable_listen(struct store *a, struct store *b)
 	buf_done(&page);
 }
 
+/* A job wanted interactively on one host is urgent for every host that holds it at prefetch. */
+static void test_urgent(struct store *a, struct store *b)
+{
+	char k[SHA256_HEX];
+	const char *keys[] = { k };
+	struct store_acquired got;
+	struct seen seen = { 0 };
+	struct wf_err err;
+	struct buf page;
+
+	buf_init(&page, 1 << 20);
+	key(k, 6);
+	acquire(a, k, &page, &got); /* prefetch priority */
+	ok(got.outcome == STORE_CLAIMED, "A claims a job for a prefetch");
+	is_int(store_urgent(b, keys, 1, note, &seen, &err), 0,
+	       "nobody waits for it interactively: not urgent");
+	buf_reset(&page);
+	is_int(store_acquire(b, k, 0, &page, &got, &err), 0, "B opens the same page");
+	ok(got.outcome == STORE_BUSY, "and finds it busy");
+	ok(store_urgent(a, keys, 1, note, &seen, &err) == 1 && seen_has(&seen, k),
+	   "now the job is urgent fleet-wide: a host holding it at prefetch promotes it");
+	store_complete(a, k, got.attempt, "u", 1, &err);
+	memset(&seen, 0, sizeof(seen));
+	is_int(store_urgent(a, keys, 1, note, &seen, &err), 0, "a done job is not urgent");
+	buf_done(&page);
+}
+
 static void test_size_prune(struct store *a)
 {
 	struct store_size sz;
@@ -431,6 +458,7 @@ int main(void)
 	test_lease_fence(a, b);
 	test_release(a, b);
 	test_actionable_listen(a, b);
+	test_urgent(a, b);
 	test_manifests(a, b);
 	test_claim_storm();
 	test_size_prune(a);
