@@ -51,6 +51,11 @@ struct fleet_held {
 	int attempt;
 };
 
+/* A page made while the store was away, and its recipe (for its manifest). */
+struct fleet_pending {
+	struct page_key key, recipe;
+};
+
 struct wiki_fleet {
 	struct wiki *w;
 	struct store *s;
@@ -66,7 +71,7 @@ struct wiki_fleet {
 	char error[512];
 	struct fleet_held *held;
 	size_t nheld, held_cap;
-	char (*pending)[SHA256_HEX];
+	struct fleet_pending *pending;
 	size_t npending, pending_cap;
 	size_t uploading; /* taken off pending, not yet stored */
 	struct store_size size;
@@ -100,14 +105,16 @@ static bool grow(void **arr, size_t *cap, size_t n, size_t size, size_t max)
 	return true;
 }
 
-static void pending_add(struct wiki_fleet *f, const char *key)
+static void pending_add(struct wiki_fleet *f, const struct page_key *key,
+			const struct page_key *recipe)
 {
 	pthread_mutex_lock(&f->lock);
 	for (size_t i = 0; i < f->npending; i++)
-		if (!strcmp(f->pending[i], key))
+		if (!strcmp(f->pending[i].key.hex, key->hex))
 			goto out_unlock;
-	if (grow((void **)&f->pending, &f->pending_cap, f->npending, SHA256_HEX, FLEET_PENDING_MAX))
-		memcpy(f->pending[f->npending++], key, SHA256_HEX);
+	if (grow((void **)&f->pending, &f->pending_cap, f->npending, sizeof(*f->pending),
+		 FLEET_PENDING_MAX))
+		f->pending[f->npending++] = (struct fleet_pending){ *key, *recipe };
 	else
 		f->dropped++;
 out_unlock:
@@ -214,40 +221,45 @@ int wiki_fleet_acquire(struct wiki *w, struct wpage *p, int *attempt, struct gen
 			  *a.detail ? a.detail : "no cause given");
 }
 
-/* Stores a page made here: for its claim (@attempt), or as an upload (0). */
-static void fleet_upload(struct wiki_fleet *f, const char *key, int attempt, const void *data,
-			 size_t len)
+/*
+ * What the page @key of @recipe (made here and recorded) was made from, for
+ * the fleet: its recipe's result holding it, so a host that never saw it
+ * can reuse it at another commit. Best effort: without it, other hosts
+ * generate.
+ */
+static void fleet_manifest_put(struct wiki_fleet *f, const struct page_key *key,
+			       const struct page_key *recipe)
 {
 	struct wf_err err;
-	int r = store_complete(f->s, key, attempt, data, len, &err);
+	struct buf b;
+
+	buf_init(&b, PAGE_MANIFEST_MAX);
+	if (page_manifest_entry_text(f->w->pc, recipe, key, &b) == 0 &&
+	    store_manifest_put(f->s, recipe->hex, key->hex, b.data, b.len, &err) < 0)
+		fleet_note(f, &err);
+	buf_done(&b);
+}
+
+/*
+ * Stores a page made here, with its manifest: for its claim (@attempt), or
+ * as an upload (0). Kept for later when the store cannot take it.
+ */
+static void fleet_upload(struct wiki_fleet *f, const struct page_key *key,
+			 const struct page_key *recipe, int attempt, const void *data, size_t len)
+{
+	struct wf_err err;
+	int r = store_complete(f->s, key->hex, attempt, data, len, &err);
 
 	if (r < 0) {
 		fleet_note(f, &err);
-		pending_add(f, key);
+		pending_add(f, key, recipe);
 		return;
 	}
 	pthread_mutex_lock(&f->lock);
 	f->uploads++;
 	f->fenced += attempt > 0 && r == 0; /* our lease had expired: another attempt runs */
 	pthread_mutex_unlock(&f->lock);
-}
-
-/*
- * What page @p (just made and recorded) was made from, for the fleet: its
- * recipe's result holding it, so a host that never saw it can reuse it at
- * another commit. Best effort: without it, other hosts generate.
- */
-static void fleet_manifest_put(struct wiki *w, struct wpage *p)
-{
-	struct wiki_fleet *f = w->fleet;
-	struct wf_err err;
-	struct buf b;
-
-	buf_init(&b, PAGE_MANIFEST_MAX);
-	if (page_manifest_entry_text(w->pc, &p->recipe, &p->key, &b) == 0 &&
-	    store_manifest_put(f->s, p->recipe.hex, p->key.hex, b.data, b.len, &err) < 0)
-		fleet_note(f, &err);
-	buf_done(&b);
+	fleet_manifest_put(f, key, recipe);
 }
 
 struct fleet_reuse {
@@ -292,7 +304,8 @@ static int fleet_reuse_one(void *arg, const char *key, const void *data, size_t 
 		return r < 0 ? 2 : 0; /* a failure ends the search: made here */
 	}
 	page_manifest_adopt(fr->w->pc, &fr->p->recipe, &m.results[i], &fr->p->key);
-	fleet_upload(f, fr->p->key.hex, fr->claimed, page.data, page.len); /* ends the job */
+	/* ends the job */
+	fleet_upload(f, &fr->p->key, &fr->p->recipe, fr->claimed, page.data, page.len);
 	buf_done(&page);
 	page_manifest_done(&m);
 	return 1;
@@ -332,11 +345,10 @@ void wiki_fleet_finish(struct wiki *w, struct wpage *p, int claimed, int ret, un
 	if (claimed)
 		held_set(f, p->key.hex, claimed, false);
 	if (ret == 0) {
-		if (fleet_usable(f)) {
-			fleet_upload(f, p->key.hex, claimed, page->data, page->len);
-			fleet_manifest_put(w, p);
-		} else
-			pending_add(f, p->key.hex);
+		if (fleet_usable(f))
+			fleet_upload(f, &p->key, &p->recipe, claimed, page->data, page->len);
+		else
+			pending_add(f, &p->key, &p->recipe);
 		return;
 	}
 	if (!claimed)
@@ -358,13 +370,14 @@ void wiki_fleet_replace(struct wiki *w, struct wpage *p, const struct buf *page)
 	if (!fleet_usable(f) || store_replace(f->s, p->key.hex, page->data, page->len, &err) < 0) {
 		if (fleet_usable(f))
 			fleet_note(f, &err);
-		pending_add(f, p->key.hex); /* uploaded when the store is back, if it has none */
+		pending_add(f, &p->key,
+			    &p->recipe); /* uploaded when the store is back, if it has none */
 		return;
 	}
 	pthread_mutex_lock(&f->lock);
 	f->uploads++;
 	pthread_mutex_unlock(&f->lock);
-	fleet_manifest_put(w, p);
+	fleet_manifest_put(f, &p->key, &p->recipe);
 }
 
 /* The page with a job for the hex @key, or NULL (a malformed key too). w->lock held. */
@@ -487,7 +500,7 @@ static void fleet_upload_pending(struct wiki_fleet *f, size_t max)
 {
 	for (size_t i = 0; i < max && fleet_usable(f); i++) {
 		_cleanup_free_ char *data = NULL;
-		struct page_key k;
+		struct fleet_pending pe;
 		size_t len;
 
 		pthread_mutex_lock(&f->lock);
@@ -495,12 +508,12 @@ static void fleet_upload_pending(struct wiki_fleet *f, size_t max)
 			pthread_mutex_unlock(&f->lock);
 			return;
 		}
-		memcpy(k.hex, f->pending[--f->npending], SHA256_HEX);
+		pe = f->pending[--f->npending];
 		f->uploading++;
 		pthread_mutex_unlock(&f->lock);
 		/* evicted meanwhile: nothing to give */
-		if (page_cache_read(f->w->pc, &k, PAGE_MAX_BYTES, &data, &len) == 0)
-			fleet_upload(f, k.hex, 0, data, len);
+		if (page_cache_read(f->w->pc, &pe.key, PAGE_MAX_BYTES, &data, &len) == 0)
+			fleet_upload(f, &pe.key, &pe.recipe, 0, data, len);
 		pthread_mutex_lock(&f->lock);
 		f->uploading--;
 		pthread_mutex_unlock(&f->lock);

@@ -216,6 +216,7 @@ try:
         res = read_all([b], "team/three", first)
         t.eq(torn(res), [], "B reads 3 pages of team/three with the store up")
         before = int(pg.sql("SELECT count(*) FROM wikifs_pages"))
+        manifests = int(pg.sql("SELECT count(*) FROM wikifs_manifests"))
 
         pg.stop()
         rest = pages[3:]
@@ -241,6 +242,8 @@ try:
 
         t.eq(after - before, len(rest), "the pages made meanwhile are in the store",
              [store_state(m) for m in (b, c)])
+        t.ok(int(pg.sql("SELECT count(*) FROM wikifs_manifests")) - manifests >= len(rest),
+             "with their manifests (another host can reuse them at a later commit)")
         t.ok("reachable again" in b.log(), "the log says the store is back")
 
         # ---- a permanent failure on one host fails the job for every waiter, with its cause
