@@ -424,8 +424,12 @@ static int command_generate(void *state, void *wstate, const struct gen_request 
 	buf_init(&user, prompt_max_bytes(cmd->c));
 	buf_init(&prompt, prompt_max_bytes(cmd->c) + (64 << 10));
 	r = prompt_build(req, cmd->c, &sys, &user, req->deps ? &used : NULL, err);
-	/* the page is made from what its prompt holds, and what the command read */
-	if (r == 0 && req->deps && prompt_used_deps(&used, req->deps) < 0)
+	/*
+	 * The page is made from what its prompt holds, what the command read,
+	 * and WIKIFS_PLAN: the whole plan, every page's files included.
+	 */
+	if (r == 0 && req->deps &&
+	    (prompt_used_deps(&used, req->deps) < 0 || page_deps_fact(req->deps, "plan") < 0))
 		r = wf_err_set(err, -ENOMEM, "out of memory");
 	prompt_used_done(&used);
 	/* one stream for a CLI: the rules first, then the page's material */

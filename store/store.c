@@ -557,9 +557,10 @@ int store_replace(struct store *s, const char *key, const void *data, size_t len
 		  "WITH p AS (INSERT INTO wikifs_pages (key, len, sha256, content, host) "
 		  "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (key) DO UPDATE SET "
 		  "len = EXCLUDED.len, sha256 = EXCLUDED.sha256, content = EXCLUDED.content, "
-		  "host = EXCLUDED.host, created = now(), used = now() RETURNING key) "
-		  "UPDATE wikifs_jobs j SET state = 'done', lease_until = NULL, error = NULL, "
-		  "updated = now() FROM p WHERE j.key = p.key",
+		  "host = EXCLUDED.host, created = now(), used = now() RETURNING key), "
+		  "j AS (UPDATE wikifs_jobs j SET state = 'done', lease_until = NULL, "
+		  "error = NULL, updated = now() FROM p WHERE j.key = p.key) "
+		  "SELECT pg_notify('wikifs', key) FROM p",
 		  5, vals, lens, fmts, &res, err);
 	PQclear(res);
 	return r;

@@ -103,7 +103,7 @@ int store_acquire(struct store *s, const char *key, int prio, struct buf *page,
 
 /*
  * Stores the page of @key in place of the one stored (a page made again on
- * request: "retry"), its job done. 0 or -errno.
+ * request: "retry"), its job done, and NOTIFYs the key. 0 or -errno.
  */
 int store_replace(struct store *s, const char *key, const void *data, size_t len,
 		  struct wf_err *err);

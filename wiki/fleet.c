@@ -51,9 +51,10 @@ struct fleet_held {
 	int attempt;
 };
 
-/* A page made while the store was away, and its recipe (for its manifest). */
+/* A page made while the store was away, its recipe (for its manifest), remade on request. */
 struct fleet_pending {
 	struct page_key key, recipe;
+	bool replace; /* made again on request: replaces the store's copy */
 };
 
 struct wiki_fleet {
@@ -106,15 +107,18 @@ static bool grow(void **arr, size_t *cap, size_t n, size_t size, size_t max)
 }
 
 static void pending_add(struct wiki_fleet *f, const struct page_key *key,
-			const struct page_key *recipe)
+			const struct page_key *recipe, bool replace)
 {
 	pthread_mutex_lock(&f->lock);
-	for (size_t i = 0; i < f->npending; i++)
-		if (!strcmp(f->pending[i].key.hex, key->hex))
+	for (size_t i = 0; i < f->npending; i++) {
+		if (!strcmp(f->pending[i].key.hex, key->hex)) {
+			f->pending[i].replace |= replace;
 			goto out_unlock;
+		}
+	}
 	if (grow((void **)&f->pending, &f->pending_cap, f->npending, sizeof(*f->pending),
 		 FLEET_PENDING_MAX))
-		f->pending[f->npending++] = (struct fleet_pending){ *key, *recipe };
+		f->pending[f->npending++] = (struct fleet_pending){ *key, *recipe, replace };
 	else
 		f->dropped++;
 out_unlock:
@@ -242,17 +246,20 @@ static void fleet_manifest_put(struct wiki_fleet *f, const struct page_key *key,
 
 /*
  * Stores a page made here, with its manifest: for its claim (@attempt), or
- * as an upload (0). Kept for later when the store cannot take it.
+ * as an upload (0), or in place of the store's copy (@replace: made again
+ * on request). Kept for later when the store cannot take it.
  */
 static void fleet_upload(struct wiki_fleet *f, const struct page_key *key,
-			 const struct page_key *recipe, int attempt, const void *data, size_t len)
+			 const struct page_key *recipe, int attempt, bool replace, const void *data,
+			 size_t len)
 {
 	struct wf_err err;
-	int r = store_complete(f->s, key->hex, attempt, data, len, &err);
+	int r = replace ? store_replace(f->s, key->hex, data, len, &err)
+			: store_complete(f->s, key->hex, attempt, data, len, &err);
 
 	if (r < 0) {
 		fleet_note(f, &err);
-		pending_add(f, key, recipe);
+		pending_add(f, key, recipe, replace);
 		return;
 	}
 	pthread_mutex_lock(&f->lock);
@@ -305,7 +312,7 @@ static int fleet_reuse_one(void *arg, const char *key, const void *data, size_t 
 	}
 	page_manifest_adopt(fr->w->pc, &fr->p->recipe, &m.results[i], &fr->p->key);
 	/* ends the job */
-	fleet_upload(f, &fr->p->key, &fr->p->recipe, fr->claimed, page.data, page.len);
+	fleet_upload(f, &fr->p->key, &fr->p->recipe, fr->claimed, false, page.data, page.len);
 	buf_done(&page);
 	page_manifest_done(&m);
 	return 1;
@@ -346,9 +353,9 @@ void wiki_fleet_finish(struct wiki *w, struct wpage *p, int claimed, int ret, un
 		held_set(f, p->key.hex, claimed, false);
 	if (ret == 0) {
 		if (fleet_usable(f))
-			fleet_upload(f, &p->key, &p->recipe, claimed, page->data, page->len);
+			fleet_upload(f, &p->key, &p->recipe, claimed, false, page->data, page->len);
 		else
-			pending_add(f, &p->key, &p->recipe);
+			pending_add(f, &p->key, &p->recipe, false);
 		return;
 	}
 	if (!claimed)
@@ -363,21 +370,13 @@ void wiki_fleet_finish(struct wiki *w, struct wpage *p, int claimed, int ret, un
 void wiki_fleet_replace(struct wiki *w, struct wpage *p, const struct buf *page)
 {
 	struct wiki_fleet *f = w->fleet;
-	struct wf_err err;
 
 	if (!f)
 		return;
-	if (!fleet_usable(f) || store_replace(f->s, p->key.hex, page->data, page->len, &err) < 0) {
-		if (fleet_usable(f))
-			fleet_note(f, &err);
-		pending_add(f, &p->key,
-			    &p->recipe); /* uploaded when the store is back, if it has none */
-		return;
-	}
-	pthread_mutex_lock(&f->lock);
-	f->uploads++;
-	pthread_mutex_unlock(&f->lock);
-	fleet_manifest_put(f, &p->key, &p->recipe);
+	if (fleet_usable(f))
+		fleet_upload(f, &p->key, &p->recipe, 0, true, page->data, page->len);
+	else
+		pending_add(f, &p->key, &p->recipe, true); /* replaces it when the store is back */
 }
 
 /* The page with a job for the hex @key, or NULL (a malformed key too). w->lock held. */
@@ -513,7 +512,7 @@ static void fleet_upload_pending(struct wiki_fleet *f, size_t max)
 		pthread_mutex_unlock(&f->lock);
 		/* evicted meanwhile: nothing to give */
 		if (page_cache_read(f->w->pc, &pe.key, PAGE_MAX_BYTES, &data, &len) == 0)
-			fleet_upload(f, &pe.key, &pe.recipe, 0, data, len);
+			fleet_upload(f, &pe.key, &pe.recipe, 0, pe.replace, data, len);
 		pthread_mutex_lock(&f->lock);
 		f->uploading--;
 		pthread_mutex_unlock(&f->lock);

@@ -27,6 +27,7 @@ its name (so every byte can be checked).
   schema; `wikifs store prune` empties old entries.
 - The connection string's password appears in no log, progress file, errors
   file, status output or process title."""
+import hashlib
 import socket
 import sys
 sys.path.insert(0, __import__("os").path.dirname(__file__))
@@ -147,6 +148,7 @@ try:
 
         # ---- retry on one host: made again there (not taken from the store), stored
         slug = pages[0][:-3]
+        since = pg.sql("SELECT now()")
         b.control(f"retry team/one/{pages[0]}")
         t.until(lambda: per_page(counter, "team/one")[f"team/one/{slug}"] == 2, 30,
                 f"retry of {pages[0]} on B generates it again, on B")
@@ -154,9 +156,10 @@ try:
              "B serves the page made again")
         t.eq([h for p, h in starts(counter) if p == f"team/one/{slug}"][-1:], ["B"],
              "the second generation ran on B")
-        newest = pg.sql("SELECT host FROM wikifs_pages ORDER BY created DESC LIMIT 1")
-        t.eq(newest, f"{socket.gethostname()}:{b.proc.pid}",
-             "the page made again replaces the store's copy")
+        t.until(lambda: pg.sql(f"SELECT string_agg(host, ',') FROM wikifs_pages "
+                               f"WHERE created > '{since}'") ==
+                f"{socket.gethostname()}:{b.proc.pid}", 10,
+                "the page made again replaces the store's copy (one page stored since, by B)")
         base_one = len(pages) + 1  # generations of team/one so far
 
         # ---- a corrupt copy in the store is found out (length + SHA-256) and made again
@@ -217,6 +220,7 @@ try:
         t.eq(torn(res), [], "B reads 3 pages of team/three with the store up")
         before = int(pg.sql("SELECT count(*) FROM wikifs_pages"))
         manifests = int(pg.sql("SELECT count(*) FROM wikifs_manifests"))
+        since_stop = pg.sql("SELECT now()")
 
         pg.stop()
         rest = pages[3:]
@@ -233,6 +237,10 @@ try:
         t.ok("unreachable" in text and "generating locally" in text,
              "and .wikifs/progress says the pages are made locally", text[:1500])
         t.until(lambda: "store: unreachable" in b.log(), 10, "the log says so")
+        redo = first[0][:-3]
+        b.control(f"retry team/three/{first[0]}")
+        t.until(lambda: per_page(counter, "team/three").get(f"team/three/{redo}") == 2, 30,
+                f"retry of {first[0]} with the store away: made again on B")
         pg.start()
         t.until(lambda: all(store_state(m).get("state") == "up" and
                             store_state(m).get("pending_uploads") == 0 for m in (b, c)), 30,
@@ -244,6 +252,11 @@ try:
              [store_state(m) for m in (b, c)])
         t.ok(int(pg.sql("SELECT count(*) FROM wikifs_manifests")) - manifests >= len(rest),
              "with their manifests (another host can reuse them at a later commit)")
+        sha = hashlib.sha256(page_body(redo)).hexdigest()
+        t.eq(pg.sql(f"SELECT string_agg(host, ',') FROM wikifs_pages WHERE created > "
+                    f"'{since_stop}' AND sha256 = decode('{sha}', 'hex')"),
+             f"{socket.gethostname()}:{b.proc.pid}",
+             "the page retried meanwhile replaced the store's copy when it came back")
         t.ok("reachable again" in b.log(), "the log says the store is back")
 
         # ---- a permanent failure on one host fails the job for every waiter, with its cause
