@@ -3,7 +3,7 @@
  * The schema script. The job protocol lives in three plpgsql functions so
  * that each step is one round trip and one transaction on the server:
  *
- * wikifs_acquire: the page if stored; else the job joined (INSERT ... ON
+ * wikifs_acquire2: the page if stored; else the job joined (INSERT ... ON
  * CONFLICT DO NOTHING) and taken with FOR UPDATE SKIP LOCKED (a row another
  * host is changing right now is skipped: "busy", and the caller parks);
  * claimed when queued and due, when its lease expired (its host died), when
@@ -11,7 +11,11 @@
  * caller's failure backoff. A claim bumps the attempt: the fence. A job
  * found done has its page looked for again: the first look may have come
  * just before the completion committed (read committed: each statement
- * sees what committed before it began), and the page is there now.
+ * sees what committed before it began), and the page is there now. That
+ * look is why its name has a 2: wikifs_acquire, which an older wikifs
+ * still creates at each of its mounts, lacks it, and replacing a function
+ * by its own name would let a mount of an older wikifs put the racy body
+ * back under the newer hosts of a fleet.
  *
  * wikifs_complete: the page inserted, first writer wins; the job done if
  * the attempt still holds it (or, for attempt 0, an upload of a page made
@@ -72,7 +76,7 @@ const char store_schema_sql[] =
 			      "  manifest bytea NOT NULL,\n"
 			      "  created timestamptz NOT NULL DEFAULT now(),\n"
 			      "  PRIMARY KEY (recipe, page_key));\n"
-			      "CREATE OR REPLACE FUNCTION wikifs_acquire(k text, who text, prio "
+			      "CREATE OR REPLACE FUNCTION wikifs_acquire2(k text, who text, prio "
 			      "integer,\n"
 			      "    lease_s integer, failed_s integer, OUT o_outcome text, OUT "
 			      "o_attempt integer,\n"

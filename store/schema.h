@@ -13,7 +13,9 @@
  *   wikifs_manifests  recipe, page_key, manifest, created: the manifests of
  *                     reuse across commits (issue 17 item 6), written by
  *                     no one yet
- *   wikifs_acquire(), wikifs_complete(), wikifs_release(): see store.h
+ *   wikifs_acquire2(), wikifs_complete(), wikifs_release(): see store.h
+ *                     (wikifs_acquire(), of wikifs before 2026-11-29, is left
+ *                     for the older mounts of a fleet: see schema.c)
  */
 #ifndef WIKIFS_STORE_SCHEMA_H
 #define WIKIFS_STORE_SCHEMA_H

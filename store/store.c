@@ -474,10 +474,10 @@ static int acquire_once(struct store *s, const char *key, int prio, struct buf *
 	snprintf(failed_s, sizeof(failed_s), "%u", s->failed_s);
 	r = query(s, false,
 		  "SELECT o_outcome, o_attempt, o_detail, o_content, o_len, o_sha "
-		  "FROM wikifs_acquire($1, $2, $3, $4, $5)",
+		  "FROM wikifs_acquire2($1, $2, $3, $4, $5)",
 		  5, vals, NULL, NULL, &res, err);
 	if (r == 0 && PQntuples(res) != 1)
-		r = store_err(s, err, -EPROTO, "the store's wikifs_acquire() gave no row");
+		r = store_err(s, err, -EPROTO, "the store's wikifs_acquire2() gave no row");
 	if (r < 0) {
 		PQclear(res);
 		return r;
