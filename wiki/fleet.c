@@ -688,7 +688,7 @@ static void host_id(char *out, size_t n)
 int wiki_fleet_new(struct wiki *w, struct wf_err *err)
 {
 	const struct conf *c = w->c;
-	const char *conninfo;
+	char *conninfo;
 	struct wiki_fleet *f;
 	char id[300];
 	struct store_opts o = {
@@ -724,6 +724,13 @@ int wiki_fleet_new(struct wiki *w, struct wf_err *err)
 	}
 	w->fleet = f; /* wiki_fleet_free() undoes what follows */
 	r = store_new(&f->s, &o, err);
+	/*
+	 * The store holds its own copy (or refused the string): the secret
+	 * leaves this process's environment, so /proc/PID/environ (ps e) shows
+	 * the variable blank and no child (clone helper, generator command)
+	 * inherits it.
+	 */
+	explicit_bzero(conninfo, strlen(conninfo));
 	if (r < 0)
 		return r;
 	/* at mount: the schema, or fail open (the thread keeps trying) */

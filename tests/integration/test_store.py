@@ -339,13 +339,15 @@ try:
                     shown += [f"{m.dir}/.wikifs/{name}" for s in secrets_ if s in f.read()]
             with open(f"/proc/{m.proc.pid}/cmdline", "rb") as f:
                 shown += [f"cmdline of {m.proc.pid}" for s in secrets_ if s.encode() in f.read()]
+            with open(f"/proc/{m.proc.pid}/environ", "rb") as f:
+                shown += [f"environ of {m.proc.pid}" for s in secrets_ if s.encode() in f.read()]
         for m in (a, b, c, d, e, fm):
             shown += [f"log of {m.dir}" for s in secrets_ if s in m.log()]
         shown += ["wikifs status" for s in secrets_ if s in st.stdout + st.stderr]
         with open(env_file) as f:
             shown += ["a generator's environment" for s in secrets_ if s in f.read()]
         t.eq(shown, [], "the password is in no log, progress file, errors file, status "
-             "output, process title or generator command's environment")
+             "output, process title, daemon's or generator command's environment")
         for m in (b, c, d):
             t.eq(m.unmount(), 0, f"unmount {os.path.basename(m.dir)}")
 finally:
