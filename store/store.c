@@ -512,6 +512,18 @@ int store_acquire(struct store *s, const char *key, int prio, struct buf *page,
 	return r < 0 ? r : 0;
 }
 
+/* What a page is stored with: its length as text and its SHA-256; -EFBIG past a bytea's. */
+static int page_params(struct store *s, const void *data, size_t len, char n[24],
+		       uint8_t sha[SHA256_LEN], struct wf_err *err)
+{
+	if (len > INT32_MAX)
+		return store_err(s, err, -EFBIG, "a page of %zu bytes is too big for the store",
+				 len);
+	sha256_digest(data, len, sha);
+	snprintf(n, 24, "%zu", len);
+	return 0;
+}
+
 int store_complete(struct store *s, const char *key, int attempt, const void *data, size_t len,
 		   struct wf_err *err)
 {
@@ -521,14 +533,11 @@ int store_complete(struct store *s, const char *key, int attempt, const void *da
 	const int lens[] = { 0, 0, 0, (int)len, 0, SHA256_LEN };
 	const int fmts[] = { 0, 0, 0, 1, 0, 1 };
 	PGresult *res;
-	int r;
+	int r = page_params(s, data, len, n, sha, err);
 
-	if (len > INT32_MAX)
-		return store_err(s, err, -EFBIG, "a page of %zu bytes is too big for the store",
-				 len);
-	sha256_digest(data, len, sha);
+	if (r < 0)
+		return r;
 	snprintf(att, sizeof(att), "%d", attempt);
-	snprintf(n, sizeof(n), "%zu", len);
 	r = query(s, false, "SELECT wikifs_complete($1, $2, $3, $4, $5, $6)", 6, vals, lens, fmts,
 		  &res, err);
 	if (r == 0)
@@ -546,13 +555,10 @@ int store_replace(struct store *s, const char *key, const void *data, size_t len
 	const int lens[] = { 0, 0, SHA256_LEN, (int)len, 0 };
 	const int fmts[] = { 0, 0, 1, 1, 0 };
 	PGresult *res;
-	int r;
+	int r = page_params(s, data, len, n, sha, err);
 
-	if (len > INT32_MAX)
-		return store_err(s, err, -EFBIG, "a page of %zu bytes is too big for the store",
-				 len);
-	sha256_digest(data, len, sha);
-	snprintf(n, sizeof(n), "%zu", len);
+	if (r < 0)
+		return r;
 	r = query(s, false,
 		  "WITH p AS (INSERT INTO wikifs_pages (key, len, sha256, content, host) "
 		  "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (key) DO UPDATE SET "

@@ -6,10 +6,10 @@
  * cache; a job nobody runs is claimed and generated here, its page stored
  * for the fleet (wiki_fleet_finish) with its manifest; a job another host
  * runs parks the local job (GEN_RUN_PARKED), which then holds no worker.
- * Before that, a page no local manifest matched is matched against the
- * manifests other hosts stored for its recipe (wiki_fleet_reuse): reused
- * across commits fleet-wide, its page fetched, verified, stored under the
- * new key.
+ * A claimed job is first matched against the manifests other hosts stored
+ * for its recipe (wiki_fleet_reuse): reused across commits fleet-wide, its
+ * page fetched, verified, stored under the new key, the job ended; a page
+ * the store has needs no such look.
  *
  * The store thread (fleet_main) does the rest, never a FUSE thread: it
  * LISTENs for the fleet's changes and polls the parked keys as a backup,

@@ -5,10 +5,10 @@
  * processes sharing the cache directory, so a page another daemon is
  * generating is waited for and found, not made twice; then looks for the
  * page made at an earlier commit from inputs this one holds unchanged (its
- * manifest, page_manifest.h: reused, no generation; failing that, the
- * manifests other hosts put in the shared store, fleet.c); then asks
- * the shared store, if any (fleet.c: found there, claimed for the fleet,
- * or parked while another host makes it); then it charges the budget,
+ * manifest, page_manifest.h: reused, no generation); then asks the shared
+ * store, if any (fleet.c: found there, parked while another host makes it,
+ * or claimed for the fleet, and then matched against the manifests other
+ * hosts put there); then it charges the budget,
  * generates from the repository's facts at the page's own commit, checks
  * the page's citations, records them and the backend's sources
  * (page_meta.h), commits the bytes to the page cache and records what the
