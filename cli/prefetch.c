@@ -79,10 +79,13 @@ static int send_command(const char *root, const char *verb, const char *rel)
 	return r;
 }
 
-/* A clone under way: what it received so far, not a bar (its size is not known). */
-static void draw_clone(const struct progress_totals *t)
+/*
+ * Clones under way (@n repositories): what they received so far, not a bar
+ * (their size is not known).
+ */
+static void draw_clone(const struct progress_totals *t, size_t n)
 {
-	fprintf(stdout, "cloning %zu repositor%s: ", t->cloning, t->cloning == 1 ? "y" : "ies");
+	fprintf(stdout, "cloning %zu repositor%s: ", n, n == 1 ? "y" : "ies");
 	if (t->clone_objects_total)
 		fprintf(stdout, "%llu/%llu objects, ", (unsigned long long)t->clone_objects,
 			(unsigned long long)t->clone_objects_total);
@@ -102,8 +105,9 @@ static void draw(const struct progress_totals *t, const struct progress_rate *ra
 	char bar[64];
 
 	fputs(tty ? "\r" : "", stdout);
-	if (t->cloning && !total) {
-		draw_clone(t);
+	if ((t->cloning || t->repos_pending) && !total) {
+		/* no page known yet: the clones, even before they report (no empty bar) */
+		draw_clone(t, MAX(t->cloning, t->repos_pending));
 	} else {
 		for (int i = 0; i < width; i++)
 			bar[i] = i < fill ? '#' : '.';
@@ -113,7 +117,7 @@ static void draw(const struct progress_totals *t, const struct progress_rate *ra
 			fprintf(stdout, ", %zu failed", t->last_failed);
 		if (t->cloning) {
 			fputs(", ", stdout);
-			draw_clone(t);
+			draw_clone(t, t->cloning);
 		} else if (t->repos_pending) {
 			fprintf(stdout, ", %zu repositories cloning", t->repos_pending);
 		}
